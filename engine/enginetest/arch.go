@@ -1,0 +1,5 @@
+package enginetest
+
+import "runtime"
+
+func hostArch() string { return runtime.GOARCH }
