@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/reference"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -31,8 +32,8 @@ func (s *Store) Save(ctx context.Context, names []string, w io.Writer) error {
 			return fmt.Errorf("save %s: %w", n, err)
 		}
 		var ref name.Reference
-		if parsed, err := ParseReference(n); err == nil {
-			if tag, ok := parsed.(name.Tag); ok && s.hasName(id, Canonical(tag)) {
+		if parsed, err := reference.Parse(n); err == nil {
+			if tag, ok := parsed.(name.Tag); ok && s.hasName(id, reference.Canonical(tag)) {
 				ref = tag
 			}
 		}
@@ -107,9 +108,9 @@ func (s *Store) Load(ctx context.Context, r io.Reader, progress engine.ProgressF
 			s.publish("load", id, nil)
 		}
 		for _, t := range desc.RepoTags {
-			ref, _ := ParseReference(t)
-			loaded = append(loaded, Familiar(Canonical(ref)))
-			s.publish("load", Familiar(Canonical(ref)), nil)
+			ref, _ := reference.Parse(t)
+			loaded = append(loaded, reference.Familiar(reference.Canonical(ref)))
+			s.publish("load", reference.Familiar(reference.Canonical(ref)), nil)
 		}
 	}
 	return loaded, nil

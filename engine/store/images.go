@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/hashicorp/go-multierror"
 )
@@ -104,11 +105,11 @@ func (s *Store) detail(rec *imageRecord) (engine.ImageDetail, error) {
 	}
 	sort.Strings(d.Config.Volumes)
 	for _, n := range r.Names {
-		d.RepoTags = append(d.RepoTags, Familiar(n))
+		d.RepoTags = append(d.RepoTags, reference.Familiar(n))
 	}
 	sort.Strings(d.RepoTags)
 	for _, n := range r.RepoDigests {
-		d.RepoDigests = append(d.RepoDigests, Familiar(n))
+		d.RepoDigests = append(d.RepoDigests, reference.Familiar(n))
 	}
 	s.mu.RLock()
 	for _, diffID := range cfg.RootFS.DiffIDs {
@@ -164,11 +165,11 @@ func (s *Store) History(ctx context.Context, nameOrID string) ([]engine.HistoryI
 
 // Tag gives the image source refers to the name target.
 func (s *Store) Tag(ctx context.Context, source, target string) error {
-	ref, err := ParseReference(target)
+	ref, err := reference.Parse(target)
 	if err != nil {
 		return fmt.Errorf("tag %s: %w", target, err)
 	}
-	if strings.Contains(Canonical(ref), "@") {
+	if strings.Contains(reference.Canonical(ref), "@") {
 		return fmt.Errorf("tag %s: a tag cannot be a digest: %w", target, engine.ErrInvalidReference)
 	}
 	s.mu.Lock()
@@ -177,14 +178,14 @@ func (s *Store) Tag(ctx context.Context, source, target string) error {
 	if err != nil {
 		return err
 	}
-	if !s.moveNameLocked(Canonical(ref), rec) {
+	if !s.moveNameLocked(reference.Canonical(ref), rec) {
 		return nil
 	}
 	rec.LastTagTime = timeNow()
 	if err := s.saveLocked(); err != nil {
 		return err
 	}
-	s.publish("tag", rec.ID, map[string]string{"name": Familiar(Canonical(ref))})
+	s.publish("tag", rec.ID, map[string]string{"name": reference.Familiar(reference.Canonical(ref))})
 	return nil
 }
 
@@ -200,8 +201,8 @@ func (s *Store) Remove(ctx context.Context, nameOrID string, force bool) ([]engi
 		return nil, err
 	}
 	byName := ""
-	if ref, err := ParseReference(nameOrID); err == nil {
-		if canon := Canonical(ref); contains(rec.Names, canon) || contains(rec.RepoDigests, canon) {
+	if ref, err := reference.Parse(nameOrID); err == nil {
+		if canon := reference.Canonical(ref); contains(rec.Names, canon) || contains(rec.RepoDigests, canon) {
 			byName = canon
 		}
 	}
@@ -215,17 +216,17 @@ func (s *Store) Remove(ctx context.Context, nameOrID string, force bool) ([]engi
 		if err := s.saveLocked(); err != nil {
 			return nil, err
 		}
-		s.publish("untag", rec.ID, map[string]string{"name": Familiar(byName)})
-		return []engine.DeleteResult{{Untagged: Familiar(byName)}}, nil
+		s.publish("untag", rec.ID, map[string]string{"name": reference.Familiar(byName)})
+		return []engine.DeleteResult{{Untagged: reference.Familiar(byName)}}, nil
 	}
 	if byName == "" && !force && len(distinctRepos(rec.Names)) > 1 {
 		return nil, fmt.Errorf("unable to delete %s (must be forced): image is referenced in multiple repositories: %w", shortHex(rec.ID), engine.ErrConflict)
 	}
 	for _, n := range rec.Names {
-		results = append(results, engine.DeleteResult{Untagged: Familiar(n)})
+		results = append(results, engine.DeleteResult{Untagged: reference.Familiar(n)})
 	}
 	for _, n := range rec.RepoDigests {
-		results = append(results, engine.DeleteResult{Untagged: Familiar(n)})
+		results = append(results, engine.DeleteResult{Untagged: reference.Familiar(n)})
 	}
 	deleted, _, err := s.deleteLocked(rec)
 	results = append(results, deleted...)
@@ -250,7 +251,7 @@ func (s *Store) deleteLocked(rec *imageRecord) ([]engine.DeleteResult, int64, er
 		return nil, 0, err
 	}
 	for _, n := range rec.Names {
-		s.publish("untag", rec.ID, map[string]string{"name": Familiar(n)})
+		s.publish("untag", rec.ID, map[string]string{"name": reference.Familiar(n)})
 	}
 	s.publish("delete", rec.ID, nil)
 	freed, err := s.collectLocked()
@@ -330,7 +331,7 @@ func (s *Store) Prune(ctx context.Context, all bool) (engine.PruneReport, error)
 			continue
 		}
 		for _, n := range rec.Names {
-			report.Deleted = append(report.Deleted, engine.DeleteResult{Untagged: Familiar(n)})
+			report.Deleted = append(report.Deleted, engine.DeleteResult{Untagged: reference.Familiar(n)})
 		}
 		delete(s.state.Images, rec.ID)
 		report.Deleted = append(report.Deleted, engine.DeleteResult{Deleted: rec.ID})
@@ -347,7 +348,7 @@ func (s *Store) Prune(ctx context.Context, all bool) (engine.PruneReport, error)
 func distinctRepos(names []string) map[string]bool {
 	repos := map[string]bool{}
 	for _, n := range names {
-		repos[repoOf(n)] = true
+		repos[reference.Repo(n)] = true
 	}
 	return repos
 }

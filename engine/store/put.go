@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
 )
@@ -100,11 +101,11 @@ func (s *Store) Put(ctx context.Context, img v1.Image, opts PutOptions) (string,
 func canonicalNames(in []string) ([]string, error) {
 	var out []string
 	for _, n := range in {
-		ref, err := ParseReference(n)
+		ref, err := reference.Parse(n)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Canonical(ref))
+		out = append(out, reference.Canonical(ref))
 	}
 	return out, nil
 }
@@ -136,7 +137,7 @@ func (s *Store) record(id, manifest string, names []string, repoDigest string) e
 		return err
 	}
 	for _, n := range moved {
-		s.publish("tag", id, map[string]string{"name": Familiar(n)})
+		s.publish("tag", id, map[string]string{"name": reference.Familiar(n)})
 	}
 	return nil
 }
@@ -150,7 +151,7 @@ func (s *Store) moveNameLocked(name string, rec *imageRecord) bool {
 	for _, other := range s.state.Images {
 		if other != rec && contains(other.Names, name) {
 			other.Names = remove(other.Names, name)
-			s.publish("untag", other.ID, map[string]string{"name": Familiar(name)})
+			s.publish("untag", other.ID, map[string]string{"name": reference.Familiar(name)})
 		}
 	}
 	rec.Names = append(rec.Names, name)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 )
@@ -233,8 +234,8 @@ func (s *Store) resolveLocked(nameOrID string) (*imageRecord, error) {
 	if nameOrID == "" {
 		return nil, notFound(nameOrID)
 	}
-	if ref, err := ParseReference(nameOrID); err == nil {
-		canon := Canonical(ref)
+	if ref, err := reference.Parse(nameOrID); err == nil {
+		canon := reference.Canonical(ref)
 		for _, rec := range s.state.Images {
 			if contains(rec.Names, canon) || contains(rec.RepoDigests, canon) {
 				return rec, nil
@@ -272,7 +273,7 @@ func (s *Store) resolveLocked(nameOrID string) (*imageRecord, error) {
 
 func (r *imageRecord) inRepo(repo string) bool {
 	for _, n := range append(append([]string{}, r.Names...), r.RepoDigests...) {
-		if repoOf(n) == repo {
+		if reference.Repo(n) == repo {
 			return true
 		}
 	}

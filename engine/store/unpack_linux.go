@@ -243,4 +243,3 @@ func syncFS(dir string) error {
 	}
 	return nil
 }
-

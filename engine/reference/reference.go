@@ -1,4 +1,4 @@
-package store
+package reference
 
 import (
 	"fmt"
@@ -8,11 +8,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
-// ParseReference parses an image name the way docker does: "nginx" is
+// Parse parses an image name the way docker does: "nginx" is
 // docker.io/library/nginx:latest, "name@sha256:…" is a digest reference,
 // and "localhost:5000/x" names a local registry. The error wraps
 // engine.ErrInvalidReference.
-func ParseReference(s string, opts ...name.Option) (name.Reference, error) {
+func Parse(s string, opts ...name.Option) (name.Reference, error) {
 	if s == "" {
 		return nil, fmt.Errorf("empty image name: %w", engine.ErrInvalidReference)
 	}
@@ -70,8 +70,8 @@ func Familiar(canonical string) string {
 	return canonical
 }
 
-// repoOf returns the canonical repository of a canonical tag or digest name.
-func repoOf(canonical string) string {
+// Repo returns the canonical repository of a canonical tag or digest name.
+func Repo(canonical string) string {
 	if at := strings.Index(canonical, "@"); at >= 0 {
 		return canonical[:at]
 	}

@@ -1,4 +1,4 @@
-package store
+package reference
 
 import (
 	"errors"
@@ -26,9 +26,9 @@ func TestParseReferenceCanonicalAndFamiliar(t *testing.T) {
 		{"localhost:5000/x@" + dg, "localhost:5000/x@" + dg, "localhost:5000/x@" + dg},
 	}
 	for _, tt := range tests {
-		ref, err := ParseReference(tt.in)
+		ref, err := Parse(tt.in)
 		if err != nil {
-			t.Errorf("ParseReference(%q): %v", tt.in, err)
+			t.Errorf("Parse(%q): %v", tt.in, err)
 			continue
 		}
 		if got := Canonical(ref); got != tt.canonical {
@@ -42,14 +42,14 @@ func TestParseReferenceCanonicalAndFamiliar(t *testing.T) {
 
 func TestParseReferenceRejectsBadNames(t *testing.T) {
 	for _, in := range []string{"", "UPPER/case", "bad name", "x:", "x@sha256:short", "-leading"} {
-		_, err := ParseReference(in)
+		_, err := Parse(in)
 		if !errors.Is(err, engine.ErrInvalidReference) {
-			t.Errorf("ParseReference(%q) error = %v, want ErrInvalidReference", in, err)
+			t.Errorf("Parse(%q) error = %v, want ErrInvalidReference", in, err)
 		}
 	}
 }
 
-func TestRepoOf(t *testing.T) {
+func TestRepo(t *testing.T) {
 	for in, want := range map[string]string{
 		"docker.io/library/nginx:latest":  "docker.io/library/nginx",
 		"localhost:5000/x:v1":             "localhost:5000/x",
@@ -57,8 +57,8 @@ func TestRepoOf(t *testing.T) {
 		"localhost:5000/x":                "localhost:5000/x",
 		"docker.io/library/nginx@sha256:0": "docker.io/library/nginx",
 	} {
-		if got := repoOf(in); got != want {
-			t.Errorf("repoOf(%q) = %q, want %q", in, got, want)
+		if got := Repo(in); got != want {
+			t.Errorf("Repo(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
