@@ -2,7 +2,6 @@ package store
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/berth-dev/berth/engine"
 )
@@ -10,8 +9,11 @@ import (
 // ErrLocked means another process (another berthd) owns the data root.
 var ErrLocked = errors.New("data root is in use by another process")
 
-// notFound wraps engine.ErrNotFound with the name that was looked up, in the
-// words docker uses so scripts that grep for them keep working.
-func notFound(name string) error {
-	return fmt.Errorf("No such image: %s: %w", name, engine.ErrNotFound)
-}
+// notFoundError is a missing image, worded as docker words it so scripts
+// that match "No such image" keep working.
+type notFoundError struct{ name string }
+
+func (e notFoundError) Error() string        { return "No such image: " + e.name }
+func (e notFoundError) Is(target error) bool { return target == engine.ErrNotFound }
+
+func notFound(name string) error { return notFoundError{name} }

@@ -1,0 +1,162 @@
+// Command berthd is Berth's engine daemon: it keeps images and serves the
+// Docker Engine API on a unix socket, so the Berth app and the stock docker
+// CLI drive it alike. Flags use dockerd's names.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/berth-dev/berth/engine/api"
+	"github.com/berth-dev/berth/engine/events"
+	"github.com/berth-dev/berth/engine/registry"
+	"github.com/berth-dev/berth/engine/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+type listOpt []string
+
+func (l *listOpt) String() string     { return strings.Join(*l, ",") }
+func (l *listOpt) Set(v string) error { *l = append(*l, v); return nil }
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "berthd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("berthd", flag.ContinueOnError)
+	var hosts, insecure listOpt
+	fs.Var(&hosts, "H", "daemon socket to listen on: unix:///path or tcp://127.0.0.1:PORT (default "+defaultHost()+")")
+	fs.Var(&hosts, "host", "same as -H")
+	dataRoot := fs.String("data-root", defaultDataRoot(), "directory for images and state")
+	fs.Var(&insecure, "insecure-registry", "registry (HOST:PORT) to reach over plain HTTP; repeatable. Loopback registries always are")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: berthd [flags]\n\nBerth's engine: keeps images and serves the Docker Engine API.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *showVersion {
+		fmt.Println("Berth Engine", version)
+		return nil
+	}
+	if len(hosts) == 0 {
+		hosts = listOpt{defaultHost()}
+	}
+
+	evlog := events.NewLog(0)
+	st, err := store.Open(*dataRoot, store.WithEvents(evlog.Publish))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	reg := registry.New(st, registry.WithInsecure(insecure...), registry.WithEvents(evlog.Publish))
+	handler := api.NewHandler(
+		api.Backend{Images: st, Registry: reg, Archives: st, Events: evlog},
+		api.Info{Version: version, DataRoot: st.Root(), InsecureRegistries: insecure},
+	)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	errc := make(chan error, len(hosts))
+	for _, h := range hosts {
+		l, err := listen(h)
+		if err != nil {
+			return err
+		}
+		log.Printf("berthd %s serving the Docker Engine API on %s (data root %s)", version, h, st.Root())
+		go func() { errc <- srv.Serve(l) }()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Print("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+// listen opens unix:///path (replacing a stale socket, refusing one a
+// live daemon answers on) or tcp://host:port.
+func listen(host string) (net.Listener, error) {
+	proto, addr, ok := strings.Cut(host, "://")
+	if !ok {
+		return nil, fmt.Errorf("-H %s: want unix:///path or tcp://host:port", host)
+	}
+	switch proto {
+	case "unix":
+		if conn, err := net.Dial("unix", addr); err == nil {
+			conn.Close()
+			return nil, fmt.Errorf("another daemon is already serving %s", host)
+		}
+		if err := os.MkdirAll(filepath.Dir(addr), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.Remove(addr); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		l, err := net.Listen("unix", addr)
+		if err != nil {
+			return nil, err
+		}
+		// Like docker.sock: whoever may use the socket controls the engine.
+		if err := os.Chmod(addr, 0o660); err != nil {
+			l.Close()
+			return nil, err
+		}
+		return l, nil
+	case "tcp":
+		if h, _, err := net.SplitHostPort(addr); err == nil {
+			if ip := net.ParseIP(h); ip == nil || !ip.IsLoopback() {
+				log.Printf("warning: %s is reachable from the network without authentication", host)
+			}
+		}
+		return net.Listen("tcp", addr)
+	}
+	return nil, fmt.Errorf("-H %s: unsupported protocol %q", host, proto)
+}
+
+func defaultHost() string {
+	if os.Geteuid() == 0 {
+		return "unix:///run/berth/berth.sock"
+	}
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+		return "unix://" + filepath.Join(dir, "berth", "berth.sock")
+	}
+	return "unix://" + filepath.Join(os.TempDir(), fmt.Sprintf("berth-%d", os.Getuid()), "berth.sock")
+}
+
+func defaultDataRoot() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/berth"
+	}
+	if dir := os.Getenv("XDG_DATA_HOME"); dir != "" {
+		return filepath.Join(dir, "berth")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".local", "share", "berth")
+}

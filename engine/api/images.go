@@ -1,0 +1,380 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/reference"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/api/types/registry"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+func (s *server) imageList(w http.ResponseWriter, r *http.Request) {
+	f, err := filters(r)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	list, err := s.b.Images.List(r.Context())
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	out := []image.Summary{}
+	for _, img := range list {
+		if !matchImage(f, img) {
+			continue
+		}
+		out = append(out, image.Summary{
+			ID:          img.ID,
+			RepoTags:    nonNil(img.RepoTags),
+			RepoDigests: nonNil(img.RepoDigests),
+			Created:     img.Created.Unix(),
+			Size:        img.Size,
+			SharedSize:  -1,
+			Containers:  int64(img.Containers),
+			Labels:      nonNilMap(img.Labels),
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// matchImage applies the filters `docker images` sends: dangling,
+// reference (a glob on the familiar name, as "busy*" or "*/app:v1") and label.
+func matchImage(f map[string][]string, img engine.ImageSummary) bool {
+	for _, v := range f["dangling"] {
+		if (v == "true" || v == "1") != (len(img.RepoTags) == 0) {
+			return false
+		}
+	}
+	if pats := f["reference"]; len(pats) > 0 {
+		ok := false
+		for _, pat := range pats {
+			for _, tag := range img.RepoTags {
+				repo := tag[:strings.LastIndex(tag, ":")]
+				if m, _ := path.Match(pat, tag); m {
+					ok = true
+				}
+				if m, _ := path.Match(pat, repo); m {
+					ok = true
+				}
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	for _, l := range f["label"] {
+		k, v, hasValue := strings.Cut(l, "=")
+		got, ok := img.Labels[k]
+		if !ok || (hasValue && got != v) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *server) imageInspect(w http.ResponseWriter, r *http.Request, name string) {
+	d, err := s.b.Images.Inspect(r.Context(), name)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	cfg := &dockerspec.DockerOCIImageConfig{ImageConfig: ocispec.ImageConfig{
+		User:       d.Config.User,
+		Env:        d.Config.Env,
+		Entrypoint: d.Config.Entrypoint,
+		Cmd:        d.Config.Cmd,
+		WorkingDir: d.Config.WorkingDir,
+		Labels:     d.Config.Labels,
+		StopSignal: d.Config.StopSignal,
+	}}
+	if len(d.Config.ExposedPorts) > 0 {
+		cfg.ExposedPorts = map[string]struct{}{}
+		for _, p := range d.Config.ExposedPorts {
+			cfg.ExposedPorts[p] = struct{}{}
+		}
+	}
+	if len(d.Config.Volumes) > 0 {
+		cfg.Volumes = map[string]struct{}{}
+		for _, v := range d.Config.Volumes {
+			cfg.Volumes[v] = struct{}{}
+		}
+	}
+	resp := image.InspectResponse{
+		ID:           d.ID,
+		RepoTags:     nonNil(d.RepoTags),
+		RepoDigests:  nonNil(d.RepoDigests),
+		Created:      d.Created.UTC().Format(time.RFC3339Nano),
+		Author:       d.Author,
+		Comment:      d.Comment,
+		Config:       cfg,
+		Architecture: d.Architecture,
+		Variant:      d.Variant,
+		Os:           d.OS,
+		Size:         d.Size,
+		RootFS:       image.RootFS{Type: "layers", Layers: d.Layers},
+		Metadata:     image.Metadata{LastTagTime: d.LastTagTime},
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *server) imageHistory(w http.ResponseWriter, r *http.Request, name string) {
+	items, err := s.b.Images.History(r.Context(), name)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	out := make([]image.HistoryResponseItem, 0, len(items))
+	for _, h := range items {
+		out = append(out, image.HistoryResponseItem{ID: h.ID, Created: h.Created.Unix(), CreatedBy: h.CreatedBy, Comment: h.Comment, Size: h.Size, Tags: h.Tags})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) imageTag(w http.ResponseWriter, r *http.Request, name string) {
+	q := r.URL.Query()
+	repo, tag := q.Get("repo"), q.Get("tag")
+	if repo == "" {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("tag %s: no target repository given", name))
+		return
+	}
+	target := repo
+	if tag != "" {
+		target += ":" + tag
+	}
+	if err := s.b.Images.Tag(r.Context(), name, target); err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
+}
+
+func (s *server) imageDelete(w http.ResponseWriter, r *http.Request, name string) {
+	res, err := s.b.Images.Remove(r.Context(), name, boolParam(r, "force"))
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	out := make([]image.DeleteResponse, 0, len(res))
+	for _, d := range res {
+		out = append(out, image.DeleteResponse{Untagged: d.Untagged, Deleted: d.Deleted})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) imagePrune(w http.ResponseWriter, r *http.Request) {
+	f, err := filters(r)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	all := false
+	for _, v := range f["dangling"] {
+		all = v == "false" || v == "0"
+	}
+	rep, err := s.b.Images.Prune(r.Context(), all)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	out := image.PruneReport{ImagesDeleted: []image.DeleteResponse{}, SpaceReclaimed: uint64(rep.SpaceReclaimed)}
+	for _, d := range rep.Deleted {
+		out.ImagesDeleted = append(out.ImagesDeleted, image.DeleteResponse{Untagged: d.Untagged, Deleted: d.Deleted})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// imageCreate is `docker pull`: fromImage plus a tag or digest. An empty
+// tag pulls every tag of the repository (`docker pull --all-tags`).
+func (s *server) imageCreate(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, tag := q.Get("fromImage"), q.Get("tag")
+	if from == "" {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("import from a tarball (fromSrc) is not supported yet: %w", engine.ErrNotSupported))
+		return
+	}
+	auth := authFrom(r)
+	var refs []string
+	switch {
+	case strings.HasPrefix(tag, "sha256:"):
+		refs = []string{from + "@" + tag}
+	case tag != "":
+		refs = []string{from + ":" + tag}
+	case strings.ContainsAny(from[strings.LastIndex(from, "/")+1:], ":@"):
+		refs = []string{from}
+	default:
+		tags, err := s.b.Registry.Tags(r.Context(), from, auth)
+		if err != nil {
+			writeEngineError(w, err)
+			return
+		}
+		for _, t := range tags {
+			refs = append(refs, from+":"+t)
+		}
+	}
+	// Reject a malformed name before promising a stream, so the CLI shows
+	// a plain error (and exit code) rather than a stream message.
+	for _, ref := range refs {
+		if _, err := reference.Parse(ref); err != nil {
+			writeEngineError(w, err)
+			return
+		}
+	}
+	stream := newJSONStream(w, false)
+	for _, ref := range refs {
+		if _, err := s.b.Registry.Pull(r.Context(), ref, auth, stream.progress); err != nil {
+			stream.fail(err)
+			return
+		}
+	}
+}
+
+// imagePush is `docker push`; with no tag, every tag of the repository.
+func (s *server) imagePush(w http.ResponseWriter, r *http.Request, name string) {
+	tag := r.URL.Query().Get("tag")
+	refs := []string{name}
+	if tag != "" {
+		refs = []string{name + ":" + tag}
+	} else {
+		all, err := s.tagsInStore(r, name)
+		if err != nil {
+			writeEngineError(w, err)
+			return
+		}
+		refs = all
+	}
+	auth := authFrom(r)
+	stream := newJSONStream(w, true)
+	for _, ref := range refs {
+		digest, err := s.b.Registry.Push(r.Context(), ref, auth, stream.progress)
+		if err != nil {
+			stream.fail(err)
+			return
+		}
+		parsed, _ := reference.Parse(ref)
+		aux, _ := json.Marshal(map[string]any{"Tag": parsed.Identifier(), "Digest": digest})
+		raw := json.RawMessage(aux)
+		stream.send(jsonstream.Message{Aux: &raw})
+	}
+}
+
+func (s *server) tagsInStore(r *http.Request, repo string) ([]string, error) {
+	want, err := reference.Parse(repo)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.b.Images.List(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, img := range list {
+		for _, t := range img.RepoTags {
+			if ref, err := reference.Parse(t); err == nil && ref.Context().String() == want.Context().String() {
+				out = append(out, t)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("An image does not exist locally with the tag: %s: %w", repo, engine.ErrNotFound)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (s *server) imageSearch(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	f, err := filters(r)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	results, err := s.b.Registry.Search(r.Context(), q.Get("term"), limit, authFrom(r))
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	minStars := 0
+	for _, v := range f["stars"] {
+		minStars, _ = strconv.Atoi(v)
+	}
+	out := []registry.SearchResult{}
+	for _, x := range results {
+		if x.Stars < minStars || (len(f["is-official"]) > 0 && fmt.Sprint(x.Official) != f["is-official"][0]) {
+			continue
+		}
+		out = append(out, registry.SearchResult{Name: x.Name, Description: x.Description, StarCount: x.Stars, IsOfficial: x.Official, IsAutomated: x.Automated})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) imageSave(w http.ResponseWriter, r *http.Request, names []string) {
+	if len(names) == 0 {
+		writeError(w, http.StatusBadRequest, errors.New("save: no image names given"))
+		return
+	}
+	// Resolve first so a bad name is a clean 404, not a broken tarball.
+	for _, n := range names {
+		if _, err := s.b.Images.Inspect(r.Context(), n); err != nil {
+			writeEngineError(w, err)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/x-tar")
+	if err := s.b.Archives.Save(r.Context(), names, w); err != nil {
+		// Headers are gone; breaking the connection tells the client.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (s *server) imageLoad(w http.ResponseWriter, r *http.Request) {
+	quiet := boolParam(r, "quiet")
+	var stream *jsonStream
+	progress := func(engine.Progress) {}
+	if !quiet {
+		stream = newJSONStream(w, false)
+		progress = stream.progress
+	}
+	loaded, err := s.b.Archives.Load(r.Context(), r.Body, progress)
+	if stream == nil {
+		stream = newJSONStream(w, false)
+	}
+	if err != nil {
+		stream.fail(err)
+		return
+	}
+	for _, name := range loaded {
+		if strings.HasPrefix(name, "sha256:") {
+			stream.text("Loaded image ID: " + name + "\n")
+		} else {
+			stream.text("Loaded image: " + name + "\n")
+		}
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}

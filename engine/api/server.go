@@ -1,0 +1,225 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/moby/moby/api/types/registry"
+)
+
+const (
+	// APIVersion is the newest Docker Engine API version served; clients
+	// negotiate down to it from the _ping header.
+	APIVersion = "1.51"
+	// MinAPIVersion is the oldest accepted.
+	MinAPIVersion = "1.24"
+)
+
+// Backend is the engine the API serves.
+type Backend struct {
+	Images   engine.Images
+	Registry engine.Registry
+	Archives engine.Archives
+	Events   engine.Events
+}
+
+// Info is static facts about the daemon for /version and /info.
+type Info struct {
+	Version            string // Berth's version
+	DataRoot           string
+	InsecureRegistries []string
+}
+
+type server struct {
+	b       Backend
+	info    Info
+	started time.Time
+}
+
+var versionPrefix = regexp.MustCompile(`^/v[0-9]+\.[0-9]+/`)
+
+// NewHandler returns the Docker Engine API over b.
+func NewHandler(b Backend, info Info) http.Handler {
+	s := &server{b: b, info: info, started: time.Now()}
+	return http.HandlerFunc(s.route)
+}
+
+func (s *server) route(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if loc := versionPrefix.FindStringIndex(p); loc != nil {
+		p = p[loc[1]-1:]
+	}
+	w.Header().Set("Api-Version", APIVersion)
+	w.Header().Set("Server", "Berth/"+s.info.Version+" ("+runtime.GOOS+")")
+	w.Header().Set("Docker-Experimental", "false")
+	w.Header().Set("Ostype", "linux")
+
+	m := r.Method
+	switch {
+	case p == "/_ping" && (m == http.MethodGet || m == http.MethodHead):
+		s.ping(w, r)
+	case p == "/version" && m == http.MethodGet:
+		s.version(w, r)
+	case p == "/info" && m == http.MethodGet:
+		s.systemInfo(w, r)
+	case p == "/events" && m == http.MethodGet:
+		s.events(w, r)
+	case p == "/images/json" && m == http.MethodGet:
+		s.imageList(w, r)
+	case p == "/images/create" && m == http.MethodPost:
+		s.imageCreate(w, r)
+	case p == "/images/search" && m == http.MethodGet:
+		s.imageSearch(w, r)
+	case p == "/images/prune" && m == http.MethodPost:
+		s.imagePrune(w, r)
+	case p == "/images/get" && m == http.MethodGet:
+		s.imageSave(w, r, r.URL.Query()["names"])
+	case p == "/images/load" && m == http.MethodPost:
+		s.imageLoad(w, r)
+	case strings.HasPrefix(p, "/images/"):
+		s.imageByName(w, r, strings.TrimPrefix(p, "/images/"))
+	default:
+		writeError(w, http.StatusNotFound, errors.New("page not found"))
+	}
+}
+
+// imageByName routes /images/{name}/{action}; names contain slashes and
+// colons ("localhost:5000/team/app:v1"), so the action is the last part.
+func (s *server) imageByName(w http.ResponseWriter, r *http.Request, rest string) {
+	if r.Method == http.MethodDelete {
+		s.imageDelete(w, r, rest)
+		return
+	}
+	i := strings.LastIndex(rest, "/")
+	if i <= 0 {
+		writeError(w, http.StatusNotFound, errors.New("page not found"))
+		return
+	}
+	name, action := rest[:i], rest[i+1:]
+	switch {
+	case action == "json" && r.Method == http.MethodGet:
+		s.imageInspect(w, r, name)
+	case action == "history" && r.Method == http.MethodGet:
+		s.imageHistory(w, r, name)
+	case action == "tag" && r.Method == http.MethodPost:
+		s.imageTag(w, r, name)
+	case action == "push" && r.Method == http.MethodPost:
+		s.imagePush(w, r, name)
+	case action == "get" && r.Method == http.MethodGet:
+		s.imageSave(w, r, []string{name})
+	default:
+		writeError(w, http.StatusNotFound, errors.New("page not found"))
+	}
+}
+
+func (s *server) ping(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Builder-Version", "1")
+	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
+	w.Header().Set("Pragma", "no-cache")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if r.Method == http.MethodHead {
+		w.Header().Set("Content-Length", "0")
+		return
+	}
+	w.Write([]byte("OK"))
+}
+
+// statusOf maps engine sentinels onto the HTTP codes dockerd uses.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, engine.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, engine.ErrInvalidReference), errors.Is(err, engine.ErrInvalidArgument):
+		return http.StatusBadRequest
+	case errors.Is(err, engine.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, engine.ErrUnauthorized):
+		return http.StatusUnauthorized
+	case errors.Is(err, engine.ErrNotSupported):
+		return http.StatusNotImplemented
+	}
+	return http.StatusInternalServerError
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]string{"message": err.Error()})
+}
+
+func writeEngineError(w http.ResponseWriter, err error) {
+	writeError(w, statusOf(err), err)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+// authFrom decodes the X-Registry-Auth header the docker CLI sends
+// (base64url JSON). An empty or "{}" header means: use the daemon's keychain.
+func authFrom(r *http.Request) *engine.AuthConfig {
+	h := r.Header.Get(registry.AuthHeader)
+	if h == "" {
+		return nil
+	}
+	raw, err := base64.URLEncoding.DecodeString(h)
+	if err != nil {
+		if raw, err = base64.StdEncoding.DecodeString(h); err != nil {
+			return nil
+		}
+	}
+	var a registry.AuthConfig
+	if json.Unmarshal(raw, &a) != nil {
+		return nil
+	}
+	if a == (registry.AuthConfig{}) {
+		return nil
+	}
+	return &engine.AuthConfig{Username: a.Username, Password: a.Password, Auth: a.Auth, IdentityToken: a.IdentityToken, RegistryToken: a.RegistryToken, ServerAddress: a.ServerAddress}
+}
+
+// filters parses the "filters" query parameter in both of its wire forms:
+// {"key":["v1","v2"]} and the older {"key":{"v1":true}}.
+func filters(r *http.Request) (map[string][]string, error) {
+	raw := r.URL.Query().Get("filters")
+	out := map[string][]string{}
+	if raw == "" {
+		return out, nil
+	}
+	if err := json.Unmarshal([]byte(raw), &out); err == nil {
+		return out, nil
+	}
+	var old map[string]map[string]bool
+	if err := json.Unmarshal([]byte(raw), &old); err != nil {
+		return nil, fmt.Errorf("invalid filters %q: %w", raw, engine.ErrInvalidArgument)
+	}
+	out = map[string][]string{}
+	for k, vs := range old {
+		for v, on := range vs {
+			if on {
+				out[k] = append(out[k], v)
+			}
+		}
+	}
+	return out, nil
+}
+
+func boolParam(r *http.Request, name string) bool {
+	v, _ := strconv.ParseBool(r.URL.Query().Get(name))
+	return v
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}

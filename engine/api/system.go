@@ -1,0 +1,127 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/registry"
+	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/api/types/system"
+)
+
+func (s *server) version(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, system.VersionResponse{
+		Platform:      system.PlatformInfo{Name: "Berth Engine"},
+		Version:       s.info.Version,
+		APIVersion:    APIVersion,
+		MinAPIVersion: MinAPIVersion,
+		Os:            "linux",
+		Arch:          runtime.GOARCH,
+		GoVersion:     runtime.Version(),
+		KernelVersion: kernelVersion(),
+		Components: []system.ComponentVersion{{
+			Name: "Engine", Version: s.info.Version,
+			Details: map[string]string{"ApiVersion": APIVersion, "MinAPIVersion": MinAPIVersion, "Os": "linux", "Arch": runtime.GOARCH, "GoVersion": runtime.Version()},
+		}},
+	})
+}
+
+func (s *server) systemInfo(w http.ResponseWriter, r *http.Request) {
+	list, err := s.b.Images.List(r.Context())
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	indexes := map[string]*registry.IndexInfo{
+		"docker.io": {Name: "docker.io", Mirrors: []string{}, Secure: true, Official: true},
+	}
+	for _, h := range s.info.InsecureRegistries {
+		indexes[h] = &registry.IndexInfo{Name: h, Mirrors: []string{}, Secure: false}
+	}
+	writeJSON(w, http.StatusOK, system.Info{
+		ID:                 "berth",
+		Images:             len(list),
+		Driver:             "overlayfs",
+		DriverStatus:       [][2]string{{"Backing Filesystem", "overlayfs lower directories"}},
+		SystemTime:         time.Now().Format(time.RFC3339Nano),
+		LoggingDriver:      "json-file",
+		CgroupDriver:       "cgroupfs",
+		KernelVersion:      kernelVersion(),
+		OperatingSystem:    "Berth Engine",
+		OSType:             "linux",
+		Architecture:       runtime.GOARCH,
+		IndexServerAddress: "https://index.docker.io/v1/",
+		RegistryConfig: &registry.ServiceConfig{
+			InsecureRegistryCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+			IndexConfigs:          indexes,
+			Mirrors:               []string{},
+		},
+		NCPU:          runtime.NumCPU(),
+		MemTotal:      memTotal(),
+		DockerRootDir: s.info.DataRoot,
+		Name:          hostname(),
+		ServerVersion: s.info.Version,
+		Labels:        []string{},
+		Swarm:         swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},
+		Warnings:      []string{},
+	})
+}
+
+// events streams `docker events`: the history since ?since=, then live
+// events until ?until= or the client goes away.
+func (s *server) events(w http.ResponseWriter, r *http.Request) {
+	f, err := filters(r)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	q := r.URL.Query()
+	filter := engine.EventFilter{Types: f["type"], Actions: f["event"], IDs: append(f["image"], f["container"]...)}
+	if filter.Since, err = timestampParam(q.Get("since")); err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	if filter.Until, err = timestampParam(q.Get("until")); err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	stream := newJSONStream(w, false)
+	for e := range s.b.Events.Subscribe(r.Context(), filter) {
+		msg := events.Message{
+			Type:     events.Type(e.Type),
+			Action:   events.Action(e.Action),
+			Actor:    events.Actor{ID: e.ID, Attributes: e.Attributes},
+			Scope:    "local",
+			Time:     e.Time.Unix(),
+			TimeNano: e.Time.UnixNano(),
+		}
+		stream.encode(msg)
+	}
+}
+
+// timestampParam reads docker's "seconds[.nanoseconds]" timestamps.
+func timestampParam(v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	secs, frac, _ := strings.Cut(v, ".")
+	sec, err := strconv.ParseInt(secs, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid timestamp %q: %w", v, engine.ErrInvalidArgument)
+	}
+	var nsec int64
+	if frac != "" {
+		frac = (frac + "000000000")[:9]
+		if nsec, err = strconv.ParseInt(frac, 10, 64); err != nil {
+			return 0, fmt.Errorf("invalid timestamp %q: %w", v, engine.ErrInvalidArgument)
+		}
+	}
+	return sec*int64(time.Second) + nsec, nil
+}
