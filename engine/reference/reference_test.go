@@ -51,10 +51,10 @@ func TestParseReferenceRejectsBadNames(t *testing.T) {
 
 func TestRepo(t *testing.T) {
 	for in, want := range map[string]string{
-		"docker.io/library/nginx:latest":  "docker.io/library/nginx",
-		"localhost:5000/x:v1":             "localhost:5000/x",
-		"localhost:5000/x@sha256:abc":     "localhost:5000/x",
-		"localhost:5000/x":                "localhost:5000/x",
+		"docker.io/library/nginx:latest":   "docker.io/library/nginx",
+		"localhost:5000/x:v1":              "localhost:5000/x",
+		"localhost:5000/x@sha256:abc":      "localhost:5000/x",
+		"localhost:5000/x":                 "localhost:5000/x",
 		"docker.io/library/nginx@sha256:0": "docker.io/library/nginx",
 	} {
 		if got := Repo(in); got != want {

@@ -158,7 +158,7 @@ func (r *Registry) Pull(ctx context.Context, refStr string, auth *engine.AuthCon
 		return "", fmt.Errorf("pull: %w", err)
 	}
 	familiar := reference.Familiar(reference.Canonical(ref))
-	progress.Report(engine.Progress{Status: engine.ProgressResolving, Message: "Pulling from " + familiarRepo(ref), ID: ref.Identifier()})
+	progress.Report(engine.Progress{Status: engine.ProgressResolving, Message: "Pulling from " + ref.Context().RepositoryStr(), ID: ref.Identifier()})
 	opts := append(r.remoteOptions(ctx, ref.Context(), auth), remote.WithPlatform(r.opts.platform))
 	desc, err := remote.Get(ref, opts...)
 	if err != nil {

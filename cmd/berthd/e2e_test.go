@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/engine/enginetest"
+)
+
+// berthdBinary is built once by TestMain for the end-to-end tests.
+var berthdBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "berthd-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	berthdBinary = filepath.Join(dir, "berthd")
+	if out, err := exec.Command("go", "build", "-o", berthdBinary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// daemon starts berthd on a temporary socket and data root.
+func daemon(t *testing.T, args ...string) (host, dataRoot string) {
+	t.Helper()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "berth.sock")
+	dataRoot = filepath.Join(dir, "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, berthdBinary, append([]string{"-H", "unix://" + sock, "--data-root", dataRoot}, args...)...)
+	log, _ := os.Create(filepath.Join(dir, "berthd.log"))
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+		if t.Failed() {
+			out, _ := os.ReadFile(log.Name())
+			t.Logf("berthd log:\n%s", out)
+		}
+	})
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			return "unix://" + sock, dataRoot
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("berthd did not start listening")
+	return "", ""
+}
+
+type cli struct {
+	t      *testing.T
+	host   string
+	config string
+}
+
+func dockerCLI(t *testing.T, host string) *cli {
+	t.Helper()
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("the docker CLI is not installed: end-to-end tests drive berthd with it")
+	}
+	return &cli{t: t, host: host, config: t.TempDir()}
+}
+
+// run runs docker and returns its combined output and whether it succeeded.
+func (c *cli) run(args ...string) (string, bool) {
+	c.t.Helper()
+	cmd := exec.Command("docker", args...)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+c.host, "DOCKER_CONFIG="+c.config, "DOCKER_CLI_HINTS=false")
+	out, err := cmd.CombinedOutput()
+	return string(out), err == nil
+}
+
+// ok runs docker and fails the test unless it succeeds and prints every want.
+func (c *cli) ok(args ...string) string {
+	c.t.Helper()
+	out, ok := c.run(args...)
+	if !ok {
+		c.t.Fatalf("docker %s failed:\n%s", strings.Join(args, " "), out)
+	}
+	return out
+}
+
+func (c *cli) fails(wantInOutput string, args ...string) {
+	c.t.Helper()
+	out, ok := c.run(args...)
+	if ok || !strings.Contains(out, wantInOutput) {
+		c.t.Errorf("docker %s: succeeded=%v, output:\n%s\nwant failure mentioning %q", strings.Join(args, " "), ok, out, wantInOutput)
+	}
+}
+
+func mustContain(t *testing.T, what, out string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			t.Errorf("%s: output lacks %q:\n%s", what, w, out)
+		}
+	}
+}
+
+func TestDockerCLIImageLifecycle(t *testing.T) {
+	reg := enginetest.StartRegistry(t)
+	img := enginetest.Busybox(t)
+	reg.Push(t, img, "library/busybox:latest")
+	cfgName, _ := img.ConfigName()
+	wantID := cfgName.String()
+
+	host, _ := daemon(t)
+	d := dockerCLI(t, host)
+	start := time.Now()
+
+	out := d.ok("version")
+	mustContain(t, "version", out, "Berth Engine", "API version:")
+
+	src := reg.Host + "/library/busybox"
+	out = d.ok("pull", src)
+	mustContain(t, "pull", out, "Pull complete", "Digest: sha256:", "Status: Downloaded newer image for "+src+":latest")
+	out = d.ok("pull", src)
+	mustContain(t, "pull again", out, "Status: Image is up to date")
+
+	out = d.ok("images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}")
+	mustContain(t, "images", out, src+":latest "+wantID)
+	if id := strings.TrimSpace(d.ok("inspect", "--format", "{{.Id}}", src)); id != wantID {
+		t.Errorf("inspect ID = %s, want %s", id, wantID)
+	}
+	out = d.ok("history", src)
+	mustContain(t, "history", out, `CMD ["sh"]`, "ADD file:busybox-static")
+
+	// Tag and push into a second repository; the layer is skipped the second time.
+	target := reg.Host + "/team/bb:v1"
+	d.ok("tag", src, target)
+	out = d.ok("push", target)
+	digest := regexp.MustCompile(`v1: digest: (sha256:[0-9a-f]{64}) size: \d+`).FindStringSubmatch(out)
+	if digest == nil {
+		t.Fatalf("push printed no digest:\n%s", out)
+	}
+	out = d.ok("search", reg.Host+"/team")
+	mustContain(t, "search", out, reg.Host+"/team/bb")
+
+	// Remove both names: the second removal deletes the image.
+	out = d.ok("rmi", target)
+	mustContain(t, "rmi target", out, "Untagged: "+target)
+	out = d.ok("rmi", src)
+	mustContain(t, "rmi last name", out, "Deleted: "+wantID)
+	if out := d.ok("images", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("images after rmi: %q", out)
+	}
+
+	// Pull again by digest.
+	byDigest := reg.Host + "/team/bb@" + digest[1]
+	d.ok("pull", byDigest)
+	if id := strings.TrimSpace(d.ok("inspect", "--format", "{{.Id}}", byDigest)); id != wantID {
+		t.Errorf("pulled by digest: ID %s, want %s", id, wantID)
+	}
+
+	// Save, remove, load: the same image comes back under its name.
+	d.ok("tag", byDigest, "saved/bb:1")
+	archive := filepath.Join(t.TempDir(), "bb.tar")
+	d.ok("save", "-o", archive, "saved/bb:1")
+	d.ok("rmi", "-f", wantID)
+	out = d.ok("load", "-i", archive)
+	mustContain(t, "load", out, "Loaded image: saved/bb:1")
+	if id := strings.TrimSpace(d.ok("inspect", "--format", "{{.Id}}", "saved/bb:1")); id != wantID {
+		t.Errorf("loaded ID %s, want %s", id, wantID)
+	}
+
+	// Bad input: clear errors, nothing changes.
+	d.fails("invalid reference format", "pull", "Not/A Name")
+	d.fails("not found", "pull", src+":nope")
+	d.fails("No such image", "rmi", "nothing-here")
+	d.fails("cannot reach the registry", "pull", "127.0.0.1:1/nothing:latest")
+	if out := d.ok("images", "--format", "{{.Repository}}:{{.Tag}}"); strings.TrimSpace(out) != "saved/bb:1" {
+		t.Errorf("images after failed commands:\n%s", out)
+	}
+
+	// Everything above is in the event log.
+	since := start.Add(-time.Second).Unix()
+	out = d.ok("events", "--since", itoa(since), "--until", itoa(time.Now().Unix()+1), "--filter", "type=image")
+	mustContain(t, "events", out, "image pull "+src+":latest", "image push "+target, "image untag", "image delete "+wantID, "image load saved/bb:1")
+}
+
+func TestDockerCLIRejectsLyingRegistryAndKeepsStoreClean(t *testing.T) {
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
+	host, dataRoot := daemon(t)
+	d := dockerCLI(t, host)
+	reg.CorruptBlobs.Store(true)
+	d.fails("does not match its digest", "pull", reg.Host+"/library/busybox")
+	blobs, _ := os.ReadDir(filepath.Join(dataRoot, "blobs", "sha256"))
+	if len(blobs) != 0 {
+		t.Errorf("%d blobs kept from a lying registry", len(blobs))
+	}
+	reg.CorruptBlobs.Store(false)
+	d.ok("pull", reg.Host+"/library/busybox")
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
