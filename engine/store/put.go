@@ -253,7 +253,7 @@ func (s *Store) downloadAndUnpack(ctx context.Context, layer v1.Layer, digest v1
 		}
 		defer follower.Close()
 		go func() {
-			err := s.unpackLayer(ctx, &followReader{f: follower, g: grow, ctx: ctx}, diffID, id, size, nil)
+			err := s.unpackLayer(ctx, &followReader{f: follower, g: grow}, diffID, id, size, nil)
 			if err != nil {
 				cancel() // no point downloading what cannot be unpacked
 			}
@@ -326,7 +326,8 @@ func (s *Store) unpackLayer(ctx context.Context, r io.Reader, diffID v1.Hash, id
 	}
 	defer plain.Close()
 	h := sha256.New()
-	tee := &hashingReader{r: plain, h: h}
+	tee := newReadahead(&hashingReader{r: plain, h: h})
+	defer tee.Close()
 	unpackedSize, err := unpack(ctx, tee, dir)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", id, err)
@@ -411,12 +412,12 @@ func (g *growth) finish(err error) {
 }
 
 // followReader reads a file that another goroutine is still writing,
-// waiting for more bytes until the writer finishes.
+// waiting for more bytes until the writer finishes (the writer always
+// calls finish, also when cancelled, so a reader never waits forever).
 type followReader struct {
 	f   *os.File
 	g   *growth
 	off int64
-	ctx context.Context
 }
 
 func (r *followReader) Read(p []byte) (int, error) {
@@ -480,24 +481,38 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 }
 
 // flightGroup lets one goroutine at a time work on a key; the others wait
-// and then find the work done.
+// and then find the work done. Keys are forgotten when nobody holds them.
 type flightGroup struct {
 	mu    sync.Mutex
-	locks map[string]*sync.Mutex
+	locks map[string]*flight
+}
+
+type flight struct {
+	sync.Mutex
+	users int
 }
 
 func (f *flightGroup) do(key string, fn func() error) error {
 	f.mu.Lock()
 	if f.locks == nil {
-		f.locks = map[string]*sync.Mutex{}
+		f.locks = map[string]*flight{}
 	}
 	l, ok := f.locks[key]
 	if !ok {
-		l = &sync.Mutex{}
+		l = &flight{}
 		f.locks[key] = l
 	}
+	l.users++
 	f.mu.Unlock()
+
 	l.Lock()
-	defer l.Unlock()
+	defer func() {
+		l.Unlock()
+		f.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(f.locks, key)
+		}
+		f.mu.Unlock()
+	}()
 	return fn()
 }

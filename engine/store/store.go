@@ -101,6 +101,7 @@ func Open(root string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("open store %s: %w", root, err)
 		}
 	}
+	spreadSubdirs(filepath.Join(root, "tmp"))
 	lock, err := lockFile(filepath.Join(root, "lock"))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", root, err)
