@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Berth's two set-up commands (see README.md):
+#   packaging/dev/setup.sh run    install what Berth needs, build it, start it
+#   packaging/dev/setup.sh test   install what the tests need, run every test
+# Works on a fresh Debian 12 machine as root (or through sudo). Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+GO_VERSION=$(awk '/^go /{print $2}' go.mod)
+
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "run as root: the engine needs namespaces, mounts and /var/lib/berth" >&2; exit 1; }
+  exec sudo -E "$0" "$@"
+fi
+
+apt_install() { # installs the Debian packages not yet installed
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Go: any go >= 1.21 fetches the exact toolchain go.mod names through the
+# module proxy (GOTOOLCHAIN). Debian 12 ships 1.19, so take 1.21+ from
+# bookworm-backports, on the mirror this machine already uses.
+ensure_go() {
+  export PATH=$PATH:/usr/local/go/bin:/usr/lib/go-1.23/bin
+  if command -v go >/dev/null && go_ok; then return 0; fi
+  if ! apt-cache policy golang-1.23-go 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    mirror=$(grep -rhoE '^(deb|URIs:)[^#]*https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -oE 'https?://[^ ]+' | head -n1)
+    echo "deb $mirror bookworm-backports main" >/etc/apt/sources.list.d/berth-backports.list
+    apt-get update -qq
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports golang-1.23-go
+}
+go_ok() { # true when `go` can build this module (itself or via GOTOOLCHAIN)
+  local v; v=$(go env GOVERSION 2>/dev/null | sed 's/^go//')
+  [ -n "$v" ] && [ "$(printf '%s\n1.21\n' "$v" | sort -V | head -n1)" = 1.21 ]
+}
+
+base_packages=(ca-certificates git gcc libc6-dev)
+ensure_go
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go$GO_VERSION+auto}
+
+case "${1:-}" in
+run)
+  apt_install "${base_packages[@]}"
+  mkdir -p bin
+  go build -o bin/berthd ./cmd/berthd
+  echo "Starting berthd. Point the docker CLI at it with:"
+  echo "  export DOCKER_HOST=unix:///run/berth/berth.sock"
+  exec bin/berthd "${@:2}"
+  ;;
+test)
+  # busybox-static: the tests' base image. The docker CLI: the end-to-end tests.
+  apt_install "${base_packages[@]}" busybox-static
+  command -v docker >/dev/null || apt_install docker.io
+  unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+  if [ -n "$unformatted" ]; then echo "not gofmt-formatted:"; echo "$unformatted"; exit 1; fi
+  go vet ./...
+  GOOS=darwin go vet ./...
+  GOOS=windows go vet ./...
+  go test -race -count=1 -timeout 20m ./...
+  ;;
+*)
+  echo "usage: $0 run [berthd flags] | test" >&2
+  exit 2
+  ;;
+esac
