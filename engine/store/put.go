@@ -225,7 +225,7 @@ func (s *Store) putLayer(ctx context.Context, layer v1.Layer, diffID v1.Hash, pr
 				return err
 			}
 			defer f.Close()
-			return s.unpackLayer(ctx, f, diffID, id, size, progress)
+			return s.unpackLayer(ctx, f, func() {}, diffID, id, size, progress)
 		}
 		progress.Report(engine.Progress{ID: id, Status: engine.ProgressWaiting, Total: size})
 		return s.downloadAndUnpack(ctx, layer, digest, size, diffID, id, haveLayer, progress)
@@ -253,7 +253,7 @@ func (s *Store) downloadAndUnpack(ctx context.Context, layer v1.Layer, digest v1
 		}
 		defer follower.Close()
 		go func() {
-			err := s.unpackLayer(ctx, &followReader{f: follower, g: grow}, diffID, id, size, nil)
+			err := s.unpackLayer(ctx, &followReader{f: follower, g: grow}, grow.abort, diffID, id, size, nil)
 			if err != nil {
 				cancel() // no point downloading what cannot be unpacked
 			}
@@ -312,8 +312,9 @@ func (s *Store) download(ctx context.Context, layer v1.Layer, digest v1.Hash, si
 }
 
 // unpackLayer decompresses r into a fresh directory, checks the result's
-// diff ID, and renames it into place.
-func (s *Store) unpackLayer(ctx context.Context, r io.Reader, diffID v1.Hash, id string, size int64, progress engine.ProgressFunc) error {
+// diff ID, and renames it into place. stop makes a Read of r that is
+// waiting for more input return, so a failed unpack ends at once.
+func (s *Store) unpackLayer(ctx context.Context, r io.Reader, stop func(), diffID v1.Hash, id string, size int64, progress engine.ProgressFunc) error {
 	dir, err := os.MkdirTemp(filepath.Join(s.root, "tmp"), "layer-")
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", id, err)
@@ -327,7 +328,8 @@ func (s *Store) unpackLayer(ctx context.Context, r io.Reader, diffID v1.Hash, id
 	defer plain.Close()
 	h := sha256.New()
 	tee := newReadahead(&hashingReader{r: plain, h: h})
-	defer tee.Close()
+	defer tee.Close() // waits for the read-ahead goroutine, before plain.Close
+	defer stop()      // runs first: frees a read-ahead waiting on the download
 	unpackedSize, err := unpack(ctx, tee, dir)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", id, err)
@@ -384,11 +386,12 @@ func (p *progressWriter) flush() {
 
 // growth tracks how much of a file being downloaded is on disk.
 type growth struct {
-	mu   sync.Mutex
-	cond *sync.Cond
-	size int64
-	done bool
-	err  error
+	mu      sync.Mutex
+	cond    *sync.Cond
+	size    int64
+	done    bool
+	err     error
+	aborted bool // the reader gave up; it must not wait any more
 }
 
 func newGrowth() *growth {
@@ -400,6 +403,16 @@ func newGrowth() *growth {
 func (g *growth) add(n int64) {
 	g.mu.Lock()
 	g.size += n
+	g.mu.Unlock()
+	g.cond.Broadcast()
+}
+
+// errReaderStopped ends a followReader whose consumer has stopped.
+var errReaderStopped = errors.New("unpack stopped")
+
+func (g *growth) abort() {
+	g.mu.Lock()
+	g.aborted = true
 	g.mu.Unlock()
 	g.cond.Broadcast()
 }
@@ -422,11 +435,14 @@ type followReader struct {
 
 func (r *followReader) Read(p []byte) (int, error) {
 	r.g.mu.Lock()
-	for r.off >= r.g.size && !r.g.done {
+	for r.off >= r.g.size && !r.g.done && !r.g.aborted {
 		r.g.cond.Wait()
 	}
-	size, done, werr := r.g.size, r.g.done, r.g.err
+	size, done, werr, aborted := r.g.size, r.g.done, r.g.err, r.g.aborted
 	r.g.mu.Unlock()
+	if aborted {
+		return 0, errReaderStopped
+	}
 	if r.off >= size {
 		if werr != nil {
 			return 0, werr

@@ -14,7 +14,8 @@ type readahead struct {
 	whole  []byte // the chunk being read, returned to free when done
 	err    error
 	free   sync.Pool
-	done   chan struct{}
+	done   chan struct{} // closed by Close
+	exited chan struct{} // closed when the reading goroutine ends
 	once   sync.Once
 }
 
@@ -24,9 +25,10 @@ const (
 )
 
 func newReadahead(r io.Reader) *readahead {
-	ra := &readahead{chunks: make(chan []byte, readaheadDepth), done: make(chan struct{})}
+	ra := &readahead{chunks: make(chan []byte, readaheadDepth), done: make(chan struct{}), exited: make(chan struct{})}
 	ra.free.New = func() any { return make([]byte, readaheadChunk) }
 	go func() {
+		defer close(ra.exited)
 		defer close(ra.chunks)
 		for {
 			buf := ra.free.Get().([]byte)[:readaheadChunk]
@@ -67,9 +69,11 @@ func (ra *readahead) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close tells the reading goroutine to stop at its next chunk; it does not
-// wait, so a failed unpack does not wait for a download to end. The
-// underlying reader is not closed.
+// Close stops the reading goroutine and waits for it to end, so the
+// caller may then close the underlying reader. A goroutine blocked in the
+// underlying Read is not interrupted here: its source must be made to
+// return first (see growth.abort). The underlying reader is not closed.
 func (ra *readahead) Close() {
 	ra.once.Do(func() { close(ra.done) })
+	<-ra.exited
 }
