@@ -88,6 +88,7 @@ func New(s Store, opts ...Option) *Registry {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	o.transport = schemePolicy{next: o.transport, insecure: o.insecure}
 	return &Registry{store: s, opts: o}
 }
 

@@ -48,8 +48,10 @@ run)
   apt_install "${base_packages[@]}"
   mkdir -p bin
   go build -o bin/berthd ./cmd/berthd
-  echo "Starting berthd. Point the docker CLI at it with:"
-  echo "  export DOCKER_HOST=unix:///run/berth/berth.sock"
+  if [ $# -le 1 ]; then
+    echo "Starting berthd. Point the docker CLI at it with:"
+    echo "  export DOCKER_HOST=unix:///run/berth/berth.sock"
+  fi
   exec bin/berthd "${@:2}"
   ;;
 test)
