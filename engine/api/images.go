@@ -54,7 +54,8 @@ func (s *server) imageList(w http.ResponseWriter, r *http.Request) {
 // reference (a glob on the familiar name, as "busy*" or "*/app:v1") and label.
 func matchImage(f map[string][]string, img engine.ImageSummary) bool {
 	for _, v := range f["dangling"] {
-		if (v == "true" || v == "1") != (len(img.RepoTags) == 0) {
+		dangling := len(img.RepoTags) == 0 && len(img.RepoDigests) == 0
+		if (v == "true" || v == "1") != dangling {
 			return false
 		}
 	}

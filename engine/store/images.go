@@ -327,10 +327,13 @@ func (s *Store) Prune(ctx context.Context, all bool) (engine.PruneReport, error)
 	defer s.mu.Unlock()
 	var report engine.PruneReport
 	for _, rec := range s.state.Images {
-		if (len(rec.Names) > 0 && !all) || s.usersLocked(rec.ID) > 0 {
+		// Dangling: no tag and no repository digest. An image pulled by
+		// digest has no tag but still belongs to its repository.
+		dangling := len(rec.Names) == 0 && len(rec.RepoDigests) == 0
+		if (!dangling && !all) || s.usersLocked(rec.ID) > 0 {
 			continue
 		}
-		for _, n := range rec.Names {
+		for _, n := range append(append([]string{}, rec.Names...), rec.RepoDigests...) {
 			report.Deleted = append(report.Deleted, engine.DeleteResult{Untagged: reference.Familiar(n)})
 		}
 		delete(s.state.Images, rec.ID)

@@ -211,6 +211,29 @@ func TestTagMovesNameAndRemoveFollowsDocker(t *testing.T) {
 	}
 }
 
+func TestPruneKeepsImagesPulledByDigest(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	img := randomImage(t, 1)
+	digest, _ := img.Digest()
+	id, err := s.Put(ctx, img, PutOptions{RepoDigest: "localhost:5000/app@" + digest.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dangling := mustPut(t, s, randomImage(t, 1))
+	rep, err := s.Prune(ctx, false)
+	if err != nil || len(rep.Deleted) != 1 || rep.Deleted[0].Deleted != dangling {
+		t.Fatalf("Prune = %+v, %v; want only the dangling image", rep, err)
+	}
+	if _, err := s.Inspect(ctx, "localhost:5000/app@"+digest.String()); err != nil {
+		t.Errorf("image pulled by digest was pruned: %v", err)
+	}
+	rep, err = s.Prune(ctx, true)
+	if err != nil || len(rep.Deleted) != 2 || rep.Deleted[1].Deleted != id {
+		t.Errorf("Prune(all) = %+v, %v", rep, err)
+	}
+}
+
 func TestRemoveRefusesImageInUse(t *testing.T) {
 	ctx := context.Background()
 	var inUse string
