@@ -1,0 +1,206 @@
+package engine
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// ContainerSpec is what a container is created from: the image plus any
+// overrides. Zero values mean "as the image says".
+type ContainerSpec struct {
+	Name  string // empty: a generated name
+	Image string
+	// Entrypoint and Cmd replace the image's when not nil. A non-nil empty
+	// Entrypoint clears the image's entrypoint (docker run --entrypoint "").
+	Entrypoint []string
+	Cmd        []string
+	Env        []string // added to (and overriding) the image's
+	WorkingDir string
+	User       string // "name", "uid", "uid:gid", "name:group"
+	Hostname   string
+	Tty        bool
+	OpenStdin  bool
+	// Ports publishes container ports on the host.
+	Ports []PortBinding
+	// PublishAll publishes every exposed port on a free host port (-P).
+	PublishAll   bool
+	ExposedPorts []string // "80/tcp", added to the image's
+	Mounts       []Mount
+	Memory       int64 // bytes, 0: no limit
+	NanoCPUs     int64 // 1e9 = one CPU, 0: no limit
+	Restart      RestartPolicy
+	AutoRemove   bool
+	Labels       map[string]string
+	StopSignal   string // empty: the image's, else SIGTERM
+	StopTimeout  *int   // seconds, nil: 10
+}
+
+// PortBinding publishes ContainerPort/Proto on HostIP:HostPort.
+// HostPort 0 picks a free port; HostIP "" means all addresses.
+type PortBinding struct {
+	HostIP        string
+	HostPort      int
+	ContainerPort int
+	Proto         string // "tcp" or "udp"
+}
+
+// Mount is a bind mount (Source is a host path) or a named volume
+// (Source is the volume name; empty for an anonymous volume).
+type Mount struct {
+	Type     string // "bind" or "volume"
+	Source   string
+	Target   string
+	ReadOnly bool
+}
+
+// RestartPolicy says what happens when a container's process ends.
+type RestartPolicy struct {
+	Name       string // "no", "always", "on-failure", "unless-stopped"
+	MaxRetries int
+}
+
+// ContainerStatus is a container's life stage.
+type ContainerStatus string
+
+const (
+	StatusCreated    ContainerStatus = "created"
+	StatusRunning    ContainerStatus = "running"
+	StatusPaused     ContainerStatus = "paused"
+	StatusRestarting ContainerStatus = "restarting"
+	StatusExited     ContainerStatus = "exited"
+	StatusDead       ContainerStatus = "dead"
+)
+
+// ContainerState is where a container is in its life.
+type ContainerState struct {
+	Status     ContainerStatus
+	Pid        int
+	ExitCode   int
+	Error      string
+	OOMKilled  bool
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// Container is one container as `docker ps` and `docker inspect` show it.
+type Container struct {
+	ID      string
+	Name    string
+	Image   string // as the user named it
+	ImageID string
+	Created time.Time
+	// Path and Args are the resolved command: entrypoint and cmd joined.
+	Path         string
+	Args         []string
+	Spec         ContainerSpec
+	State        ContainerState
+	Ports        []PortBinding // as published, host ports resolved
+	IPAddress    string
+	Gateway      string
+	MacAddress   string
+	RestartCount int
+	LogPath      string
+	Labels       map[string]string
+}
+
+// LogOptions select log lines.
+type LogOptions struct {
+	Stdout, Stderr bool
+	Follow         bool
+	Timestamps     bool
+	Since, Until   time.Time // zero: no bound
+	Tail           int       // lines from the end; < 0: all
+}
+
+// LogEntry is one chunk a container wrote.
+type LogEntry struct {
+	Stream string // "stdout" or "stderr"
+	Time   time.Time
+	Data   []byte
+}
+
+// AttachOptions connect a client to a container's standard streams.
+// Nil writers and a nil Stdin are not attached.
+type AttachOptions struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Logs first replays what the container wrote so far.
+	Logs bool
+}
+
+// ExecSpec is a process to run in a running container.
+type ExecSpec struct {
+	Cmd        []string
+	Env        []string
+	User       string
+	WorkingDir string
+	Tty        bool
+	Privileged bool
+}
+
+// ContainerStats is one sample of a container's resource use.
+type ContainerStats struct {
+	Read        time.Time
+	CPUTotal    uint64 // nanoseconds of CPU used since start
+	SystemCPU   uint64 // nanoseconds of CPU the host used since boot
+	OnlineCPUs  int
+	MemoryUsage uint64
+	MemoryLimit uint64
+	PIDs        uint64
+}
+
+// Containers create and control containers. Names may be full IDs,
+// unique ID prefixes or names; unknown ones give ErrNotFound.
+type Containers interface {
+	// Create makes a container without starting it and returns its ID.
+	Create(ctx context.Context, spec ContainerSpec) (string, error)
+	// Start runs the container's process. Starting a running container is
+	// not an error.
+	Start(ctx context.Context, name string) error
+	// Stop sends the stop signal, then SIGKILL after timeout (nil: the
+	// container's StopTimeout, else 10 s).
+	Stop(ctx context.Context, name string, timeout *time.Duration) error
+	// Kill sends signal ("" means SIGKILL) to the container's process.
+	Kill(ctx context.Context, name, signal string) error
+	// Wait blocks until the container is not running (condition
+	// "not-running"), its next exit ("next-exit"), or its removal
+	// ("removed"), and returns the exit code.
+	Wait(ctx context.Context, name, condition string) (int, error)
+	// Remove deletes a stopped container (force: kills it first) with its
+	// writable layer, and its anonymous volumes when volumes is set.
+	Remove(ctx context.Context, name string, force, volumes bool) error
+}
+
+// ContainerViews look at containers.
+type ContainerViews interface {
+	// List returns running containers, or all when all is set, newest first.
+	List(ctx context.Context, all bool) ([]Container, error)
+	Inspect(ctx context.Context, name string) (Container, error)
+	// Logs sends log entries to fn until the log ends (or, following,
+	// until the container stops or ctx ends).
+	Logs(ctx context.Context, name string, opts LogOptions, fn func(LogEntry) error) error
+	Stats(ctx context.Context, name string) (ContainerStats, error)
+}
+
+// ContainerControls are the less common lifecycle operations.
+type ContainerControls interface {
+	Restart(ctx context.Context, name string, timeout *time.Duration) error
+	Pause(ctx context.Context, name string) error
+	Unpause(ctx context.Context, name string) error
+	Rename(ctx context.Context, name, newName string) error
+	// Prune removes every stopped container and returns their IDs.
+	Prune(ctx context.Context) ([]string, error)
+}
+
+// ContainerIO connects clients to container processes.
+type ContainerIO interface {
+	// Attach connects to the container's streams. It returns once the
+	// client is registered (so a Start that follows misses nothing); the
+	// returned wait blocks until the container's output ends or ctx ends.
+	Attach(ctx context.Context, name string, opts AttachOptions) (wait func() error, err error)
+	// Resize sets a TTY container's terminal size.
+	Resize(ctx context.Context, name string, height, width uint) error
+	// Exec runs a process in a running container, returning its exit code.
+	Exec(ctx context.Context, name string, spec ExecSpec, io AttachOptions) (int, error)
+}

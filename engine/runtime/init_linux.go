@@ -1,0 +1,5 @@
+package runtime
+
+import "github.com/opencontainers/runc/libcontainer"
+
+func initContainer() { libcontainer.Init() }

@@ -1,0 +1,321 @@
+package runtime
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"sync"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// network is Berth's bridge: every container gets a veth pair into its
+// own network namespace and an address on the bridge's subnet, so
+// containers reach each other by IP and the host by the gateway address.
+// Outbound traffic is masqueraded (iptables) when the host allows it.
+type network struct {
+	bridge  string
+	gateway net.IP
+	subnet  *net.IPNet
+	nsDir   string
+
+	mu   sync.Mutex
+	used map[string]bool // leased addresses
+}
+
+const (
+	bridgeName   = "berth0"
+	bridgeSubnet = "10.88.0.1/16"
+)
+
+func newNetwork(nsDir string) (*network, error) {
+	gw, subnet, err := net.ParseCIDR(bridgeSubnet)
+	if err != nil {
+		return nil, err
+	}
+	n := &network{bridge: bridgeName, gateway: gw, subnet: subnet, nsDir: nsDir, used: map[string]bool{gw.String(): true}}
+	if err := os.MkdirAll(nsDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := n.ensureBridge(); err != nil {
+		return nil, fmt.Errorf("network bridge %s: %w", bridgeName, err)
+	}
+	return n, nil
+}
+
+func (n *network) ensureBridge() error {
+	link, err := netlink.LinkByName(n.bridge)
+	if err != nil {
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.bridge}}
+		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
+			return err
+		}
+		if link, err = netlink.LinkByName(n.bridge); err != nil {
+			return err
+		}
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: n.gateway, Mask: n.subnet.Mask}}
+	if err := netlink.AddrAdd(link, addr); err != nil && !errors.Is(err, unix.EEXIST) {
+		return err
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return err
+	}
+	// Outbound access: forwarding plus NAT. Best effort: without
+	// iptables, containers still reach each other and the host.
+	_ = os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644)
+	if path, err := exec.LookPath("iptables"); err == nil {
+		rule := []string{"-t", "nat", "POSTROUTING", "-s", n.subnet.String(), "!", "-o", n.bridge, "-j", "MASQUERADE"}
+		check := append([]string{rule[0], rule[1], "-C"}, rule[2:]...)
+		if exec.Command(path, check...).Run() != nil {
+			exec.Command(path, append([]string{rule[0], rule[1], "-A"}, rule[2:]...)...).Run()
+		}
+	}
+	return nil
+}
+
+// lease takes an address for a container; want is the one it had before,
+// kept when still free so a restarted container keeps its IP.
+func (n *network) lease(want string) (net.IP, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if ip := net.ParseIP(want); ip != nil && n.subnet.Contains(ip) && !n.used[want] {
+		n.used[want] = true
+		return ip, nil
+	}
+	base := n.subnet.IP.To4()
+	ones, bits := n.subnet.Mask.Size()
+	size := 1 << (bits - ones)
+	for i := 2; i < size-1; i++ {
+		ip := net.IPv4(base[0], base[1], byte(i>>8), byte(i))
+		if !n.used[ip.String()] {
+			n.used[ip.String()] = true
+			return ip, nil
+		}
+	}
+	return nil, fmt.Errorf("no free address left in %s", n.subnet)
+}
+
+func (n *network) release(ip string) {
+	n.mu.Lock()
+	delete(n.used, ip)
+	n.mu.Unlock()
+}
+
+func (n *network) nsPath(id string) string { return filepath.Join(n.nsDir, id) }
+
+// setup makes the container's network namespace (a bind-mounted file that
+// libcontainer joins), a veth pair into it, and its address and routes.
+func (n *network) setup(id string, ip net.IP) (mac string, err error) {
+	path := n.nsPath(id)
+	if err := newNetns(path); err != nil {
+		return "", fmt.Errorf("network namespace: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			n.teardown(id)
+		}
+	}()
+	// The peer gets a temporary name: "eth0" is taken in the host's
+	// namespace. It is renamed once inside the container's.
+	hostSide, peerSide := "vb"+id[:12], "vp"+id[:12]
+	macAddr := make(net.HardwareAddr, 6)
+	rand.Read(macAddr)
+	macAddr[0] = (macAddr[0] | 0x02) & 0xfe // locally administered, unicast
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: hostSide, MTU: n.mtu()}, PeerName: peerSide, PeerHardwareAddr: macAddr}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return "", fmt.Errorf("veth: %w", err)
+	}
+	br, err := netlink.LinkByName(n.bridge)
+	if err != nil {
+		return "", err
+	}
+	host, err := netlink.LinkByName(hostSide)
+	if err != nil {
+		return "", err
+	}
+	if err := netlink.LinkSetMaster(host, br); err != nil {
+		return "", err
+	}
+	if err := netlink.LinkSetUp(host); err != nil {
+		return "", err
+	}
+	peer, err := netlink.LinkByName(peerSide)
+	if err != nil {
+		return "", err
+	}
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		return "", err
+	}
+	defer ns.Close()
+	if err := netlink.LinkSetNsFd(peer, int(ns)); err != nil {
+		return "", fmt.Errorf("move eth0 into the container: %w", err)
+	}
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return "", err
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return "", err
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		return "", err
+	}
+	eth, err := h.LinkByName(peerSide)
+	if err != nil {
+		return "", err
+	}
+	if err := h.LinkSetName(eth, "eth0"); err != nil {
+		return "", err
+	}
+	if err := h.AddrAdd(eth, &netlink.Addr{IPNet: &net.IPNet{IP: ip, Mask: n.subnet.Mask}}); err != nil {
+		return "", err
+	}
+	if err := h.LinkSetUp(eth); err != nil {
+		return "", err
+	}
+	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: n.gateway}); err != nil {
+		return "", fmt.Errorf("default route: %w", err)
+	}
+	return macAddr.String(), nil
+}
+
+func (n *network) mtu() int {
+	if l, err := netlink.LinkByName(n.bridge); err == nil && l.Attrs().MTU > 0 {
+		return l.Attrs().MTU
+	}
+	return 1500
+}
+
+// teardown removes the namespace (and with it the container's veth end,
+// which takes the host end along).
+func (n *network) teardown(id string) {
+	if l, err := netlink.LinkByName("vb" + id[:12]); err == nil {
+		netlink.LinkDel(l)
+	}
+	path := n.nsPath(id)
+	unix.Unmount(path, unix.MNT_DETACH)
+	os.Remove(path)
+}
+
+// newNetns creates a network namespace kept alive by a bind mount at path.
+// The calling goroutine's thread enters it and comes back; the thread is
+// locked meanwhile so no other goroutine runs in the new namespace.
+func newNetns(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	errc := make(chan error, 1)
+	go func() {
+		goruntime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			errc <- err
+			return // the thread is locked and stays so: Go drops it
+		}
+		defer orig.Close()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			errc <- err
+			return
+		}
+		self := "/proc/self/task/" + strconv.Itoa(unix.Gettid()) + "/ns/net"
+		err = unix.Mount(self, path, "none", unix.MS_BIND, "")
+		if serr := netns.Set(orig); serr != nil {
+			errc <- serr // this thread is in the wrong namespace: let it die locked
+			return
+		}
+		goruntime.UnlockOSThread()
+		errc <- err
+	}()
+	if err := <-errc; err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
+}
+
+// portProxy forwards one published host port to the container, in user
+// space like docker-proxy, so that 127.0.0.1:PORT reaches the container.
+type portProxy struct {
+	ln     net.Listener
+	target string
+	wg     sync.WaitGroup
+}
+
+// listenPorts binds every published port before the container starts, so
+// a port in use fails the start before anything runs. HostPort 0 gets a
+// free port, written back into the binding.
+func listenPorts(bindings []engine.PortBinding) ([]*portProxy, []engine.PortBinding, error) {
+	var proxies []*portProxy
+	var out []engine.PortBinding
+	for _, b := range bindings {
+		if b.Proto != "" && b.Proto != "tcp" {
+			continue // UDP publishing is not supported yet
+		}
+		addr := net.JoinHostPort(b.HostIP, strconv.Itoa(b.HostPort))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, p := range proxies {
+				p.ln.Close()
+			}
+			if errors.Is(err, unix.EADDRINUSE) {
+				return nil, nil, fmt.Errorf("Bind for %s failed: port is already allocated: %w", addr, engine.ErrConflict)
+			}
+			return nil, nil, fmt.Errorf("publish %s: %w", addr, err)
+		}
+		b.HostPort = ln.Addr().(*net.TCPAddr).Port
+		out = append(out, b)
+		proxies = append(proxies, &portProxy{ln: ln})
+	}
+	return proxies, out, nil
+}
+
+// serve starts forwarding to the container at ip.
+func (p *portProxy) serve(ip string, port int) {
+	p.target = net.JoinHostPort(ip, strconv.Itoa(port))
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			conn, err := p.ln.Accept()
+			if err != nil {
+				return
+			}
+			go forward(conn, p.target)
+		}
+	}()
+}
+
+func (p *portProxy) close() {
+	p.ln.Close()
+	p.wg.Wait()
+}
+
+func forward(client net.Conn, target string) {
+	defer client.Close()
+	backend, err := net.Dial("tcp", target)
+	if err != nil {
+		return
+	}
+	defer backend.Close()
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(backend, client); backend.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
+	go func() { io.Copy(client, backend); client.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
+	<-done
+	<-done
+}

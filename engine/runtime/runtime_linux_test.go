@@ -1,0 +1,256 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/enginetest"
+	"github.com/berth-dev/berth/engine/store"
+)
+
+type env struct {
+	rt     *Runtime
+	store  *store.Store
+	data   string
+	runDir string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("containers need root (namespaces, mounts, cgroups)")
+	}
+	data, run := t.TempDir(), t.TempDir()
+	st, err := store.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Put(context.Background(), enginetest.Busybox(t), store.PutOptions{Names: []string{"busybox"}}); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := New(data, st, WithRunDir(run))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		list, _ := rt.List(context.Background(), true)
+		for _, c := range list {
+			rt.Remove(context.Background(), c.ID, true, true)
+		}
+	})
+	return &env{rt: rt, store: st, data: data, runDir: run}
+}
+
+// syncBuffer is a bytes.Buffer safe for the runtime's copier goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// run creates, attaches, starts and waits, like `docker run`.
+func (e *env) run(t *testing.T, spec engine.ContainerSpec) (id, stdout, stderr string, code int) {
+	t.Helper()
+	ctx := context.Background()
+	if spec.Image == "" {
+		spec.Image = "busybox"
+	}
+	id, err := e.rt.Create(ctx, spec)
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	var out, errOut syncBuffer
+	wait, err := e.rt.Attach(ctx, id, engine.AttachOptions{Stdout: &out, Stderr: &errOut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rt.Start(ctx, id); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	code, err = e.rt.Wait(ctx, id, "not-running")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait()
+	return id, out.String(), errOut.String(), code
+}
+
+func TestRunExitCodeOutputEnvWorkdir(t *testing.T) {
+	e := newEnv(t)
+	id, out, errOut, code := e.run(t, engine.ContainerSpec{
+		Cmd:        []string{"sh", "-c", `echo "hi $GREETING from $(pwd) as $(id -u):$(id -g) on $(hostname)"; echo oops >&2; exit 3`},
+		Env:        []string{"GREETING=hello"},
+		WorkingDir: "/tmp",
+		User:       "nobody",
+	})
+	if code != 3 {
+		t.Errorf("exit code %d, want 3", code)
+	}
+	want := fmt.Sprintf("hi hello from /tmp as 65534:65534 on %s\n", id[:12])
+	if out != want || errOut != "oops\n" {
+		t.Errorf("stdout %q stderr %q, want %q and %q", out, errOut, want, "oops\n")
+	}
+	c, _ := e.rt.Inspect(context.Background(), id)
+	if c.State.Status != engine.StatusExited || c.State.ExitCode != 3 {
+		t.Errorf("state %+v", c.State)
+	}
+	var logs []string
+	e.rt.Logs(context.Background(), id, engine.LogOptions{Stdout: true, Stderr: true, Tail: -1}, func(l engine.LogEntry) error {
+		logs = append(logs, l.Stream+":"+string(l.Data))
+		return nil
+	})
+	// stdout and stderr are separate pipes: their relative order is not fixed.
+	sort.Strings(logs)
+	if strings.Join(logs, "|") != "stderr:oops\n|stdout:"+want {
+		t.Errorf("logs %q", logs)
+	}
+}
+
+func TestIsolationDefaults(t *testing.T) {
+	e := newEnv(t)
+	_, out, _, code := e.run(t, engine.ContainerSpec{Cmd: []string{"sh", "-c", `
+echo pid1=$(cat /proc/1/comm)
+grep CapEff /proc/self/status
+ls /sys/firmware 2>&1 | wc -l
+echo x > /proc/sysrq-trigger 2>/dev/null && echo sysrq-writable || echo sysrq-ro
+ulimit -n
+ip -o link 2>/dev/null | wc -l
+`}})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	for _, want := range []string{"pid1=sh", "CapEff:\t00000000a80425fb", "sysrq-ro"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("isolation output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestMissingCommandIsDockerStyleError(t *testing.T) {
+	e := newEnv(t)
+	id, err := e.rt.Create(context.Background(), engine.ContainerSpec{Image: "busybox", Cmd: []string{"nope"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.rt.Start(context.Background(), id)
+	if err == nil || !strings.Contains(err.Error(), `exec: "nope": executable file not found in $PATH`) {
+		t.Fatalf("Start: %v", err)
+	}
+	// Nothing half-started: no mount, no namespace, state stays created.
+	c, _ := e.rt.Inspect(context.Background(), id)
+	if c.State.Status != engine.StatusCreated {
+		t.Errorf("status %s after a failed start", c.State.Status)
+	}
+	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); bytes.Contains(mounts, []byte(id)) {
+		t.Error("the rootfs stayed mounted after a failed start")
+	}
+}
+
+func TestPublishedPortAndStop(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id, err := e.rt.Create(ctx, engine.ContainerSpec{
+		Image: "busybox",
+		// httpd serves /www; the trap makes SIGTERM do nothing, so stop must SIGKILL.
+		Cmd:   []string{"sh", "-c", `trap "" TERM; mkdir -p /www; echo served > /www/index.html; httpd -f -p 80 -h /www`},
+		Ports: []engine.PortBinding{{HostIP: "127.0.0.1", ContainerPort: 80, Proto: "tcp"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rt.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := e.rt.Inspect(ctx, id)
+	if len(c.Ports) != 1 || c.Ports[0].HostPort == 0 {
+		t.Fatalf("ports %+v", c.Ports)
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/", c.Ports[0].HostPort)
+	var body []byte
+	for i := 0; i < 100; i++ {
+		if resp, err := http.Get(url); err == nil {
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if string(body) != "served\n" {
+		t.Fatalf("GET %s = %q", url, body)
+	}
+	// A second container cannot take the same host port.
+	other, _ := e.rt.Create(ctx, engine.ContainerSpec{Image: "busybox", Cmd: []string{"true"}, Ports: []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: c.Ports[0].HostPort, ContainerPort: 80}}})
+	if err := e.rt.Start(ctx, other); !errors.Is(err, engine.ErrConflict) || !strings.Contains(err.Error(), "port is already allocated") {
+		t.Errorf("start on a used port: %v", err)
+	}
+	timeout := 300 * time.Millisecond
+	start := time.Now()
+	if err := e.rt.Stop(ctx, id, &timeout); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < timeout {
+		t.Errorf("stop took %v: SIGTERM should have been ignored", took)
+	}
+	c, _ = e.rt.Inspect(ctx, id)
+	if c.State.ExitCode != 137 {
+		t.Errorf("exit code after SIGKILL = %d, want 137", c.State.ExitCode)
+	}
+	if conn, err := net.Dial("tcp", url[7:len(url)-1]); err == nil {
+		conn.Close()
+		t.Error("the published port still answers after stop")
+	}
+}
+
+func TestStateSurvivesRestartOfTheEngine(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id, _ := e.rt.Create(ctx, engine.ContainerSpec{Image: "busybox", Name: "survivor", Cmd: []string{"sleep", "60"}})
+	if err := e.rt.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	done, _ := e.rt.Create(ctx, engine.ContainerSpec{Image: "busybox", Name: "done", Cmd: []string{"true"}})
+	e.rt.Start(ctx, done)
+	e.rt.Wait(ctx, done, "not-running")
+	// A new Runtime on the same directories is the engine coming back.
+	rt2, err := New(e.data, e.store, WithRunDir(e.runDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rt2.Inspect(ctx, "survivor")
+	if err != nil || c.State.Status != engine.StatusExited || c.State.Error == "" {
+		t.Errorf("running container after engine restart: %+v, %v", c.State, err)
+	}
+	if c, err := rt2.Inspect(ctx, "done"); err != nil || c.State.ExitCode != 0 || c.State.Status != engine.StatusExited {
+		t.Errorf("exited container after engine restart: %+v, %v", c.State, err)
+	}
+	// And it can be started again.
+	if err := rt2.Start(ctx, "survivor"); err != nil {
+		t.Fatal(err)
+	}
+	rt2.Remove(ctx, "survivor", true, true)
+	e.rt = rt2
+}
