@@ -21,6 +21,8 @@ type ContainerSpec struct {
 	Hostname   string
 	Tty        bool
 	OpenStdin  bool
+	// ConsoleHeight and ConsoleWidth size the TTY from the start.
+	ConsoleHeight, ConsoleWidth uint
 	// Ports publishes container ports on the host.
 	Ports []PortBinding
 	// PublishAll publishes every exposed port on a free host port (-P).
@@ -131,12 +133,13 @@ type AttachOptions struct {
 
 // ExecSpec is a process to run in a running container.
 type ExecSpec struct {
-	Cmd        []string
-	Env        []string
-	User       string
-	WorkingDir string
-	Tty        bool
-	Privileged bool
+	Cmd                         []string
+	Env                         []string
+	User                        string
+	WorkingDir                  string
+	Tty                         bool
+	ConsoleHeight, ConsoleWidth uint
+	Privileged                  bool
 }
 
 // ContainerStats is one sample of a container's resource use.
@@ -163,10 +166,12 @@ type Containers interface {
 	Stop(ctx context.Context, name string, timeout *time.Duration) error
 	// Kill sends signal ("" means SIGKILL) to the container's process.
 	Kill(ctx context.Context, name, signal string) error
-	// Wait blocks until the container is not running (condition
+	// Wait registers interest in the container not running (condition
 	// "not-running"), its next exit ("next-exit"), or its removal
-	// ("removed"), and returns the exit code.
-	Wait(ctx context.Context, name, condition string) (int, error)
+	// ("removed"). The condition is registered when Wait returns, so a
+	// Start that follows cannot be missed; the returned func blocks until
+	// the condition holds and gives the exit code.
+	Wait(ctx context.Context, name, condition string) (func() (int, error), error)
 	// Remove deletes a stopped container (force: kills it first) with its
 	// writable layer, and its anonymous volumes when volumes is set.
 	Remove(ctx context.Context, name string, force, volumes bool) error

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,36 +35,71 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// daemon starts berthd on a temporary socket and data root.
+var daemonSeq atomic.Int32
+
+// testDaemon is a berthd on a temporary socket, data root and bridge.
+type testDaemon struct {
+	t                                      *testing.T
+	dir, sock, dataRoot, bridge, bip, host string
+	args                                   []string
+	cmd                                    *exec.Cmd
+	cancel                                 context.CancelFunc
+}
+
+// daemon starts berthd; it is stopped when the test ends.
 func daemon(t *testing.T, args ...string) (host, dataRoot string) {
+	d := startDaemon(t, args...)
+	return d.host, d.dataRoot
+}
+
+func startDaemon(t *testing.T, args ...string) *testDaemon {
 	t.Helper()
 	dir := t.TempDir()
-	sock := filepath.Join(dir, "berth.sock")
-	dataRoot = filepath.Join(dir, "data")
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, berthdBinary, append([]string{"-H", "unix://" + sock, "--data-root", dataRoot}, args...)...)
-	log, _ := os.Create(filepath.Join(dir, "berthd.log"))
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	n := daemonSeq.Add(1)
+	d := &testDaemon{t: t, dir: dir, sock: filepath.Join(dir, "berth.sock"), dataRoot: filepath.Join(dir, "data"),
+		bridge: fmt.Sprintf("bre%d-%d", os.Getpid()%100000, n), bip: fmt.Sprintf("10.%d.%d.1/24", 160+os.Getpid()%60, n%250), args: args}
+	d.host = "unix://" + d.sock
+	d.start()
 	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if t.Failed() {
-			out, _ := os.ReadFile(log.Name())
-			t.Logf("berthd log:\n%s", out)
-		}
+		d.stop()
+		exec.Command("ip", "link", "del", d.bridge).Run()
 	})
+	return d
+}
+
+func (d *testDaemon) start() {
+	d.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	d.cmd = exec.CommandContext(ctx, berthdBinary, append([]string{"-H", d.host, "--data-root", d.dataRoot,
+		"--exec-root", filepath.Join(d.dir, "run"), "--bridge", d.bridge, "--bip", d.bip, "--ip-masq=false"}, d.args...)...)
+	log, _ := os.OpenFile(filepath.Join(d.dir, "berthd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	d.cmd.Stdout, d.cmd.Stderr = log, log
+	if err := d.cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
 	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("unix", sock); err == nil {
+		if c, err := net.Dial("unix", d.sock); err == nil {
 			c.Close()
-			return "unix://" + sock, dataRoot
+			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatal("berthd did not start listening")
-	return "", ""
+	d.t.Fatal("berthd did not start listening")
+}
+
+// stop ends berthd the hard way: SIGKILL, as a crash would.
+func (d *testDaemon) stop() {
+	if d.cmd == nil {
+		return
+	}
+	d.cancel()
+	d.cmd.Wait()
+	d.cmd = nil
+	if d.t.Failed() {
+		out, _ := os.ReadFile(filepath.Join(d.dir, "berthd.log"))
+		d.t.Logf("berthd log:\n%s", out)
+	}
 }
 
 type cli struct {
@@ -203,7 +240,7 @@ func TestDockerCLIRejectsLyingRegistryAndKeepsStoreClean(t *testing.T) {
 	d := dockerCLI(t, host)
 	reg.CorruptBlobs.Store(true)
 	d.fails("does not match its digest", "pull", reg.Host+"/library/busybox")
-	blobs, _ := os.ReadDir(filepath.Join(dataRoot, "blobs", "sha256"))
+	blobs, _ := os.ReadDir(filepath.Join(dataRoot, "images", "blobs", "sha256"))
 	if len(blobs) != 0 {
 		t.Errorf("%d blobs kept from a lying registry", len(blobs))
 	}

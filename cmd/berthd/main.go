@@ -27,6 +27,12 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "0.1.0-dev"
 
+// netFlags are the flags the container runtime needs.
+type netFlags struct {
+	dataRoot, runDir, bridge, bip string
+	nat                           bool
+}
+
 type listOpt []string
 
 func (l *listOpt) String() string     { return strings.Join(*l, ",") }
@@ -44,8 +50,13 @@ func run(args []string) error {
 	var hosts, insecure listOpt
 	fs.Var(&hosts, "H", "daemon socket to listen on: unix:///path or tcp://127.0.0.1:PORT (default "+defaultHost()+")")
 	fs.Var(&hosts, "host", "same as -H")
-	dataRoot := fs.String("data-root", defaultDataRoot(), "directory for images and state")
+	dataRoot := fs.String("data-root", defaultDataRoot(), "directory for images, containers and volumes")
+	runDir := fs.String("exec-root", defaultRunDir(), "directory for state that must not outlive a reboot (container runtime state, network namespaces)")
 	fs.Var(&insecure, "insecure-registry", "registry (HOST:PORT) to reach over plain HTTP; repeatable. Loopback registries always are")
+	bridge := fs.String("bridge", "berth0", "network bridge containers attach to (created if missing)")
+	fs.StringVar(bridge, "b", "berth0", "same as --bridge")
+	bip := fs.String("bip", "10.88.0.1/16", "the bridge's address and subnet (containers get addresses from it)")
+	ipMasq := fs.Bool("ip-masq", true, "masquerade containers' outbound traffic (iptables)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: berthd [flags]\n\nBerth's engine: keeps images and serves the Docker Engine API.\n\nFlags:\n")
@@ -66,16 +77,24 @@ func run(args []string) error {
 	}
 
 	evlog := events.NewLog(0)
-	st, err := store.Open(*dataRoot, store.WithEvents(evlog.Publish))
+	var imageUsers func(string) int // set once the runtime is up
+	st, err := store.Open(filepath.Join(*dataRoot, "images"), store.WithEvents(evlog.Publish), store.WithUsage(func(id string) int {
+		if imageUsers == nil {
+			return 0
+		}
+		return imageUsers(id)
+	}))
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	reg := registry.New(st, registry.WithInsecure(insecure...), registry.WithEvents(evlog.Publish))
-	handler := api.NewHandler(
-		api.Backend{Images: st, Registry: reg, Archives: st, Events: evlog},
-		api.Info{Version: version, DataRoot: st.Root(), InsecureRegistries: insecure},
-	)
+	backend := api.Backend{Images: st, Registry: reg, Archives: st, Events: evlog}
+	nf := netFlags{dataRoot: *dataRoot, runDir: *runDir, bridge: *bridge, bip: *bip, nat: *ipMasq}
+	if err := containers(&backend, st, nf, evlog, func(f func(string) int) { imageUsers = f }); err != nil {
+		return err
+	}
+	handler := api.NewHandler(backend, api.Info{Version: version, DataRoot: *dataRoot, InsecureRegistries: insecure})
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -86,7 +105,7 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		log.Printf("berthd %s serving the Docker Engine API on %s (data root %s)", version, h, st.Root())
+		log.Printf("berthd %s serving the Docker Engine API on %s (data root %s)", version, h, *dataRoot)
 		go func() { errc <- srv.Serve(l) }()
 	}
 	select {
@@ -148,6 +167,16 @@ func defaultHost() string {
 		return "unix://" + filepath.Join(dir, "berth", "berth.sock")
 	}
 	return "unix://" + filepath.Join(os.TempDir(), fmt.Sprintf("berth-%d", os.Getuid()), "berth.sock")
+}
+
+func defaultRunDir() string {
+	if os.Geteuid() == 0 {
+		return "/run/berth"
+	}
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+		return filepath.Join(dir, "berth")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("berth-%d", os.Getuid()))
 }
 
 func defaultDataRoot() string {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -31,6 +32,11 @@ type Backend struct {
 	Registry engine.Registry
 	Archives engine.Archives
 	Events   engine.Events
+	// The container roles; nil serves no /containers endpoints.
+	Containers        engine.Containers
+	ContainerViews    engine.ContainerViews
+	ContainerControls engine.ContainerControls
+	ContainerIO       engine.ContainerIO
 }
 
 // Info is static facts about the daemon for /version and /info.
@@ -44,6 +50,7 @@ type server struct {
 	b       Backend
 	info    Info
 	started time.Time
+	execs   execs
 }
 
 var versionPrefix = regexp.MustCompile(`^/v[0-9]+\.[0-9]+/`)
@@ -88,6 +95,7 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 		s.imageLoad(w, r)
 	case strings.HasPrefix(p, "/images/"):
 		s.imageByName(w, r, strings.TrimPrefix(p, "/images/"))
+	case s.containerRoutes(w, r, p):
 	default:
 		writeError(w, http.StatusNotFound, errors.New("page not found"))
 	}
@@ -223,3 +231,14 @@ func hostname() string {
 	h, _ := os.Hostname()
 	return h
 }
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func randRead(b []byte) { rand.Read(b) }

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -28,27 +29,32 @@ type network struct {
 	gateway net.IP
 	subnet  *net.IPNet
 	nsDir   string
+	nat     bool
 
 	mu   sync.Mutex
 	used map[string]bool // leased addresses
 }
 
+// Defaults for the engine's bridge; dockerd's --bridge and --bip change them.
 const (
-	bridgeName   = "berth0"
-	bridgeSubnet = "10.88.0.1/16"
+	DefaultBridge = "berth0"
+	DefaultBIP    = "10.88.0.1/16"
 )
 
-func newNetwork(nsDir string) (*network, error) {
-	gw, subnet, err := net.ParseCIDR(bridgeSubnet)
+func newNetwork(nsDir, bridge, bip string, nat bool) (*network, error) {
+	gw, subnet, err := net.ParseCIDR(bip)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("bridge address %q: %w", bip, err)
 	}
-	n := &network{bridge: bridgeName, gateway: gw, subnet: subnet, nsDir: nsDir, used: map[string]bool{gw.String(): true}}
+	if len(bridge) > 15 {
+		return nil, fmt.Errorf("bridge name %q is longer than 15 characters", bridge)
+	}
+	n := &network{bridge: bridge, gateway: gw, subnet: subnet, nsDir: nsDir, nat: nat, used: map[string]bool{gw.String(): true}}
 	if err := os.MkdirAll(nsDir, 0o700); err != nil {
 		return nil, err
 	}
 	if err := n.ensureBridge(); err != nil {
-		return nil, fmt.Errorf("network bridge %s: %w", bridgeName, err)
+		return nil, fmt.Errorf("network bridge %s: %w", bridge, err)
 	}
 	return n, nil
 }
@@ -70,6 +76,9 @@ func (n *network) ensureBridge() error {
 	}
 	if err := netlink.LinkSetUp(link); err != nil {
 		return err
+	}
+	if !n.nat {
+		return nil
 	}
 	// Outbound access: forwarding plus NAT. Best effort: without
 	// iptables, containers still reach each other and the host.
@@ -93,11 +102,12 @@ func (n *network) lease(want string) (net.IP, error) {
 		n.used[want] = true
 		return ip, nil
 	}
-	base := n.subnet.IP.To4()
+	base := binary.BigEndian.Uint32(n.subnet.IP.To4())
 	ones, bits := n.subnet.Mask.Size()
-	size := 1 << (bits - ones)
-	for i := 2; i < size-1; i++ {
-		ip := net.IPv4(base[0], base[1], byte(i>>8), byte(i))
+	size := uint32(1) << (bits - ones)
+	for i := uint32(2); i < size-1; i++ { // .0 is the network, the last is broadcast
+		ip := make(net.IP, 4)
+		binary.BigEndian.PutUint32(ip, base+i)
 		if !n.used[ip.String()] {
 			n.used[ip.String()] = true
 			return ip, nil
@@ -113,6 +123,13 @@ func (n *network) release(ip string) {
 }
 
 func (n *network) nsPath(id string) string { return filepath.Join(n.nsDir, id) }
+
+// remove deletes the bridge; for tests, which each make their own.
+func (n *network) remove() {
+	if l, err := netlink.LinkByName(n.bridge); err == nil {
+		netlink.LinkDel(l)
+	}
+}
 
 // setup makes the container's network namespace (a bind-mounted file that
 // libcontainer joins), a veth pair into it, and its address and routes.

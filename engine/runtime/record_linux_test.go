@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"net"
 	"reflect"
 	"testing"
 
@@ -44,5 +45,30 @@ func TestSignalNumber(t *testing.T) {
 	}
 	if _, err := signalNumber("SIGNOPE"); err == nil {
 		t.Error("signalNumber accepted SIGNOPE")
+	}
+}
+
+func TestLeaseStaysInSubnet(t *testing.T) {
+	for _, bip := range []string{"10.88.0.1/16", "10.91.7.1/24", "172.30.4.129/25"} {
+		gw, subnet, _ := net.ParseCIDR(bip)
+		n := &network{gateway: gw, subnet: subnet, used: map[string]bool{gw.String(): true}}
+		seen := map[string]bool{}
+		for i := 0; i < 50; i++ {
+			ip, err := n.lease("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !subnet.Contains(ip) || ip.Equal(gw) || seen[ip.String()] || ip.Equal(subnet.IP) {
+				t.Fatalf("%s: lease %d gave %s", bip, i, ip)
+			}
+			seen[ip.String()] = true
+		}
+		n.release("")
+	}
+	// A container asking for its old address gets it back when free.
+	gw, subnet, _ := net.ParseCIDR("10.88.0.1/16")
+	n := &network{gateway: gw, subnet: subnet, used: map[string]bool{gw.String(): true}}
+	if ip, _ := n.lease("10.88.3.9"); ip.String() != "10.88.3.9" {
+		t.Errorf("lease of a free wanted address = %s", ip)
 	}
 }

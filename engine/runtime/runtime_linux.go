@@ -62,6 +62,8 @@ type ctr struct {
 	exited  chan struct{} // closed when the current run has ended
 	removed chan struct{}
 	running bool
+	// nextExit are waiters for the end of the next run to start.
+	nextExit []chan struct{}
 }
 
 // Option configures a Runtime.
@@ -70,6 +72,16 @@ type Option func(*options)
 type options struct {
 	runDir  string
 	publish func(engine.Event)
+	bridge  string
+	bip     string
+	nat     bool
+}
+
+// WithBridge sets the bridge containers attach to and its address with
+// prefix length (the gateway), and whether their traffic to the outside
+// is masqueraded. Default: berth0, 10.88.0.1/16, masqueraded.
+func WithBridge(name, bip string, nat bool) Option {
+	return func(o *options) { o.bridge, o.bip, o.nat = name, bip, nat }
 }
 
 // WithRunDir sets where runtime state that must not outlive a reboot
@@ -83,7 +95,7 @@ func WithEvents(publish func(engine.Event)) Option { return func(o *options) { o
 // the engine stopped are cleaned up and reported as exited; those whose
 // restart policy asks for it are started again.
 func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
-	o := options{runDir: "/run/berth"}
+	o := options{runDir: "/run/berth", bridge: DefaultBridge, bip: DefaultBIP, nat: true}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -100,7 +112,7 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 			return nil, fmt.Errorf("runtime: %w", err)
 		}
 	}
-	n, err := newNetwork(filepath.Join(o.runDir, "netns"))
+	n, err := newNetwork(filepath.Join(o.runDir, "netns"), o.bridge, o.bip, o.nat)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
@@ -402,7 +414,18 @@ func (rt *Runtime) Start(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return c.start(ctx)
+	if err := c.start(ctx); err != nil {
+		c.mu.Lock()
+		autoRemove := c.rec.Spec.AutoRemove
+		c.mu.Unlock()
+		if autoRemove {
+			// docker run --rm waits for the removal; a start that failed
+			// removes the container, as dockerd does.
+			rt.remove(c, true)
+		}
+		return err
+	}
+	return nil
 }
 
 func (c *ctr) start(ctx context.Context) (err error) {
@@ -474,7 +497,8 @@ func (c *ctr) start(ctx context.Context) (err error) {
 		return err
 	}
 	undo = append(undo, func() { log.close() })
-	proc := &libcontainer.Process{Args: spec.Process.Args, Env: rec.Env, Cwd: rec.Cwd, UID: u.UID, GID: u.GID, AdditionalGroups: u.Groups, Init: true}
+	proc := &libcontainer.Process{Args: spec.Process.Args, Env: rec.Env, Cwd: rec.Cwd, UID: u.UID, GID: u.GID, AdditionalGroups: u.Groups, Init: true,
+		ConsoleHeight: uint16(rec.Spec.ConsoleHeight), ConsoleWidth: uint16(rec.Spec.ConsoleWidth)}
 	rio, err := c.wireIO(proc, rec.Spec.Tty, rec.Spec.OpenStdin)
 	if err != nil {
 		return err
@@ -494,6 +518,8 @@ func (c *ctr) start(ctx context.Context) (err error) {
 	c.streams.log = log
 	c.running = true
 	c.exited = make(chan struct{})
+	runWaiters := c.nextExit
+	c.nextExit = nil
 	for _, p := range proxies {
 		for _, b := range rec.Ports {
 			if p.ln.Addr().(*net.TCPAddr).Port == b.HostPort {
@@ -506,7 +532,7 @@ func (c *ctr) start(ctx context.Context) (err error) {
 	rec.State = engine.ContainerState{Status: engine.StatusRunning, Pid: pid, StartedAt: time.Now().UTC()}
 	rec.save(c.dir)
 	c.rt.event("start", rec, nil)
-	go c.monitor(proc, &rio.copiers, c.exited)
+	go c.monitor(proc, &rio.copiers, c.exited, runWaiters)
 	return nil
 }
 
@@ -514,11 +540,8 @@ func (c *ctr) start(ctx context.Context) (err error) {
 // docker CLI turns into exit code 127 (126 for a non-executable file).
 func startError(err error) error {
 	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
-		return fmt.Errorf("failed to create task for container: %s: %w", msg, engine.ErrInvalidArgument)
-	case strings.Contains(msg, "permission denied"):
-		return fmt.Errorf("failed to create task for container: %s: %w", msg, engine.ErrInvalidArgument)
+	if strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file or directory") || strings.Contains(msg, "permission denied") {
+		return errInvalid("failed to create task for container: " + msg)
 	}
 	return fmt.Errorf("start container: %w", err)
 }
@@ -655,7 +678,7 @@ func (r *runIO) afterStart(proc *libcontainer.Process) error {
 
 // monitor waits for the run to end, records it, and applies the restart
 // policy and --rm.
-func (c *ctr) monitor(proc *libcontainer.Process, copiers *sync.WaitGroup, exited chan struct{}) {
+func (c *ctr) monitor(proc *libcontainer.Process, copiers *sync.WaitGroup, exited chan struct{}, waiters []chan struct{}) {
 	ps, _ := proc.Wait()
 	done := make(chan struct{})
 	go func() { copiers.Wait(); close(done) }()
@@ -685,6 +708,7 @@ func (c *ctr) monitor(proc *libcontainer.Process, copiers *sync.WaitGroup, exite
 	c.log.close()
 	c.running, c.lc, c.proc, c.stdin, c.pty, c.proxies = false, nil, nil, nil, nil, nil
 	rec := c.rec
+	rec.Ports = nil // published only while running, as docker ps shows
 	oom := rec.State.OOMKilled
 	rec.State = engine.ContainerState{Status: engine.StatusExited, ExitCode: code, StartedAt: rec.State.StartedAt, FinishedAt: time.Now().UTC(), OOMKilled: oom}
 	rec.save(c.dir)
@@ -692,6 +716,9 @@ func (c *ctr) monitor(proc *libcontainer.Process, copiers *sync.WaitGroup, exite
 	autoRemove := rec.Spec.AutoRemove && !restart
 	c.mu.Unlock()
 	close(exited)
+	for _, w := range waiters {
+		close(w)
+	}
 	c.rt.event("die", rec, map[string]string{"exitCode": fmt.Sprint(code)})
 
 	switch {
@@ -818,60 +845,43 @@ func (rt *Runtime) Kill(ctx context.Context, name, signal string) error {
 	return nil
 }
 
-// Wait blocks on a condition and returns the exit code.
-func (rt *Runtime) Wait(ctx context.Context, name, condition string) (int, error) {
+// Wait registers a wait condition; the returned func blocks until it holds.
+func (rt *Runtime) Wait(ctx context.Context, name, condition string) (func() (int, error), error) {
 	c, err := rt.find(name)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	c.mu.Lock()
-	exited, removed, running := c.exited, c.removed, c.running
-	c.mu.Unlock()
+	var until <-chan struct{}
 	switch condition {
 	case "", "not-running":
-		if !running {
-			return c.exitCode(), nil
-		}
-		select {
-		case <-exited:
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		}
+		until = c.exited // closed already when not running
 	case "next-exit":
-		if !running {
-			// Wait for the run that is about to start, then its end.
-			for {
-				select {
-				case <-ctx.Done():
-					return 0, ctx.Err()
-				case <-removed:
-					return c.exitCode(), nil
-				case <-time.After(20 * time.Millisecond):
-				}
-				c.mu.Lock()
-				if c.running {
-					exited = c.exited
-					c.mu.Unlock()
-					break
-				}
-				c.mu.Unlock()
-			}
-		}
-		select {
-		case <-exited:
-		case <-ctx.Done():
-			return 0, ctx.Err()
+		if c.running {
+			until = c.exited
+		} else {
+			// The run that starts next closes it when it ends.
+			ch := make(chan struct{})
+			c.nextExit = append(c.nextExit, ch)
+			until = ch
 		}
 	case "removed":
+		until = c.removed
+	default:
+		c.mu.Unlock()
+		return nil, errInvalid("invalid condition: " + condition)
+	}
+	removed := c.removed
+	c.mu.Unlock()
+	return func() (int, error) {
 		select {
-		case <-removed:
+		case <-until:
+		case <-removed: // a removed container will not exit again
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}
-	default:
-		return 0, errInvalid("invalid condition: " + condition)
-	}
-	return c.exitCode(), nil
+		return c.exitCode(), nil
+	}, nil
 }
 
 func (c *ctr) exitCode() int {
@@ -1264,7 +1274,8 @@ func (rt *Runtime) Exec(ctx context.Context, name string, spec engine.ExecSpec, 
 	if err != nil {
 		return 0, err
 	}
-	proc := &libcontainer.Process{Args: spec.Cmd, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGroups: u.Groups}
+	proc := &libcontainer.Process{Args: spec.Cmd, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGroups: u.Groups,
+		ConsoleHeight: uint16(spec.ConsoleHeight), ConsoleWidth: uint16(spec.ConsoleWidth)}
 	var copiers sync.WaitGroup
 	var closers []io.Closer
 	var pty console.Console

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,15 @@ import (
 	"github.com/berth-dev/berth/engine/enginetest"
 	"github.com/berth-dev/berth/engine/store"
 )
+
+var bridgeSeq atomic.Int32
+
+// testBridge gives each test runtime a bridge and subnet of its own, so
+// test packages running at the same time never share addresses.
+func testBridge() (name, bip string) {
+	n := bridgeSeq.Add(1)
+	return fmt.Sprintf("brt%d-%d", os.Getpid()%100000, n), fmt.Sprintf("10.%d.%d.1/24", 90+os.Getpid()%60, n%250)
+}
 
 type env struct {
 	rt     *Runtime
@@ -41,10 +51,12 @@ func newEnv(t *testing.T) *env {
 	if _, err := st.Put(context.Background(), enginetest.Busybox(t), store.PutOptions{Names: []string{"busybox"}}); err != nil {
 		t.Fatal(err)
 	}
-	rt, err := New(data, st, WithRunDir(run))
+	bridge, bip := testBridge()
+	rt, err := New(data, st, WithRunDir(run), WithBridge(bridge, bip, false))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(rt.net.remove)
 	t.Cleanup(func() {
 		list, _ := rt.List(context.Background(), true)
 		for _, c := range list {
@@ -88,11 +100,18 @@ func (e *env) run(t *testing.T, spec engine.ContainerSpec) (id, stdout, stderr s
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As docker run: the wait is registered before the start.
+	waitExit, err := e.rt.Wait(ctx, id, "next-exit")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := e.rt.Start(ctx, id); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	code, err = e.rt.Wait(ctx, id, "not-running")
 	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err = waitExit(); err != nil {
 		t.Fatal(err)
 	}
 	wait()
@@ -166,7 +185,11 @@ func TestMissingCommandIsDockerStyleError(t *testing.T) {
 		t.Errorf("status %s after a failed start", c.State.Status)
 	}
 	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); bytes.Contains(mounts, []byte(id)) {
-		t.Error("the rootfs stayed mounted after a failed start")
+		for _, line := range strings.Split(string(mounts), "\n") {
+			if strings.Contains(line, id) {
+				t.Errorf("still mounted after a failed start: %s", line)
+			}
+		}
 	}
 }
 
@@ -233,10 +256,11 @@ func TestStateSurvivesRestartOfTheEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	done, _ := e.rt.Create(ctx, engine.ContainerSpec{Image: "busybox", Name: "done", Cmd: []string{"true"}})
+	waitDone, _ := e.rt.Wait(ctx, done, "next-exit")
 	e.rt.Start(ctx, done)
-	e.rt.Wait(ctx, done, "not-running")
+	waitDone()
 	// A new Runtime on the same directories is the engine coming back.
-	rt2, err := New(e.data, e.store, WithRunDir(e.runDir))
+	rt2, err := New(e.data, e.store, WithRunDir(e.runDir), WithBridge(e.rt.net.bridge, e.rt.net.gateway.String()+"/24", false))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,20 @@
+package main
+
+import (
+	"github.com/berth-dev/berth/engine/api"
+	"github.com/berth-dev/berth/engine/events"
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/store"
+)
+
+// containers adds the container runtime to the backend, and tells the
+// store which images containers use.
+func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, setUsage func(func(string) int)) error {
+	rt, err := runtime.New(n.dataRoot, st, runtime.WithRunDir(n.runDir), runtime.WithEvents(evlog.Publish), runtime.WithBridge(n.bridge, n.bip, n.nat))
+	if err != nil {
+		return err
+	}
+	setUsage(rt.ImageUsers)
+	b.Containers, b.ContainerViews, b.ContainerControls, b.ContainerIO = rt, rt, rt, rt
+	return nil
+}

@@ -1,0 +1,16 @@
+//go:build !linux
+
+package main
+
+import (
+	"errors"
+
+	"github.com/berth-dev/berth/engine/api"
+	"github.com/berth-dev/berth/engine/events"
+	"github.com/berth-dev/berth/engine/store"
+)
+
+// Containers need Linux; on macOS and Windows berthd runs inside Berth's VM.
+func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, setUsage func(func(string) int)) error {
+	return errors.New("berthd runs containers on Linux only: on macOS and Windows the Berth app starts it inside its Linux VM")
+}

@@ -1,0 +1,751 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+	units "github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+)
+
+// containerRoutes serves /containers/... and /exec/...; ok is false when
+// the path is not one of them.
+func (s *server) containerRoutes(w http.ResponseWriter, r *http.Request, p string) bool {
+	if s.b.Containers == nil {
+		return false
+	}
+	m := r.Method
+	switch {
+	case p == "/containers/json" && m == http.MethodGet:
+		s.containerList(w, r)
+	case p == "/containers/create" && m == http.MethodPost:
+		s.containerCreate(w, r)
+	case p == "/containers/prune" && m == http.MethodPost:
+		s.containerPrune(w, r)
+	case strings.HasPrefix(p, "/exec/"):
+		s.execRoutes(w, r, strings.TrimPrefix(p, "/exec/"))
+	case strings.HasPrefix(p, "/containers/"):
+		rest := strings.TrimPrefix(p, "/containers/")
+		id, action, _ := strings.Cut(rest, "/")
+		if m == http.MethodDelete && action == "" {
+			s.containerDelete(w, r, id)
+			return true
+		}
+		h, ok := map[string]func(http.ResponseWriter, *http.Request, string){
+			"GET json":     s.containerInspect,
+			"POST start":   s.containerStart,
+			"POST stop":    s.containerStop,
+			"POST restart": s.containerRestart,
+			"POST kill":    s.containerKill,
+			"POST wait":    s.containerWait,
+			"POST attach":  s.containerAttach,
+			"GET logs":     s.containerLogs,
+			"GET stats":    s.containerStats,
+			"POST pause":   s.containerPause,
+			"POST unpause": s.containerUnpause,
+			"POST rename":  s.containerRename,
+			"POST resize":  s.containerResize,
+			"POST exec":    s.execCreate,
+		}[m+" "+action]
+		if !ok {
+			return false
+		}
+		h(w, r, id)
+	default:
+		return false
+	}
+	return true
+}
+
+func (s *server) containerCreate(w http.ResponseWriter, r *http.Request) {
+	var req container.CreateRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("invalid create request: %w", err))
+		return
+	}
+	if req.Config == nil {
+		writeError(w, http.StatusBadRequest, errors.New("config cannot be empty in order to create a container"))
+		return
+	}
+	spec, err := specFrom(r.URL.Query().Get("name"), req)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	id, err := s.b.Containers.Create(r.Context(), spec)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"Id": id, "Warnings": []string{}})
+}
+
+// specFrom converts docker's create request into Berth's spec.
+func specFrom(name string, req container.CreateRequest) (engine.ContainerSpec, error) {
+	cfg := req.Config
+	spec := engine.ContainerSpec{
+		Name: name, Image: cfg.Image, Cmd: cfg.Cmd, Entrypoint: cfg.Entrypoint,
+		Env: cfg.Env, WorkingDir: cfg.WorkingDir, User: cfg.User, Hostname: cfg.Hostname,
+		Tty: cfg.Tty, OpenStdin: cfg.OpenStdin, Labels: cfg.Labels,
+		StopSignal: cfg.StopSignal, StopTimeout: cfg.StopTimeout,
+	}
+	// --entrypoint "" arrives as [""]: it clears the image's entrypoint.
+	if len(spec.Entrypoint) == 1 && spec.Entrypoint[0] == "" {
+		spec.Entrypoint = []string{}
+	}
+	for p := range cfg.ExposedPorts {
+		spec.ExposedPorts = append(spec.ExposedPorts, p.String())
+	}
+	hc := req.HostConfig
+	if hc == nil {
+		return spec, nil
+	}
+	spec.PublishAll, spec.AutoRemove = hc.PublishAllPorts, hc.AutoRemove
+	spec.ConsoleHeight, spec.ConsoleWidth = hc.ConsoleSize[0], hc.ConsoleSize[1]
+	spec.Memory, spec.NanoCPUs = hc.Memory, hc.NanoCPUs
+	spec.Restart = engine.RestartPolicy{Name: string(hc.RestartPolicy.Name), MaxRetries: hc.RestartPolicy.MaximumRetryCount}
+	if spec.AutoRemove && spec.Restart.Name != "" && spec.Restart.Name != "no" {
+		return spec, fmt.Errorf("can't create 'AutoRemove' container with restart policy: %w", engine.ErrInvalidArgument)
+	}
+	for port, bindings := range hc.PortBindings {
+		for _, b := range bindings {
+			hostPort := 0
+			if b.HostPort != "" {
+				n, err := strconv.Atoi(b.HostPort)
+				if err != nil {
+					return spec, fmt.Errorf("invalid host port %q: %w", b.HostPort, engine.ErrInvalidArgument)
+				}
+				hostPort = n
+			}
+			hostIP := ""
+			if b.HostIP.IsValid() && !b.HostIP.IsUnspecified() {
+				hostIP = b.HostIP.String()
+			}
+			spec.Ports = append(spec.Ports, engine.PortBinding{HostIP: hostIP, HostPort: hostPort, ContainerPort: int(port.Num()), Proto: string(port.Proto())})
+		}
+	}
+	for _, bind := range hc.Binds {
+		m, err := parseBind(bind)
+		if err != nil {
+			return spec, err
+		}
+		spec.Mounts = append(spec.Mounts, m)
+	}
+	for _, m := range hc.Mounts {
+		spec.Mounts = append(spec.Mounts, engine.Mount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
+	return spec, nil
+}
+
+// parseBind reads -v's "SRC:DST[:ro|rw]"; a SRC that is not a path names a volume.
+func parseBind(bind string) (engine.Mount, error) {
+	parts := strings.Split(bind, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return engine.Mount{}, fmt.Errorf("invalid volume specification: %q: %w", bind, engine.ErrInvalidArgument)
+	}
+	m := engine.Mount{Type: "volume", Source: parts[0], Target: parts[1]}
+	if strings.HasPrefix(parts[0], "/") {
+		m.Type = "bind"
+	}
+	if len(parts) == 3 {
+		for _, opt := range strings.Split(parts[2], ",") {
+			if opt == "ro" {
+				m.ReadOnly = true
+			}
+		}
+	}
+	return m, nil
+}
+
+func (s *server) containerList(w http.ResponseWriter, r *http.Request) {
+	f, err := filters(r)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	all := boolParam(r, "all") || len(f["status"]) > 0
+	list, err := s.b.ContainerViews.List(r.Context(), all)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	out := []container.Summary{}
+	for _, c := range list {
+		if !matchContainer(f, c) {
+			continue
+		}
+		sum := container.Summary{
+			ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Image, ImageID: c.ImageID,
+			Command: strings.Join(append([]string{c.Path}, c.Args...), " "), Created: c.Created.Unix(),
+			Labels: nonNilMap(c.Labels), State: container.ContainerState(c.State.Status), Status: humanStatus(c.State),
+			Ports: []container.PortSummary{}, Mounts: []container.MountPoint{},
+		}
+		sum.HostConfig.NetworkMode = "bridge"
+		for _, p := range c.Ports {
+			ps := container.PortSummary{PrivatePort: uint16(p.ContainerPort), PublicPort: uint16(p.HostPort), Type: p.Proto}
+			ps.IP, _ = netip.ParseAddr(firstNonEmpty(p.HostIP, "0.0.0.0"))
+			sum.Ports = append(sum.Ports, ps)
+		}
+		for _, m := range c.Spec.Mounts {
+			sum.Mounts = append(sum.Mounts, mountPoint(m))
+		}
+		sum.NetworkSettings = &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{"bridge": endpoint(c)}}
+		out = append(out, sum)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func matchContainer(f map[string][]string, c engine.Container) bool {
+	anyOf := func(key string, ok func(string) bool) bool {
+		vs := f[key]
+		if len(vs) == 0 {
+			return true
+		}
+		for _, v := range vs {
+			if ok(v) {
+				return true
+			}
+		}
+		return false
+	}
+	return anyOf("status", func(v string) bool { return v == string(c.State.Status) }) &&
+		anyOf("name", func(v string) bool { return strings.Contains(c.Name, strings.TrimPrefix(v, "/")) }) &&
+		anyOf("id", func(v string) bool { return strings.HasPrefix(c.ID, v) }) &&
+		anyOf("ancestor", func(v string) bool { return c.Image == v || c.ImageID == v }) &&
+		anyOf("label", func(v string) bool {
+			k, val, has := strings.Cut(v, "=")
+			got, ok := c.Labels[k]
+			return ok && (!has || got == val)
+		}) &&
+		anyOf("exited", func(v string) bool {
+			return c.State.Status == engine.StatusExited && strconv.Itoa(c.State.ExitCode) == v
+		})
+}
+
+// humanStatus is the STATUS column of docker ps.
+func humanStatus(st engine.ContainerState) string {
+	switch st.Status {
+	case engine.StatusRunning:
+		return "Up " + units.HumanDuration(time.Since(st.StartedAt))
+	case engine.StatusPaused:
+		return "Up " + units.HumanDuration(time.Since(st.StartedAt)) + " (Paused)"
+	case engine.StatusRestarting:
+		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, units.HumanDuration(time.Since(st.FinishedAt)))
+	case engine.StatusExited:
+		if st.FinishedAt.IsZero() {
+			return fmt.Sprintf("Exited (%d)", st.ExitCode)
+		}
+		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, units.HumanDuration(time.Since(st.FinishedAt)))
+	}
+	return "Created"
+}
+
+func mountPoint(m engine.Mount) container.MountPoint {
+	mp := container.MountPoint{Type: "volume", Name: m.Source, Destination: m.Target, RW: !m.ReadOnly, Driver: "local"}
+	if m.Type == "bind" {
+		mp = container.MountPoint{Type: "bind", Source: m.Source, Destination: m.Target, RW: !m.ReadOnly, Propagation: "rprivate"}
+	}
+	return mp
+}
+
+func endpoint(c engine.Container) *network.EndpointSettings {
+	ep := &network.EndpointSettings{NetworkID: "berth0", IPPrefixLen: 16}
+	ep.IPAddress, _ = netip.ParseAddr(c.IPAddress)
+	ep.Gateway, _ = netip.ParseAddr(c.Gateway)
+	return ep
+}
+
+func (s *server) containerInspect(w http.ResponseWriter, r *http.Request, id string) {
+	c, err := s.b.ContainerViews.Inspect(r.Context(), id)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	st := c.State
+	resp := container.InspectResponse{
+		ID: c.ID, Created: c.Created.Format(time.RFC3339Nano), Path: c.Path, Args: nonNil(c.Args),
+		State: &container.State{
+			Status: container.ContainerState(st.Status), Running: st.Status == engine.StatusRunning || st.Status == engine.StatusPaused,
+			Paused: st.Status == engine.StatusPaused, Restarting: st.Status == engine.StatusRestarting,
+			OOMKilled: st.OOMKilled, Pid: st.Pid, ExitCode: st.ExitCode, Error: st.Error,
+			StartedAt: zeroTime(st.StartedAt), FinishedAt: zeroTime(st.FinishedAt),
+		},
+		Image: c.ImageID, LogPath: c.LogPath, Name: "/" + c.Name, RestartCount: c.RestartCount,
+		Driver: "overlayfs", Platform: "linux", Mounts: []container.MountPoint{},
+		Config: &container.Config{
+			Hostname: firstNonEmpty(c.Spec.Hostname, c.ID[:12]), User: c.Spec.User, Tty: c.Spec.Tty, OpenStdin: c.Spec.OpenStdin,
+			Env: c.Spec.Env, Cmd: c.Spec.Cmd, Image: c.Image, WorkingDir: c.Spec.WorkingDir, Entrypoint: c.Spec.Entrypoint,
+			Labels: nonNilMap(c.Labels), StopSignal: c.Spec.StopSignal, StopTimeout: c.Spec.StopTimeout,
+			ExposedPorts: network.PortSet{},
+		},
+		HostConfig: &container.HostConfig{
+			NetworkMode: "bridge", AutoRemove: c.Spec.AutoRemove, PublishAllPorts: c.Spec.PublishAll,
+			RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(firstNonEmpty(c.Spec.Restart.Name, "no")), MaximumRetryCount: c.Spec.Restart.MaxRetries},
+			PortBindings:  network.PortMap{},
+		},
+		NetworkSettings: &container.NetworkSettings{Ports: network.PortMap{}, Networks: map[string]*network.EndpointSettings{"bridge": endpoint(c)}},
+	}
+	resp.HostConfig.Memory, resp.HostConfig.NanoCPUs = c.Spec.Memory, c.Spec.NanoCPUs
+	for _, p := range c.Spec.ExposedPorts {
+		if port, err := network.ParsePort(p); err == nil {
+			resp.Config.ExposedPorts[port] = struct{}{}
+		}
+	}
+	for _, p := range c.Ports {
+		port, err := network.ParsePort(fmt.Sprintf("%d/%s", p.ContainerPort, firstNonEmpty(p.Proto, "tcp")))
+		if err != nil {
+			continue
+		}
+		ip, _ := netip.ParseAddr(firstNonEmpty(p.HostIP, "0.0.0.0"))
+		b := network.PortBinding{HostIP: ip, HostPort: strconv.Itoa(p.HostPort)}
+		resp.NetworkSettings.Ports[port] = append(resp.NetworkSettings.Ports[port], b)
+	}
+	for _, p := range c.Spec.Ports { // as requested: HostPort "" when any port would do
+		port, err := network.ParsePort(fmt.Sprintf("%d/%s", p.ContainerPort, firstNonEmpty(p.Proto, "tcp")))
+		if err != nil {
+			continue
+		}
+		ip, _ := netip.ParseAddr(p.HostIP)
+		hp := ""
+		if p.HostPort != 0 {
+			hp = strconv.Itoa(p.HostPort)
+		}
+		resp.HostConfig.PortBindings[port] = append(resp.HostConfig.PortBindings[port], network.PortBinding{HostIP: ip, HostPort: hp})
+	}
+	for _, m := range c.Spec.Mounts {
+		resp.Mounts = append(resp.Mounts, mountPoint(m))
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func zeroTime(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00Z"
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+func (s *server) containerStart(w http.ResponseWriter, r *http.Request, id string) {
+	c, err := s.b.ContainerViews.Inspect(r.Context(), id)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	if c.State.Status == engine.StatusRunning || c.State.Status == engine.StatusPaused {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	// The container outlives this request.
+	if err := s.b.Containers.Start(context.WithoutCancel(r.Context()), id); err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func stopTimeout(r *http.Request) *time.Duration {
+	v := r.URL.Query().Get("t")
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return nil
+	}
+	d := time.Duration(n) * time.Second
+	if n < 0 {
+		d = 365 * 24 * time.Hour // -1: wait for ever
+	}
+	return &d
+}
+
+func (s *server) containerStop(w http.ResponseWriter, r *http.Request, id string) {
+	c, err := s.b.ContainerViews.Inspect(r.Context(), id)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	if c.State.Status != engine.StatusRunning && c.State.Status != engine.StatusPaused {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if err := s.b.Containers.Stop(r.Context(), id, stopTimeout(r)); err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *server) containerRestart(w http.ResponseWriter, r *http.Request, id string) {
+	if err := s.b.ContainerControls.Restart(context.WithoutCancel(r.Context()), id, stopTimeout(r)); err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *server) containerKill(w http.ResponseWriter, r *http.Request, id string) {
+	if err := s.b.Containers.Kill(r.Context(), id, r.URL.Query().Get("signal")); err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// containerWait registers the wait, answers with the headers at once (the
+// docker CLI starts the container only after that), then the exit code.
+func (s *server) containerWait(w http.ResponseWriter, r *http.Request, id string) {
+	wait, err := s.b.Containers.Wait(r.Context(), id, r.URL.Query().Get("condition"))
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	http.NewResponseController(w).Flush()
+	code, err := wait()
+	resp := container.WaitResponse{StatusCode: int64(code)}
+	if err != nil {
+		resp.Error = &container.WaitExitError{Message: err.Error()}
+	}
+	json.NewEncoder(w).Encode(resp)
+}
+
+func (s *server) containerDelete(w http.ResponseWriter, r *http.Request, id string) {
+	if err := s.b.Containers.Remove(r.Context(), id, boolParam(r, "force"), boolParam(r, "v")); err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *server) containerPrune(w http.ResponseWriter, r *http.Request) {
+	ids, err := s.b.ContainerControls.Prune(r.Context())
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, container.PruneReport{ContainersDeleted: nonNil(ids)})
+}
+
+func (s *server) containerPause(w http.ResponseWriter, r *http.Request, id string) {
+	s.noContent(w, s.b.ContainerControls.Pause(r.Context(), id))
+}
+
+func (s *server) containerUnpause(w http.ResponseWriter, r *http.Request, id string) {
+	s.noContent(w, s.b.ContainerControls.Unpause(r.Context(), id))
+}
+
+func (s *server) containerRename(w http.ResponseWriter, r *http.Request, id string) {
+	s.noContent(w, s.b.ContainerControls.Rename(r.Context(), id, r.URL.Query().Get("name")))
+}
+
+func (s *server) containerResize(w http.ResponseWriter, r *http.Request, id string) {
+	h, _ := strconv.Atoi(r.URL.Query().Get("h"))
+	wd, _ := strconv.Atoi(r.URL.Query().Get("w"))
+	if err := s.b.ContainerIO.Resize(r.Context(), id, uint(h), uint(wd)); err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *server) noContent(w http.ResponseWriter, err error) {
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// containerAttach hijacks the connection and streams the container's
+// output (and the client's input, with stdin=1) until the run ends.
+func (s *server) containerAttach(w http.ResponseWriter, r *http.Request, id string) {
+	c, err := s.b.ContainerViews.Inspect(r.Context(), id)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	q := r.URL.Query()
+	conn, rw, err := hijack(w)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	defer conn.Close()
+	g := &gate{w: conn, open: make(chan struct{})}
+	stdout, stderr := streamWriters(g, c.Spec.Tty)
+	opts := engine.AttachOptions{Logs: boolParam(r, "logs")}
+	if q.Get("stdout") == "1" || q.Get("stdout") == "true" {
+		opts.Stdout = stdout
+	}
+	if q.Get("stderr") == "1" || q.Get("stderr") == "true" {
+		opts.Stderr = stderr
+	}
+	if (q.Get("stdin") == "1" || q.Get("stdin") == "true") && c.Spec.OpenStdin {
+		opts.Stdin = rw.Reader
+	}
+	// The connection is ours now; r.Context() no longer follows the client.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wait, err := s.b.ContainerIO.Attach(ctx, id, opts)
+	if err != nil {
+		rw.WriteString("HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\n" + err.Error())
+		rw.Flush()
+		return
+	}
+	if err := writeUpgrade(rw, r, c.Spec.Tty); err != nil {
+		return
+	}
+	close(g.open)
+	// Without stdin the CLI half-closes its side at once, so reading EOF
+	// does not mean it left; a client that did go is noticed when a write
+	// to it fails, as in dockerd.
+	wait()
+	closeWriter(conn)
+}
+
+func (s *server) containerLogs(w http.ResponseWriter, r *http.Request, id string) {
+	c, err := s.b.ContainerViews.Inspect(r.Context(), id)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	q := r.URL.Query()
+	opts := engine.LogOptions{Stdout: boolParam(r, "stdout"), Stderr: boolParam(r, "stderr"), Follow: boolParam(r, "follow"), Timestamps: boolParam(r, "timestamps"), Tail: -1}
+	if !opts.Stdout && !opts.Stderr {
+		writeError(w, http.StatusBadRequest, errors.New("Bad parameters: you must choose at least one stream"))
+		return
+	}
+	if t := q.Get("tail"); t != "" && t != "all" {
+		opts.Tail, _ = strconv.Atoi(t)
+	}
+	if since, err := timestampParam(q.Get("since")); err == nil && since > 0 {
+		opts.Since = time.Unix(0, since)
+	}
+	if until, err := timestampParam(q.Get("until")); err == nil && until > 0 {
+		opts.Until = time.Unix(0, until)
+	}
+	ct := "application/vnd.docker.multiplexed-stream"
+	if c.Spec.Tty {
+		ct = "application/vnd.docker.raw-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	rc.Flush()
+	stdout, stderr := streamWriters(w, c.Spec.Tty)
+	s.b.ContainerViews.Logs(r.Context(), id, opts, func(e engine.LogEntry) error {
+		out := stdout
+		if e.Stream == "stderr" {
+			out = stderr
+		}
+		data := e.Data
+		if opts.Timestamps {
+			data = append([]byte(e.Time.Format(time.RFC3339Nano)+" "), data...)
+		}
+		if _, err := out.Write(data); err != nil {
+			return err
+		}
+		return rc.Flush()
+	})
+}
+
+func (s *server) containerStats(w http.ResponseWriter, r *http.Request, id string) {
+	c, err := s.b.ContainerViews.Inspect(r.Context(), id)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	stream := r.URL.Query().Get("stream") != "0" && r.URL.Query().Get("stream") != "false"
+	oneShot := boolParam(r, "one-shot")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	rc := http.NewResponseController(w)
+	prev, err := s.b.ContainerViews.Stats(r.Context(), id)
+	if err != nil {
+		return
+	}
+	if !stream && !oneShot {
+		// docker's CPU % needs two samples.
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	for {
+		cur, err := s.b.ContainerViews.Stats(r.Context(), id)
+		if err != nil {
+			return
+		}
+		enc.Encode(statsResponse(c, cur, prev))
+		rc.Flush()
+		if !stream {
+			return
+		}
+		prev = cur
+		select {
+		case <-time.After(time.Second):
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func statsResponse(c engine.Container, cur, prev engine.ContainerStats) container.StatsResponse {
+	resp := container.StatsResponse{ID: c.ID, Name: "/" + c.Name, OSType: "linux", Read: cur.Read, PreRead: prev.Read}
+	resp.CPUStats = container.CPUStats{CPUUsage: container.CPUUsage{TotalUsage: cur.CPUTotal}, SystemUsage: cur.SystemCPU, OnlineCPUs: uint32(cur.OnlineCPUs)}
+	resp.PreCPUStats = container.CPUStats{CPUUsage: container.CPUUsage{TotalUsage: prev.CPUTotal}, SystemUsage: prev.SystemCPU, OnlineCPUs: uint32(prev.OnlineCPUs)}
+	resp.MemoryStats = container.MemoryStats{Usage: cur.MemoryUsage, Limit: cur.MemoryLimit, Stats: map[string]uint64{}}
+	resp.PidsStats = container.PidsStats{Current: cur.PIDs}
+	return resp
+}
+
+// execs remembers exec instances between create, start and inspect.
+type execs struct {
+	mu sync.Mutex
+	m  map[string]*execInstance
+}
+
+type execInstance struct {
+	id, container string
+	spec          engine.ExecSpec
+	attachStdin   bool
+	attachStdout  bool
+	attachStderr  bool
+	running       bool
+	exitCode      *int
+}
+
+func (s *server) execCreate(w http.ResponseWriter, r *http.Request, id string) {
+	var req container.ExecCreateRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if len(req.Cmd) == 0 {
+		writeError(w, http.StatusBadRequest, errors.New("No exec command specified"))
+		return
+	}
+	c, err := s.b.ContainerViews.Inspect(r.Context(), id)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	if c.State.Status != engine.StatusRunning {
+		writeError(w, http.StatusConflict, fmt.Errorf("container %s is not running", c.ID))
+		return
+	}
+	e := &execInstance{id: newExecID(), container: c.ID, attachStdin: req.AttachStdin, attachStdout: req.AttachStdout, attachStderr: req.AttachStderr,
+		spec: engine.ExecSpec{Cmd: req.Cmd, Env: req.Env, User: req.User, WorkingDir: req.WorkingDir, Tty: req.Tty, Privileged: req.Privileged}}
+	if req.ConsoleSize != nil {
+		e.spec.ConsoleHeight, e.spec.ConsoleWidth = req.ConsoleSize[0], req.ConsoleSize[1]
+	}
+	s.execs.mu.Lock()
+	if s.execs.m == nil {
+		s.execs.m = map[string]*execInstance{}
+	}
+	s.execs.m[e.id] = e
+	s.execs.mu.Unlock()
+	writeJSON(w, http.StatusCreated, map[string]string{"Id": e.id})
+}
+
+func (s *server) execRoutes(w http.ResponseWriter, r *http.Request, rest string) {
+	id, action, _ := strings.Cut(rest, "/")
+	s.execs.mu.Lock()
+	e := s.execs.m[id]
+	s.execs.mu.Unlock()
+	if e == nil {
+		writeError(w, http.StatusNotFound, fmt.Errorf("No such exec instance: %s", id))
+		return
+	}
+	switch {
+	case action == "start" && r.Method == http.MethodPost:
+		s.execStart(w, r, e)
+	case action == "json" && r.Method == http.MethodGet:
+		s.execs.mu.Lock()
+		resp := container.ExecInspectResponse{ID: e.id, Running: e.running, ExitCode: e.exitCode, ContainerID: e.container,
+			OpenStdin: e.attachStdin, OpenStdout: e.attachStdout, OpenStderr: e.attachStderr,
+			ProcessConfig: &container.ExecProcessConfig{Tty: e.spec.Tty, Entrypoint: e.spec.Cmd[0], Arguments: nonNil(e.spec.Cmd[1:]), User: e.spec.User}}
+		s.execs.mu.Unlock()
+		writeJSON(w, http.StatusOK, resp)
+	case action == "resize" && r.Method == http.MethodPost:
+		w.WriteHeader(http.StatusOK) // exec terminals keep their first size for now
+	default:
+		writeError(w, http.StatusNotFound, errors.New("page not found"))
+	}
+}
+
+func (s *server) execStart(w http.ResponseWriter, r *http.Request, e *execInstance) {
+	var req container.ExecStartRequest
+	json.NewDecoder(r.Body).Decode(&req)
+	s.execs.mu.Lock()
+	if e.running || e.exitCode != nil {
+		s.execs.mu.Unlock()
+		writeError(w, http.StatusConflict, fmt.Errorf("exec %s has already run", e.id))
+		return
+	}
+	e.running = true
+	s.execs.mu.Unlock()
+	finish := func(code int) {
+		s.execs.mu.Lock()
+		e.running, e.exitCode = false, &code
+		s.execs.mu.Unlock()
+	}
+	ctx := context.WithoutCancel(r.Context())
+	if req.Detach {
+		go func() {
+			code, _ := s.b.ContainerIO.Exec(ctx, e.container, e.spec, engine.AttachOptions{})
+			finish(code)
+		}()
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	conn, rw, err := hijack(w)
+	if err != nil {
+		finish(126)
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	defer conn.Close()
+	if err := writeUpgrade(rw, r, e.spec.Tty); err != nil {
+		finish(126)
+		return
+	}
+	stdout, stderr := streamWriters(conn, e.spec.Tty)
+	streams := engine.AttachOptions{}
+	if e.attachStdout {
+		streams.Stdout = stdout
+	}
+	if e.attachStderr {
+		streams.Stderr = stderr
+	}
+	if e.attachStdin {
+		streams.Stdin = rw.Reader
+	}
+	code, err := s.b.ContainerIO.Exec(ctx, e.container, e.spec, streams)
+	if err != nil {
+		// The CLI reads the exit code from inspect; the message goes to stderr.
+		fmt.Fprintf(stderr, "%s\n", err)
+	}
+	finish(code)
+	closeWriter(conn)
+}
+
+func newExecID() string {
+	b := make([]byte, 32)
+	randRead(b)
+	return fmt.Sprintf("%x", b)
+}
