@@ -36,6 +36,9 @@ type ContainerSpec struct {
 	Labels       map[string]string
 	StopSignal   string // empty: the image's, else SIGTERM
 	StopTimeout  *int   // seconds, nil: 10
+	// NoNewPrivileges stops setuid binaries from gaining privileges
+	// (--security-opt no-new-privileges).
+	NoNewPrivileges bool
 }
 
 // PortBinding publishes ContainerPort/Proto on HostIP:HostPort.

@@ -63,6 +63,7 @@ func startDaemon(t *testing.T, args ...string) *testDaemon {
 	t.Cleanup(func() {
 		d.stop()
 		exec.Command("ip", "link", "del", d.bridge).Run()
+		exec.Command("iptables", "-D", "FORWARD", "-i", d.bridge, "-o", d.bridge, "-j", "ACCEPT").Run()
 	})
 	return d
 }

@@ -113,6 +113,12 @@ func specFrom(name string, req container.CreateRequest) (engine.ContainerSpec, e
 	spec.PublishAll, spec.AutoRemove = hc.PublishAllPorts, hc.AutoRemove
 	spec.ConsoleHeight, spec.ConsoleWidth = hc.ConsoleSize[0], hc.ConsoleSize[1]
 	spec.Memory, spec.NanoCPUs = hc.Memory, hc.NanoCPUs
+	for _, opt := range hc.SecurityOpt {
+		switch opt {
+		case "no-new-privileges", "no-new-privileges:true", "no-new-privileges=true":
+			spec.NoNewPrivileges = true
+		}
+	}
 	spec.Restart = engine.RestartPolicy{Name: string(hc.RestartPolicy.Name), MaxRetries: hc.RestartPolicy.MaximumRetryCount}
 	if spec.AutoRemove && spec.Restart.Name != "" && spec.Restart.Name != "no" {
 		return spec, fmt.Errorf("can't create 'AutoRemove' container with restart policy: %w", engine.ErrInvalidArgument)

@@ -77,20 +77,53 @@ func (n *network) ensureBridge() error {
 	if err := netlink.LinkSetUp(link); err != nil {
 		return err
 	}
-	if !n.nat {
-		return nil
+	n.ensureRules()
+	return nil
+}
+
+// rules are the iptables rules the bridge needs. Forwarding between its
+// containers is always allowed: where dockerd runs, it sets the FORWARD
+// policy to DROP and bridged traffic passes through iptables
+// (br_netfilter), which would cut containers off from each other. With
+// NAT, traffic out and its replies are allowed and masqueraded.
+func (n *network) rules() [][]string {
+	rules := [][]string{{"filter", "FORWARD", "-i", n.bridge, "-o", n.bridge, "-j", "ACCEPT"}}
+	if n.nat {
+		rules = append(rules,
+			[]string{"filter", "FORWARD", "-i", n.bridge, "!", "-o", n.bridge, "-j", "ACCEPT"},
+			[]string{"filter", "FORWARD", "-o", n.bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"},
+			[]string{"nat", "POSTROUTING", "-s", n.subnet.String(), "!", "-o", n.bridge, "-j", "MASQUERADE"},
+		)
 	}
-	// Outbound access: forwarding plus NAT. Best effort: without
-	// iptables, containers still reach each other and the host.
-	_ = os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644)
-	if path, err := exec.LookPath("iptables"); err == nil {
-		rule := []string{"-t", "nat", "POSTROUTING", "-s", n.subnet.String(), "!", "-o", n.bridge, "-j", "MASQUERADE"}
-		check := append([]string{rule[0], rule[1], "-C"}, rule[2:]...)
-		if exec.Command(path, check...).Run() != nil {
-			exec.Command(path, append([]string{rule[0], rule[1], "-A"}, rule[2:]...)...).Run()
+	return rules
+}
+
+// ensureRules installs the rules that are missing, first in their chain.
+// Best effort: without iptables, containers still reach the host.
+func (n *network) ensureRules() {
+	if n.nat {
+		_ = os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644)
+	}
+	path, err := exec.LookPath("iptables")
+	if err != nil {
+		return
+	}
+	for _, r := range n.rules() {
+		table, chain, spec := r[0], r[1], r[2:]
+		if exec.Command(path, append([]string{"-t", table, "-C", chain}, spec...)...).Run() != nil {
+			exec.Command(path, append([]string{"-t", table, "-I", chain, "1"}, spec...)...).Run()
 		}
 	}
-	return nil
+}
+
+func (n *network) removeRules() {
+	path, err := exec.LookPath("iptables")
+	if err != nil {
+		return
+	}
+	for _, r := range n.rules() {
+		exec.Command(path, append([]string{"-t", r[0], "-D", r[1]}, r[2:]...)...).Run()
+	}
 }
 
 // lease takes an address for a container; want is the one it had before,
@@ -124,8 +157,10 @@ func (n *network) release(ip string) {
 
 func (n *network) nsPath(id string) string { return filepath.Join(n.nsDir, id) }
 
-// remove deletes the bridge; for tests, which each make their own.
+// remove deletes the bridge and its rules; for tests, which each make
+// their own.
 func (n *network) remove() {
+	n.removeRules()
 	if l, err := netlink.LinkByName(n.bridge); err == nil {
 		netlink.LinkDel(l)
 	}

@@ -278,3 +278,74 @@ func TestStateSurvivesRestartOfTheEngine(t *testing.T) {
 	rt2.Remove(ctx, "survivor", true, true)
 	e.rt = rt2
 }
+
+func TestContainersReachEachOtherByIP(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	server, _ := e.rt.Create(ctx, engine.ContainerSpec{Image: "busybox", Cmd: []string{"sh", "-c", "echo pong > /tmp/index.html; httpd -f -p 8080 -h /tmp"}})
+	if err := e.rt.Start(ctx, server); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := e.rt.Inspect(ctx, server)
+	// nc, not wget: Debian's static busybox wget crashes in its resolver.
+	_, out, _, code := e.run(t, engine.ContainerSpec{Cmd: []string{"sh", "-c",
+		"for i in 1 2 3 4 5 6 7 8 9 10; do echo 'GET / HTTP/1.0' | nc -w 2 " + s.IPAddress + " 8080 | tail -n1 | grep pong && exit 0; sleep 0.1; done; exit 1"}})
+	if code != 0 || out != "pong\n" {
+		t.Errorf("HTTP from another container = %q, exit %d", out, code)
+	}
+}
+
+func TestMountsAndVolumes(t *testing.T) {
+	e := newEnv(t)
+	host := t.TempDir()
+	os.WriteFile(host+"/from-host", []byte("host data\n"), 0o644)
+	spec := engine.ContainerSpec{
+		Cmd: []string{"sh", "-c", "cat /src/from-host; echo written > /data/file; touch /ro/x 2>/dev/null && echo ro-writable || echo ro-refused"},
+		Mounts: []engine.Mount{
+			{Type: "bind", Source: host, Target: "/src"},
+			{Type: "volume", Source: "appdata", Target: "/data"},
+			{Type: "bind", Source: host, Target: "/ro", ReadOnly: true},
+		},
+	}
+	_, out, errOut, code := e.run(t, spec)
+	if code != 0 || out != "host data\nro-refused\n" {
+		t.Fatalf("run = %q %q exit %d", out, errOut, code)
+	}
+	// The named volume keeps its data for the next container.
+	_, out, _, _ = e.run(t, engine.ContainerSpec{Cmd: []string{"cat", "/data/file"}, Mounts: []engine.Mount{{Type: "volume", Source: "appdata", Target: "/data"}}})
+	if out != "written\n" {
+		t.Errorf("named volume in a second container = %q", out)
+	}
+}
+
+func TestRestartPolicyOnFailure(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id, _ := e.rt.Create(ctx, engine.ContainerSpec{Image: "busybox", Cmd: []string{"sh", "-c", "exit 1"},
+		Restart: engine.RestartPolicy{Name: "on-failure", MaxRetries: 2}})
+	if err := e.rt.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c, _ := e.rt.Inspect(ctx, id)
+		if c.RestartCount == 2 && c.State.Status == engine.StatusExited {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c, _ := e.rt.Inspect(ctx, id)
+	t.Errorf("after on-failure:2, restarts=%d status=%s; want 2 restarts then exited", c.RestartCount, c.State.Status)
+}
+
+func TestLimitsAndNoNewPrivileges(t *testing.T) {
+	e := newEnv(t)
+	_, out, _, code := e.run(t, engine.ContainerSpec{
+		Cmd:             []string{"sh", "-c", "grep NoNewPrivs /proc/self/status; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"},
+		Memory:          64 << 20,
+		NoNewPrivileges: true,
+	})
+	if code != 0 || !strings.Contains(out, "NoNewPrivs:\t1") || !strings.Contains(out, fmt.Sprint(64<<20)) {
+		t.Errorf("limits = %q, exit %d", out, code)
+	}
+}

@@ -51,7 +51,8 @@ func buildSpec(c *record, rootfs, netnsPath, dir string, u processUser, tty bool
 		Capabilities: &specs.LinuxCapabilities{
 			Bounding: caps, Effective: caps, Permitted: caps,
 		},
-		Rlimits: defaultRlimits(),
+		Rlimits:         defaultRlimits(),
+		NoNewPrivileges: c.Spec.NoNewPrivileges,
 	}
 	for _, g := range u.Groups {
 		s.Process.User.AdditionalGids = append(s.Process.User.AdditionalGids, uint32(g))

@@ -39,7 +39,9 @@ go_ok() { # true when `go` can build this module (itself or via GOTOOLCHAIN)
   [ -n "$v" ] && [ "$(printf '%s\n1.21\n' "$v" | sort -V | head -n1)" = 1.21 ]
 }
 
-base_packages=(ca-certificates git gcc libc6-dev)
+# gcc: cgo, for libcontainer's nsenter. iptables: containers' outbound NAT
+# (and forwarding where dockerd set the FORWARD policy to DROP).
+base_packages=(ca-certificates git gcc libc6-dev iptables)
 ensure_go
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go$GO_VERSION+auto}
 
