@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"github.com/berth-dev/berth/engine/api"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/runtime"
@@ -9,12 +11,13 @@ import (
 
 // containers adds the container runtime to the backend, and tells the
 // store which images containers use.
-func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, setUsage func(func(string) int)) error {
+// The returned func stops the containers when the engine shuts down.
+func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, setUsage func(func(string) int)) (func(context.Context), error) {
 	rt, err := runtime.New(n.dataRoot, st, runtime.WithRunDir(n.runDir), runtime.WithEvents(evlog.Publish), runtime.WithBridge(n.bridge, n.bip, n.nat))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	setUsage(rt.ImageUsers)
 	b.Containers, b.ContainerViews, b.ContainerControls, b.ContainerIO = rt, rt, rt, rt
-	return nil
+	return rt.Shutdown, nil
 }

@@ -91,7 +91,8 @@ func run(args []string) error {
 	reg := registry.New(st, registry.WithInsecure(insecure...), registry.WithEvents(evlog.Publish))
 	backend := api.Backend{Images: st, Registry: reg, Archives: st, Events: evlog}
 	nf := netFlags{dataRoot: *dataRoot, runDir: *runDir, bridge: *bridge, bip: *bip, nat: *ipMasq}
-	if err := containers(&backend, st, nf, evlog, func(f func(string) int) { imageUsers = f }); err != nil {
+	stopContainers, err := containers(&backend, st, nf, evlog, func(f func(string) int) { imageUsers = f })
+	if err != nil {
 		return err
 	}
 	handler := api.NewHandler(backend, api.Info{Version: version, DataRoot: *dataRoot, InsecureRegistries: insecure})
@@ -114,9 +115,14 @@ func run(args []string) error {
 	case <-ctx.Done():
 	}
 	log.Print("shutting down")
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Containers first: stopping them also ends the attach and log
+	// streams that would keep the server's shutdown waiting.
+	stopping, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	stopContainers(stopping)
+	closing, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	return srv.Shutdown(closing)
 }
 
 // listen opens unix:///path (replacing a stale socket, refusing one a

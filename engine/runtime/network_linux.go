@@ -33,6 +33,118 @@ type network struct {
 
 	mu   sync.Mutex
 	used map[string]bool // leased addresses
+
+	// pool holds prepared namespaces — veth in, address and route set —
+	// so a start takes one at once instead of spending tens of
+	// milliseconds in the kernel; refill tops it up in the background.
+	pool   chan *netns0
+	refill chan struct{}
+}
+
+// netns0 is a network namespace ready for a container.
+type netns0 struct {
+	id  string // names the namespace file and the veth pair
+	ip  net.IP
+	mac string
+}
+
+const poolSize = 2
+
+// startPool prepares namespaces in the background until stop is closed;
+// the returned channel closes when it has stopped and released what it held.
+func (n *network) startPool(stop <-chan struct{}) <-chan struct{} {
+	n.pool = make(chan *netns0, poolSize)
+	n.refill = make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { // release the prepared namespaces
+			for {
+				select {
+				case ns := <-n.pool:
+					n.teardown(ns.id)
+					n.release(ns.ip.String())
+				default:
+					return
+				}
+			}
+		}()
+		for {
+			for len(n.pool) < poolSize {
+				ns, err := n.prepare("")
+				if err != nil {
+					break // retried on the next take
+				}
+				select {
+				case n.pool <- ns:
+				case <-stop:
+					n.teardown(ns.id)
+					n.release(ns.ip.String())
+					return
+				}
+			}
+			select {
+			case <-n.refill:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	return done
+}
+
+// take gives a prepared namespace, from the pool when one is ready.
+func (n *network) take() (*netns0, error) {
+	if n.pool != nil {
+		select {
+		case ns := <-n.pool:
+			n.kick()
+			return ns, nil
+		default:
+			n.kick()
+		}
+	}
+	return n.prepare("")
+}
+
+func (n *network) kick() {
+	select {
+	case n.refill <- struct{}{}:
+	default:
+	}
+}
+
+// prepare makes one namespace with an address (want, when free).
+func (n *network) prepare(want string) (*netns0, error) {
+	ip, err := n.lease(want)
+	if err != nil {
+		return nil, err
+	}
+	id := newID()
+	mac, err := n.setup(id, ip)
+	if err != nil {
+		n.release(ip.String())
+		return nil, err
+	}
+	return &netns0{id: id, ip: ip, mac: mac}, nil
+}
+
+// discard tears a namespace down and frees its address, in the background:
+// the kernel's namespace cleanup is slow and nothing waits for it.
+func (n *network) discard(ns *netns0) {
+	go func() {
+		n.teardown(ns.id)
+		n.release(ns.ip.String())
+	}()
+}
+
+// cleanStale removes namespaces a previous engine left (its pool, and
+// containers it lost): none of them is in use after a restart.
+func (n *network) cleanStale() {
+	entries, _ := os.ReadDir(n.nsDir)
+	for _, e := range entries {
+		n.teardown(e.Name())
+	}
 }
 
 // Defaults for the engine's bridge; dockerd's --bridge and --bip change them.

@@ -21,6 +21,8 @@ type record struct {
 	// UserStopped: stopped by a person, so the restart policy stays quiet
 	// (and unless-stopped does not bring it back when the engine restarts).
 	UserStopped bool `json:"userStopped"`
+	// NetNS names the network namespace of the current run.
+	NetNS string `json:"netns,omitempty"`
 	// AnonVolumes are volume directories made for this container alone.
 	AnonVolumes []string     `json:"anonVolumes,omitempty"`
 	MountsSpec  []mountPoint `json:"mountPoints,omitempty"`

@@ -43,6 +43,10 @@ type Runtime struct {
 
 	mu   sync.Mutex
 	byID map[string]*ctr
+
+	stop      chan struct{}
+	poolDone  <-chan struct{}
+	closeOnce sync.Once
 }
 
 // ctr is one container and its current run.
@@ -117,6 +121,7 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
 	rt.net = n
+	rt.stop = make(chan struct{})
 	entries, err := os.ReadDir(rt.root)
 	if err != nil {
 		return nil, err
@@ -130,9 +135,6 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 		}
 		c := &ctr{rt: rt, dir: dir, rec: rec, exited: closedChan(), removed: make(chan struct{})}
 		c.streams = &streams{attached: map[*attachment]struct{}{}}
-		if rec.IPAddress != "" {
-			n.used[rec.IPAddress] = true
-		}
 		switch rec.State.Status {
 		case engine.StatusRunning, engine.StatusPaused, engine.StatusRestarting:
 			c.cleanupAfterCrash()
@@ -142,10 +144,57 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 		}
 		rt.byID[rec.ID] = c
 	}
+	n.cleanStale()
+	rt.poolDone = n.startPool(rt.stop)
 	for _, c := range restart {
 		go c.start(context.Background())
 	}
 	return rt, nil
+}
+
+// Shutdown stops every running container (each with its own stop signal
+// and timeout, all at once), as dockerd does when it exits: their output
+// would have nowhere to go. Those with a restart policy come back when the
+// engine starts again.
+func (rt *Runtime) Shutdown(ctx context.Context) {
+	rt.mu.Lock()
+	var running []*ctr
+	for _, c := range rt.byID {
+		if c.rt != nil {
+			running = append(running, c)
+		}
+	}
+	rt.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range running {
+		c.mu.Lock()
+		up := c.running
+		c.mu.Unlock()
+		if !up {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.stop(ctx, nil)
+			c.mu.Lock()
+			// Not stopped by a person: restart policies apply next time.
+			c.rec.UserStopped = false
+			c.rec.save(c.dir)
+			c.mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	rt.Close()
+}
+
+// Close stops preparing network namespaces and releases the prepared ones.
+// Containers keep running.
+func (rt *Runtime) Close() {
+	rt.closeOnce.Do(func() {
+		close(rt.stop)
+		<-rt.poolDone
+	})
 }
 
 func closedChan() chan struct{} {
@@ -162,8 +211,7 @@ func (c *ctr) cleanupAfterCrash() {
 		lc.Destroy()
 	}
 	unix.Unmount(filepath.Join(c.dir, "rootfs"), unix.MNT_DETACH)
-	c.rt.net.teardown(c.rec.ID)
-	c.rt.net.release(c.rec.IPAddress)
+	c.rec.NetNS = "" // cleanStale tears every old namespace down
 	c.rec.State.Status = engine.StatusExited
 	c.rec.State.Pid = 0
 	c.rec.State.ExitCode = 255
@@ -463,22 +511,18 @@ func (c *ctr) start(ctx context.Context) (err error) {
 			p.close()
 		}
 	})
-	ip, err := c.rt.net.lease(rec.IPAddress)
+	ns, err := c.rt.net.take()
 	if err != nil {
-		return err
+		return fmt.Errorf("container network: %w", err)
 	}
-	undo = append(undo, func() { c.rt.net.release(ip.String()) })
-	mac, err := c.rt.net.setup(rec.ID, ip)
-	if err != nil {
-		return err
-	}
-	undo = append(undo, func() { c.rt.net.teardown(rec.ID) })
-	rec.IPAddress, rec.Gateway, rec.MacAddress, rec.Ports = ip.String(), c.rt.net.gateway.String(), mac, ports
+	undo = append(undo, func() { c.rt.net.discard(ns) })
+	rec.NetNS = ns.id
+	rec.IPAddress, rec.Gateway, rec.MacAddress, rec.Ports = ns.ip.String(), c.rt.net.gateway.String(), ns.mac, ports
 	if err := writeHosts(c.dir, rec); err != nil {
 		return err
 	}
 
-	spec := buildSpec(rec, rootfs, c.rt.net.nsPath(rec.ID), c.dir, u, rec.Spec.Tty)
+	spec := buildSpec(rec, rootfs, c.rt.net.nsPath(ns.id), c.dir, u, rec.Spec.Tty)
 	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: rec.ID, Spec: spec, NoNewKeyring: true})
 	if err != nil {
 		return fmt.Errorf("container config: %w", err)
@@ -702,8 +746,10 @@ func (c *ctr) monitor(proc *libcontainer.Process, copiers *sync.WaitGroup, exite
 		p.close()
 	}
 	unix.Unmount(filepath.Join(c.dir, "rootfs"), unix.MNT_DETACH)
-	c.rt.net.teardown(c.rec.ID)
-	c.rt.net.release(c.rec.IPAddress)
+	if ip := net.ParseIP(c.rec.IPAddress); ip != nil && c.rec.NetNS != "" {
+		c.rt.net.discard(&netns0{id: c.rec.NetNS, ip: ip})
+	}
+	c.rec.NetNS = ""
 	c.streams.endRun()
 	c.log.close()
 	c.running, c.lc, c.proc, c.stdin, c.pty, c.proxies = false, nil, nil, nil, nil, nil

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -19,6 +20,9 @@ import (
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/enginetest"
 	"github.com/berth-dev/berth/engine/store"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"golang.org/x/sys/unix"
 )
 
 var bridgeSeq atomic.Int32
@@ -37,7 +41,9 @@ type env struct {
 	runDir string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvTB(t) }
+
+func newEnvTB(t testing.TB) *env {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("containers need root (namespaces, mounts, cgroups)")
@@ -56,7 +62,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(rt.net.remove)
+	t.Cleanup(func() { rt.Close(); rt.net.remove() })
 	t.Cleanup(func() {
 		list, _ := rt.List(context.Background(), true)
 		for _, c := range list {
@@ -260,10 +266,12 @@ func TestStateSurvivesRestartOfTheEngine(t *testing.T) {
 	e.rt.Start(ctx, done)
 	waitDone()
 	// A new Runtime on the same directories is the engine coming back.
+	e.rt.Close()
 	rt2, err := New(e.data, e.store, WithRunDir(e.runDir), WithBridge(e.rt.net.bridge, e.rt.net.gateway.String()+"/24", false))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rt2.Close()
 	c, err := rt2.Inspect(ctx, "survivor")
 	if err != nil || c.State.Status != engine.StatusExited || c.State.Error == "" {
 		t.Errorf("running container after engine restart: %+v, %v", c.State, err)
@@ -347,5 +355,52 @@ func TestLimitsAndNoNewPrivileges(t *testing.T) {
 	})
 	if code != 0 || !strings.Contains(out, "NoNewPrivs:\t1") || !strings.Contains(out, fmt.Sprint(64<<20)) {
 		t.Errorf("limits = %q, exit %d", out, code)
+	}
+}
+
+func TestDeviceNodesInALayerAreNeutralised(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("device nodes need root")
+	}
+	// A layer that ships /evil/disk as the block device holding the host's
+	// root filesystem, and /evil/mem as the memory device (1:1): the
+	// device cgroup must deny both inside the container.
+	var st unix.Stat_t
+	if err := unix.Stat("/", &st); err != nil {
+		t.Fatal(err)
+	}
+	major, minor := int64(unix.Major(st.Dev)), int64(unix.Minor(st.Dev))
+	hostDisk := fmt.Sprintf("/tmp/hostdisk-%d", os.Getpid())
+	if err := unix.Mknod(hostDisk, unix.S_IFBLK|0o600, int(st.Dev)); err == nil {
+		f, err := os.Open(hostDisk)
+		os.Remove(hostDisk)
+		if err != nil {
+			t.Skipf("the host's root device %d:%d cannot be read even on the host (%v): nothing to prove", major, minor, err)
+		}
+		f.Close()
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "evil/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "evil/mem", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 1})
+	tw.WriteHeader(&tar.Header{Name: "evil/disk", Typeflag: tar.TypeBlock, Mode: 0o666, Devmajor: major, Devminor: minor})
+	tw.Close()
+	layer, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(enginetest.Busybox(t), layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Put(ctx, img, store.PutOptions{Names: []string{"evil:latest"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, out, errOut, code := e.run(t, engine.ContainerSpec{Image: "evil", Cmd: []string{"sh", "-c",
+		"head -c1 /evil/mem >/dev/null 2>&1 && echo mem-readable; head -c1 /evil/disk >/dev/null 2>&1 && echo disk-readable; echo checked"}})
+	if code != 0 || out != "checked\n" {
+		t.Errorf("device nodes from a layer: stdout %q stderr %q exit %d; want both denied", out, errOut, code)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,7 +62,8 @@ func startDaemon(t *testing.T, args ...string) *testDaemon {
 	d.host = "unix://" + d.sock
 	d.start()
 	t.Cleanup(func() {
-		d.stop()
+		d.shutdown()
+		unmountUnder(d.dir)
 		exec.Command("ip", "link", "del", d.bridge).Run()
 		exec.Command("iptables", "-D", "FORWARD", "-i", d.bridge, "-o", d.bridge, "-j", "ACCEPT").Run()
 	})
@@ -87,6 +89,38 @@ func (d *testDaemon) start() {
 		time.Sleep(50 * time.Millisecond)
 	}
 	d.t.Fatal("berthd did not start listening")
+}
+
+// shutdown ends berthd as a service manager would: SIGTERM, then wait.
+func (d *testDaemon) shutdown() {
+	if d.cmd == nil {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { d.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		d.t.Error("berthd did not exit within 20 s of SIGTERM")
+		d.cancel()
+		<-done
+	}
+	d.cmd = nil
+	if d.t.Failed() {
+		out, _ := os.ReadFile(filepath.Join(d.dir, "berthd.log"))
+		d.t.Logf("berthd log:\n%s", out)
+	}
+}
+
+// unmountUnder removes mounts a test's berthd left (after a crash test).
+func unmountUnder(dir string) {
+	data, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir) {
+			syscall.Unmount(f[4], syscall.MNT_DETACH)
+		}
+	}
 }
 
 // stop ends berthd the hard way: SIGKILL, as a crash would.
