@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,7 @@ func TestDockerCLIRunsContainers(t *testing.T) {
 	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
 	d := startDaemon(t)
 	c := dockerCLI(t, d.host)
+	testStart := time.Now().Add(-time.Second)
 	c.ok("pull", "-q", reg.Host+"/library/busybox")
 	c.ok("tag", reg.Host+"/library/busybox", "busybox")
 
@@ -108,6 +110,29 @@ func TestDockerCLIRunsContainers(t *testing.T) {
 		t.Errorf("stats = %q", out)
 	}
 
+	// -P publishes every exposed port on a free host port.
+	c.ok("run", "-d", "--name", "anyport", "-P", "--expose", "8000", "busybox", "sh", "-c", "echo any > /i.html; exec httpd -f -p 8000 -h /")
+	out = c.ok("port", "anyport", "8000/tcp")
+	hostAddr := strings.TrimSpace(strings.Split(out, "\n")[0])
+	if !strings.HasPrefix(hostAddr, "0.0.0.0:") {
+		t.Fatalf("docker port = %q", out)
+	}
+	anyURL := "http://127.0.0.1:" + strings.TrimPrefix(hostAddr, "0.0.0.0:") + "/i.html"
+	body = ""
+	for i := 0; i < 100 && body == ""; i++ {
+		if resp, err := http.Get(anyURL); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+		} else {
+			time.Sleep(30 * time.Millisecond)
+		}
+	}
+	if body != "any\n" {
+		t.Errorf("GET %s (-P) = %q", anyURL, body)
+	}
+	c.ok("rm", "-f", "anyport")
+
 	// logs -f follows new lines until the container stops.
 	c.ok("run", "-d", "--name", "ticker", "busybox", "sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 0.2; done")
 	out = c.ok("logs", "-f", "ticker")
@@ -127,6 +152,13 @@ func TestDockerCLIRunsContainers(t *testing.T) {
 	}
 	if out := c.ok("inspect", "-f", "{{.State.ExitCode}}", "stubborn"); out != "137\n" {
 		t.Errorf("exit code after stop = %q, want 137", out)
+	}
+
+	// The lifecycle is on the event stream.
+	out = c.ok("events", "--since", strconv.FormatInt(testStart.Unix(), 10), "--until", strconv.FormatInt(time.Now().Unix()+1, 10),
+		"--filter", "type=container", "--filter", "container=ticker", "--format", "{{.Action}}")
+	if got := strings.Fields(out); strings.Join(got, " ") != "create start die" {
+		t.Errorf("events for ticker = %q, want create start die", got)
 	}
 
 	// State survives berthd dying: a running container is reported exited.

@@ -404,3 +404,12 @@ func TestDeviceNodesInALayerAreNeutralised(t *testing.T) {
 		t.Errorf("device nodes from a layer: stdout %q stderr %q exit %d; want both denied", out, errOut, code)
 	}
 }
+
+func TestTTY(t *testing.T) {
+	e := newEnv(t)
+	_, out, _, code := e.run(t, engine.ContainerSpec{Tty: true, ConsoleHeight: 30, ConsoleWidth: 100,
+		Cmd: []string{"sh", "-c", "tty; stty size; echo $TERM"}})
+	if code != 0 || out != "/dev/pts/0\r\n30 100\r\nxterm\r\n" {
+		t.Errorf("tty run = %q, exit %d", out, code)
+	}
+}
