@@ -13,6 +13,7 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/vishvananda/netlink"
@@ -416,7 +417,9 @@ func newNetns(path string) error {
 // portProxy forwards one published host port to the container, in user
 // space like docker-proxy, so that 127.0.0.1:PORT reaches the container.
 type portProxy struct {
-	ln     net.Listener
+	ln     net.Listener   // TCP
+	pc     net.PacketConn // UDP
+	port   int            // host port
 	target string
 	wg     sync.WaitGroup
 }
@@ -427,24 +430,41 @@ type portProxy struct {
 func listenPorts(bindings []engine.PortBinding) ([]*portProxy, []engine.PortBinding, error) {
 	var proxies []*portProxy
 	var out []engine.PortBinding
+	fail := func(err error) ([]*portProxy, []engine.PortBinding, error) {
+		for _, p := range proxies {
+			p.close()
+		}
+		return nil, nil, err
+	}
 	for _, b := range bindings {
-		if b.Proto != "" && b.Proto != "tcp" {
-			continue // UDP publishing is not supported yet
+		proto := b.Proto
+		if proto == "" {
+			proto = "tcp"
 		}
 		addr := net.JoinHostPort(b.HostIP, strconv.Itoa(b.HostPort))
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			for _, p := range proxies {
-				p.ln.Close()
+		p := &portProxy{}
+		var err error
+		switch proto {
+		case "tcp":
+			if p.ln, err = net.Listen("tcp", addr); err == nil {
+				p.port = p.ln.Addr().(*net.TCPAddr).Port
 			}
-			if errors.Is(err, unix.EADDRINUSE) {
-				return nil, nil, fmt.Errorf("Bind for %s failed: port is already allocated: %w", addr, engine.ErrConflict)
+		case "udp":
+			if p.pc, err = net.ListenPacket("udp", addr); err == nil {
+				p.port = p.pc.LocalAddr().(*net.UDPAddr).Port
 			}
-			return nil, nil, fmt.Errorf("publish %s: %w", addr, err)
+		default:
+			return fail(fmt.Errorf("publish %s/%s: only tcp and udp can be published: %w", addr, proto, engine.ErrInvalidArgument))
 		}
-		b.HostPort = ln.Addr().(*net.TCPAddr).Port
+		if err != nil {
+			if errors.Is(err, unix.EADDRINUSE) {
+				return fail(fmt.Errorf("Bind for %s failed: port is already allocated: %w", addr, engine.ErrConflict))
+			}
+			return fail(fmt.Errorf("publish %s/%s: %w", addr, proto, err))
+		}
+		b.HostPort, b.Proto = p.port, proto
 		out = append(out, b)
-		proxies = append(proxies, &portProxy{ln: ln})
+		proxies = append(proxies, p)
 	}
 	return proxies, out, nil
 }
@@ -453,6 +473,10 @@ func listenPorts(bindings []engine.PortBinding) ([]*portProxy, []engine.PortBind
 func (p *portProxy) serve(ip string, port int) {
 	p.target = net.JoinHostPort(ip, strconv.Itoa(port))
 	p.wg.Add(1)
+	if p.pc != nil {
+		go func() { defer p.wg.Done(); p.serveUDP() }()
+		return
+	}
 	go func() {
 		defer p.wg.Done()
 		for {
@@ -465,8 +489,69 @@ func (p *portProxy) serve(ip string, port int) {
 	}()
 }
 
+// udpIdle is how long a UDP flow lives without traffic, as docker-proxy.
+const udpIdle = 90 * time.Second
+
+// serveUDP relays datagrams: one socket to the container per client
+// address, so replies find their way back.
+func (p *portProxy) serveUDP() {
+	target, err := net.ResolveUDPAddr("udp", p.target)
+	if err != nil {
+		return
+	}
+	var mu sync.Mutex
+	flows := map[string]*net.UDPConn{}
+	defer func() {
+		mu.Lock()
+		for _, c := range flows {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	buf := make([]byte, 64<<10)
+	for {
+		n, client, err := p.pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		backend, ok := flows[client.String()]
+		if !ok {
+			if backend, err = net.DialUDP("udp", nil, target); err != nil {
+				mu.Unlock()
+				continue
+			}
+			flows[client.String()] = backend
+			go func() {
+				defer func() {
+					mu.Lock()
+					delete(flows, client.String())
+					mu.Unlock()
+					backend.Close()
+				}()
+				reply := make([]byte, 64<<10)
+				for {
+					backend.SetReadDeadline(time.Now().Add(udpIdle))
+					n, err := backend.Read(reply)
+					if err != nil {
+						return
+					}
+					p.pc.WriteTo(reply[:n], client)
+				}
+			}()
+		}
+		mu.Unlock()
+		backend.Write(buf[:n])
+	}
+}
+
 func (p *portProxy) close() {
-	p.ln.Close()
+	if p.ln != nil {
+		p.ln.Close()
+	}
+	if p.pc != nil {
+		p.pc.Close()
+	}
 	p.wg.Wait()
 }
 

@@ -564,13 +564,8 @@ func (c *ctr) start(ctx context.Context) (err error) {
 	c.exited = make(chan struct{})
 	runWaiters := c.nextExit
 	c.nextExit = nil
-	for _, p := range proxies {
-		for _, b := range rec.Ports {
-			if p.ln.Addr().(*net.TCPAddr).Port == b.HostPort {
-				p.serve(rec.IPAddress, b.ContainerPort)
-				break
-			}
-		}
+	for i, p := range proxies {
+		p.serve(rec.IPAddress, rec.Ports[i].ContainerPort) // listenPorts keeps the order
 	}
 	rec.UserStopped = false
 	rec.State = engine.ContainerState{Status: engine.StatusRunning, Pid: pid, StartedAt: time.Now().UTC()}
