@@ -29,6 +29,20 @@ func (c *cli) runExit(args ...string) (string, int) {
 	return string(out), 0
 }
 
+// getEventually GETs url until a server answers (3 s at most) and returns
+// the body, or "" when none did.
+func getEventually(url string) string {
+	for i := 0; i < 100; i++ {
+		if resp, err := http.Get(url); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(b)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	return ""
+}
+
 func freePort(t *testing.T) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -70,18 +84,8 @@ func TestDockerCLIRunsContainers(t *testing.T) {
 	c.ok("run", "-d", "--name", "web", "-p", fmt.Sprintf("127.0.0.1:%d:80", port), "busybox",
 		"sh", "-c", "mkdir /www && echo served > /www/index.html && echo started && exec httpd -f -v -p 80 -h /www")
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	var body string
-	for i := 0; i < 100 && body == ""; i++ {
-		if resp, err := http.Get(url); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			body = string(b)
-		} else {
-			time.Sleep(30 * time.Millisecond)
-		}
-	}
-	if body != "served\n" {
-		t.Fatalf("GET %s = %q", url, body)
+	if body := getEventually(url); body != "served\n" {
+		t.Fatalf("GET %s = %q", url, getEventually(url))
 	}
 	out := c.ok("ps", "--format", "{{.Names}} {{.Ports}} {{.Status}}")
 	if !strings.Contains(out, fmt.Sprintf("web 127.0.0.1:%d->80/tcp Up", port)) {
@@ -118,18 +122,8 @@ func TestDockerCLIRunsContainers(t *testing.T) {
 		t.Fatalf("docker port = %q", out)
 	}
 	anyURL := "http://127.0.0.1:" + strings.TrimPrefix(hostAddr, "0.0.0.0:") + "/i.html"
-	body = ""
-	for i := 0; i < 100 && body == ""; i++ {
-		if resp, err := http.Get(anyURL); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			body = string(b)
-		} else {
-			time.Sleep(30 * time.Millisecond)
-		}
-	}
-	if body != "any\n" {
-		t.Errorf("GET %s (-P) = %q", anyURL, body)
+	if body := getEventually(anyURL); body != "any\n" {
+		t.Errorf("GET %s (-P) did not answer any", anyURL)
 	}
 	c.ok("rm", "-f", "anyport")
 

@@ -235,19 +235,20 @@ func (rt *Runtime) event(action string, c *record, attrs map[string]string) {
 func (rt *Runtime) find(name string) (*ctr, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if c, ok := rt.byID[name]; ok {
+	// Placeholders (c.rt == nil) only reserve a name while Create runs.
+	if c, ok := rt.byID[name]; ok && c.rt != nil {
 		return c, nil
 	}
 	trimmed := strings.TrimPrefix(name, "/")
 	for _, c := range rt.byID {
-		if c.rec.Name == trimmed {
+		if c.rec.Name == trimmed && c.rt != nil {
 			return c, nil
 		}
 	}
 	var found *ctr
 	if trimmed != "" {
 		for id, c := range rt.byID {
-			if strings.HasPrefix(id, trimmed) {
+			if strings.HasPrefix(id, trimmed) && c.rt != nil {
 				if found != nil {
 					return nil, fmt.Errorf("multiple containers found with provided prefix: %s: %w", name, engine.ErrConflict)
 				}
@@ -1238,7 +1239,6 @@ func (rt *Runtime) Attach(ctx context.Context, name string, opts engine.AttachOp
 	}
 	c.mu.Lock()
 	c.streams.add(a)
-	wasRunning := c.running
 	c.mu.Unlock()
 	if opts.Stdin != nil {
 		go c.feedStdin(opts.Stdin, a)
@@ -1249,7 +1249,6 @@ func (rt *Runtime) Attach(ctx context.Context, name string, opts engine.AttachOp
 		case <-a.done:
 		case <-ctx.Done():
 		}
-		_ = wasRunning
 		return nil
 	}, nil
 }
@@ -1357,7 +1356,7 @@ func (rt *Runtime) Exec(ctx context.Context, name string, spec engine.ExecSpec, 
 			go io.Copy(pty, streams.Stdin)
 		}
 	}
-	rt.event("exec_start", rec, map[string]string{"execID": strings.Join(spec.Cmd, " ")})
+	rt.event("exec_start", rec, map[string]string{"command": strings.Join(spec.Cmd, " ")})
 	ps, _ := proc.Wait()
 	if pty != nil {
 		done := make(chan struct{})
