@@ -59,7 +59,7 @@ type Layer struct {
 	CreatedBy        string
 	EmptySteps       []string
 	// Changes are this layer's own entries, sorted by path.
-	Changes []ChangedEntry
+	Changes                  []ChangedEntry
 	Added, Modified, Removed int
 	// AddedBytes counts regular-file bytes this layer wrote.
 	AddedBytes int64
