@@ -126,6 +126,10 @@ func knownImage(t *testing.T) v1.Image {
 func report(a *Analysis) string {
 	var b strings.Builder
 	a.WriteReport(&b, 10)
+	b.WriteString("\ntips:\n")
+	for _, tip := range a.Tips() {
+		b.WriteString("  " + tip.Message + "\n")
+	}
 	for _, l := range a.Layers {
 		b.WriteString("\nlayer " + itoa(l.Index) + ":\n")
 		for _, c := range l.Changes {
