@@ -1,0 +1,157 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/berth-dev/berth/engine"
+)
+
+// DefaultHost is berthd's default socket.
+const DefaultHost = "unix:///run/berth/berth.sock"
+
+// Client talks to one engine.
+type Client struct {
+	http *http.Client
+	base string // scheme://host for URLs; the transport dials the real address
+	host string
+}
+
+// FromEnv connects to $DOCKER_HOST when set, else to berthd's default socket.
+func FromEnv() (*Client, error) {
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return New(h)
+	}
+	return New(DefaultHost)
+}
+
+// New connects to host: "unix:///path" or "tcp://host:port".
+func New(host string) (*Client, error) {
+	proto, addr, ok := strings.Cut(host, "://")
+	if !ok || addr == "" {
+		return nil, fmt.Errorf("engine address %q: want unix:///path or tcp://host:port: %w", host, engine.ErrInvalidArgument)
+	}
+	var dial func(ctx context.Context, _, _ string) (net.Conn, error)
+	base := "http://engine"
+	switch proto {
+	case "unix":
+		dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", addr)
+		}
+	case "tcp", "http":
+		base = "http://" + addr
+	default:
+		return nil, fmt.Errorf("engine address %q: unsupported scheme %q: %w", host, proto, engine.ErrInvalidArgument)
+	}
+	tr := &http.Transport{DialContext: dial}
+	return &Client{http: &http.Client{Transport: tr}, base: base, host: host}, nil
+}
+
+// do sends a request and turns a non-2xx answer into an error carrying the
+// engine's message and the sentinel its status code means.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body io.Reader) (*http.Response, error) {
+	u := c.base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the engine at %s (is it running?): %w: %w", c.host, engine.ErrUnavailable, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var msg struct {
+		Message string `json:"message"`
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(data, &msg) != nil || msg.Message == "" {
+		msg.Message = strings.TrimSpace(string(data))
+	}
+	return nil, &apiError{status: resp.StatusCode, msg: msg.Message}
+}
+
+// apiError is an engine's error answer.
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func (e *apiError) Is(target error) bool {
+	switch e.status {
+	case http.StatusNotFound:
+		return target == engine.ErrNotFound
+	case http.StatusBadRequest:
+		return target == engine.ErrInvalidArgument
+	case http.StatusConflict:
+		return target == engine.ErrConflict
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return target == engine.ErrUnauthorized
+	case http.StatusNotImplemented:
+		return target == engine.ErrNotSupported
+	}
+	return false
+}
+
+// Save writes the named images as one `docker save` tarball to w.
+func (c *Client) Save(ctx context.Context, names []string, w io.Writer) error {
+	resp, err := c.do(ctx, http.MethodGet, "/images/get", url.Values{"names": names}, nil)
+	if err != nil {
+		return fmt.Errorf("save %s: %w", strings.Join(names, " "), err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("save %s: %w", strings.Join(names, " "), err)
+	}
+	return nil
+}
+
+// Load sends a `docker save` tarball to the engine and returns what it loaded.
+func (c *Client) Load(ctx context.Context, r io.Reader, progress engine.ProgressFunc) ([]string, error) {
+	resp, err := c.do(ctx, http.MethodPost, "/images/load", nil, r)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	defer resp.Body.Close()
+	var loaded []string
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var m struct {
+			Stream      string `json:"stream"`
+			ErrorDetail *struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+			return loaded, nil
+		} else if err != nil {
+			return loaded, fmt.Errorf("load: %w", err)
+		}
+		if m.ErrorDetail != nil {
+			return loaded, fmt.Errorf("load: %s", m.ErrorDetail.Message)
+		}
+		for _, prefix := range []string{"Loaded image: ", "Loaded image ID: "} {
+			if name, ok := strings.CutPrefix(strings.TrimSpace(m.Stream), prefix); ok {
+				loaded = append(loaded, name)
+			}
+		}
+	}
+}
+
+// Interface guards.
+var _ engine.Archives = (*Client)(nil)
