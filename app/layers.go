@@ -2,9 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/berth-dev/berth/engine/layers"
 )
@@ -15,22 +15,24 @@ type Saver interface {
 	Save(ctx context.Context, names []string, w io.Writer) error
 }
 
-// ImageLayers analyses an image the engine has. The engine exports it to
-// a temporary file; the analysis reads only the layers' tar headers.
+// ImageLayers analyses an image the engine has. The engine's export
+// streams straight into the analysis, which reads only tar headers and
+// writes nothing to disk.
 func ImageLayers(ctx context.Context, engine Saver, image string) (*layers.Analysis, error) {
-	f, err := os.CreateTemp("", "berth-layers-*.tar")
-	if err != nil {
-		return nil, err
+	pr, pw := io.Pipe()
+	saved := make(chan error, 1)
+	go func() {
+		err := engine.Save(ctx, []string{image}, pw)
+		pw.CloseWithError(err)
+		saved <- err
+	}()
+	a, err := layers.FromArchiveStream(pr, image)
+	pr.CloseWithError(io.ErrClosedPipe) // stop the export if the analysis ended early
+	// An export that failed (unknown image, engine down) explains more
+	// than the archive it cut short.
+	if saveErr := <-saved; saveErr != nil && !errors.Is(saveErr, io.ErrClosedPipe) {
+		return nil, saveErr
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	if err := engine.Save(ctx, []string{image}, f); err != nil {
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	a, err := layers.FromTarball(f.Name(), image)
 	if err != nil {
 		return nil, fmt.Errorf("analyse %s: %w", image, err)
 	}

@@ -125,7 +125,7 @@ func TestBerthLayers(t *testing.T) {
 	}
 
 	// Errors a person can act on.
-	if _, errOut, code := run("-H", host, "nothing-here"); code != 2 || !strings.Contains(errOut, "Check the name and tag") {
+	if _, errOut, code := run("-H", host, "nothing-here"); code != 2 || !strings.Contains(errOut, "Check the name and tag") || strings.Contains(errOut, "corrupt") {
 		t.Errorf("unknown image: exit %d, %q", code, errOut)
 	}
 	if _, errOut, code := run("-H", "unix:///nonexistent/berth.sock", "wasteful"); code != 2 || !strings.Contains(errOut, "Is berthd running?") {

@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"strings"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // MaxEntries bounds the entries read from one layer, so a hostile archive
@@ -120,6 +117,14 @@ func inputsFor(img v1.Image) ([]LayerInput, []v1.Layer, error) {
 		size, _ := l.Size()
 		inputs[i] = LayerInput{Digest: d.String(), DiffID: cfg.RootFS.DiffIDs[i].String(), CompressedSize: size}
 	}
+	attachHistory(cfg, inputs)
+	return inputs, layers, nil
+}
+
+// attachHistory gives each layer the step that made it, and metadata-only
+// steps (ENV, CMD…) to the layer they follow (those before the first
+// layer, to the first), as docker history shows them together.
+func attachHistory(cfg *v1.ConfigFile, inputs []LayerInput) {
 	layer := -1
 	var pending []string
 	for _, h := range cfg.History {
@@ -140,7 +145,6 @@ func inputsFor(img v1.Image) ([]LayerInput, []v1.Layer, error) {
 			inputs[0].EmptySteps = append(pending, inputs[0].EmptySteps...)
 		}
 	}
-	return inputs, layers, nil
 }
 
 // FromImage analyses an image from anywhere go-containerregistry reads one
@@ -198,37 +202,4 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// FromTarball analyses an image in a `docker save` tarball at path (from
-// berthd, Docker or Podman). name picks the image when the archive holds
-// several; empty takes the only one.
-func FromTarball(path, imageName string) (*Analysis, error) {
-	opener := func() (io.ReadCloser, error) { return os.Open(path) }
-	manifest, err := tarball.LoadManifest(opener)
-	if err != nil {
-		return nil, fmt.Errorf("%s is not an image archive: %w: %w", path, engine.ErrInvalidArgument, err)
-	}
-	var tag *name.Tag
-	switch {
-	case len(manifest) == 1 && len(manifest[0].RepoTags) > 0:
-		t, err := name.NewTag(manifest[0].RepoTags[0])
-		if err != nil {
-			return nil, err
-		}
-		tag = &t
-	case len(manifest) > 1 && imageName != "":
-		t, err := name.NewTag(imageName)
-		if err != nil {
-			return nil, fmt.Errorf("%q: %w: %w", imageName, engine.ErrInvalidReference, err)
-		}
-		tag = &t
-	case len(manifest) > 1:
-		return nil, fmt.Errorf("%s holds %d images: name one: %w", path, len(manifest), engine.ErrInvalidArgument)
-	}
-	img, err := tarball.Image(opener, tag)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return FromImage(img)
 }
