@@ -115,26 +115,32 @@ func Analyze(inputs []LayerInput) *Analysis {
 		l := Layer{Index: i, Digest: in.Digest, DiffID: in.DiffID, CompressedSize: in.CompressedSize,
 			UncompressedSize: in.UncompressedSize, CreatedBy: in.CreatedBy, EmptySteps: in.EmptySteps}
 		entries := append([]Entry(nil), in.Entries...)
-		sort.Slice(entries, func(x, y int) bool { return entries[x].Path < entries[y].Path })
+		sort.SliceStable(entries, func(x, y int) bool { return entries[x].Path < entries[y].Path })
+		// A layer's deletions apply to the layers below it only (OCI image
+		// spec), so they all go first: a directory deleted and re-created
+		// in one layer ends up re-created, whatever the archive's order.
 		for _, e := range entries {
 			switch {
 			case e.Whiteout:
-				removed := removeTree(vis, e.Path, func(p string, v visible) {
+				if removeTree(vis, e.Path, func(p string, v visible) {
 					if v.entry.Mode.IsRegular() {
 						touch(p, 0, i)
 					}
-				})
-				if removed {
+				}) {
 					l.Changes = append(l.Changes, ChangedEntry{Entry: e, Change: Removed})
 					l.Removed++
 				}
-				continue
 			case e.Opaque:
 				removeTree(vis, e.Path+"/", func(p string, v visible) {
 					if v.entry.Mode.IsRegular() {
 						touch(p, 0, i)
 					}
 				})
+			}
+		}
+		for _, e := range entries {
+			if e.Whiteout {
+				continue
 			}
 			change := Added
 			if _, ok := vis[e.Path]; ok {
@@ -161,6 +167,7 @@ func Analyze(inputs []LayerInput) *Analysis {
 				touch(e.Path, e.Size, i)
 			}
 		}
+		sort.SliceStable(l.Changes, func(x, y int) bool { return l.Changes[x].Path < l.Changes[y].Path })
 		a.Layers = append(a.Layers, l)
 	}
 	a.final = vis

@@ -244,3 +244,80 @@ func TestBadLayers(t *testing.T) {
 }
 
 func itoa(n int) string { return fmtInt(n) }
+
+// reAddImage deletes a whole directory and re-creates part of it, nests an
+// opaque directory inside another, and replaces a symlink by a file.
+func reAddImage(t *testing.T) []LayerInput {
+	t.Helper()
+	tars := [][]byte{
+		layerTar(t, dir("srv/"), dir("srv/site/"), reg("srv/site/index.html", 700), reg("srv/site/old.css", 300),
+			dir("data/"), dir("data/db/"), reg("data/db/a", 50), dir("data/db/sub/"), reg("data/db/sub/b", 60),
+			file{name: "current", kind: tar.TypeSymlink, link: "srv/site"}),
+		layerTar(t, reg(".wh.srv", 0), dir("srv/"), dir("srv/site/"), reg("srv/site/index.html", 710),
+			dir("data/"), dir("data/db/"), dir("data/db/sub/"), reg("data/db/sub/.wh..wh..opq", 0), reg("data/db/sub/c", 5),
+			reg("current", 3)),
+	}
+	var inputs []LayerInput
+	for i, data := range tars {
+		entries, err := EntriesFromTar(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, LayerInput{CreatedBy: []string{"COPY site /srv/site", "RUN rm -rf /srv && build"}[i], Entries: entries})
+	}
+	return inputs
+}
+
+func TestAnalyzeDeleteAndReAdd(t *testing.T) {
+	inputs := reAddImage(t)
+	// The archive's order must not matter: deletions apply first.
+	reversed := append([]Entry(nil), inputs[1].Entries...)
+	for i, j := 0, len(reversed)-1; i < j; i, j = i+1, j-1 {
+		reversed[i], reversed[j] = reversed[j], reversed[i]
+	}
+	var r1, r2 strings.Builder
+	Analyze(inputs).WriteReport(&r1, 10)
+	Analyze([]LayerInput{inputs[0], {CreatedBy: inputs[1].CreatedBy, Entries: reversed}}).WriteReport(&r2, 10)
+	if r1.String() != r2.String() {
+		t.Errorf("entry order changed the result:\n%s\n--- reversed\n%s", r1.String(), r2.String())
+	}
+	a := Analyze(inputs)
+	var b strings.Builder
+	b.WriteString(report(a))
+	b.WriteString("\nmerged at layer 1:\n")
+	for _, m := range a.Merged(1) {
+		b.WriteString("  " + m.Change.String() + " /" + m.Path + describe(m.Entry) + " from layer " + itoa(m.Layer) + "\n")
+	}
+	golden(t, b.String())
+	// The re-created index.html is Added (its directory was deleted first),
+	// the symlink became a file (Modified), data/db/a survives the opaque
+	// directory below it, data/db/sub/b does not.
+	if h := a.Find("srv/site/index.html"); len(h) != 3 || h[1].Change != Removed || h[2].Change != Added {
+		t.Errorf("index.html history = %+v", h)
+	}
+	if h := a.Find("current"); len(h) != 2 || h[1].Change != Modified || h[1].Entry.LinkTarget != "" {
+		t.Errorf("current history = %+v", h)
+	}
+	merged := map[string]bool{}
+	for _, m := range a.Merged(1) {
+		if m.Change != Removed {
+			merged[m.Path] = true
+		}
+	}
+	if !merged["data/db/a"] || merged["data/db/sub/b"] || merged["srv/site/old.css"] {
+		t.Errorf("merged tree at layer 1 = %v", merged)
+	}
+}
+
+func TestEntryCapStopsHugeLayers(t *testing.T) {
+	old := MaxEntries
+	MaxEntries = 100
+	defer func() { MaxEntries = old }()
+	var files []file
+	for i := 0; i < 150; i++ {
+		files = append(files, reg("f"+itoa(i), 0))
+	}
+	if _, err := EntriesFromTar(bytes.NewReader(layerTar(t, files...))); !errors.Is(err, engine.ErrInvalidArgument) || !strings.Contains(err.Error(), "more than 100 entries") {
+		t.Errorf("a layer over the cap: %v", err)
+	}
+}

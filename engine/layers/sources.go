@@ -14,7 +14,7 @@ import (
 
 // MaxEntries bounds the entries read from one layer, so a hostile archive
 // with millions of empty files cannot exhaust memory.
-const MaxEntries = 2_000_000
+var MaxEntries = 2_000_000
 
 // EntriesFromTar lists an uncompressed layer tar, reading headers only
 // (file bodies are skipped, with Seek when r can). Whiteouts become
