@@ -1,0 +1,79 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/api"
+	"github.com/berth-dev/berth/engine/events"
+	"github.com/berth-dev/berth/engine/store"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+)
+
+// serve runs the real API over a store on a unix socket.
+func serve(t *testing.T) (*Client, *store.Store) {
+	t.Helper()
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sock := filepath.Join(t.TempDir(), "e.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: api.NewHandler(api.Backend{Images: st, Archives: st, Events: events.NewLog(0)}, api.Info{Version: "test"})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	c, err := New("unix://" + sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, st
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	src, st := serve(t)
+	img, _ := random.Image(4096, 2)
+	want, err := st.Put(context.Background(), img, store.PutOptions{Names: []string{"app:v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var archive bytes.Buffer
+	if err := src.Save(context.Background(), []string{"app:v1"}, &archive); err != nil {
+		t.Fatal(err)
+	}
+	dst, dstStore := serve(t)
+	loaded, err := dst.Load(context.Background(), &archive, nil)
+	if err != nil || len(loaded) != 1 || loaded[0] != "app:v1" {
+		t.Fatalf("Load = %v, %v", loaded, err)
+	}
+	if id, _, err := dstStore.Resolve("app:v1"); err != nil || id != want {
+		t.Errorf("loaded image %s, %v; want %s", id, err, want)
+	}
+	if err := src.Save(context.Background(), []string{"nothing"}, &bytes.Buffer{}); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("Save of a missing image: %v, want ErrNotFound", err)
+	}
+	if _, err := dst.Load(context.Background(), bytes.NewReader([]byte("junk")), nil); err == nil {
+		t.Error("Load of junk gave no error")
+	}
+}
+
+func TestAddresses(t *testing.T) {
+	for _, bad := range []string{"", "/run/berth.sock", "ftp://x", "unix://"} {
+		if _, err := New(bad); !errors.Is(err, engine.ErrInvalidArgument) {
+			t.Errorf("New(%q) = %v, want ErrInvalidArgument", bad, err)
+		}
+	}
+	c, _ := New("unix:///nonexistent/berth.sock")
+	if err := c.Save(context.Background(), []string{"x"}, &bytes.Buffer{}); !errors.Is(err, engine.ErrUnavailable) {
+		t.Errorf("Save to a missing socket: %v, want ErrUnavailable", err)
+	}
+}
