@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,15 +59,7 @@ func engineWithImage(t *testing.T) string {
 	if _, err := st.Put(context.Background(), img, store.PutOptions{Names: []string{"wasteful:latest"}}); err != nil {
 		t.Fatal(err)
 	}
-	sock := filepath.Join(t.TempDir(), "engine.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: api.NewHandler(api.Backend{Images: st, Archives: st, Events: events.NewLog(0)}, api.Info{Version: "test"})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return "unix://" + sock
+	return enginetest.ServeUnix(t, api.NewHandler(api.Backend{Images: st, Archives: st, Events: events.NewLog(0)}, api.Info{Version: "test"}))
 }
 
 func run(args ...string) (stdout, stderr string, code int) {

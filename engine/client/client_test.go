@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
-	"net/http"
-	"path/filepath"
 	"testing"
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/api"
+	"github.com/berth-dev/berth/engine/enginetest"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -24,15 +22,8 @@ func serve(t *testing.T) (*Client, *store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	sock := filepath.Join(t.TempDir(), "e.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: api.NewHandler(api.Backend{Images: st, Archives: st, Events: events.NewLog(0)}, api.Info{Version: "test"})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	c, err := New("unix://" + sock)
+	host := enginetest.ServeUnix(t, api.NewHandler(api.Backend{Images: st, Archives: st, Events: events.NewLog(0)}, api.Info{Version: "test"}))
+	c, err := New(host)
 	if err != nil {
 		t.Fatal(err)
 	}

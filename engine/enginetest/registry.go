@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -122,4 +123,19 @@ func Busybox(t testing.TB) v1.Image {
 		t.Skipf("no busybox base image: %v", err)
 	}
 	return img
+}
+
+// ServeUnix serves h on a unix socket in a temporary directory until the
+// test ends, and returns its "unix://" address, for clients of the engine API.
+func ServeUnix(t testing.TB, h http.Handler) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "engine.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "unix://" + sock
 }
