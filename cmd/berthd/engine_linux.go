@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 
+	"path/filepath"
+
 	"github.com/berth-dev/berth/engine/api"
+	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
@@ -12,12 +15,18 @@ import (
 // containers adds the container runtime to the backend, and tells the
 // store which images containers use.
 // The returned func stops the containers when the engine shuts down.
-func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, setUsage func(func(string) int)) (func(context.Context), error) {
+func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, setUsage func(func(string) int), setRoots func(func() []string)) (func(context.Context), error) {
 	rt, err := runtime.New(n.dataRoot, st, runtime.WithRunDir(n.runDir), runtime.WithEvents(evlog.Publish), runtime.WithBridge(n.bridge, n.bip, n.nat))
 	if err != nil {
 		return nil, err
 	}
 	setUsage(rt.ImageUsers)
 	b.Containers, b.ContainerViews, b.ContainerControls, b.ContainerIO = rt, rt, rt, rt
+	bld, err := build.New(filepath.Join(n.dataRoot, "build"), st, b.Registry, rt)
+	if err != nil {
+		return nil, err
+	}
+	setRoots(bld.CacheRoots)
+	b.Builder, b.BuildContextDir = bld, bld.ContextDir
 	return rt.Shutdown, nil
 }

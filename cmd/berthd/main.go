@@ -78,11 +78,17 @@ func run(args []string) error {
 
 	evlog := events.NewLog(0)
 	var imageUsers func(string) int // set once the runtime is up
+	var cacheRoots func() []string  // set once the builder is up
 	st, err := store.Open(filepath.Join(*dataRoot, "images"), store.WithEvents(evlog.Publish), store.WithUsage(func(id string) int {
 		if imageUsers == nil {
 			return 0
 		}
 		return imageUsers(id)
+	}), store.WithRoots(func() []string {
+		if cacheRoots == nil {
+			return nil
+		}
+		return cacheRoots()
 	}))
 	if err != nil {
 		return err
@@ -91,7 +97,7 @@ func run(args []string) error {
 	reg := registry.New(st, registry.WithInsecure(insecure...), registry.WithEvents(evlog.Publish))
 	backend := api.Backend{Images: st, Registry: reg, Archives: st, Events: evlog}
 	nf := netFlags{dataRoot: *dataRoot, runDir: *runDir, bridge: *bridge, bip: *bip, nat: *ipMasq}
-	stopContainers, err := containers(&backend, st, nf, evlog, func(f func(string) int) { imageUsers = f })
+	stopContainers, err := containers(&backend, st, nf, evlog, func(f func(string) int) { imageUsers = f }, func(f func() []string) { cacheRoots = f })
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,10 @@ type Backend struct {
 	ContainerViews    engine.ContainerViews
 	ContainerControls engine.ContainerControls
 	ContainerIO       engine.ContainerIO
+	// Builder serves /build; BuildContextDir makes a directory for an
+	// uploaded context (the caller removes it).
+	Builder         engine.Builder
+	BuildContextDir func() (string, error)
 }
 
 // Info is static facts about the daemon for /version and /info.
@@ -93,6 +97,10 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 		s.imageSave(w, r, r.URL.Query()["names"])
 	case p == "/images/load" && m == http.MethodPost:
 		s.imageLoad(w, r)
+	case p == "/build" && m == http.MethodPost:
+		s.buildImage(w, r)
+	case p == "/build/prune" && m == http.MethodPost:
+		s.buildPrune(w, r)
 	case strings.HasPrefix(p, "/images/"):
 		s.imageByName(w, r, strings.TrimPrefix(p, "/images/"))
 	case s.containerRoutes(w, r, p):

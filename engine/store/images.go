@@ -265,6 +265,11 @@ func (s *Store) collectLocked() (int64, error) {
 	for d := range s.leases {
 		keep[d] = true
 	}
+	if s.opts.roots != nil {
+		for _, d := range s.opts.roots() {
+			keep[d] = true
+		}
+	}
 	var errs *multierror.Error
 	for _, rec := range s.state.Images {
 		keep[rec.ID], keep[rec.Manifest] = true, true

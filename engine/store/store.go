@@ -60,7 +60,14 @@ type Option func(*options)
 type options struct {
 	publish func(engine.Event)
 	inUse   func(imageID string) int
+	roots   func() []string
 	jobs    int
+}
+
+// WithRoots names digests (layers, blobs) that garbage collection keeps
+// although no image refers to them, such as the build cache's layers.
+func WithRoots(roots func() []string) Option {
+	return func(o *options) { o.roots = roots }
 }
 
 // WithEvents sends image events (tag, untag, delete, load) to publish.

@@ -1,0 +1,144 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/build"
+	"github.com/berth-dev/berth/engine/reference"
+	"github.com/moby/moby/api/types/jsonstream"
+)
+
+// buildImage is `docker build` with the classic builder (POST /build):
+// the context arrives as a tar, the progress leaves as dockerd's stream.
+func (s *server) buildImage(w http.ResponseWriter, r *http.Request) {
+	if s.b.Builder == nil {
+		writeError(w, http.StatusNotImplemented, fmt.Errorf("this engine has no builder: %w", engine.ErrNotSupported))
+		return
+	}
+	q := r.URL.Query()
+	if q.Get("remote") != "" {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("building from a remote URL or Git repository is not supported; clone it and build the folder: %w", engine.ErrNotSupported))
+		return
+	}
+	if q.Get("version") == "2" {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("BuildKit sessions are not supported; Berth serves the classic build API (DOCKER_BUILDKIT=0): %w", engine.ErrNotSupported))
+		return
+	}
+	opts := engine.BuildOptions{
+		Dockerfile: q.Get("dockerfile"),
+		Tags:       q["t"],
+		Target:     q.Get("target"),
+		NoCache:    boolParam(r, "nocache"),
+		Pull:       boolParam(r, "pull"),
+	}
+	for _, t := range opts.Tags {
+		if _, err := reference.Parse(t); err != nil {
+			writeEngineError(w, fmt.Errorf("invalid tag %q: %w", t, err))
+			return
+		}
+	}
+	if v := q.Get("buildargs"); v != "" {
+		if err := json.Unmarshal([]byte(v), &opts.BuildArgs); err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("buildargs: %w", err))
+			return
+		}
+	}
+	if v := q.Get("labels"); v != "" {
+		if err := json.Unmarshal([]byte(v), &opts.Labels); err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("labels: %w", err))
+			return
+		}
+	}
+	dir, err := s.b.BuildContextDir()
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	if err := build.ExtractContext(r.Body, dir); err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	opts.ContextDir = dir
+	quiet := boolParam(r, "q")
+
+	stream := newJSONStream(w, false)
+	say := func(text string) {
+		if !quiet {
+			stream.text(text)
+		}
+	}
+	res, err := s.b.Builder.Build(r.Context(), opts, func(ev engine.BuildEvent) {
+		switch ev.Kind {
+		case engine.BuildStepStarted:
+			say(fmt.Sprintf("Step %d/%d : %s\n", ev.Step, ev.Steps, ev.Instruction))
+			if strings.HasPrefix(strings.ToUpper(ev.Instruction), "RUN") {
+				say(" ---> Running in " + randomHex(6) + "\n")
+			}
+		case engine.BuildStepCached:
+			say(" ---> Using cache\n ---> " + ev.ID + "\n")
+		case engine.BuildStepOutput:
+			say(ev.Output)
+		case engine.BuildStepDone:
+			say(" ---> " + ev.ID + "\n")
+		case engine.BuildWarning:
+			say("[Warning] " + ev.Output + "\n")
+		case engine.BuildMessage:
+			say(ev.Output + "\n")
+		}
+	})
+	if err != nil {
+		code := 1
+		var se *engine.BuildStepError
+		if errors.As(err, &se) && se.ExitCode != 0 {
+			code = se.ExitCode
+		}
+		stream.send(jsonstream.Message{Error: &jsonstream.Error{Code: code, Message: err.Error()}})
+		return
+	}
+	aux, _ := json.Marshal(map[string]string{"ID": res.ImageID})
+	raw := json.RawMessage(aux)
+	stream.send(jsonstream.Message{Aux: &raw})
+	if quiet {
+		stream.text(res.ImageID + "\n")
+		return
+	}
+	stream.text("Successfully built " + strings.TrimPrefix(res.ImageID, "sha256:")[:12] + "\n")
+	for _, t := range res.Tags {
+		if ref, err := reference.Parse(t); err == nil {
+			t = reference.Familiar(reference.Canonical(ref))
+		}
+		stream.text("Successfully tagged " + t + "\n")
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// buildPrune is `docker builder prune`.
+func (s *server) buildPrune(w http.ResponseWriter, r *http.Request) {
+	if s.b.Builder == nil {
+		writeError(w, http.StatusNotImplemented, fmt.Errorf("this engine has no builder: %w", engine.ErrNotSupported))
+		return
+	}
+	rep, err := s.b.Builder.PruneCache(r.Context(), boolParam(r, "all"))
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	if rep.Deleted == nil {
+		rep.Deleted = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"CachesDeleted": rep.Deleted, "SpaceReclaimed": rep.Reclaimed})
+}

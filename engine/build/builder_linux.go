@@ -1,0 +1,935 @@
+package build
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	goruntime "runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/store"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+)
+
+// Store is what the builder needs from the image store.
+type Store interface {
+	TempDir(prefix string) (string, error)
+	AddLayer(ctx context.Context, dir string) (store.Layer, bool, error)
+	HasLayer(l store.Layer) bool
+	Lease(digests ...string) func()
+	Commit(ctx context.Context, cfg v1.ConfigFile, layers []store.Layer, names []string) (string, error)
+	ConfigFile(nameOrID string) (*v1.ConfigFile, []store.Layer, error)
+	Resolve(nameOrID string) (id, manifest string, err error)
+	LayerPath(diffID string) string
+	Collect() (int64, error)
+}
+
+// Puller fetches base images.
+type Puller interface {
+	Pull(ctx context.Context, ref string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error)
+}
+
+// Runner runs RUN steps.
+type Runner interface {
+	RunStep(ctx context.Context, st runtime.Step) (int, error)
+}
+
+// Builder builds images. It is safe for concurrent builds.
+type Builder struct {
+	dir   string // <data-root>/build: the cache, mount points, contexts
+	store Store
+	pull  Puller
+	run   Runner
+	cache *cache
+}
+
+var _ engine.Builder = (*Builder)(nil)
+
+// New opens the builder's state under dir (its cache survives restarts).
+func New(dir string, st Store, pull Puller, run Runner) (*Builder, error) {
+	for _, d := range []string{dir, filepath.Join(dir, "mnt"), filepath.Join(dir, "contexts")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("builder: %w", err)
+		}
+	}
+	// Leftovers of builds a crash cut off.
+	for _, sub := range []string{"mnt", "contexts"} {
+		entries, _ := os.ReadDir(filepath.Join(dir, sub))
+		for _, e := range entries {
+			p := filepath.Join(dir, sub, e.Name())
+			unmount(p)
+			os.RemoveAll(p)
+		}
+	}
+	c, err := openCache(cachePath(dir))
+	if err != nil {
+		return nil, err
+	}
+	return &Builder{dir: dir, store: st, pull: pull, run: run, cache: c}, nil
+}
+
+// CacheRoots are the digests the build cache holds, for store.WithRoots.
+func (b *Builder) CacheRoots() []string { return b.cache.digests() }
+
+// ContextDir makes a directory for an uploaded build context; the caller
+// removes it after the build.
+func (b *Builder) ContextDir() (string, error) {
+	return os.MkdirTemp(filepath.Join(b.dir, "contexts"), "ctx-")
+}
+
+// PruneCache forgets cached steps and frees the layers no image uses.
+// The classic builder's cache is all "dangling" (no image names it), so
+// with or without all every entry goes; a build running now keeps its
+// layers through its leases.
+func (b *Builder) PruneCache(ctx context.Context, all bool) (engine.BuildCacheReport, error) {
+	keys, layers := b.cache.clear()
+	if err := b.cache.save(); err != nil {
+		return engine.BuildCacheReport{}, err
+	}
+	var report engine.BuildCacheReport
+	for _, k := range keys {
+		report.Deleted = append(report.Deleted, k[:12])
+	}
+	sort.Strings(report.Deleted)
+	before := map[string]bool{}
+	for id, l := range layers {
+		if b.store.HasLayer(l) {
+			before[id] = true
+		}
+	}
+	if _, err := b.store.Collect(); err != nil {
+		return report, err
+	}
+	for id, l := range layers {
+		if before[id] && !b.store.HasLayer(l) {
+			report.Reclaimed += l.Size + l.Unpacked
+		}
+	}
+	return report, nil
+}
+
+// stage is one stage's state while it builds.
+type stage struct {
+	index  int
+	name   string
+	key    string // cache key of the state so far
+	layers []store.Layer
+	cfg    v1.ConfigFile
+	// args are the build arguments in scope, in order of declaration.
+	args   []kv
+	cmdSet bool // CMD given in this stage (ENTRYPOINT keeps it)
+	done   bool
+}
+
+// build is one build in progress.
+type build struct {
+	b        *Builder
+	ctx      context.Context
+	opts     engine.BuildOptions
+	emit     func(engine.BuildEvent)
+	df       *dockerfile
+	shlex    *shell.Lex
+	ignore   *patternmatcher.PatternMatcher
+	stages   []*stage
+	step     int
+	steps    int
+	global   []kv // ARGs before the first FROM, with build arg values
+	usedArgs map[string]bool
+	releases []func()
+	mu       sync.Mutex
+}
+
+// Build builds opts.Dockerfile in opts.ContextDir.
+func (b *Builder) Build(ctx context.Context, opts engine.BuildOptions, fn func(engine.BuildEvent)) (engine.BuildResult, error) {
+	if fn == nil {
+		fn = func(engine.BuildEvent) {}
+	}
+	if opts.Dockerfile == "" {
+		opts.Dockerfile = "Dockerfile"
+	}
+	for _, t := range opts.Tags {
+		if _, err := normalizeTag(t); err != nil {
+			return engine.BuildResult{}, err
+		}
+	}
+	data, err := readDockerfile(opts.ContextDir, opts.Dockerfile)
+	if err != nil {
+		return engine.BuildResult{}, err
+	}
+	df, err := parseDockerfile(opts.Dockerfile, data)
+	if err != nil {
+		return engine.BuildResult{}, err
+	}
+	target, err := df.target(opts.Target)
+	if err != nil {
+		return engine.BuildResult{}, err
+	}
+	ignore, err := readIgnore(opts.ContextDir, opts.Dockerfile)
+	if err != nil {
+		return engine.BuildResult{}, err
+	}
+	bd := &build{b: b, ctx: ctx, opts: opts, emit: fn, df: df, shlex: shell.NewLex(df.escape), ignore: ignore, usedArgs: map[string]bool{}}
+	defer func() {
+		for _, r := range bd.releases {
+			r()
+		}
+	}()
+	defer b.cache.save()
+	if err := bd.globalArgs(); err != nil {
+		return engine.BuildResult{}, err
+	}
+	needed, err := bd.neededStages(target)
+	if err != nil {
+		return engine.BuildResult{}, err
+	}
+	for i := range df.stages {
+		if needed[i] {
+			bd.steps += 1 + len(df.stages[i].Commands)
+		}
+	}
+	bd.stages = make([]*stage, len(df.stages))
+	for i := range df.stages {
+		if !needed[i] {
+			continue
+		}
+		if err := bd.buildStage(i); err != nil {
+			return engine.BuildResult{}, err
+		}
+	}
+	final := bd.stages[target]
+	cfg := final.cfg
+	if len(opts.Labels) > 0 {
+		cfg.Config.Labels = mergeMap(cfg.Config.Labels, opts.Labels)
+	}
+	if n := len(cfg.History); n > 0 && cfg.History[n-1].Created.Time.After(cfg.Created.Time) {
+		cfg.Created = cfg.History[n-1].Created
+	}
+	id, err := b.store.Commit(ctx, cfg, final.layers, opts.Tags)
+	if err != nil {
+		return engine.BuildResult{}, fmt.Errorf("build: save the image: %w", err)
+	}
+	bd.warnUnusedArgs()
+	return engine.BuildResult{ImageID: id, Tags: opts.Tags}, nil
+}
+
+// readDockerfile reads the Dockerfile from inside the context.
+func readDockerfile(contextDir, name string) ([]byte, error) {
+	p := name
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(contextDir, name)
+	}
+	data, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("cannot find the Dockerfile %q in the build context %s: %w", name, contextDir, engine.ErrInvalidArgument)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return data, nil
+}
+
+// readIgnore reads <Dockerfile>.dockerignore, else .dockerignore, as
+// Docker does.
+func readIgnore(contextDir, dockerfile string) (*patternmatcher.PatternMatcher, error) {
+	for _, name := range []string{dockerfile + ".dockerignore", ".dockerignore"} {
+		p := name
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(contextDir, name)
+		}
+		f, err := os.Open(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		patterns, err := ignorefile.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		pm, err := patternmatcher.New(patterns)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", name, err, engine.ErrInvalidArgument)
+		}
+		return pm, nil
+	}
+	return nil, nil
+}
+
+// globalArgs evaluates the ARGs before the first FROM.
+func (bd *build) globalArgs() error {
+	env := predefinedArgs()
+	for _, a := range bd.df.metaArgs {
+		for _, arg := range a.Args {
+			v, ok := bd.buildArg(arg.Key)
+			if !ok && arg.Value != nil {
+				w, _, err := bd.shlex.ProcessWord(*arg.Value, envGetter(env))
+				if err != nil {
+					return bd.stepErr(0, line(a.Location()), a.String(), err)
+				}
+				v, ok = w, true
+			}
+			if ok {
+				env = setKV(env, arg.Key, v)
+				bd.global = setKV(bd.global, arg.Key, v)
+			} else {
+				bd.global = setKV(bd.global, arg.Key, "")
+			}
+		}
+	}
+	return nil
+}
+
+// buildArg is the --build-arg value for key, if one was given.
+func (bd *build) buildArg(key string) (string, bool) {
+	v, ok := bd.opts.BuildArgs[key]
+	if !ok {
+		return "", false
+	}
+	bd.mu.Lock()
+	bd.usedArgs[key] = true
+	bd.mu.Unlock()
+	if v == nil {
+		return os.LookupEnv(key)
+	}
+	return *v, true
+}
+
+func (bd *build) warnUnusedArgs() {
+	var unused []string
+	for k := range bd.opts.BuildArgs {
+		if !bd.usedArgs[k] && !proxyArgs[k] {
+			unused = append(unused, k)
+		}
+	}
+	if len(unused) > 0 {
+		sort.Strings(unused)
+		bd.emit(engine.BuildEvent{Kind: engine.BuildWarning, Output: fmt.Sprintf("One or more build-args %v were not consumed", unused)})
+	}
+}
+
+// neededStages are the target and the stages it copies from or builds on.
+func (bd *build) neededStages(target int) (map[int]bool, error) {
+	needed := map[int]bool{}
+	var visit func(i int) error
+	visit = func(i int) error {
+		if needed[i] {
+			return nil
+		}
+		needed[i] = true
+		st := bd.df.stages[i]
+		base, err := bd.expandGlobal(st.BaseName)
+		if err != nil {
+			return bd.stepErr(0, line(st.Location), st.SourceCode, err)
+		}
+		if j, ok := bd.df.stageIndex(base, i); ok {
+			if err := visit(j); err != nil {
+				return err
+			}
+		}
+		for _, c := range st.Commands {
+			if cp, ok := c.(*instructions.CopyCommand); ok && cp.From != "" {
+				if j, ok := bd.df.stageIndex(cp.From, i); ok {
+					if err := visit(j); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+	return needed, visit(target)
+}
+
+func (bd *build) expandGlobal(word string) (string, error) {
+	w, _, err := bd.shlex.ProcessWord(word, envGetter(append(predefinedArgs(), bd.global...)))
+	return w, err
+}
+
+// buildStage runs one stage from its FROM to its last instruction.
+func (bd *build) buildStage(i int) error {
+	def := bd.df.stages[i]
+	st := &stage{index: i, name: def.Name}
+	bd.stages[i] = st
+	if st.name == "" {
+		st.name = fmt.Sprint(i)
+	}
+	if err := bd.from(st, def); err != nil {
+		return err
+	}
+	// Triggers from the base image run first, then are dropped.
+	triggers := st.cfg.Config.OnBuild
+	st.cfg.Config.OnBuild = nil
+	for _, t := range triggers {
+		cmd, err := parseTrigger(t)
+		if err != nil {
+			return bd.stepErr(bd.step, line(def.Location), "ONBUILD "+t, err)
+		}
+		if err := bd.dispatch(st, cmd, true); err != nil {
+			return err
+		}
+	}
+	for _, cmd := range def.Commands {
+		if err := bd.dispatch(st, cmd, false); err != nil {
+			return err
+		}
+	}
+	st.done = true
+	return nil
+}
+
+func parseTrigger(expr string) (instructions.Command, error) {
+	res, err := parser.Parse(strings.NewReader(expr))
+	if err != nil {
+		return nil, err
+	}
+	if len(res.AST.Children) != 1 {
+		return nil, fmt.Errorf("invalid ONBUILD trigger %q", expr)
+	}
+	return instructions.ParseCommand(res.AST.Children[0])
+}
+
+// from sets a stage's starting state: scratch, an earlier stage, or an
+// image (pulled when missing, or always with --pull).
+func (bd *build) from(st *stage, def instructions.Stage) error {
+	bd.step++
+	start := time.Now()
+	text := def.SourceCode
+	ev := engine.BuildEvent{Step: bd.step, Steps: bd.steps, Stage: st.name, Instruction: text, Line: line(def.Location)}
+	started := ev
+	started.Kind = engine.BuildStepStarted
+	bd.emit(started)
+	fail := func(err error) error { return bd.stepErr(bd.step, ev.Line, text, err) }
+	base, err := bd.expandGlobal(def.BaseName)
+	if err != nil {
+		return fail(err)
+	}
+	if def.Platform != "" {
+		p, err := bd.expandGlobal(def.Platform)
+		if err != nil {
+			return fail(err)
+		}
+		if host := hostPlatform(); p != host && p != host+"/"+hostVariant() && !strings.HasPrefix(p, "$") {
+			return fail(fmt.Errorf("FROM --platform=%s: this engine builds for %s only (no emulation of other CPUs): %w", p, host, engine.ErrNotSupported))
+		}
+	}
+	switch j, isStage := bd.df.stageIndex(base, st.index); {
+	case strings.EqualFold(base, "scratch"):
+		st.key = keyOf("scratch", hostPlatform())
+		st.cfg = v1.ConfigFile{OS: "linux", Architecture: goruntime.GOARCH, Config: v1.Config{}}
+	case isStage:
+		prev := bd.stages[j]
+		st.key, st.layers, st.cfg = prev.key, append([]store.Layer(nil), prev.layers...), cloneConfig(prev.cfg)
+	default:
+		if base == "" {
+			return fail(fmt.Errorf("FROM needs an image name (it expanded to nothing): %w", engine.ErrInvalidArgument))
+		}
+		id, err := bd.baseImage(base, st.name)
+		if err != nil {
+			return fail(err)
+		}
+		cfg, layers, err := bd.b.store.ConfigFile(id)
+		if err != nil {
+			return fail(err)
+		}
+		var digests []string
+		for _, l := range layers {
+			digests = append(digests, l.DiffID, l.Digest)
+		}
+		bd.releases = append(bd.releases, bd.b.store.Lease(digests...))
+		st.key, st.layers, st.cfg = keyOf("image", id), layers, cloneConfig(*cfg)
+	}
+	if st.cfg.Config.Env == nil && !strings.EqualFold(base, "scratch") {
+		st.cfg.Config.Env = []string{}
+	}
+	ev.Kind, ev.Duration, ev.ID = engine.BuildStepDone, time.Since(start), st.key[:12]
+	bd.emit(ev)
+	return nil
+}
+
+// baseImage finds a FROM image in the store, pulling it when it is
+// missing or --pull asks to look for a newer one.
+func (bd *build) baseImage(ref, stageName string) (string, error) {
+	if !bd.opts.Pull {
+		if id, _, err := bd.b.store.Resolve(ref); err == nil {
+			return id, nil
+		}
+	}
+	if bd.b.pull == nil {
+		return "", fmt.Errorf("base image %s is not in the store and this builder cannot pull: %w", ref, engine.ErrNotFound)
+	}
+	bd.emit(engine.BuildEvent{Kind: engine.BuildMessage, Stage: stageName, Output: "Pulling " + ref})
+	id, err := bd.b.pull.Pull(bd.ctx, ref, nil, nil)
+	if err != nil {
+		if id2, _, rerr := bd.b.store.Resolve(ref); rerr == nil && bd.opts.Pull && !errors.Is(err, context.Canceled) {
+			// --pull with the registry unreachable: build with what we have, as docker does not; say so.
+			bd.emit(engine.BuildEvent{Kind: engine.BuildWarning, Output: fmt.Sprintf("could not pull %s (%v); using the stored image", ref, err)})
+			return id2, nil
+		}
+		return "", fmt.Errorf("pull base image %s: %w", ref, err)
+	}
+	return id, nil
+}
+
+// env is the stage's variables for expansion: the image's Env, then the
+// build arguments in scope that no ENV overrides.
+func (st *stage) env() []kv {
+	out := make([]kv, 0, len(st.cfg.Config.Env)+len(st.args))
+	seen := map[string]bool{}
+	for _, e := range st.cfg.Config.Env {
+		k, v, _ := strings.Cut(e, "=")
+		out = append(out, kv{k, v})
+		seen[k] = true
+	}
+	for _, a := range st.args {
+		if !seen[a.key] {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// dispatch runs one instruction of a stage, from the cache when it can.
+func (bd *build) dispatch(st *stage, cmd instructions.Command, trigger bool) error {
+	bd.step++
+	if trigger {
+		bd.steps++
+	}
+	text := cmd.Name()
+	if s, ok := cmd.(fmt.Stringer); ok {
+		text = s.String()
+	}
+	ln := line(cmd.Location())
+	ev := engine.BuildEvent{Step: bd.step, Steps: bd.steps, Stage: st.name, Instruction: text, Line: ln}
+	started := ev
+	started.Kind = engine.BuildStepStarted
+	bd.emit(started)
+	start := time.Now()
+	fail := func(err error) error { return bd.stepErr(bd.step, ln, text, err) }
+	if err := bd.ctx.Err(); err != nil {
+		return err
+	}
+
+	// ARG values are needed to expand what follows; expand everything else.
+	if _, isArg := cmd.(*instructions.ArgCommand); !isArg {
+		if ex, ok := cmd.(instructions.SupportsSingleWordExpansion); ok {
+			env := envGetter(st.env())
+			if err := ex.Expand(func(word string) (string, error) {
+				w, _, err := bd.shlex.ProcessWord(word, env)
+				return w, err
+			}); err != nil {
+				return fail(err)
+			}
+		}
+		if ex, ok := cmd.(instructions.SupportsSingleWordExpansionRaw); ok {
+			lex := shell.NewLex('\\')
+			lex.SkipProcessQuotes = true
+			env := envGetter(st.env())
+			if err := ex.ExpandRaw(func(word string) (string, error) {
+				w, _, err := lex.ProcessWord(word, env)
+				return w, err
+			}); err != nil {
+				return fail(err)
+			}
+		}
+	}
+
+	op, err := bd.plan(st, cmd)
+	if err != nil {
+		return fail(err)
+	}
+	if op.cleanup != nil {
+		defer op.cleanup()
+	}
+	key := keyOf(append([]string{st.key, op.kind}, op.key...)...)
+	if !bd.opts.NoCache {
+		if e, ok := bd.b.cache.get(key); ok && (e.Layer == nil || bd.b.store.HasLayer(*e.Layer)) {
+			bd.apply(st, key, e)
+			ev.Kind, ev.Duration, ev.ID = engine.BuildStepCached, time.Since(start), key[:12]
+			if e.Layer != nil {
+				ev.LayerSize = e.Layer.Unpacked
+			}
+			bd.emit(ev)
+			return nil
+		}
+	}
+	cfg := cloneConfig(st.cfg)
+	var layer *store.Layer
+	switch {
+	case op.run != nil:
+		l, err := bd.runStep(st, op.run, ev)
+		if err != nil {
+			return fail(err)
+		}
+		layer = l
+	case op.files != nil:
+		l, err := bd.withRootfs(st, op.files)
+		if err != nil {
+			return fail(err)
+		}
+		layer = l
+	}
+	if op.meta != nil {
+		if err := op.meta(&cfg); err != nil {
+			return fail(err)
+		}
+	}
+	now := v1.Time{Time: time.Now().UTC().Truncate(time.Nanosecond)}
+	createdBy := op.history
+	if op.run != nil || op.kind == "COPY" || op.kind == "ADD" {
+		createdBy += " # buildkit"
+	}
+	cfg.History = append(cfg.History, v1.History{Created: now, CreatedBy: createdBy, Comment: "buildkit.dockerfile.v0", EmptyLayer: layer == nil})
+	cfg.Created = now
+	e := &cacheEntry{Layer: layer, Config: cfg}
+	bd.b.cache.put(key, e)
+	bd.apply(st, key, e)
+	ev.Kind, ev.Duration, ev.ID = engine.BuildStepDone, time.Since(start), key[:12]
+	if layer != nil {
+		ev.LayerSize = layer.Unpacked
+	}
+	bd.emit(ev)
+	return nil
+}
+
+func (bd *build) apply(st *stage, key string, e *cacheEntry) {
+	st.key = key
+	st.cfg = cloneConfig(e.Config)
+	if e.Layer != nil {
+		st.layers = append(st.layers, *e.Layer)
+		bd.releases = append(bd.releases, bd.b.store.Lease(e.Layer.DiffID, e.Layer.Digest))
+	}
+}
+
+func (bd *build) stepErr(step, ln int, text string, err error) error {
+	var se *engine.BuildStepError
+	if errors.As(err, &se) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &engine.BuildStepError{Step: step, Line: ln, Instruction: text, Err: fmt.Errorf("%s:%d: %s: %w", bd.df.name, ln, text, err)}
+}
+
+// op is what a step does: its cache identity, and the work on a miss.
+type op struct {
+	kind    string
+	key     []string
+	history string
+	// files changes the filesystem, mounted at root; nil for metadata.
+	files func(root string) error
+	// run is a RUN step's process.
+	run *runtime.Step
+	// meta changes the image config.
+	meta    func(cfg *v1.ConfigFile) error
+	cleanup func()
+}
+
+// plan turns an instruction into an op.
+func (bd *build) plan(st *stage, cmd instructions.Command) (*op, error) {
+	switch c := cmd.(type) {
+	case *instructions.ArgCommand:
+		return bd.planArg(st, c)
+	case *instructions.EnvCommand:
+		var parts []string
+		for _, e := range c.Env {
+			parts = append(parts, e.Key+"="+e.Value)
+		}
+		return &op{kind: "ENV", key: parts, history: "ENV " + strings.Join(parts, " "), meta: func(cfg *v1.ConfigFile) error {
+			for _, e := range c.Env {
+				cfg.Config.Env = setEnv(cfg.Config.Env, e.Key, e.Value)
+			}
+			return nil
+		}}, nil
+	case *instructions.LabelCommand:
+		var parts []string
+		for _, l := range c.Labels {
+			parts = append(parts, l.Key+"="+l.Value)
+		}
+		return &op{kind: "LABEL", key: parts, history: "LABEL " + strings.Join(parts, " "), meta: func(cfg *v1.ConfigFile) error {
+			if cfg.Config.Labels == nil {
+				cfg.Config.Labels = map[string]string{}
+			}
+			for _, l := range c.Labels {
+				cfg.Config.Labels[l.Key] = l.Value
+			}
+			return nil
+		}}, nil
+	case *instructions.MaintainerCommand:
+		return &op{kind: "MAINTAINER", key: []string{c.Maintainer}, history: "MAINTAINER " + c.Maintainer, meta: func(cfg *v1.ConfigFile) error {
+			cfg.Author = c.Maintainer
+			return nil
+		}}, nil
+	case *instructions.CmdCommand:
+		args := bd.withShell(st, c.ShellDependantCmdLine)
+		st.cmdSet = true
+		return &op{kind: "CMD", key: args, history: fmt.Sprintf("CMD %q", args), meta: func(cfg *v1.ConfigFile) error {
+			cfg.Config.Cmd = args
+			cfg.Config.ArgsEscaped = false
+			return nil
+		}}, nil
+	case *instructions.EntrypointCommand:
+		args := bd.withShell(st, c.ShellDependantCmdLine)
+		cmdSet := st.cmdSet
+		return &op{kind: "ENTRYPOINT", key: append(args, fmt.Sprint(cmdSet)), history: fmt.Sprintf("ENTRYPOINT %q", args), meta: func(cfg *v1.ConfigFile) error {
+			cfg.Config.Entrypoint = args
+			if !cmdSet {
+				cfg.Config.Cmd = nil // a base image's CMD does not fit a new entrypoint
+			}
+			return nil
+		}}, nil
+	case *instructions.ExposeCommand:
+		ports, err := parsePorts(c.Ports)
+		if err != nil {
+			return nil, err
+		}
+		return &op{kind: "EXPOSE", key: ports, history: fmt.Sprintf("EXPOSE map[%s]", strings.Join(mapStrings(ports), " ")), meta: func(cfg *v1.ConfigFile) error {
+			if cfg.Config.ExposedPorts == nil {
+				cfg.Config.ExposedPorts = map[string]struct{}{}
+			}
+			for _, p := range ports {
+				cfg.Config.ExposedPorts[p] = struct{}{}
+			}
+			return nil
+		}}, nil
+	case *instructions.UserCommand:
+		return &op{kind: "USER", key: []string{c.User}, history: "USER " + c.User, meta: func(cfg *v1.ConfigFile) error {
+			cfg.Config.User = c.User
+			return nil
+		}}, nil
+	case *instructions.VolumeCommand:
+		for _, v := range c.Volumes {
+			if strings.TrimSpace(v) == "" {
+				return nil, fmt.Errorf("VOLUME specified can not be an empty string: %w", engine.ErrInvalidArgument)
+			}
+		}
+		return &op{kind: "VOLUME", key: c.Volumes, history: fmt.Sprintf("VOLUME %v", c.Volumes), meta: func(cfg *v1.ConfigFile) error {
+			if cfg.Config.Volumes == nil {
+				cfg.Config.Volumes = map[string]struct{}{}
+			}
+			for _, v := range c.Volumes {
+				cfg.Config.Volumes[v] = struct{}{}
+			}
+			return nil
+		}}, nil
+	case *instructions.StopSignalCommand:
+		if _, err := signalNumber(c.Signal); err != nil {
+			return nil, err
+		}
+		return &op{kind: "STOPSIGNAL", key: []string{c.Signal}, history: "STOPSIGNAL " + c.Signal, meta: func(cfg *v1.ConfigFile) error {
+			cfg.Config.StopSignal = c.Signal
+			return nil
+		}}, nil
+	case *instructions.HealthCheckCommand:
+		h := c.Health
+		hc := &v1.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+		data, _ := json.Marshal(hc)
+		return &op{kind: "HEALTHCHECK", key: []string{string(data)}, history: fmt.Sprintf("HEALTHCHECK %+v", *h), meta: func(cfg *v1.ConfigFile) error {
+			if len(h.Test) == 1 && h.Test[0] == "NONE" {
+				cfg.Config.Healthcheck = &v1.HealthConfig{Test: []string{"NONE"}}
+				return nil
+			}
+			cfg.Config.Healthcheck = hc
+			return nil
+		}}, nil
+	case *instructions.ShellCommand:
+		return &op{kind: "SHELL", key: c.Shell, history: fmt.Sprintf("SHELL %v", c.Shell), meta: func(cfg *v1.ConfigFile) error {
+			cfg.Config.Shell = c.Shell
+			return nil
+		}}, nil
+	case *instructions.OnbuildCommand:
+		expr := strings.TrimSpace(c.Expression)
+		return &op{kind: "ONBUILD", key: []string{expr}, history: "ONBUILD " + expr, meta: func(cfg *v1.ConfigFile) error {
+			cfg.Config.OnBuild = append(cfg.Config.OnBuild, expr)
+			return nil
+		}}, nil
+	case *instructions.WorkdirCommand:
+		return bd.planWorkdir(st, c)
+	case *instructions.RunCommand:
+		return bd.planRun(st, c)
+	case *instructions.CopyCommand:
+		return bd.planCopy(st, c.SourcesAndDest, copyFlags{from: c.From, chown: c.Chown, chmod: c.Chmod, exclude: c.ExcludePatterns, parents: c.Parents}, "COPY", c.String())
+	case *instructions.AddCommand:
+		if c.Checksum != "" || c.KeepGitDir != nil {
+			return nil, fmt.Errorf("ADD --checksum and --keep-git-dir are not supported by this builder: %w", engine.ErrNotSupported)
+		}
+		unpack := true
+		if c.Unpack != nil {
+			unpack = *c.Unpack
+		}
+		return bd.planCopy(st, c.SourcesAndDest, copyFlags{chown: c.Chown, chmod: c.Chmod, exclude: c.ExcludePatterns, add: true, unpack: unpack}, "ADD", c.String())
+	}
+	return nil, fmt.Errorf("instruction %s is not supported: %w", cmd.Name(), engine.ErrNotSupported)
+}
+
+// planArg declares build arguments: the --build-arg value, else the
+// default, else the global ARG's value (ARG NAME with no default after a
+// global ARG NAME), else the predefined platform value.
+func (bd *build) planArg(st *stage, c *instructions.ArgCommand) (*op, error) {
+	var parts []string
+	for _, arg := range c.Args {
+		v, ok := bd.buildArg(arg.Key)
+		if !ok && arg.Value != nil {
+			w, _, err := bd.shlex.ProcessWord(*arg.Value, envGetter(st.env()))
+			if err != nil {
+				return nil, err
+			}
+			v, ok = w, true
+		}
+		if !ok {
+			if g, found := lookupKV(bd.global, arg.Key); found {
+				v, ok = g, true
+			} else if p, found := lookupKV(predefinedArgs(), arg.Key); found {
+				v, ok = p, true
+			}
+		}
+		st.args = setKV(st.args, arg.Key, v)
+		if ok {
+			parts = append(parts, arg.Key+"="+v)
+		} else {
+			parts = append(parts, arg.Key)
+		}
+	}
+	return &op{kind: "ARG", key: parts, history: "ARG " + strings.Join(parts, " ")}, nil
+}
+
+// withShell makes a command line: the exec form as written, the shell
+// form through the stage's SHELL.
+func (bd *build) withShell(st *stage, c instructions.ShellDependantCmdLine) []string {
+	if !c.PrependShell {
+		return append([]string{}, c.CmdLine...)
+	}
+	sh := st.cfg.Config.Shell
+	if len(sh) == 0 {
+		sh = []string{"/bin/sh", "-c"}
+	}
+	return append(append([]string{}, sh...), strings.Join(c.CmdLine, " "))
+}
+
+func (bd *build) planWorkdir(st *stage, c *instructions.WorkdirCommand) (*op, error) {
+	wd := c.Path
+	if !path.IsAbs(wd) {
+		wd = path.Join("/", st.cfg.Config.WorkingDir, wd)
+	}
+	wd = path.Clean(wd)
+	user := st.cfg.Config.User
+	o := &op{kind: "WORKDIR", key: []string{wd, user}, history: "WORKDIR " + wd, meta: func(cfg *v1.ConfigFile) error {
+		cfg.Config.WorkingDir = wd
+		return nil
+	}}
+	if wd != "/" {
+		o.files = func(root string) error {
+			owner, err := resolveOwner(root, user)
+			if err != nil {
+				return err
+			}
+			return mkdirAllIn(root, wd, owner)
+		}
+	}
+	return o, nil
+}
+
+// planRun runs the command in a container on the stage's filesystem.
+func (bd *build) planRun(st *stage, c *instructions.RunCommand) (*op, error) {
+	for _, f := range c.FlagsUsed {
+		if f != "network" {
+			return nil, fmt.Errorf("RUN --%s is not supported by this builder: %w", f, engine.ErrNotSupported)
+		}
+	}
+	noNetwork := instructions.GetNetwork(c) == "none"
+	args := c.CmdLine
+	var mounts []runtime.StepMount
+	var cleanup func()
+	display := ""
+	if len(c.Files) > 0 {
+		if len(args) != 1 || !c.PrependShell {
+			return nil, fmt.Errorf("a RUN heredoc must be in shell form")
+		}
+		if hd := parser.MustParseHeredoc(args[0]); hd != nil {
+			data := c.Files[0].Data
+			if c.Files[0].Chomp {
+				data = parser.ChompHeredocContent(data)
+			}
+			if strings.HasPrefix(data, "#!") {
+				// A script with its own interpreter: run it as a file.
+				dir, err := os.MkdirTemp(filepath.Join(bd.b.dir, "contexts"), "heredoc-")
+				if err != nil {
+					return nil, err
+				}
+				cleanup = func() { os.RemoveAll(dir) }
+				name := c.Files[0].Name
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o755); err != nil {
+					cleanup()
+					return nil, err
+				}
+				mounts = append(mounts, runtime.StepMount{Source: filepath.Join(dir, name), Target: "/dev/pipes/" + name})
+				args = []string{"/dev/pipes/" + name}
+				display = data
+			} else {
+				args = []string{data}
+			}
+		} else {
+			var b strings.Builder
+			b.WriteString(args[0])
+			for _, f := range c.Files {
+				b.WriteByte('\n')
+				b.WriteString(f.Data)
+				b.WriteString(f.Name)
+			}
+			args = []string{b.String()}
+		}
+	}
+	argv := args
+	if c.PrependShell && len(mounts) == 0 {
+		argv = bd.withShell(st, instructions.ShellDependantCmdLine{CmdLine: args, PrependShell: true})
+	}
+	// Build arguments reach the command as environment variables, not the image.
+	var argEnv []string
+	var history []string
+	for _, a := range st.args {
+		argEnv = append(argEnv, a.key+"="+a.value)
+		history = append(history, a.key+"="+a.value)
+	}
+	for k := range proxyArgs {
+		if v, ok := bd.buildArg(k); ok {
+			argEnv = append(argEnv, k+"="+v)
+		}
+	}
+	sort.Strings(argEnv[len(history):])
+	createdBy := "RUN "
+	if len(history) > 0 {
+		createdBy += fmt.Sprintf("|%d %s ", len(history), strings.Join(history, " "))
+	}
+	createdBy += strings.Join(argv, " ")
+	env := st.cfg.Config.Env
+	if !hasKey(env, "PATH") {
+		env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, env...)
+	}
+	for _, e := range argEnv {
+		k, v, _ := strings.Cut(e, "=")
+		if !hasKey(st.cfg.Config.Env, k) {
+			env = setEnv(env, k, v)
+		}
+	}
+	cwd := st.cfg.Config.WorkingDir
+	if cwd == "" {
+		cwd = "/"
+	}
+	user := st.cfg.Config.User
+	o := &op{kind: "RUN", key: append(append(append([]string{}, argv...), "\x00env"), append(argEnv, display, fmt.Sprint(noNetwork))...), history: createdBy, cleanup: cleanup}
+	o.run = &runtime.Step{Args: argv, Env: env, Cwd: cwd, User: user, NoNetwork: noNetwork, Mounts: mounts}
+	return o, nil
+}

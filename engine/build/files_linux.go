@@ -1,0 +1,902 @@
+package build
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/bzip2"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/store"
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/sys/user"
+	"golang.org/x/sys/unix"
+)
+
+// lowerDirs are a stage's layer directories, top first, for overlayfs.
+func (bd *build) lowerDirs(layers []store.Layer) []string {
+	out := make([]string, 0, len(layers)+1)
+	for i := len(layers) - 1; i >= 0; i-- {
+		out = append(out, bd.b.store.LayerPath(layers[i].DiffID))
+	}
+	if len(out) == 0 {
+		out = append(out, filepath.Join(bd.b.dir, "empty"))
+		os.MkdirAll(out[0], 0o755)
+	}
+	return out
+}
+
+// withRootfs mounts the stage's filesystem with a fresh upper directory,
+// lets fn change it, and makes the upper directory the step's layer (nil
+// when fn changed nothing).
+func (bd *build) withRootfs(st *stage, fn func(root string) error) (*store.Layer, error) {
+	upper, err := bd.b.store.TempDir("layer-")
+	if err != nil {
+		return nil, err
+	}
+	work, err := bd.b.store.TempDir("work-")
+	if err != nil {
+		os.RemoveAll(upper)
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	mnt, err := os.MkdirTemp(filepath.Join(bd.b.dir, "mnt"), "rw-")
+	if err != nil {
+		os.RemoveAll(upper)
+		return nil, err
+	}
+	defer os.Remove(mnt)
+	if err := runtime.MountOverlay(mnt, bd.lowerDirs(st.layers), upper, work); err != nil {
+		os.RemoveAll(upper)
+		return nil, err
+	}
+	err = fn(mnt)
+	if uerr := unmount(mnt); err == nil {
+		err = uerr
+	}
+	if err != nil {
+		os.RemoveAll(upper)
+		return nil, err
+	}
+	return bd.addLayer(upper)
+}
+
+func (bd *build) addLayer(upper string) (*store.Layer, error) {
+	l, ok, err := bd.b.store.AddLayer(bd.ctx, upper)
+	if err != nil || !ok {
+		return nil, err
+	}
+	bd.releases = append(bd.releases, bd.b.store.Lease(l.DiffID, l.Digest))
+	return &l, nil
+}
+
+// withReadOnly mounts layers read-only for fn: a COPY --from source.
+func (bd *build) withReadOnly(layers []store.Layer, fn func(root string) error) error {
+	mnt, err := os.MkdirTemp(filepath.Join(bd.b.dir, "mnt"), "ro-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(mnt)
+	if err := runtime.MountOverlay(mnt, bd.lowerDirs(layers), "", ""); err != nil {
+		return err
+	}
+	defer unmount(mnt)
+	return fn(mnt)
+}
+
+func unmount(p string) error {
+	err := unix.Unmount(p, unix.MNT_DETACH)
+	if err == unix.EINVAL || err == unix.ENOENT {
+		return nil // not mounted
+	}
+	return err
+}
+
+// runStep runs a RUN step in a container and makes its changes a layer.
+func (bd *build) runStep(st *stage, step *runtime.Step, ev engine.BuildEvent) (*store.Layer, error) {
+	upper, err := bd.b.store.TempDir("layer-")
+	if err != nil {
+		return nil, err
+	}
+	work, err := bd.b.store.TempDir("work-")
+	if err != nil {
+		os.RemoveAll(upper)
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	s := *step
+	for _, l := range st.layers {
+		s.Layers = append(s.Layers, l.DiffID)
+	}
+	s.UpperDir, s.WorkDir = upper, work
+	out := &outputWriter{emit: bd.emit, ev: ev}
+	s.Stdout, s.Stderr = out, out
+	code, err := bd.b.run.RunStep(bd.ctx, s)
+	out.flush()
+	if err == nil && code != 0 {
+		err = &engine.BuildStepError{Step: ev.Step, Line: ev.Line, Instruction: ev.Instruction, Command: strings.Join(step.Args, " "), ExitCode: code,
+			Err: fmt.Errorf("%s:%d: %s: exit code %d", bd.df.name, ev.Line, ev.Instruction, code)}
+	}
+	if err != nil {
+		os.RemoveAll(upper)
+		return nil, err
+	}
+	return bd.addLayer(upper)
+}
+
+// outputWriter sends a RUN's output as events, a line at a time where
+// the output has lines.
+type outputWriter struct {
+	emit func(engine.BuildEvent)
+	ev   engine.BuildEvent
+	buf  []byte
+	last time.Time
+}
+
+func (w *outputWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	if i := strings.LastIndexByte(string(w.buf), '\n'); i >= 0 {
+		w.send(w.buf[:i+1])
+		w.buf = append([]byte(nil), w.buf[i+1:]...)
+	} else if len(w.buf) > 4096 {
+		w.flush()
+	}
+	return len(p), nil
+}
+
+func (w *outputWriter) flush() {
+	if len(w.buf) > 0 {
+		w.send(w.buf)
+		w.buf = nil
+	}
+}
+
+func (w *outputWriter) send(b []byte) {
+	ev := w.ev
+	ev.Kind, ev.Output = engine.BuildStepOutput, string(b)
+	w.emit(ev)
+}
+
+// copyFlags are COPY's and ADD's options.
+type copyFlags struct {
+	from, chown, chmod string
+	exclude            []string
+	parents            bool
+	add, unpack        bool
+}
+
+// source is one thing to copy.
+type source struct {
+	rel     string // inside the source root, "" for the root itself
+	isDir   bool
+	url     string // ADD of a URL: downloaded to file
+	file    string
+	name    string // for URLs and heredocs: the file name to use
+	content []byte // heredoc content
+	mtime   time.Time
+	archive bool // ADD of a local archive: extracted
+}
+
+// planCopy works out what a COPY or ADD copies, hashes it for the cache
+// key, and returns the op that copies it.
+func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags, kind, text string) (*op, error) {
+	if f.parents {
+		return nil, fmt.Errorf("%s --parents is not supported by this builder: %w", kind, engine.ErrNotSupported)
+	}
+	var mode *os.FileMode
+	if f.chmod != "" {
+		m, err := strconv.ParseUint(f.chmod, 8, 32)
+		if err != nil || m > 0o7777 {
+			return nil, fmt.Errorf("invalid --chmod=%s: use octal permissions such as 755: %w", f.chmod, engine.ErrInvalidArgument)
+		}
+		fm := os.FileMode(m)
+		mode = &fm
+	}
+	var exclude *patternmatcher.PatternMatcher
+	if len(f.exclude) > 0 {
+		pm, err := patternmatcher.New(f.exclude)
+		if err != nil {
+			return nil, err
+		}
+		exclude = pm
+	}
+	o := &op{kind: kind, history: text}
+	key := []string{f.chown, f.chmod, strings.Join(f.exclude, "\x00"), fmt.Sprint(f.unpack)}
+
+	// Where the sources come from.
+	srcRoot := bd.opts.ContextDir
+	ignore := bd.ignore
+	var fromLayers []store.Layer
+	if f.from != "" {
+		ignore = nil
+		if j, ok := bd.df.stageIndex(f.from, st.index); ok {
+			src := bd.stages[j]
+			if src == nil || !src.done {
+				return nil, fmt.Errorf("COPY --from=%s: that stage is not built before this one", f.from)
+			}
+			fromLayers = src.layers
+			key = append(key, "stage", src.key)
+		} else {
+			if _, isLater := bd.df.stageIndex(f.from, len(bd.df.stages)); isLater {
+				return nil, fmt.Errorf("COPY --from=%s names a stage defined later in the Dockerfile; stages can only copy from earlier ones: %w", f.from, engine.ErrInvalidArgument)
+			}
+			id, err := bd.baseImage(f.from, st.name)
+			if err != nil {
+				return nil, fmt.Errorf("COPY --from=%s: no stage has that name, and as an image: %w", f.from, err)
+			}
+			_, layers, err := bd.b.store.ConfigFile(id)
+			if err != nil {
+				return nil, err
+			}
+			fromLayers = layers
+			key = append(key, "image", id)
+		}
+	}
+
+	var sources []source
+	resolve := func(root string) error {
+		for _, p := range sd.SourcePaths {
+			if f.add && isURL(p) {
+				if f.from != "" {
+					return fmt.Errorf("COPY --from cannot copy a URL")
+				}
+				s, err := bd.download(p)
+				if err != nil {
+					return err
+				}
+				o.cleanup = chain(o.cleanup, func() { os.Remove(s.file) })
+				sources = append(sources, s)
+				key = append(key, "url", p, s.name, hashFile(s.file), s.mtime.String())
+				continue
+			}
+			matches, err := matchSources(root, p, ignore)
+			if err != nil {
+				return err
+			}
+			for _, m := range matches {
+				s := source{rel: m.rel, isDir: m.isDir}
+				if f.add && f.unpack && !m.isDir {
+					s.archive = isArchive(filepath.Join(root, m.real))
+				}
+				if f.from == "" {
+					h, err := hashTree(root, m.real, m.rel, ignore, exclude)
+					if err != nil {
+						return err
+					}
+					key = append(key, m.rel, h, fmt.Sprint(s.archive))
+				} else {
+					key = append(key, m.rel)
+				}
+				s.rel = m.real
+				sources = append(sources, s)
+			}
+		}
+		return nil
+	}
+	var err error
+	if f.from != "" {
+		err = bd.withReadOnly(fromLayers, resolve)
+	} else {
+		err = resolve(srcRoot)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range sd.SourceContents {
+		sources = append(sources, source{name: path.Base(c.Path), content: []byte(c.Data)})
+		key = append(key, "heredoc", c.Path, c.Data)
+	}
+
+	dest := sd.DestPath
+	destIsDir := strings.HasSuffix(dest, "/") || dest == "." || strings.HasSuffix(dest, "/.")
+	if !path.IsAbs(dest) {
+		dest = path.Join("/", st.cfg.Config.WorkingDir, dest)
+	}
+	dest = path.Clean(dest)
+	if len(sources) > 1 && !destIsDir {
+		return nil, fmt.Errorf("when using %s with more than one source file, the destination must be a directory and end with a /: %w", kind, engine.ErrInvalidArgument)
+	}
+	key = append(key, dest, fmt.Sprint(destIsDir))
+	o.key = key
+
+	o.files = func(root string) error {
+		owner, err := resolveOwner(root, f.chown)
+		if err != nil {
+			return err
+		}
+		c := &copier{root: root, owner: owner, mode: mode, ignore: ignore, exclude: exclude}
+		do := func(srcRoot string) error {
+			for _, s := range sources {
+				if err := c.copySource(srcRoot, s, dest, destIsDir); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if f.from != "" {
+			return bd.withReadOnly(fromLayers, do)
+		}
+		return do(srcRoot)
+	}
+	return o, nil
+}
+
+func chain(a, b func()) func() {
+	if a == nil {
+		return b
+	}
+	return func() { a(); b() }
+}
+
+type match struct {
+	rel   string // as matched, relative to the source root
+	real  string // after following a symlink source, relative to the root
+	isDir bool
+}
+
+// matchSources finds what a COPY source names: a path or a glob, relative
+// to the root (leading "/" and ".." cannot leave it). A source that is a
+// symlink is followed inside the root; nothing outside is ever read.
+func matchSources(root, src string, ignore *patternmatcher.PatternMatcher) ([]match, error) {
+	clean := strings.TrimPrefix(path.Clean("/"+filepath.ToSlash(src)), "/")
+	var rels []string
+	if strings.ContainsAny(clean, "*?[") {
+		var err error
+		rels, err = glob(root, clean)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		rels = []string{clean}
+	}
+	var out []match
+	for _, rel := range rels {
+		if rel != "" && ignored(ignore, rel) {
+			continue
+		}
+		real, err := securejoin.SecureJoin(root, rel)
+		if err != nil {
+			return nil, err
+		}
+		fi, err := os.Stat(real)
+		if err != nil {
+			continue
+		}
+		realRel, _ := filepath.Rel(root, real)
+		if realRel == "." {
+			realRel = ""
+		}
+		out = append(out, match{rel: rel, real: realRel, isDir: fi.IsDir()})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%q not found: no such file or directory in the build context (or it is excluded by .dockerignore); source paths are relative to the build context, the folder being built: %w", src, engine.ErrNotFound)
+	}
+	return out, nil
+}
+
+// glob matches pattern one path element at a time below root.
+func glob(root, pattern string) ([]string, error) {
+	parts := strings.Split(pattern, "/")
+	cur := []string{""}
+	for _, part := range parts {
+		var next []string
+		for _, dir := range cur {
+			if !strings.ContainsAny(part, "*?[") {
+				p := path.Join(dir, part)
+				if _, err := os.Lstat(filepath.Join(root, p)); err == nil {
+					next = append(next, p)
+				}
+				continue
+			}
+			entries, err := os.ReadDir(filepath.Join(root, dir))
+			if err != nil {
+				continue
+			}
+			for _, e := range entries {
+				ok, err := path.Match(part, e.Name())
+				if err != nil {
+					return nil, fmt.Errorf("bad pattern %q: %w", pattern, engine.ErrInvalidArgument)
+				}
+				if ok {
+					next = append(next, path.Join(dir, e.Name()))
+				}
+			}
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
+func ignored(pm *patternmatcher.PatternMatcher, rel string) bool {
+	if pm == nil || rel == "" {
+		return false
+	}
+	m, _ := pm.MatchesOrParentMatches(rel)
+	return m
+}
+
+// hashTree hashes what copying rel would copy: names, types, permission
+// bits, link targets and contents, so only a real change misses the cache.
+func hashTree(root, real, rel string, ignore, exclude *patternmatcher.PatternMatcher) (string, error) {
+	h := sha256.New()
+	base := filepath.Join(root, real)
+	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		sub, _ := filepath.Rel(base, p)
+		ctxRel := path.Join(rel, filepath.ToSlash(sub))
+		if sub != "." && (ignored(ignore, ctxRel) || ignored(exclude, filepath.ToSlash(sub))) {
+			if d.IsDir() && (ignore == nil || !ignore.Exclusions()) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%o\x00", sub, fi.Mode())
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			t, _ := os.Readlink(p)
+			fmt.Fprintf(h, "%s\x00", t)
+		case fi.Mode().IsRegular():
+			f, err := os.Open(p)
+			if err != nil {
+				return fmt.Errorf("read %s from the build context: %w", ctxRel, err)
+			}
+			_, err = io.Copy(h, f)
+			f.Close()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func hashFile(p string) string {
+	f, err := os.Open(p)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	io.Copy(h, f)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+type owner struct{ uid, gid int }
+
+// resolveOwner reads "user[:group]" against the image's own /etc/passwd
+// and /etc/group; empty means root.
+func resolveOwner(root, spec string) (owner, error) {
+	if spec == "" {
+		return owner{}, nil
+	}
+	u, g, hasGroup := strings.Cut(spec, ":")
+	uid, uerr := strconv.Atoi(u)
+	gid, gerr := strconv.Atoi(g)
+	if uerr == nil && (!hasGroup || gerr == nil) {
+		if !hasGroup {
+			gid = uid
+			if eu, err := lookupUser(root, u); err == nil {
+				gid = eu.Gid
+			}
+		}
+		return owner{uid, gid}, nil
+	}
+	eu, err := lookupUser(root, spec)
+	if err != nil {
+		return owner{}, fmt.Errorf("unable to find user or group %q in the image's /etc/passwd and /etc/group: %w", spec, engine.ErrInvalidArgument)
+	}
+	return owner{eu.Uid, eu.Gid}, nil
+}
+
+func lookupUser(root, spec string) (*user.ExecUser, error) {
+	passwd, _ := securejoin.SecureJoin(root, "/etc/passwd")
+	group, _ := securejoin.SecureJoin(root, "/etc/group")
+	return user.GetExecUserPath(spec, &user.ExecUser{}, passwd, group)
+}
+
+// mkdirAllIn makes dir (absolute inside root) and its missing parents,
+// owned by o, resolving symlinks inside root.
+func mkdirAllIn(root, dir string, o owner) error {
+	p, err := securejoin.SecureJoin(root, dir)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(p); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s exists in the image and is not a directory", dir)
+		}
+		return nil
+	}
+	parent := path.Dir(dir)
+	if parent != dir {
+		if err := mkdirAllIn(root, parent, o); err != nil {
+			return err
+		}
+	}
+	p, err = securejoin.SecureJoin(root, dir)
+	if err != nil {
+		return err
+	}
+	if err := os.Mkdir(p, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	return os.Lchown(p, o.uid, o.gid)
+}
+
+// copier writes sources into a mounted stage filesystem.
+type copier struct {
+	root    string
+	owner   owner
+	mode    *os.FileMode
+	ignore  *patternmatcher.PatternMatcher
+	exclude *patternmatcher.PatternMatcher
+	buf     []byte
+}
+
+func (c *copier) copySource(srcRoot string, s source, dest string, destIsDir bool) error {
+	switch {
+	case s.content != nil:
+		target := dest
+		if destIsDir {
+			target = path.Join(dest, s.name)
+		}
+		return c.writeFile(target, func(w io.Writer) error { _, err := w.Write(s.content); return err }, 0o644, time.Now())
+	case s.url != "":
+		target := dest
+		if destIsDir {
+			target = path.Join(dest, s.name)
+		}
+		return c.copyFile(s.file, target, 0o600, s.mtime)
+	case s.isDir:
+		if err := mkdirAllIn(c.root, dest, c.owner); err != nil {
+			return err
+		}
+		return c.copyTree(srcRoot, s.rel, dest)
+	case s.archive:
+		if err := mkdirAllIn(c.root, dest, c.owner); err != nil {
+			return err
+		}
+		return c.extract(filepath.Join(srcRoot, s.rel), dest)
+	}
+	src := filepath.Join(srcRoot, s.rel)
+	fi, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	target := dest
+	if destIsDir {
+		target = path.Join(dest, path.Base(s.rel))
+	} else if p, err := securejoin.SecureJoin(c.root, dest); err == nil {
+		if dfi, err := os.Stat(p); err == nil && dfi.IsDir() {
+			target = path.Join(dest, path.Base(s.rel))
+		}
+	}
+	return c.copyFile(src, target, fi.Mode().Perm()|fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky), fi.ModTime())
+}
+
+// copyTree copies the contents of srcRoot/rel into dest.
+func (c *copier) copyTree(srcRoot, rel, dest string) error {
+	base := filepath.Join(srcRoot, rel)
+	type dirTime struct {
+		p string
+		t time.Time
+	}
+	var dirs []dirTime
+	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		sub, _ := filepath.Rel(base, p)
+		sub = filepath.ToSlash(sub)
+		ctxRel := path.Join(rel, sub)
+		if sub != "." && (ignored(c.ignore, ctxRel) || ignored(c.exclude, sub)) {
+			if d.IsDir() && (c.ignore == nil || !c.ignore.Exclusions()) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		target := path.Join(dest, sub)
+		switch {
+		case fi.IsDir():
+			if sub == "." {
+				return nil // dest itself exists already
+			}
+			if err := mkdirAllIn(c.root, path.Dir(target), c.owner); err != nil {
+				return err
+			}
+			tp, err := securejoin.SecureJoin(c.root, target)
+			if err != nil {
+				return err
+			}
+			if efi, err := os.Lstat(tp); err == nil && !efi.IsDir() {
+				os.Remove(tp)
+			}
+			if err := os.Mkdir(tp, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+				return err
+			}
+			if err := c.setMeta(tp, c.modeFor(fi)); err != nil {
+				return err
+			}
+			dirs = append(dirs, dirTime{tp, fi.ModTime()})
+		case fi.Mode()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			if err := mkdirAllIn(c.root, path.Dir(target), c.owner); err != nil {
+				return err
+			}
+			parent, err := securejoin.SecureJoin(c.root, path.Dir(target))
+			if err != nil {
+				return err
+			}
+			tp := filepath.Join(parent, path.Base(target))
+			os.RemoveAll(tp)
+			if err := os.Symlink(link, tp); err != nil {
+				return err
+			}
+			if err := os.Lchown(tp, c.owner.uid, c.owner.gid); err != nil {
+				return err
+			}
+			t := fi.ModTime()
+			unix.UtimesNanoAt(unix.AT_FDCWD, tp, []unix.Timespec{unix.NsecToTimespec(t.UnixNano()), unix.NsecToTimespec(t.UnixNano())}, unix.AT_SYMLINK_NOFOLLOW)
+		case fi.Mode().IsRegular():
+			if err := c.copyFile(p, target, c.modeFor(fi), fi.ModTime()); err != nil {
+				return err
+			}
+		}
+		return nil // devices, sockets and pipes are not copied
+	})
+	if err != nil {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Chtimes(dirs[i].p, dirs[i].t, dirs[i].t)
+	}
+	return nil
+}
+
+func (c *copier) modeFor(fi fs.FileInfo) os.FileMode {
+	if c.mode != nil {
+		return *c.mode
+	}
+	return fi.Mode().Perm() | fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
+}
+
+func (c *copier) copyFile(src, target string, mode os.FileMode, mtime time.Time) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", src, err)
+	}
+	defer in.Close()
+	if c.mode != nil {
+		mode = *c.mode
+	}
+	return c.writeFile(target, func(w io.Writer) error {
+		if c.buf == nil {
+			c.buf = make([]byte, 256<<10)
+		}
+		_, err := io.CopyBuffer(w, in, c.buf)
+		return err
+	}, mode, mtime)
+}
+
+// writeFile makes target (absolute inside root) a regular file written by
+// fill, replacing whatever non-directory was there.
+func (c *copier) writeFile(target string, fill func(io.Writer) error, mode os.FileMode, mtime time.Time) error {
+	if err := mkdirAllIn(c.root, path.Dir(target), c.owner); err != nil {
+		return err
+	}
+	parent, err := securejoin.SecureJoin(c.root, path.Dir(target))
+	if err != nil {
+		return err
+	}
+	tp := filepath.Join(parent, path.Base(target))
+	if fi, err := os.Lstat(tp); err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("cannot copy a file to %s: a directory of that name exists", target)
+		}
+		os.Remove(tp)
+	}
+	out, err := os.OpenFile(tp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := fill(out); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if err := c.setMeta(tp, mode); err != nil {
+		return err
+	}
+	return os.Chtimes(tp, mtime, mtime)
+}
+
+func (c *copier) setMeta(p string, mode os.FileMode) error {
+	if err := os.Lchown(p, c.owner.uid, c.owner.gid); err != nil {
+		return err
+	}
+	return os.Chmod(p, mode) // after chown, which clears setuid bits
+}
+
+// isArchive says whether ADD unpacks the file: a tar, plain or compressed
+// with gzip, bzip2 or zstd.
+func isArchive(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	r, err := decompress(bufio.NewReader(f))
+	if err != nil {
+		return false
+	}
+	_, err = tar.NewReader(r).Next()
+	return err == nil
+}
+
+func decompress(br *bufio.Reader) (io.Reader, error) {
+	magic, _ := br.Peek(4)
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		return gzip.NewReader(br)
+	case len(magic) >= 3 && string(magic[:3]) == "BZh":
+		return bzip2.NewReader(br), nil
+	case len(magic) == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd:
+		d, err := zstd.NewReader(br)
+		if err != nil {
+			return nil, err
+		}
+		return d.IOReadCloser(), nil
+	}
+	return br, nil
+}
+
+// extract unpacks an archive into dest. Every name is resolved inside the
+// root, so "../" and symlinks in the archive cannot write outside it.
+func (c *copier) extract(archive, dest string) error {
+	f, err := os.Open(archive)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, err := decompress(bufio.NewReader(f))
+	if err != nil {
+		return err
+	}
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("unpack %s: %w", filepath.Base(archive), err)
+		}
+		name := path.Clean("/" + hdr.Name)
+		if name == "/" {
+			continue
+		}
+		target := path.Join(dest, name)
+		o := owner{hdr.Uid, hdr.Gid}
+		if c.owner != (owner{}) {
+			o = c.owner
+		}
+		if err := mkdirAllIn(c.root, path.Dir(target), c.owner); err != nil {
+			return err
+		}
+		parent, err := securejoin.SecureJoin(c.root, path.Dir(target))
+		if err != nil {
+			return err
+		}
+		tp := filepath.Join(parent, path.Base(target))
+		mode := os.FileMode(hdr.Mode).Perm()
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if fi, err := os.Lstat(tp); err == nil && !fi.IsDir() {
+				os.Remove(tp)
+			}
+			if err := os.Mkdir(tp, mode); err != nil && !errors.Is(err, os.ErrExist) {
+				return err
+			}
+			os.Lchown(tp, o.uid, o.gid)
+			os.Chmod(tp, mode)
+		case tar.TypeReg, tar.TypeRegA:
+			cc := *c
+			cc.owner = o
+			if err := cc.writeFile(target, func(w io.Writer) error { _, err := io.Copy(w, tr); return err }, mode, hdr.ModTime); err != nil {
+				return err
+			}
+		case tar.TypeSymlink:
+			os.RemoveAll(tp)
+			if err := os.Symlink(hdr.Linkname, tp); err != nil {
+				return err
+			}
+			os.Lchown(tp, o.uid, o.gid)
+		case tar.TypeLink:
+			src, err := securejoin.SecureJoin(c.root, path.Join(dest, path.Clean("/"+hdr.Linkname)))
+			if err != nil {
+				return err
+			}
+			os.RemoveAll(tp)
+			if err := os.Link(src, tp); err != nil {
+				return fmt.Errorf("unpack %s: hard link %s: %w", filepath.Base(archive), hdr.Name, err)
+			}
+		}
+	}
+}
+
+func isURL(s string) bool { return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") }
+
+// download fetches an ADD URL into a temporary file.
+func (bd *build) download(raw string) (source, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return source{}, fmt.Errorf("ADD %s: %w", raw, err)
+	}
+	req, err := http.NewRequestWithContext(bd.ctx, http.MethodGet, raw, nil)
+	if err != nil {
+		return source{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return source{}, fmt.Errorf("ADD %s: %w: %w", raw, err, engine.ErrUnavailable)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return source{}, fmt.Errorf("ADD %s: the server answered %s", raw, resp.Status)
+	}
+	f, err := os.CreateTemp(filepath.Join(bd.b.dir, "contexts"), "download-")
+	if err != nil {
+		return source{}, err
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		os.Remove(f.Name())
+		return source{}, fmt.Errorf("ADD %s: %w", raw, err)
+	}
+	name := path.Base(u.Path)
+	if name == "/" || name == "." || name == "" {
+		name = "index.html"
+	}
+	mtime := time.Now()
+	if lm, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
+		mtime = lm
+	}
+	return source{url: raw, file: f.Name(), name: name, mtime: mtime}, nil
+}

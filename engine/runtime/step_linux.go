@@ -1,0 +1,204 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// stepMountPoints are the paths the runtime mounts over; when the image
+// lacks them the mount makes them in the upper directory, and RunStep takes
+// them out again so they do not end up in the layer (as BuildKit does).
+var stepMountPoints = []string{"/proc", "/dev", "/sys", "/etc", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
+
+// RunStep runs one build step to its end and returns its exit code.
+// Cancelling ctx kills the step; nothing of it keeps running.
+func (rt *Runtime) RunStep(ctx context.Context, st Step) (code int, err error) {
+	id := "build-" + newID()[:20]
+	dir := filepath.Join(filepath.Dir(rt.stateRoot), "build", id)
+	rootfs := filepath.Join(dir, "rootfs")
+	if err := os.MkdirAll(rootfs, 0o700); err != nil {
+		return -1, fmt.Errorf("build step: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	lower := make([]string, 0, len(st.Layers)+1)
+	for i := len(st.Layers) - 1; i >= 0; i-- {
+		p := rt.images.LayerPath(st.Layers[i])
+		if _, err := os.Stat(p); err != nil {
+			return -1, fmt.Errorf("build step: layer %s is missing from the store", st.Layers[i])
+		}
+		lower = append(lower, p)
+	}
+	if len(lower) == 0 {
+		empty := filepath.Join(dir, "empty")
+		if err := os.Mkdir(empty, 0o755); err != nil {
+			return -1, err
+		}
+		lower = append(lower, empty)
+	}
+	if err := MountOverlay(rootfs, lower, st.UpperDir, st.WorkDir); err != nil {
+		return -1, err
+	}
+	defer unix.Unmount(rootfs, unix.MNT_DETACH)
+	missing := map[string]bool{}
+	for _, p := range stepMountPoints {
+		if _, err := os.Lstat(filepath.Join(rootfs, p)); err != nil {
+			missing[p] = true
+		}
+	}
+	defer removeMountStubs(st.UpperDir, missing)
+
+	u, err := resolveUser(rootfs, st.User)
+	if err != nil {
+		return -1, err
+	}
+	rec := &record{Env: st.Env, Cwd: st.Cwd}
+	rec.ID = id
+	rec.Path, rec.Args = st.Args[0], st.Args[1:]
+	if err := writeEtcFiles(dir, rec); err != nil {
+		return -1, err
+	}
+	netnsPath := ""
+	if !st.NoNetwork {
+		ns, err := rt.net.take()
+		if err != nil {
+			return -1, fmt.Errorf("build step network: %w", err)
+		}
+		defer rt.net.discard(ns)
+		netnsPath = rt.net.nsPath(ns.id)
+		rec.IPAddress = ns.ip.String()
+		if err := writeHosts(dir, rec); err != nil {
+			return -1, err
+		}
+	}
+	spec := buildSpec(rec, rootfs, netnsPath, dir, u, false)
+	for _, m := range st.Mounts {
+		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: m.Target, Type: "bind", Source: m.Source, Options: []string{"rbind", "rprivate", "ro"}})
+	}
+	if netnsPath == "" {
+		for i, ns := range spec.Linux.Namespaces {
+			if ns.Type == specs.NetworkNamespace {
+				spec.Linux.Namespaces[i].Path = "" // a new namespace with only loopback
+			}
+		}
+	}
+	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: id, Spec: spec, NoNewKeyring: true})
+	if err != nil {
+		return -1, fmt.Errorf("build step config: %w", err)
+	}
+	lc, err := libcontainer.Create(rt.stateRoot, id, config)
+	if err != nil {
+		return -1, fmt.Errorf("build step: %w", err)
+	}
+	defer lc.Destroy()
+
+	var copiers sync.WaitGroup
+	var childEnds []*os.File
+	proc := &libcontainer.Process{Args: st.Args, Env: st.Env, Cwd: rec.Cwd, UID: u.UID, GID: u.GID, AdditionalGroups: u.Groups, Init: true}
+	for _, out := range []struct {
+		w   io.Writer
+		set func(*os.File)
+	}{{st.Stdout, func(f *os.File) { proc.Stdout = f }}, {st.Stderr, func(f *os.File) { proc.Stderr = f }}} {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return -1, err
+		}
+		out.set(pw)
+		childEnds = append(childEnds, pw)
+		copiers.Add(1)
+		go func(w io.Writer) {
+			defer copiers.Done()
+			defer pr.Close()
+			io.Copy(orDiscard(w), pr)
+		}(out.w)
+	}
+	err = lc.Run(proc)
+	for _, f := range childEnds {
+		f.Close()
+	}
+	if err != nil {
+		copiers.Wait()
+		return -1, startError(err)
+	}
+	waited := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			proc.Signal(unix.SIGKILL)
+		case <-waited:
+		}
+	}()
+	ps, _ := proc.Wait()
+	close(waited)
+	done := make(chan struct{})
+	go func() { copiers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		// A background child still holds the output; Destroy kills it.
+	}
+	if err := ctx.Err(); err != nil {
+		return -1, err
+	}
+	return exitCode(ps), nil
+}
+
+// MountOverlay mounts lower (top first) and upper at target; with no
+// upper the mount is read-only. Redirects and metacopy are turned off
+// where the kernel knows them, so the upper directory holds whole files
+// and plain whiteouts, which is what a layer is.
+func MountOverlay(target string, lower []string, upper, work string) error {
+	var err error
+	if upper == "" {
+		if len(lower) == 1 {
+			// overlayfs wants two lower directories when there is no upper.
+			if err := unix.Mount(lower[0], target, "", unix.MS_BIND, ""); err != nil {
+				return fmt.Errorf("mount %s: %w", lower[0], err)
+			}
+			return unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "")
+		}
+		err = unix.Mount("overlay", target, "overlay", unix.MS_RDONLY, "lowerdir="+strings.Join(lower, ":"))
+	} else {
+		opts := "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + upper + ",workdir=" + work
+		err = unix.Mount("overlay", target, "overlay", 0, opts+",redirect_dir=off,metacopy=off")
+		if errors.Is(err, unix.EINVAL) {
+			err = unix.Mount("overlay", target, "overlay", 0, opts)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("mount the build step's filesystem (overlayfs): %w", err)
+	}
+	return nil
+}
+
+// removeMountStubs deletes the empty files and directories that mounting
+// made in upper, deepest first.
+func removeMountStubs(upper string, missing map[string]bool) {
+	var paths []string
+	for p := range missing {
+		paths = append(paths, p)
+	}
+	sort.Slice(paths, func(i, j int) bool { return len(paths[i]) > len(paths[j]) })
+	for _, p := range paths {
+		full := filepath.Join(upper, p)
+		fi, err := os.Lstat(full)
+		if err != nil {
+			continue
+		}
+		if fi.IsDir() || fi.Size() == 0 {
+			os.Remove(full) // fails, as it should, on a directory the step filled
+		}
+	}
+}
