@@ -197,6 +197,10 @@ func (rt *Runtime) Close() {
 	})
 }
 
+// RemoveBridge deletes the runtime's bridge and its firewall rules, for a
+// runtime that will not be used again (tests, uninstalling).
+func (rt *Runtime) RemoveBridge() { rt.net.remove() }
+
 func closedChan() chan struct{} {
 	ch := make(chan struct{})
 	close(ch)
@@ -598,10 +602,9 @@ func (c *ctr) mountRootfs(rootfs string) error {
 		}
 		lower = append(lower, p)
 	}
-	opts := "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + filepath.Join(c.dir, "upper") + ",workdir=" + filepath.Join(c.dir, "work")
 	unix.Unmount(rootfs, unix.MNT_DETACH) // a mount left by a crash
-	if err := unix.Mount("overlay", rootfs, "overlay", 0, opts); err != nil {
-		return fmt.Errorf("mount the container's filesystem (overlayfs): %w", err)
+	if err := MountOverlay(rootfs, lower, filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work")); err != nil {
+		return fmt.Errorf("mount the container's filesystem: %w", err)
 	}
 	return nil
 }

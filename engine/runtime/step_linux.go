@@ -171,6 +171,12 @@ func MountOverlay(target string, lower []string, upper, work string) error {
 		}
 		err = unix.Mount("overlay", target, "overlay", unix.MS_RDONLY, "lowerdir="+strings.Join(lower, ":"))
 	} else {
+		// The root directory's owner and mode come from the upper
+		// directory, made private by whoever created it: "/" is root's
+		// and 0755, or a non-root user could not even look into it.
+		if err := unix.Chmod(upper, 0o755); err != nil {
+			return fmt.Errorf("overlay upper directory: %w", err)
+		}
 		opts := "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + upper + ",workdir=" + work
 		err = unix.Mount("overlay", target, "overlay", 0, opts+",redirect_dir=off,metacopy=off")
 		if errors.Is(err, unix.EINVAL) {
@@ -184,13 +190,15 @@ func MountOverlay(target string, lower []string, upper, work string) error {
 }
 
 // removeMountStubs deletes the empty files and directories that mounting
-// made in upper, deepest first.
+// made in upper, deepest first, and then the directories that only held
+// them: copied up for the stubs, they are no change of the step's.
 func removeMountStubs(upper string, missing map[string]bool) {
 	var paths []string
 	for p := range missing {
 		paths = append(paths, p)
 	}
 	sort.Slice(paths, func(i, j int) bool { return len(paths[i]) > len(paths[j]) })
+	parents := map[string]bool{}
 	for _, p := range paths {
 		full := filepath.Join(upper, p)
 		fi, err := os.Lstat(full)
@@ -198,7 +206,25 @@ func removeMountStubs(upper string, missing map[string]bool) {
 			continue
 		}
 		if fi.IsDir() || fi.Size() == 0 {
-			os.Remove(full) // fails, as it should, on a directory the step filled
+			if os.Remove(full) == nil { // fails, as it should, on a directory the step filled
+				for d := filepath.Dir(p); d != "/"; d = filepath.Dir(d) {
+					parents[d] = true
+				}
+			}
 		}
+	}
+	var dirs []string
+	for d := range parents {
+		if !missing[d] {
+			dirs = append(dirs, d)
+		}
+	}
+	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
+	for _, d := range dirs {
+		full := filepath.Join(upper, d)
+		if v, _ := unix.Lgetxattr(full, "trusted.overlay.opaque", make([]byte, 1)); v > 0 {
+			continue
+		}
+		os.Remove(full) // only when empty
 	}
 }
