@@ -71,6 +71,9 @@ func syntaxError(name string, err error) error {
 			msg = rest[j+2:]
 		}
 	}
+	if strings.Contains(msg, "file with no instructions") {
+		msg = "the Dockerfile is empty: start it with FROM <image>"
+	}
 	if strings.Contains(msg, "no build stage in current context") {
 		msg = "instructions before the first FROM: a Dockerfile starts with FROM <image> (only ARG may come before it)"
 	}
