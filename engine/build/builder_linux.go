@@ -28,7 +28,7 @@ import (
 // Store is what the builder needs from the image store.
 type Store interface {
 	TempDir(prefix string) (string, error)
-	AddLayer(ctx context.Context, dir string) (store.Layer, bool, error)
+	AddLayer(ctx context.Context, dir string) (store.Layer, bool, func(), error)
 	HasLayer(l store.Layer) bool
 	Lease(digests ...string) func()
 	Commit(ctx context.Context, cfg v1.ConfigFile, layers []store.Layer, names []string) (string, error)

@@ -80,11 +80,11 @@ func (bd *build) withRootfs(st *stage, fn func(root string) error) (*store.Layer
 }
 
 func (bd *build) addLayer(upper string) (*store.Layer, error) {
-	l, ok, err := bd.b.store.AddLayer(bd.ctx, upper)
+	l, ok, release, err := bd.b.store.AddLayer(bd.ctx, upper)
 	if err != nil || !ok {
 		return nil, err
 	}
-	bd.releases = append(bd.releases, bd.b.store.Lease(l.DiffID, l.Digest))
+	bd.releases = append(bd.releases, release)
 	return &l, nil
 }
 

@@ -40,9 +40,10 @@ func (s *Store) TempDir(prefix string) (string, error) {
 // for the diff ID and gzip-compressed into a blob, and dir is moved under
 // layers/. dir must come from TempDir. A directory with nothing in it is
 // no layer: AddLayer removes it and reports ok=false, as Docker's builder
-// drops empty layers. The layer stays until the next garbage collection
-// unless an image or a root (WithRoots) names it, or the caller leases it.
-func (s *Store) AddLayer(ctx context.Context, dir string) (layer Layer, ok bool, err error) {
+// drops empty layers. The layer is leased (kept from garbage collection)
+// until the caller calls release, by when an image or a root (WithRoots)
+// should name it.
+func (s *Store) AddLayer(ctx context.Context, dir string) (layer Layer, ok bool, release func(), err error) {
 	defer func() {
 		if !ok {
 			removeAll(dir)
@@ -50,7 +51,7 @@ func (s *Store) AddLayer(ctx context.Context, dir string) (layer Layer, ok bool,
 	}()
 	blob, err := os.CreateTemp(filepath.Join(s.root, "tmp"), "blob-")
 	if err != nil {
-		return Layer{}, false, fmt.Errorf("add layer: %w", err)
+		return Layer{}, false, nil, fmt.Errorf("add layer: %w", err)
 	}
 	defer os.Remove(blob.Name())
 	defer blob.Close()
@@ -60,36 +61,40 @@ func (s *Store) AddLayer(ctx context.Context, dir string) (layer Layer, ok bool,
 	gz, _ := gzip.NewWriterLevel(counted, gzip.BestSpeed)
 	entries, unpacked, err := packDir(ctx, dir, io.MultiWriter(diffHash, gz))
 	if err != nil {
-		return Layer{}, false, fmt.Errorf("add layer: %w", err)
+		return Layer{}, false, nil, fmt.Errorf("add layer: %w", err)
 	}
 	if entries == 0 {
-		return Layer{}, false, nil
+		return Layer{}, false, nil, nil
 	}
 	if err := gz.Close(); err != nil {
-		return Layer{}, false, fmt.Errorf("add layer: %w", err)
+		return Layer{}, false, nil, fmt.Errorf("add layer: %w", err)
 	}
 	layer = Layer{DiffID: sum(diffHash), Digest: sum(blobHash), Size: counted.n, Unpacked: unpacked}
-	s.lease([]string{layer.DiffID, layer.Digest})
-	defer s.release([]string{layer.DiffID, layer.Digest})
+	release = s.Lease(layer.DiffID, layer.Digest)
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	if err := blob.Sync(); err != nil {
-		return Layer{}, false, fmt.Errorf("add layer: %w", err)
+		return Layer{}, false, nil, fmt.Errorf("add layer: %w", err)
 	}
 	if err := os.Rename(blob.Name(), s.blobPath(layer.Digest)); err != nil {
-		return Layer{}, false, fmt.Errorf("add layer: %w", err)
+		return Layer{}, false, nil, fmt.Errorf("add layer: %w", err)
 	}
 	if err := syncFS(dir); err != nil {
-		return Layer{}, false, fmt.Errorf("add layer: %w", err)
+		return Layer{}, false, nil, fmt.Errorf("add layer: %w", err)
 	}
 	target := s.LayerPath(layer.DiffID)
 	if _, err := os.Stat(target); err == nil {
 		removeAll(dir) // the same content made before (a build without cache)
 	} else if err := os.Rename(dir, target); err != nil && !errors.Is(err, os.ErrExist) {
-		return Layer{}, false, fmt.Errorf("add layer: %w", err)
+		return Layer{}, false, nil, fmt.Errorf("add layer: %w", err)
 	}
 	s.mu.Lock()
 	s.state.LayerSizes[layer.DiffID] = unpacked
 	s.mu.Unlock()
-	return layer, true, nil
+	return layer, true, release, nil
 }
 
 // HasLayer reports whether the blob and the unpacked directory of l are

@@ -57,8 +57,9 @@ run)
   exec bin/berthd "${@:2}"
   ;;
 test)
-  # busybox-static: the tests' base image. The docker CLI: the end-to-end tests.
-  apt_install "${base_packages[@]}" busybox-static
+  # busybox-static: the tests' base image; python3 (Debian's): the Python
+  # test base is made from it. The docker CLI: the end-to-end tests.
+  apt_install "${base_packages[@]}" busybox-static python3
   command -v docker >/dev/null || apt_install docker.io
   unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
   if [ -n "$unformatted" ]; then echo "not gofmt-formatted:"; echo "$unformatted"; exit 1; fi

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Build speed, side by side in one run (hyperfine medians of RUNS), on the
+# peers' Python sample app (../shared/peers/apps/pyhello, base
+# 127.0.0.1:5000/python:3.11-slim from the peers' mkbase.sh):
+#   cold       no image, no build cache (pruned before every run)
+#   cached     a rebuild that changes nothing
+#   edit       a rebuild after appending a line to app.py
+# for Berth (the stock docker CLI against berthd, classic build API),
+# Debian's dockerd with the classic builder and with BuildKit (buildx from
+# the peers' get-buildx.sh), and `buildah bud --layers`.
+# Needs root; starts the peers' dockerd and registry when they are down.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUNS=${RUNS:-10}
+OUT=$ROOT/bench/out
+mkdir -p "$OUT"
+PEERS=/var/tmp/berth-peers
+if [ ! -d "$PEERS" ]; then cp -r "$ROOT/../shared/peers" "$PEERS" && chmod -R u+w "$PEERS"; fi
+curl -sf http://127.0.0.1:5000/v2/ >/dev/null || "$PEERS/start-daemons.sh" >/dev/null
+curl -sf http://127.0.0.1:5000/v2/python/tags/list | grep -q 3.11-slim || "$PEERS/mkbase.sh" >/dev/null
+[ -x "$PEERS/tools/docker-config/cli-plugins/docker-buildx" ] || "$PEERS/get-buildx.sh" >/dev/null
+PY=127.0.0.1:5000/python:3.11-slim
+
+go build -o "$ROOT/bin/berthd" ./cmd/berthd
+SOCK=/run/berth-bench/berth.sock
+DATA=/var/lib/berth-bench-build
+pkill -f "berthd -H unix://$SOCK" 2>/dev/null || true
+sleep 0.5
+{ grep "$DATA" /proc/mounts || true; } | awk '{print $2}' | xargs -r umount -l
+rm -rf "$DATA"
+"$ROOT/bin/berthd" -H "unix://$SOCK" --data-root "$DATA" --exec-root /run/berth-bench -b berthbench0 --bip 10.233.0.1/24 >"$OUT/berthd-build.log" 2>&1 &
+BERTHD=$!
+trap 'kill $BERTHD 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+berth="docker -H unix://$SOCK"
+$berth pull -q $PY >/dev/null
+docker pull -q $PY >/dev/null
+# shellcheck disable=SC1091
+(source "$PEERS/env.sh"; buildah pull -q --tls-verify=false $PY >/dev/null)
+
+WORK=$(mktemp -d)
+CTX=$WORK/pyhello
+cp -a "$PEERS/apps/pyhello" "$CTX"
+EDIT="echo \"# edit \$(date +%s%N)\" >> $CTX/app.py"
+BK="DOCKER_CONFIG=$PEERS/tools/docker-config DOCKER_BUILDKIT=1 docker build --progress=quiet"
+
+declare -A build clean
+build[berth]="DOCKER_BUILDKIT=0 $berth build -q -t bench/py:berth $CTX"
+clean[berth]="$berth rmi -f bench/py:berth >/dev/null 2>&1; $berth builder prune -f >/dev/null 2>&1"
+build[docker-classic]="DOCKER_BUILDKIT=0 docker build -q -t bench/py:classic $CTX"
+clean[docker-classic]="docker rmi -f bench/py:classic >/dev/null 2>&1; docker image prune -f >/dev/null 2>&1"
+build[docker-buildkit]="$BK -t bench/py:buildkit $CTX"
+clean[docker-buildkit]="docker rmi -f bench/py:buildkit >/dev/null 2>&1; docker builder prune -af >/dev/null 2>&1"
+build[buildah]="source $PEERS/env.sh; buildah bud -q --layers --tls-verify=false -t bench/py:buildah $CTX"
+clean[buildah]="source $PEERS/env.sh; buildah rmi -f bench/py:buildah >/dev/null 2>&1; buildah rmi --prune >/dev/null 2>&1; buildah rm --all >/dev/null 2>&1"
+
+order="berth docker-classic docker-buildkit buildah"
+for case in cold cached edit; do
+  args=()
+  for b in $order; do
+    case $case in
+      cold) prep="${clean[$b]}" ;;
+      cached) prep="true" ;;
+      edit) prep="$EDIT" ;;
+    esac
+    bash -c "${build[$b]}" >/dev/null 2>&1 # works, and warms the cache
+    args+=(--prepare "$prep" -n "$b" "${build[$b]} >/dev/null 2>&1")
+  done
+  hyperfine --shell bash --warmup 1 --runs "$RUNS" --export-json "$OUT/build-$case.json" --export-markdown "$OUT/build-$case.md" "${args[@]}"
+done
+rm -rf "$WORK"
+echo "tables: $OUT/build-{cold,cached,edit}.md"
