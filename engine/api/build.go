@@ -69,30 +69,39 @@ func (s *server) buildImage(w http.ResponseWriter, r *http.Request) {
 	}
 	opts.ContextDir = dir
 	quiet := boolParam(r, "q")
+	var failed *engine.BuildEvent
 
 	stream := newJSONStream(w, false)
-	say := func(text string) {
-		if !quiet {
-			stream.text(text)
+	// Every message carries the engine's own event beside the text the
+	// docker CLI prints, so Berth's app gets steps, durations and sizes
+	// through the same Docker-compatible stream.
+	send := func(text string, ev *engine.BuildEvent) {
+		if quiet {
+			return
 		}
+		stream.encode(buildMessage{Message: jsonstream.Message{Stream: text}, Event: ev})
 	}
 	res, err := s.b.Builder.Build(r.Context(), opts, func(ev engine.BuildEvent) {
+		e := ev
 		switch ev.Kind {
 		case engine.BuildStepStarted:
-			say(fmt.Sprintf("Step %d/%d : %s\n", ev.Step, ev.Steps, ev.Instruction))
+			text := fmt.Sprintf("Step %d/%d : %s\n", ev.Step, ev.Steps, ev.Instruction)
 			if strings.HasPrefix(strings.ToUpper(ev.Instruction), "RUN") {
-				say(" ---> Running in " + randomHex(6) + "\n")
+				text += " ---> Running in " + randomHex(6) + "\n"
 			}
+			send(text, &e)
 		case engine.BuildStepCached:
-			say(" ---> Using cache\n ---> " + ev.ID + "\n")
+			send(" ---> Using cache\n ---> "+ev.ID+"\n", &e)
 		case engine.BuildStepOutput:
-			say(ev.Output)
+			send(ev.Output, &e)
 		case engine.BuildStepDone:
-			say(" ---> " + ev.ID + "\n")
+			send(" ---> "+ev.ID+"\n", &e)
 		case engine.BuildWarning:
-			say("[Warning] " + ev.Output + "\n")
+			send("[Warning] "+ev.Output+"\n", &e)
 		case engine.BuildMessage:
-			say(ev.Output + "\n")
+			send(ev.Output+"\n", &e)
+		case engine.BuildStepFailed:
+			failed = &e
 		}
 	})
 	if err != nil {
@@ -101,7 +110,7 @@ func (s *server) buildImage(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &se) && se.ExitCode != 0 {
 			code = se.ExitCode
 		}
-		stream.send(jsonstream.Message{Error: &jsonstream.Error{Code: code, Message: err.Error()}})
+		stream.encode(buildMessage{Message: jsonstream.Message{Error: &jsonstream.Error{Code: code, Message: err.Error()}}, ErrorMessage: err.Error(), Event: failed})
 		return
 	}
 	aux, _ := json.Marshal(map[string]string{"ID": res.ImageID})
@@ -118,6 +127,13 @@ func (s *server) buildImage(w http.ResponseWriter, r *http.Request) {
 		}
 		stream.text("Successfully tagged " + t + "\n")
 	}
+}
+
+// buildMessage is a build stream message with Berth's event.
+type buildMessage struct {
+	jsonstream.Message
+	ErrorMessage string             `json:"error,omitempty"` // older clients read this
+	Event        *engine.BuildEvent `json:"berthEvent,omitempty"`
 }
 
 func randomHex(n int) string {

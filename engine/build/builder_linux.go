@@ -414,7 +414,13 @@ func (bd *build) from(st *stage, def instructions.Stage) error {
 	started := ev
 	started.Kind = engine.BuildStepStarted
 	bd.emit(started)
-	fail := func(err error) error { return bd.stepErr(bd.step, ev.Line, text, err) }
+	fail := func(err error) error {
+		err = bd.stepErr(bd.step, ev.Line, text, err)
+		failed := ev
+		failed.Kind, failed.Duration, failed.Output = engine.BuildStepFailed, time.Since(start), err.Error()
+		bd.emit(failed)
+		return err
+	}
 	base, err := bd.expandGlobal(def.BaseName)
 	if err != nil {
 		return fail(err)
@@ -520,7 +526,13 @@ func (bd *build) dispatch(st *stage, cmd instructions.Command, trigger bool) err
 	started.Kind = engine.BuildStepStarted
 	bd.emit(started)
 	start := time.Now()
-	fail := func(err error) error { return bd.stepErr(bd.step, ln, text, err) }
+	fail := func(err error) error {
+		err = bd.stepErr(bd.step, ln, text, err)
+		failed := ev
+		failed.Kind, failed.Duration, failed.Output = engine.BuildStepFailed, time.Since(start), err.Error()
+		bd.emit(failed)
+		return err
+	}
 	if err := bd.ctx.Err(); err != nil {
 		return err
 	}
