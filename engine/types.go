@@ -33,6 +33,17 @@ type ImageConfig struct {
 	Volumes      []string
 	Labels       map[string]string
 	StopSignal   string
+	Healthcheck  *HealthCheck
+	OnBuild      []string // ONBUILD triggers, run by builds FROM this image
+	Shell        []string // SHELL, for shell-form RUN, CMD and ENTRYPOINT
+}
+
+// HealthCheck is an image's HEALTHCHECK.
+type HealthCheck struct {
+	// Test is ["NONE"], ["CMD", args...] or ["CMD-SHELL", command].
+	Test                                          []string
+	Interval, Timeout, StartPeriod, StartInterval time.Duration
+	Retries                                       int
 }
 
 // ImageDetail is everything `docker inspect` shows about an image.

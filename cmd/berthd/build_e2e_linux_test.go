@@ -98,6 +98,15 @@ func TestDockerCLIBuildsRunsAndPrunes(t *testing.T) {
 		t.Errorf("missing source (exit %d):\n%s", code, out)
 	}
 
+	// HEALTHCHECK, ONBUILD and SHELL reach docker inspect.
+	os.WriteFile(filepath.Join(dir, "Dockerfile.meta"), []byte("FROM busybox\nSHELL [\"/bin/sh\", \"-ec\"]\nHEALTHCHECK --interval=5s --retries=2 CMD true\nONBUILD RUN echo child\n"), 0o644)
+	if out, code := c.build("-f", filepath.Join(dir, "Dockerfile.meta"), "-t", "meta", dir); code != 0 {
+		t.Fatalf("meta build:\n%s", out)
+	}
+	if got := c.ok("inspect", "-f", "{{json .Config.Healthcheck}} {{json .Config.OnBuild}} {{json .Config.Shell}}", "meta"); got != `{"Test":["CMD-SHELL","true"],"Interval":5000000000,"Retries":2} ["RUN echo child"] ["/bin/sh","-ec"]`+"\n" {
+		t.Errorf("inspect meta = %q", got)
+	}
+
 	out = c.ok("builder", "prune", "-f")
 	mustContain(t, "builder prune", out, "Total reclaimed space")
 	out, _ = c.build("-t", "bbhello", dir)

@@ -100,7 +100,10 @@ func (s *server) imageInspect(w http.ResponseWriter, r *http.Request, name strin
 		WorkingDir: d.Config.WorkingDir,
 		Labels:     d.Config.Labels,
 		StopSignal: d.Config.StopSignal,
-	}}
+	}, DockerOCIImageConfigExt: dockerspec.DockerOCIImageConfigExt{OnBuild: d.Config.OnBuild, Shell: d.Config.Shell}}
+	if h := d.Config.Healthcheck; h != nil {
+		cfg.Healthcheck = &dockerspec.HealthcheckConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries}
+	}
 	if len(d.Config.ExposedPorts) > 0 {
 		cfg.ExposedPorts = map[string]struct{}{}
 		for _, p := range d.Config.ExposedPorts {

@@ -437,7 +437,6 @@ CMD echo $MODE from $BASE
 		"STOPSIGNAL SIGINT|true",
 		"HEALTHCHECK {Test:[CMD-SHELL wget -q -O- http://localhost:8080/ || exit 1] Interval:5s Timeout:2s StartPeriod:0s StartInterval:0s Retries:4}|true",
 		`SHELL [/bin/sh -ec]|true`,
-		"ONBUILD RUN echo triggered > /tmp/onbuild.txt|true",
 		`ENTRYPOINT ["/bin/sh" "-c"]|true`,
 		`CMD ["/bin/sh" "-ec" "echo $MODE from $BASE"]|true`,
 	}

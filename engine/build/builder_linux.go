@@ -606,8 +606,10 @@ func (bd *build) dispatch(st *stage, cmd instructions.Command, trigger bool) err
 	if op.run != nil || op.kind == "COPY" || op.kind == "ADD" {
 		createdBy += " # buildkit"
 	}
-	cfg.History = append(cfg.History, v1.History{Created: now, CreatedBy: createdBy, Comment: "buildkit.dockerfile.v0", EmptyLayer: layer == nil})
-	cfg.Created = now
+	if !op.noHistory || layer != nil {
+		cfg.History = append(cfg.History, v1.History{Created: now, CreatedBy: createdBy, Comment: "buildkit.dockerfile.v0", EmptyLayer: layer == nil})
+		cfg.Created = now
+	}
 	e := &cacheEntry{Layer: layer, Config: cfg}
 	bd.b.cache.put(key, e)
 	bd.apply(st, key, e)
@@ -642,7 +644,8 @@ type op struct {
 	key     []string
 	history string
 	// files changes the filesystem, mounted at root; nil for metadata.
-	files func(root string) error
+	files     func(root string) error
+	noHistory bool
 	// run is a RUN step's process.
 	run *runtime.Step
 	// meta changes the image config.
@@ -764,7 +767,8 @@ func (bd *build) plan(st *stage, cmd instructions.Command) (*op, error) {
 		}}, nil
 	case *instructions.OnbuildCommand:
 		expr := strings.TrimSpace(c.Expression)
-		return &op{kind: "ONBUILD", key: []string{expr}, history: "ONBUILD " + expr, meta: func(cfg *v1.ConfigFile) error {
+		// BuildKit keeps no history entry for ONBUILD.
+		return &op{kind: "ONBUILD", key: []string{expr}, noHistory: true, meta: func(cfg *v1.ConfigFile) error {
 			cfg.Config.OnBuild = append(cfg.Config.OnBuild, expr)
 			return nil
 		}}, nil

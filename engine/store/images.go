@@ -94,7 +94,12 @@ func (s *Store) detail(rec *imageRecord) (engine.ImageDetail, error) {
 			WorkingDir: cfg.Config.WorkingDir,
 			Labels:     cfg.Config.Labels,
 			StopSignal: cfg.Config.StopSignal,
+			OnBuild:    cfg.Config.OnBuild,
+			Shell:      cfg.Config.Shell,
 		},
+	}
+	if h := cfg.Config.Healthcheck; h != nil {
+		d.Config.Healthcheck = &engine.HealthCheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
 	}
 	for p := range cfg.Config.ExposedPorts {
 		d.Config.ExposedPorts = append(d.Config.ExposedPorts, p)
