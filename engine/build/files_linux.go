@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"compress/bzip2"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -277,7 +278,7 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 					s.archive = isArchive(filepath.Join(root, m.real))
 				}
 				if f.from == "" {
-					h, err := hashTree(root, m.real, m.rel, ignore, exclude)
+					h, err := hashTree(bd.ctx, root, m.real, m.rel, ignore, exclude)
 					if err != nil {
 						return err
 					}
@@ -322,7 +323,7 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 		if err != nil {
 			return err
 		}
-		c := &copier{root: root, owner: owner, mode: mode, ignore: ignore, exclude: exclude}
+		c := &copier{ctx: bd.ctx, root: root, owner: owner, mode: mode, ignore: ignore, exclude: exclude}
 		do := func(srcRoot string) error {
 			for _, s := range sources {
 				if err := c.copySource(srcRoot, s, dest, destIsDir); err != nil {
@@ -435,11 +436,14 @@ func ignored(pm *patternmatcher.PatternMatcher, rel string) bool {
 
 // hashTree hashes what copying rel would copy: names, types, permission
 // bits, link targets and contents, so only a real change misses the cache.
-func hashTree(root, real, rel string, ignore, exclude *patternmatcher.PatternMatcher) (string, error) {
+func hashTree(ctx context.Context, root, real, rel string, ignore, exclude *patternmatcher.PatternMatcher) (string, error) {
 	h := sha256.New()
 	base := filepath.Join(root, real)
 	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		sub, _ := filepath.Rel(base, p)
@@ -553,6 +557,7 @@ func mkdirAllIn(root, dir string, o owner) error {
 
 // copier writes sources into a mounted stage filesystem.
 type copier struct {
+	ctx     context.Context
 	root    string
 	owner   owner
 	mode    *os.FileMode
@@ -612,6 +617,9 @@ func (c *copier) copyTree(srcRoot, rel, dest string) error {
 	var dirs []dirTime
 	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := c.ctx.Err(); err != nil {
 			return err
 		}
 		sub, _ := filepath.Rel(base, p)
@@ -801,6 +809,9 @@ func (c *copier) extract(archive, dest string) error {
 	}
 	tr := tar.NewReader(r)
 	for {
+		if err := c.ctx.Err(); err != nil {
+			return err
+		}
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			return nil
