@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -160,6 +161,37 @@ func (rt *Runtime) RunStep(ctx context.Context, st Step) (code int, err error) {
 // where the kernel knows them, so the upper directory holds whole files
 // and plain whiteouts, which is what a layer is.
 func MountOverlay(target string, lower []string, upper, work string) error {
+	// Mount options fit in one page; long store paths allow ~40 layers.
+	// Past that, go through short symlinks (overlayfs resolves them when
+	// mounting; they can go right after), as Docker's overlay2 does.
+	if total := len(strings.Join(lower, ":")) + len(upper) + len(work); total > 3000 {
+		dir, err := os.MkdirTemp("", "ovl")
+		if err != nil {
+			return fmt.Errorf("overlay links: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		short := make([]string, len(lower))
+		for i, l := range lower {
+			short[i] = filepath.Join(dir, strconv.Itoa(i))
+			if err := os.Symlink(l, short[i]); err != nil {
+				return fmt.Errorf("overlay links: %w", err)
+			}
+		}
+		lower = short
+		if upper != "" {
+			if err := os.Symlink(upper, filepath.Join(dir, "u")); err != nil {
+				return err
+			}
+			if err := os.Symlink(work, filepath.Join(dir, "w")); err != nil {
+				return err
+			}
+			// The root's mode is set on the real directory below.
+			if err := unix.Chmod(upper, 0o755); err != nil {
+				return fmt.Errorf("overlay upper directory: %w", err)
+			}
+			upper, work = filepath.Join(dir, "u"), filepath.Join(dir, "w")
+		}
+	}
 	var err error
 	if upper == "" {
 		if len(lower) == 1 {

@@ -1,0 +1,62 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// Images with many layers and long store paths go past the one page of
+// mount options; the mount still works.
+func TestMountOverlayManyLayers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting overlayfs needs root")
+	}
+	base := filepath.Join(t.TempDir(), strings.Repeat("long-store-path-", 4))
+	const n = 120
+	var lower []string // top first
+	for i := n - 1; i >= 0; i-- {
+		d := filepath.Join(base, "layers", "sha256", fmt.Sprintf("%064d", i))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(d, fmt.Sprintf("f%d", i)), []byte("x"), 0o644)
+		os.WriteFile(filepath.Join(d, "top"), []byte(fmt.Sprint(i)), 0o644)
+		lower = append(lower, d)
+	}
+	if len(strings.Join(lower, ":")) < 8192 {
+		t.Fatalf("the test's paths are too short to need links")
+	}
+	upper, work, target := filepath.Join(base, "upper"), filepath.Join(base, "work"), filepath.Join(base, "mnt")
+	for _, d := range []string{upper, work, target} {
+		os.MkdirAll(d, 0o700)
+	}
+	if err := MountOverlay(target, lower, upper, work); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Unmount(target, unix.MNT_DETACH)
+	entries, _ := os.ReadDir(target)
+	if len(entries) != n+1 {
+		t.Fatalf("%d entries in the merged view, want %d", len(entries), n+1)
+	}
+	if top, _ := os.ReadFile(filepath.Join(target, "top")); string(top) != fmt.Sprint(n-1) {
+		t.Fatalf("top = %q: layer order lost", top)
+	}
+	if fi, _ := os.Stat(target); fi.Mode().Perm() != 0o755 {
+		t.Fatalf("root mode %o", fi.Mode().Perm())
+	}
+	// Read-only, too.
+	ro := filepath.Join(base, "ro")
+	os.Mkdir(ro, 0o755)
+	if err := MountOverlay(ro, lower, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Unmount(ro, unix.MNT_DETACH)
+	if err := os.WriteFile(filepath.Join(ro, "new"), nil, 0o644); err == nil {
+		t.Fatal("read-only mount took a write")
+	}
+}
