@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/engine"
@@ -146,24 +147,32 @@ func (bd *build) runStep(st *stage, step *runtime.Step, ev engine.BuildEvent) (*
 // outputWriter sends a RUN's output as events, a line at a time where
 // the output has lines.
 type outputWriter struct {
+	mu   sync.Mutex // stdout and stderr write at once
 	emit func(engine.BuildEvent)
 	ev   engine.BuildEvent
 	buf  []byte
-	last time.Time
 }
 
 func (w *outputWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.buf = append(w.buf, p...)
 	if i := strings.LastIndexByte(string(w.buf), '\n'); i >= 0 {
 		w.send(w.buf[:i+1])
 		w.buf = append([]byte(nil), w.buf[i+1:]...)
 	} else if len(w.buf) > 4096 {
-		w.flush()
+		w.flushLocked()
 	}
 	return len(p), nil
 }
 
 func (w *outputWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.flushLocked()
+}
+
+func (w *outputWriter) flushLocked() {
 	if len(w.buf) > 0 {
 		w.send(w.buf)
 		w.buf = nil

@@ -179,10 +179,10 @@ func (s *streams) copyFrom(stream string, r io.Reader) {
 		n, err := r.Read(buf)
 		if n > 0 {
 			data := buf[:n]
+			s.mu.Lock()
 			if s.log != nil {
 				s.log.write(stream, data)
 			}
-			s.mu.Lock()
 			for a := range s.attached {
 				w := a.stdout
 				if stream == "stderr" {
@@ -201,6 +201,12 @@ func (s *streams) copyFrom(stream string, r io.Reader) {
 			return
 		}
 	}
+}
+
+func (s *streams) setLog(l *logFile) {
+	s.mu.Lock()
+	s.log = l
+	s.mu.Unlock()
 }
 
 // endRun releases every attached client: the process's output is over.

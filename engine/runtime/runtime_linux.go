@@ -545,7 +545,9 @@ func (c *ctr) start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	undo = append(undo, func() { log.close() })
+	undo = append(undo, func() { log.close(); c.streams.setLog(nil) })
+	// The log is in place before the process can print anything.
+	c.streams.setLog(log)
 	proc := &libcontainer.Process{Args: spec.Process.Args, Env: rec.Env, Cwd: rec.Cwd, UID: u.UID, GID: u.GID, AdditionalGroups: u.Groups, Init: true,
 		ConsoleHeight: uint16(rec.Spec.ConsoleHeight), ConsoleWidth: uint16(rec.Spec.ConsoleWidth)}
 	rio, err := c.wireIO(proc, rec.Spec.Tty, rec.Spec.OpenStdin)
@@ -564,7 +566,6 @@ func (c *ctr) start(ctx context.Context) (err error) {
 	pid, _ := proc.Pid()
 
 	c.lc, c.proc, c.log, c.proxies, c.stdin, c.pty = lc, proc, log, proxies, rio.stdin, rio.pty
-	c.streams.log = log
 	c.running = true
 	c.exited = make(chan struct{})
 	runWaiters := c.nextExit
