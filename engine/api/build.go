@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/engine/reference"
 	"github.com/moby/moby/api/types/jsonstream"
 )
@@ -63,7 +62,7 @@ func (s *server) buildImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer os.RemoveAll(dir)
-	if err := build.ExtractContext(r.Body, dir); err != nil {
+	if err := extractContext(r.Body, dir); err != nil {
 		writeEngineError(w, err)
 		return
 	}

@@ -37,22 +37,6 @@ func parseDockerfile(name string, data []byte) (*dockerfile, error) {
 	return &dockerfile{name: name, stages: stages, metaArgs: metaArgs, escape: res.EscapeToken}, nil
 }
 
-// SyntaxError is a Dockerfile that cannot be parsed.
-type SyntaxError struct {
-	File string
-	Line int // 0 when unknown
-	Msg  string
-}
-
-func (e *SyntaxError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return e.File + ": " + e.Msg
-}
-
-func (e *SyntaxError) Is(target error) bool { return target == engine.ErrInvalidArgument }
-
 func syntaxError(name string, err error) error {
 	msg := err.Error()
 	line := 0

@@ -1,4 +1,4 @@
-package build
+package api
 
 import (
 	"archive/tar"
@@ -16,11 +16,11 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// ExtractContext unpacks an uploaded build context (a tar, plain, gzip or
+// extractContext unpacks an uploaded build context (a tar, plain, gzip or
 // bzip2) into dir. Names are resolved inside dir, so "../" and symlinks
 // in the archive cannot write outside it; ownership is not kept (the
 // context is read, never run).
-func ExtractContext(r io.Reader, dir string) error {
+func extractContext(r io.Reader, dir string) error {
 	br := bufio.NewReader(r)
 	var in io.Reader = br
 	magic, _ := br.Peek(3)
