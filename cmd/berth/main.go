@@ -8,9 +8,14 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "layers" {
-		os.Exit(layersCommand(os.Args[2:], os.Stdout, os.Stderr))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "layers":
+			os.Exit(layersCommand(os.Args[2:], os.Stdout, os.Stderr))
+		case "lint":
+			os.Exit(lintCommand(os.Args[2:], os.Stdout, os.Stderr))
+		}
 	}
-	fmt.Fprintln(os.Stderr, "usage: berth layers [--json] [--tar FILE] [--ci --lowest-efficiency N] IMAGE")
+	fmt.Fprintln(os.Stderr, "usage:\n  berth layers [--json] [--tar FILE] [--ci --lowest-efficiency N] IMAGE\n  berth lint [--format text|json] FILE...")
 	os.Exit(2)
 }

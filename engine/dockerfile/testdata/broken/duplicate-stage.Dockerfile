@@ -1,0 +1,3 @@
+FROM alpine:3.20 AS base
+FROM alpine:3.20 AS base
+FROM base AS scratch

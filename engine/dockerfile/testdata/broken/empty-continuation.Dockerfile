@@ -1,0 +1,5 @@
+FROM alpine:3.20
+RUN echo one \
+
+    two
+USER 1

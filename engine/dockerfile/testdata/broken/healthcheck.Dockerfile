@@ -1,0 +1,5 @@
+FROM alpine:3.20
+HEALTHCHECK --interval=abc CMD true
+HEALTHCHECK CONNECT localhost
+HEALTHCHECK CMD
+USER 1

@@ -1,0 +1,4 @@
+FROM python:3.12-slim
+CMD ['python', 'app.py']
+ENTRYPOINT ["python", app.py]
+RUN ["echo", "unterminated"

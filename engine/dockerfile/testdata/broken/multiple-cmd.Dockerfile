@@ -1,0 +1,8 @@
+FROM alpine:3.20
+CMD ["a"]
+ENTRYPOINT ["x"]
+CMD ["b"]
+ENTRYPOINT ["y"]
+HEALTHCHECK CMD true
+HEALTHCHECK CMD false
+USER 1
