@@ -33,6 +33,7 @@ var rules = []struct {
 	{"engine/store", false, []string{module + "/engine/api", module + "/engine/registry", module + "/engine/runtime"}, false, "the store knows nothing of its users"},
 	{"engine/registry", false, []string{module + "/engine/api"}, false, "the registry is used by the API, not the other way round"},
 	{"engine/api", false, []string{module + "/engine/store", module + "/engine/registry", module + "/engine/runtime", module + "/engine/build"}, false, "the API serves the engine's interfaces, whatever implements them"},
+	{"engine/dockerfile", false, []string{module + "/engine/store", module + "/engine/runtime", module + "/engine/build", module + "/engine/api"}, false, "validation stands alone: the editor runs it with no engine"},
 	{"engine/build", false, []string{module + "/engine/api", module + "/engine/registry", module + "/engine/client"}, false, "the builder gets base images through its Puller seam"},
 	{"app", false, []string{"fyne.io/", module + "/views", module + "/engine/store", module + "/engine/runtime", module + "/engine/build", module + "/engine/api", "github.com/opencontainers/runc"}, false, "app is Fyne-free and talks to the engine through its interfaces"},
 	{"views", false, []string{module + "/engine/", "github.com/google/go-containerregistry", "github.com/opencontainers/runc", "github.com/moby/", "github.com/docker/"}, false, "views see Berth's own types only"},

@@ -530,6 +530,11 @@ RUN echo via shell > /shell.txt
 	if !runTrue || len(layers) != 7 {
 		t.Fatalf("RUN true empty_layer=%v, %d layers (want 7)", runTrue, len(layers))
 	}
+	// A CMD Docker accepts but that cannot work gets a warning first.
+	curly := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nCMD [“sh”]\n"})
+	if _, rec := e.mustBuild(t, engine.BuildOptions{ContextDir: curly}); !strings.Contains(rec.output(), "Dockerfile:2: CMD uses typographic quotes") {
+		t.Fatalf("no warning for curly quotes: %q", rec.output())
+	}
 }
 
 func TestMultiStageAndTarget(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/dockerfile"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -141,7 +142,7 @@ type build struct {
 	ctx      context.Context
 	opts     engine.BuildOptions
 	emit     func(engine.BuildEvent)
-	df       *dockerfile
+	df       *parsedFile
 	shlex    *shell.Lex
 	ignore   *patternmatcher.PatternMatcher
 	stages   []*stage
@@ -174,6 +175,14 @@ func (b *Builder) Build(ctx context.Context, opts engine.BuildOptions, fn func(e
 	if err != nil {
 		return engine.BuildResult{}, err
 	}
+	// What Docker accepts but will not work as written (curly quotes in
+	// an exec form, a port that is no port) is said before the build.
+	var lintWarnings []engine.BuildEvent
+	for _, d := range dockerfile.Check(data) {
+		if d.Severity == engine.SeverityError {
+			lintWarnings = append(lintWarnings, engine.BuildEvent{Kind: engine.BuildWarning, Line: d.Line, Output: fmt.Sprintf("%s:%d: %s (%s)", opts.Dockerfile, d.Line, d.Message, d.Rule)})
+		}
+	}
 	target, err := df.target(opts.Target)
 	if err != nil {
 		return engine.BuildResult{}, err
@@ -189,6 +198,9 @@ func (b *Builder) Build(ctx context.Context, opts engine.BuildOptions, fn func(e
 		}
 	}()
 	defer b.cache.save()
+	for _, w := range lintWarnings {
+		fn(w)
+	}
 	if err := bd.globalArgs(); err != nil {
 		return engine.BuildResult{}, err
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
-// dockerfile is a parsed Dockerfile.
-type dockerfile struct {
+// parsedFile is a parsed Dockerfile.
+type parsedFile struct {
 	name     string // as the user named it, for messages
 	stages   []instructions.Stage
 	metaArgs []instructions.ArgCommand
@@ -22,7 +22,7 @@ type dockerfile struct {
 
 // parseDockerfile parses and checks the whole file: every instruction must
 // be known and well formed before the build starts.
-func parseDockerfile(name string, data []byte) (*dockerfile, error) {
+func parseDockerfile(name string, data []byte) (*parsedFile, error) {
 	res, err := parser.Parse(bytes.NewReader(data))
 	if err != nil {
 		return nil, syntaxError(name, err)
@@ -34,7 +34,7 @@ func parseDockerfile(name string, data []byte) (*dockerfile, error) {
 	if len(stages) == 0 {
 		return nil, fmt.Errorf("%s: no FROM instruction: a Dockerfile starts with FROM <image> (only ARG may come before it): %w", name, engine.ErrInvalidArgument)
 	}
-	return &dockerfile{name: name, stages: stages, metaArgs: metaArgs, escape: res.EscapeToken}, nil
+	return &parsedFile{name: name, stages: stages, metaArgs: metaArgs, escape: res.EscapeToken}, nil
 }
 
 func syntaxError(name string, err error) error {
@@ -66,7 +66,7 @@ func syntaxError(name string, err error) error {
 
 // stageIndex finds a stage by name (case-insensitively, as Docker) or
 // number among the first n stages.
-func (d *dockerfile) stageIndex(ref string, n int) (int, bool) {
+func (d *parsedFile) stageIndex(ref string, n int) (int, bool) {
 	for i := 0; i < n && i < len(d.stages); i++ {
 		if d.stages[i].Name != "" && strings.EqualFold(d.stages[i].Name, ref) {
 			return i, true
@@ -79,7 +79,7 @@ func (d *dockerfile) stageIndex(ref string, n int) (int, bool) {
 }
 
 // target is the index of the stage to build.
-func (d *dockerfile) target(name string) (int, error) {
+func (d *parsedFile) target(name string) (int, error) {
 	if name == "" {
 		return len(d.stages) - 1, nil
 	}
