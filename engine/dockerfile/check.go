@@ -73,6 +73,7 @@ func Analyze(src []byte) *Result {
 		a.walk(res.AST)
 	}
 	a.checkContinuation()
+	a.applySkips()
 	sort.SliceStable(a.diags, func(i, j int) bool {
 		if a.diags[i].Line != a.diags[j].Line {
 			return a.diags[i].Line < a.diags[j].Line
@@ -209,6 +210,30 @@ func (a *analysis) parseError(err error) (start, end int) {
 	}
 	a.add("SyntaxError", start, msg, nil)
 	return start, end
+}
+
+// applySkips honours BuildKit's "# check=skip=Rule1,Rule2" (or "all")
+// directive: those warnings are not reported. Errors always are.
+func (a *analysis) applySkips() {
+	v, _, _, ok := parser.ParseDirective("check", a.src)
+	if !ok {
+		return
+	}
+	skip := map[string]bool{}
+	for _, part := range strings.Split(v, ";") {
+		if list, ok := strings.CutPrefix(strings.TrimSpace(part), "skip="); ok {
+			for _, r := range strings.Split(list, ",") {
+				skip[strings.TrimSpace(r)] = true
+			}
+		}
+	}
+	kept := a.diags[:0]
+	for _, d := range a.diags {
+		if d.Severity == engine.SeverityError || !skip[d.Rule] && !skip["all"] {
+			kept = append(kept, d)
+		}
+	}
+	a.diags = kept
 }
 
 // checkContinuation finds a line continuation at the very end.

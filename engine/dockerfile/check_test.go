@@ -201,3 +201,19 @@ func TestHalfTypedKeepsOtherDiagnostics(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckSkipDirective(t *testing.T) {
+	src := "# check=skip=JSONArgsRecommended,RootUser\nFROM alpine:3.20\nCMD python app.py\nRUNN x\n"
+	for _, d := range Check([]byte(src)) {
+		if d.Rule == "JSONArgsRecommended" || d.Rule == "RootUser" {
+			t.Errorf("skipped rule reported: %+v", d)
+		}
+	}
+	if n := len(Check([]byte(src))); n != 1 {
+		t.Errorf("%d diagnostics, want the one error", n)
+	}
+	all := "# check=skip=all\nFROM ubuntu\nCMD python app.py\n"
+	if d := Check([]byte(all)); len(d) != 0 {
+		t.Errorf("skip=all left %v", d)
+	}
+}
