@@ -382,3 +382,14 @@ func nonNilMap(m map[string]string) map[string]string {
 	}
 	return m
 }
+
+// registryTags lists a repository's tags in its registry: a Berth
+// extension (the Docker Engine API has none) for the app's tag picker.
+func (s *server) registryTags(w http.ResponseWriter, r *http.Request, repo string) {
+	tags, err := s.b.Registry.Tags(r.Context(), repo, authFrom(r))
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, nonNil(tags))
+}

@@ -97,6 +97,8 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 		s.imageSave(w, r, r.URL.Query()["names"])
 	case p == "/images/load" && m == http.MethodPost:
 		s.imageLoad(w, r)
+	case strings.HasPrefix(p, "/distribution/") && strings.HasSuffix(p, "/tags") && m == http.MethodGet:
+		s.registryTags(w, r, strings.TrimSuffix(strings.TrimPrefix(p, "/distribution/"), "/tags"))
 	case p == "/build" && m == http.MethodPost:
 		s.buildImage(w, r)
 	case p == "/build/prune" && m == http.MethodPost:
@@ -163,6 +165,8 @@ func statusOf(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, engine.ErrNotSupported):
 		return http.StatusNotImplemented
+	case errors.Is(err, engine.ErrUnavailable):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

@@ -66,8 +66,16 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if err != nil {
 		return nil, err
 	}
+	return c.send(req)
+}
+
+// send sends a request made elsewhere, with do's error handling.
+func (c *Client) send(req *http.Request) (*http.Response, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if req.Context().Err() != nil {
+			return nil, req.Context().Err()
+		}
 		return nil, fmt.Errorf("cannot reach the engine at %s (is it running?): %w: %w", c.host, engine.ErrUnavailable, err)
 	}
 	if resp.StatusCode/100 == 2 {
@@ -82,6 +90,22 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		msg.Message = strings.TrimSpace(string(data))
 	}
 	return nil, &apiError{status: resp.StatusCode, msg: msg.Message}
+}
+
+// streamError is an error that arrives inside a progress stream, where
+// there is no status code: the sentinel is guessed from dockerd's words.
+func streamError(msg string) error {
+	status := http.StatusInternalServerError
+	low := strings.ToLower(msg)
+	switch {
+	case strings.Contains(low, "not found") || strings.Contains(low, "manifest unknown") || strings.Contains(low, "does not exist"):
+		status = http.StatusNotFound
+	case strings.Contains(low, "unauthorized") || strings.Contains(low, "authentication required") || strings.Contains(low, "denied"):
+		status = http.StatusUnauthorized
+	case strings.Contains(low, "invalid reference") || strings.Contains(low, "invalid tag"):
+		status = http.StatusBadRequest
+	}
+	return &apiError{status: status, msg: msg}
 }
 
 // apiError is an engine's error answer.
@@ -104,6 +128,8 @@ func (e *apiError) Is(target error) bool {
 		return target == engine.ErrUnauthorized
 	case http.StatusNotImplemented:
 		return target == engine.ErrNotSupported
+	case http.StatusServiceUnavailable, http.StatusBadGateway:
+		return target == engine.ErrUnavailable
 	}
 	return false
 }
