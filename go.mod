@@ -26,6 +26,8 @@ require (
 
 require (
 	cyphar.com/go-pathrs v0.2.6 // indirect
+	fyne.io/fyne/v2 v2.8.1 // indirect
+	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/agext/levenshtein v1.2.3 // indirect
 	github.com/aperturerobotics/protobuf-go-lite v0.14.0 // indirect
 	github.com/checkpoint-restore/go-criu/v8 v8.3.0 // indirect

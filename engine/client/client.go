@@ -25,12 +25,19 @@ type Client struct {
 	host string
 }
 
-// FromEnv connects to $DOCKER_HOST when set, else to berthd's default socket.
+// FromEnv connects to $DOCKER_HOST when set, else to berthd's default
+// socket; DOCKER_TLS_VERIFY and DOCKER_CERT_PATH turn on TLS, as the
+// docker CLI does.
 func FromEnv() (*Client, error) {
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		return New(h)
+	h := os.Getenv("DOCKER_HOST")
+	if h == "" {
+		return New(BerthHost())
 	}
-	return New(DefaultHost)
+	c, err := New(h)
+	if err != nil || os.Getenv("DOCKER_TLS_VERIFY") == "" {
+		return c, err
+	}
+	return c.WithTLS(os.Getenv("DOCKER_CERT_PATH"))
 }
 
 // New connects to host: "unix:///path" or "tcp://host:port".

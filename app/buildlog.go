@@ -1,0 +1,193 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+)
+
+// StepState is how a build step stands.
+type StepState string
+
+const (
+	StepRunning StepState = "running"
+	StepCached  StepState = "CACHED"
+	StepDone    StepState = "done"
+	StepFailed  StepState = "failed"
+)
+
+// BuildStep is one row of the build log.
+type BuildStep struct {
+	Number      int
+	Instruction string
+	Line        int
+	State       StepState
+	Duration    time.Duration
+	LayerSize   int64
+	Output      string
+}
+
+// BuildLog collects a build's events for the build log panel.
+type BuildLog struct {
+	mu       sync.Mutex
+	steps    []BuildStep
+	messages []string
+	result   engine.BuildResult
+	err      error
+	running  bool
+	cancel   context.CancelFunc
+	watchers []func()
+}
+
+// OnChange registers fn to run after every update (on the build's goroutine).
+func (l *BuildLog) OnChange(fn func()) {
+	l.mu.Lock()
+	l.watchers = append(l.watchers, fn)
+	l.mu.Unlock()
+}
+
+func (l *BuildLog) changed() {
+	l.mu.Lock()
+	ws := append([]func(){}, l.watchers...)
+	l.mu.Unlock()
+	for _, w := range ws {
+		w()
+	}
+}
+
+// Apply takes one build event.
+func (l *BuildLog) Apply(ev engine.BuildEvent) {
+	l.mu.Lock()
+	switch ev.Kind {
+	case engine.BuildStepStarted:
+		l.steps = append(l.steps, BuildStep{Number: ev.Step, Instruction: ev.Instruction, Line: ev.Line, State: StepRunning})
+	case engine.BuildStepOutput:
+		if s := l.step(ev.Step); s != nil {
+			s.Output += ev.Output
+		}
+	case engine.BuildStepCached, engine.BuildStepDone, engine.BuildStepFailed:
+		if s := l.step(ev.Step); s != nil {
+			s.State = map[engine.BuildEventKind]StepState{engine.BuildStepCached: StepCached, engine.BuildStepDone: StepDone, engine.BuildStepFailed: StepFailed}[ev.Kind]
+			s.Duration, s.LayerSize = ev.Duration, ev.LayerSize
+			if ev.Kind == engine.BuildStepFailed && !strings.Contains(s.Output, ev.Output) {
+				s.Output += ev.Output + "\n"
+			}
+		}
+	case engine.BuildWarning:
+		l.messages = append(l.messages, "warning: "+ev.Output)
+	case engine.BuildMessage:
+		l.messages = append(l.messages, strings.TrimRight(ev.Output, "\n"))
+	}
+	l.mu.Unlock()
+	l.changed()
+}
+
+func (l *BuildLog) step(n int) *BuildStep {
+	for i := len(l.steps) - 1; i >= 0; i-- {
+		if l.steps[i].Number == n {
+			return &l.steps[i]
+		}
+	}
+	return nil
+}
+
+// Snapshot is the log to draw.
+func (l *BuildLog) Snapshot() (steps []BuildStep, messages []string, running bool, result engine.BuildResult, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]BuildStep(nil), l.steps...), append([]string(nil), l.messages...), l.running, l.result, l.err
+}
+
+// FailedLine is the Dockerfile line of the step that failed, or 0.
+func (l *BuildLog) FailedLine() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var se *engine.BuildStepError
+	if errors.As(l.err, &se) && se.Line > 0 {
+		return se.Line
+	}
+	for _, s := range l.steps {
+		if s.State == StepFailed {
+			return s.Line
+		}
+	}
+	return 0
+}
+
+// Cancel stops the running build.
+func (l *BuildLog) Cancel() {
+	l.mu.Lock()
+	c := l.cancel
+	l.mu.Unlock()
+	if c != nil {
+		c()
+	}
+}
+
+// BuildRequest is the Build button's form.
+type BuildRequest struct {
+	Tag       string
+	BuildArgs string // one NAME=value per line
+	Target    string
+	NoCache   bool
+}
+
+// Build builds the editor's Dockerfile in its context (saving it first)
+// and fills the log. It blocks until the build ends; Cancel stops it.
+func (l *BuildLog) Build(ctx context.Context, b engine.Builder, e *Editor, req BuildRequest) (engine.BuildResult, error) {
+	if e.Dirty() {
+		if err := e.Save(""); err != nil {
+			return engine.BuildResult{}, err
+		}
+	}
+	opts := engine.BuildOptions{ContextDir: e.ContextDir(), Target: strings.TrimSpace(req.Target), NoCache: req.NoCache}
+	if opts.ContextDir == "" {
+		return engine.BuildResult{}, fmt.Errorf("save the Dockerfile in the folder you want to build first: %w", engine.ErrInvalidArgument)
+	}
+	if rel, err := filepath.Rel(opts.ContextDir, e.Path()); err == nil {
+		opts.Dockerfile = rel
+	}
+	if t := strings.TrimSpace(req.Tag); t != "" {
+		opts.Tags = []string{t}
+	}
+	for _, line := range strings.Split(req.BuildArgs, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || k == "" {
+			return engine.BuildResult{}, fmt.Errorf("build argument %q: write NAME=value, one per line: %w", line, engine.ErrInvalidArgument)
+		}
+		if opts.BuildArgs == nil {
+			opts.BuildArgs = map[string]*string{}
+		}
+		opts.BuildArgs[k] = &v
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	l.mu.Lock()
+	l.steps, l.messages, l.err, l.result, l.running, l.cancel = nil, nil, nil, engine.BuildResult{}, true, cancel
+	l.mu.Unlock()
+	l.changed()
+	res, err := b.Build(ctx, opts, l.Apply)
+	l.mu.Lock()
+	l.running, l.cancel, l.result, l.err = false, nil, res, err
+	if errors.Is(err, context.Canceled) {
+		for i := range l.steps {
+			if l.steps[i].State == StepRunning {
+				l.steps[i].State = StepFailed
+				l.steps[i].Output += "cancelled\n"
+			}
+		}
+	}
+	l.mu.Unlock()
+	l.changed()
+	return res, err
+}

@@ -1,0 +1,175 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Settings are the app's preferences, kept in config.toml.
+type Settings struct {
+	// Engine is the engine's address: "" picks $DOCKER_HOST, else Berth's
+	// own engine (started by the app when none answers); or
+	// unix:///path, tcp://host:port (TLS with TLSVerify and the cert dir).
+	Engine    string `toml:"engine"`
+	TLSVerify bool   `toml:"tls_verify"`
+	CertPath  string `toml:"cert_path"` // ca.pem, cert.pem, key.pem; default ~/.docker
+	// InsecureRegistries are registries reached over plain HTTP.
+	InsecureRegistries []string `toml:"insecure_registries"`
+	// DefaultRegistry is what Search asks when no registry is named.
+	DefaultRegistry string `toml:"default_registry"`
+	// Theme: "system", "light" or "dark".
+	Theme string `toml:"theme"`
+	// WatchDebounce is how long the watcher waits after the last save.
+	WatchDebounce Duration `toml:"watch_debounce"`
+	// Welcome is false once the first-run tour was seen or skipped.
+	Welcome *bool `toml:"welcome"`
+}
+
+// Duration is a time.Duration written as "150ms" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText reads "150ms", "1s".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (write it like 150ms or 1s)", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration back.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// DefaultSettings are used for anything config.toml leaves out.
+func DefaultSettings() Settings {
+	yes := true
+	return Settings{DefaultRegistry: "docker.io", Theme: "system", WatchDebounce: Duration{150 * time.Millisecond}, Welcome: &yes}
+}
+
+// ConfigPath is $XDG_CONFIG_HOME/berth/config.toml (~/.config/... when
+// unset; the platform's config directory on macOS and Windows).
+func ConfigPath() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		dir = filepath.Join(os.TempDir(), "berth-config")
+	}
+	return filepath.Join(dir, "berth", "config.toml")
+}
+
+// SettingsError is a config.toml that cannot be read, with the line.
+type SettingsError struct {
+	Path string
+	Line int
+	Msg  string
+}
+
+func (e *SettingsError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s, line %d: %s", e.Path, e.Line, e.Msg)
+	}
+	return e.Path + ": " + e.Msg
+}
+
+// LoadSettings reads path. A missing file gives the defaults. A broken
+// one gives the defaults and a *SettingsError naming the line, so the app
+// starts anyway and says what to fix; unknown keys come back as warnings.
+func LoadSettings(path string) (Settings, []string, error) {
+	s := DefaultSettings()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil, nil
+	}
+	if err != nil {
+		return s, nil, &SettingsError{Path: path, Msg: err.Error()}
+	}
+	var read Settings
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&read)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return s, nil, &SettingsError{Path: path, Line: pe.Position.Line, Msg: strings.TrimSpace(pe.Message)}
+		}
+		return s, nil, &SettingsError{Path: path, Msg: err.Error()}
+	}
+	var warnings []string
+	for _, k := range md.Undecoded() {
+		warnings = append(warnings, fmt.Sprintf("%s: unknown setting %q ignored", path, k.String()))
+	}
+	sort.Strings(warnings)
+	merge(&s, read, md)
+	if err := s.validate(); err != nil {
+		return DefaultSettings(), warnings, &SettingsError{Path: path, Msg: err.Error()}
+	}
+	return s, warnings, nil
+}
+
+func merge(s *Settings, read Settings, md toml.MetaData) {
+	if md.IsDefined("engine") {
+		s.Engine = read.Engine
+	}
+	if md.IsDefined("tls_verify") {
+		s.TLSVerify = read.TLSVerify
+	}
+	if md.IsDefined("cert_path") {
+		s.CertPath = read.CertPath
+	}
+	if md.IsDefined("insecure_registries") {
+		s.InsecureRegistries = read.InsecureRegistries
+	}
+	if md.IsDefined("default_registry") {
+		s.DefaultRegistry = read.DefaultRegistry
+	}
+	if md.IsDefined("theme") {
+		s.Theme = read.Theme
+	}
+	if md.IsDefined("watch_debounce") {
+		s.WatchDebounce = read.WatchDebounce
+	}
+	if md.IsDefined("welcome") {
+		s.Welcome = read.Welcome
+	}
+}
+
+func (s Settings) validate() error {
+	switch s.Theme {
+	case "system", "light", "dark":
+	default:
+		return fmt.Errorf("theme = %q: use \"system\", \"light\" or \"dark\"", s.Theme)
+	}
+	if s.Engine != "" && !strings.HasPrefix(s.Engine, "unix://") && !strings.HasPrefix(s.Engine, "tcp://") && !strings.HasPrefix(s.Engine, "npipe://") {
+		return fmt.Errorf("engine = %q: write unix:///path/to.sock or tcp://host:port", s.Engine)
+	}
+	if s.WatchDebounce.Duration < 0 || s.WatchDebounce.Duration > time.Minute {
+		return fmt.Errorf("watch_debounce = %s: use a value between 0s and 1m", s.WatchDebounce.Duration)
+	}
+	return nil
+}
+
+// SaveSettings writes s to path (atomically: a crash leaves the old file).
+func SaveSettings(path string, s Settings) error {
+	if err := s.validate(); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	buf.WriteString("# Berth settings. Edit here or in the app's Settings dialog.\n")
+	if err := toml.NewEncoder(&buf).Encode(s); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
