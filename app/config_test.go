@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"errors"
@@ -7,12 +7,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/app"
 )
 
 func TestSettingsLoadSaveAndErrors(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "berth", "config.toml")
-	s, warnings, err := LoadSettings(path)
+	s, warnings, err := app.LoadSettings(path)
 	if err != nil || len(warnings) != 0 || s.Theme != "system" || s.WatchDebounce.Duration != 150*time.Millisecond || s.DefaultRegistry != "docker.io" {
 		t.Fatalf("missing file: %+v %v %v", s, warnings, err)
 	}
@@ -20,11 +22,11 @@ func TestSettingsLoadSaveAndErrors(t *testing.T) {
 	s.TLSVerify = true
 	s.InsecureRegistries = []string{"registry.lan:5000"}
 	s.Theme = "dark"
-	s.WatchDebounce = Duration{300 * time.Millisecond}
-	if err := SaveSettings(path, s); err != nil {
+	s.WatchDebounce = app.Duration{300 * time.Millisecond}
+	if err := app.SaveSettings(path, s); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := LoadSettings(path)
+	got, _, err := app.LoadSettings(path)
 	if err != nil || got.Engine != s.Engine || !got.TLSVerify || got.Theme != "dark" || got.WatchDebounce.Duration != 300*time.Millisecond || got.InsecureRegistries[0] != "registry.lan:5000" {
 		t.Fatalf("round trip: %+v %v", got, err)
 	}
@@ -37,24 +39,24 @@ func TestSettingsLoadSaveAndErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		os.WriteFile(path, []byte(tc.text), 0o644)
-		s, _, err := LoadSettings(path)
-		var se *SettingsError
+		s, _, err := app.LoadSettings(path)
+		var se *app.SettingsError
 		if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
-			t.Errorf("%q: %v, want a SettingsError mentioning %q", tc.text, err, tc.want)
+			t.Errorf("%q: %v, want a app.SettingsError mentioning %q", tc.text, err, tc.want)
 		}
 		if s.Theme != "system" {
 			t.Errorf("%q: a broken file must give the defaults, got %+v", tc.text, s)
 		}
 	}
 	os.WriteFile(path, []byte("theme = \"light\"\ncolour = \"blue\"\n"), 0o644)
-	s, warnings, err = LoadSettings(path)
+	s, warnings, err = app.LoadSettings(path)
 	if err != nil || s.Theme != "light" || len(warnings) != 1 || !strings.Contains(warnings[0], `unknown setting "colour"`) {
 		t.Fatalf("unknown key: %+v %v %v", s, warnings, err)
 	}
 }
 
 func TestParseRunOptions(t *testing.T) {
-	spec, err := ParseRunOptions(RunOptions{Image: "nginx:1.27", Name: "web", Ports: "8080:80, 127.0.0.1:8443:443/tcp 53/udp", Env: "A=1\n\nB=two words", Volumes: "/srv/www:/usr/share/nginx/html:ro\ndata:/data", Command: "nginx -g 'daemon off;'"})
+	spec, err := app.ParseRunOptions(app.RunOptions{Image: "nginx:1.27", Name: "web", Ports: "8080:80, 127.0.0.1:8443:443/tcp 53/udp", Env: "A=1\n\nB=two words", Volumes: "/srv/www:/usr/share/nginx/html:ro\ndata:/data", Command: "nginx -g 'daemon off;'"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,8 +66,8 @@ func TestParseRunOptions(t *testing.T) {
 	if len(spec.Env) != 2 || len(spec.Mounts) != 2 || spec.Mounts[0].Type != "bind" || !spec.Mounts[0].ReadOnly || spec.Mounts[1].Type != "volume" || spec.Cmd[2] != "nginx -g 'daemon off;'" {
 		t.Fatalf("spec %+v", spec)
 	}
-	for _, bad := range []RunOptions{{}, {Image: "x", Ports: "80:http"}, {Image: "x", Ports: "70000:80"}, {Image: "x", Env: "NOEQUALS"}, {Image: "x", Volumes: "relative"}} {
-		if _, err := ParseRunOptions(bad); err == nil {
+	for _, bad := range []app.RunOptions{{}, {Image: "x", Ports: "80:http"}, {Image: "x", Ports: "70000:80"}, {Image: "x", Env: "NOEQUALS"}, {Image: "x", Volumes: "relative"}} {
+		if _, err := app.ParseRunOptions(bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
 	}

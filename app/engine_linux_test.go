@@ -1,138 +1,51 @@
-package app
+package app_test
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/app"
+	"github.com/berth-dev/berth/app/apptest"
+
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/enginetest"
 )
 
-// The app is tested against a real berthd, started as the app starts it.
-var berthdDir string
-
-func TestMain(m *testing.M) {
-	code := func() int {
-		if os.Geteuid() != 0 {
-			return m.Run() // the engine tests skip with a reason
-		}
-		dir, err := os.MkdirTemp("", "berth-app-test-")
-		if err != nil {
-			panic(err)
-		}
-		defer os.RemoveAll(dir)
-		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "berthd"), "../cmd/berthd").CombinedOutput(); err != nil {
-			os.Stderr.Write(out)
-			panic(err)
-		}
-		berthdDir = dir
-		return m.Run()
-	}()
-	os.Exit(code)
-}
-
-var daemonSeq atomic.Int32
-
-// testEngine is a berthd of the test's own, and the registry it pulls from.
-type testEngine struct {
-	conn *Connection
-	reg  *enginetest.Registry
-}
-
-// startEngine connects as the app does with no engine running: Connect
-// finds nothing at BERTH_HOST and starts berthd, which the test stops.
-func startEngine(t *testing.T) *testEngine {
-	t.Helper()
-	if berthdDir == "" {
-		t.Skip("the app's engine tests start berthd, which needs root")
-	}
-	dir := t.TempDir()
-	n := daemonSeq.Add(1)
-	bridge, bip := fmt.Sprintf("bra%d-%d", os.Getpid()%100000, n), fmt.Sprintf("10.%d.%d.1/24", 100+os.Getpid()%40, 200+n%50)
-	t.Setenv("BERTH_HOST", "unix://"+filepath.Join(dir, "berth.sock"))
-	t.Setenv("DOCKER_HOST", "")
-	t.Setenv("PATH", berthdDir+":"+os.Getenv("PATH"))
-	start := StartBerthdWith("--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "run"), "--bridge", bridge, "--bip", bip, "--ip-masq=false")
-	conn, err := Connect(context.Background(), DefaultSettings(), start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if conn.Started != nil {
-			conn.Started.Signal(syscall.SIGTERM)
-			for i := 0; i < 100; i++ {
-				if conn.Started.Signal(syscall.Signal(0)) != nil {
-					break
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-		}
-		exec.Command("ip", "link", "del", bridge).Run()
-		exec.Command("iptables", "-D", "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT").Run()
-	})
-	if conn.Started == nil || !strings.HasPrefix(conn.Status, "Started Berth's engine") {
-		t.Fatalf("Connect did not start berthd: %+v", conn)
-	}
-	// A second Connect finds it running.
-	again, err := Connect(context.Background(), DefaultSettings(), nil)
-	if err != nil || again.Started != nil || !strings.HasPrefix(again.Status, "Connected to Berth's engine") {
-		t.Fatalf("second Connect: %+v %v", again, err)
-	}
-	reg := enginetest.StartRegistry(t)
-	reg.Push(t, enginetest.Busybox(t), "library/busybox:1.36")
-	return &testEngine{conn: conn, reg: reg}
-}
-
-// waitFor polls cond (in the test, not in the app) until it holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for i := 0; i < 200; i++ {
-		if cond() {
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
+func TestMain(m *testing.M) { apptest.Main(m) }
 
 func TestConnectWithoutEngineSaysWhy(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "")
 	t.Setenv("BERTH_HOST", "unix://"+filepath.Join(t.TempDir(), "none.sock"))
-	_, err := Connect(context.Background(), DefaultSettings(), func(context.Context, string) (*os.Process, error) {
+	_, err := app.Connect(context.Background(), app.DefaultSettings(), func(context.Context, string) (*os.Process, error) {
 		return nil, errors.New("berthd is not installed")
 	})
 	if err == nil || !strings.Contains(err.Error(), "starting Berth's engine failed: berthd is not installed") {
 		t.Fatalf("Connect: %v", err)
 	}
-	s := DefaultSettings()
+	s := app.DefaultSettings()
 	s.Engine = "unix://" + filepath.Join(t.TempDir(), "docker.sock")
-	if _, err := Connect(context.Background(), s, nil); err == nil || !strings.Contains(err.Error(), "from settings") {
+	if _, err := app.Connect(context.Background(), s, nil); err == nil || !strings.Contains(err.Error(), "from settings") {
 		t.Fatalf("Connect to a configured engine that is down: %v", err)
 	}
 }
 
 func TestImagesAndContainersFollowTheEngine(t *testing.T) {
-	te := startEngine(t)
+	te := apptest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	images := NewImages(te.conn.Images(), te.conn.Registry())
-	containers := NewContainers(te.conn.Containers())
-	go Follow(ctx, te.conn.Events(), images, containers)
+	images := app.NewImages(te.Conn.Images(), te.Conn.Registry())
+	containers := app.NewContainers(te.Conn.Containers())
+	go app.Follow(ctx, te.Conn.Events(), images, containers)
 	time.Sleep(200 * time.Millisecond) // the event stream is open
 
-	ref := te.reg.Host + "/library/busybox:1.36"
-	tr := NewTransfer(nil)
+	ref := te.Registry.Host + "/library/busybox:1.36"
+	tr := app.NewTransfer(nil)
 	if err := images.Pull(ctx, ref, tr); err != nil {
 		t.Fatal(err)
 	}
@@ -141,27 +54,27 @@ func TestImagesAndContainersFollowTheEngine(t *testing.T) {
 		t.Fatalf("pull progress: %+v %v %v %v", layers, total, done, err)
 	}
 	rows := images.Rows()
-	if len(rows) != 1 || rows[0].Repository != te.reg.Host+"/library/busybox" || rows[0].Tag != "1.36" || len(rows[0].ShortID) != 12 {
+	if len(rows) != 1 || rows[0].Repository != te.Registry.Host+"/library/busybox" || rows[0].Tag != "1.36" || len(rows[0].ShortID) != 12 {
 		t.Fatalf("rows %+v", rows)
 	}
 
 	// A tag made elsewhere (the docker CLI, another window) shows up
 	// through the event stream, with no refresh from the test.
-	if err := te.conn.Client.Tag(ctx, ref, "app/web:v1"); err != nil {
+	if err := te.Conn.Client.Tag(ctx, ref, "app/web:v1"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the new tag in the gallery", func() bool { return len(images.Rows()) == 2 })
+	apptest.WaitFor(t, "the new tag in the gallery", func() bool { return len(images.Rows()) == 2 })
 	images.SetFilter("app/")
 	if r := images.Rows(); len(r) != 1 || r[0].Ref != "app/web:v1" {
 		t.Fatalf("filtered %+v", r)
 	}
 	images.SetFilter("")
-	images.SetSort(SortName)
+	images.SetSort(app.SortName)
 	if r := images.Rows(); r[0].Repository > r[1].Repository {
 		t.Fatalf("sorted by name %+v", r)
 	}
 
-	id, err := containers.Run(ctx, RunOptions{Image: "app/web:v1", Name: "site", Ports: "127.0.0.1:0:80",
+	id, err := containers.Run(ctx, app.RunOptions{Image: "app/web:v1", Name: "site", Ports: "127.0.0.1:0:80",
 		Command: "mkdir -p /www && echo hello from the app > /www/index.html && echo started && exec httpd -f -p 80 -h /www"})
 	if err != nil {
 		t.Fatal(err)
@@ -174,12 +87,12 @@ func TestImagesAndContainersFollowTheEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := URL(c)
+	url := app.URL(c)
 	if !strings.HasPrefix(url, "http://127.0.0.1:") {
 		t.Fatalf("URL %q for %+v", url, c.Ports)
 	}
 	var body string
-	waitFor(t, "the site to answer", func() bool {
+	apptest.WaitFor(t, "the site to answer", func() bool {
 		resp, err := http.Get(url)
 		if err != nil {
 			return false
@@ -205,12 +118,12 @@ func TestImagesAndContainersFollowTheEngine(t *testing.T) {
 		t.Fatalf("untagging one of two names should work: %v", err)
 	}
 	err = images.Remove(ctx, ref, false)
-	if err == nil || !strings.Contains(Explain(err), "used by a container") {
-		t.Fatalf("removing an image in use: %v / %q", err, Explain(err))
+	if err == nil || !strings.Contains(app.Explain(err), "used by a container") {
+		t.Fatalf("removing an image in use: %v / %q", err, app.Explain(err))
 	}
 	// Stopped from elsewhere: the panel follows.
-	te.conn.Client.Stop(ctx, id, nil)
-	waitFor(t, "the stop to show", func() bool {
+	te.Conn.Client.Stop(ctx, id, nil)
+	apptest.WaitFor(t, "the stop to show", func() bool {
 		l := containers.List()
 		return len(l) == 1 && l[0].State.Status == engine.StatusExited
 	})
@@ -223,17 +136,17 @@ func TestImagesAndContainersFollowTheEngine(t *testing.T) {
 }
 
 func TestEditorBuildsWithTheEngine(t *testing.T) {
-	te := startEngine(t)
+	te := apptest.Start(t)
 	ctx := context.Background()
-	if _, err := te.conn.Registry().Pull(ctx, te.reg.Host+"/library/busybox:1.36", nil, nil); err != nil {
+	if _, err := te.Conn.Registry().Pull(ctx, te.Registry.Host+"/library/busybox:1.36", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	te.conn.Client.Tag(ctx, te.reg.Host+"/library/busybox:1.36", "busybox:latest")
+	te.Conn.Client.Tag(ctx, te.Registry.Host+"/library/busybox:1.36", "busybox:latest")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("v1\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nCOPY index.html /www/\nCMD httpd -f -h /www\n"), 0o644)
 
-	ed := NewEditor("")
+	ed := app.NewEditor("")
 	ed.Debounce = 10 * time.Millisecond
 	if err := ed.Open(dir); err != nil {
 		t.Fatal(err)
@@ -267,34 +180,34 @@ func TestEditorBuildsWithTheEngine(t *testing.T) {
 	}
 
 	// Building with the typo fails before any step, on its line.
-	log := &BuildLog{}
-	_, err := log.Build(ctx, te.conn.Builder(), ed, BuildRequest{Tag: "site:dev"})
-	if err == nil || !strings.Contains(Explain(err), "RUNN") {
+	log := &app.BuildLog{}
+	_, err := log.Build(ctx, te.Conn.Builder(), ed, app.BuildRequest{Tag: "site:dev"})
+	if err == nil || !strings.Contains(app.Explain(err), "RUNN") {
 		t.Fatalf("build with a typo: %v", err)
 	}
 	ed.SetText(strings.Replace(ed.Text(), "RUNN echo typo\n", "RUN echo built > /www/built.txt\n", 1))
-	res, err := log.Build(ctx, te.conn.Builder(), ed, BuildRequest{Tag: "site:dev"})
+	res, err := log.Build(ctx, te.Conn.Builder(), ed, app.BuildRequest{Tag: "site:dev"})
 	if err != nil || res.ImageID == "" {
 		t.Fatalf("build: %v", err)
 	}
 	steps, _, running, _, _ := log.Snapshot()
-	if running || len(steps) != 4 || steps[3].State != StepDone || !strings.Contains(steps[3].Instruction, "RUN echo built") || steps[3].Line != 4 {
+	if running || len(steps) != 4 || steps[3].State != app.StepDone || !strings.Contains(steps[3].Instruction, "RUN echo built") || steps[3].Line != 4 {
 		t.Fatalf("steps %+v", steps)
 	}
 	if ed.Dirty() {
 		t.Fatal("Build did not save the Dockerfile first")
 	}
-	res2, _ := log.Build(ctx, te.conn.Builder(), ed, BuildRequest{Tag: "site:dev"})
+	res2, _ := log.Build(ctx, te.Conn.Builder(), ed, app.BuildRequest{Tag: "site:dev"})
 	steps, _, _, _, _ = log.Snapshot()
-	if res2.ImageID != res.ImageID || steps[1].State != StepCached || steps[3].State != StepCached {
+	if res2.ImageID != res.ImageID || steps[1].State != app.StepCached || steps[3].State != app.StepCached {
 		t.Fatalf("rebuild %+v", steps)
 	}
 	ed.SetText(ed.Text() + "RUN echo failing; exit 4\n")
-	if _, err := log.Build(ctx, te.conn.Builder(), ed, BuildRequest{Tag: "site:dev"}); err == nil || log.FailedLine() != 5 {
+	if _, err := log.Build(ctx, te.Conn.Builder(), ed, app.BuildRequest{Tag: "site:dev"}); err == nil || log.FailedLine() != 5 {
 		t.Fatalf("failing build: %v, line %d", err, log.FailedLine())
 	}
 	steps, _, _, _, _ = log.Snapshot()
-	if last := steps[len(steps)-1]; last.State != StepFailed || !strings.Contains(last.Output, "failing") {
+	if last := steps[len(steps)-1]; last.State != app.StepFailed || !strings.Contains(last.Output, "failing") {
 		t.Fatalf("failed step %+v", last)
 	}
 }

@@ -1,0 +1,94 @@
+package views
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+)
+
+// HumanSize writes bytes as docker does: 1.98MB, 512kB, 3B.
+func HumanSize(n int64) string {
+	units := []string{"B", "kB", "MB", "GB", "TB"}
+	f := float64(n)
+	i := 0
+	for f >= 1000 && i < len(units)-1 {
+		f /= 1000
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%dB", n)
+	}
+	if f < 10 {
+		return fmt.Sprintf("%.2f%s", f, units[i])
+	}
+	if f < 100 {
+		return fmt.Sprintf("%.1f%s", f, units[i])
+	}
+	return fmt.Sprintf("%.0f%s", f, units[i])
+}
+
+// HumanAge writes how long ago t was: "just now", "5 minutes ago", "3 days ago".
+func HumanAge(t, now time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	d := now.Sub(t)
+	switch {
+	case d < 10*time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%d seconds ago", int(d.Seconds()))
+	case d < 2*time.Minute:
+		return "a minute ago"
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes ago", int(d.Minutes()))
+	case d < 2*time.Hour:
+		return "an hour ago"
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours ago", int(d.Hours()))
+	case d < 60*24*time.Hour:
+		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	case d < 2*365*24*time.Hour:
+		return fmt.Sprintf("%d months ago", int(d.Hours()/24/30))
+	}
+	return fmt.Sprintf("%d years ago", int(d.Hours()/24/365))
+}
+
+// Uptime is `docker ps`'s STATUS column.
+func Uptime(c engine.Container, now time.Time) string {
+	switch c.State.Status {
+	case engine.StatusRunning:
+		return "Up " + strings.TrimSuffix(HumanAge(c.State.StartedAt, now), " ago")
+	case engine.StatusExited:
+		s := fmt.Sprintf("Exited (%d)", c.State.ExitCode)
+		if !c.State.FinishedAt.IsZero() {
+			s += " " + HumanAge(c.State.FinishedAt, now)
+		}
+		return s
+	case engine.StatusCreated:
+		return "Created"
+	}
+	return strings.ToUpper(string(c.State.Status[:1])) + string(c.State.Status[1:])
+}
+
+// Ports is `docker ps`'s PORTS column: 127.0.0.1:8080->80/tcp.
+func Ports(c engine.Container) string {
+	var out []string
+	for _, p := range c.Ports {
+		host := p.HostIP
+		if host == "" {
+			host = "0.0.0.0"
+		}
+		proto := p.Proto
+		if proto == "" {
+			proto = "tcp"
+		}
+		out = append(out, fmt.Sprintf("%s:%d->%d/%s", host, p.HostPort, p.ContainerPort, proto))
+	}
+	return strings.Join(out, ", ")
+}
+
+// Percent writes a 0..1 fraction as a whole percentage.
+func Percent(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }

@@ -1,0 +1,27 @@
+package views
+
+import (
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+)
+
+func TestFormat(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		got, want string
+	}{
+		{HumanSize(3), "3B"}, {HumanSize(1980000), "1.98MB"}, {HumanSize(52_400_000), "52.4MB"}, {HumanSize(123_000_000_000), "123GB"},
+		{HumanAge(now.Add(-3*time.Second), now), "just now"}, {HumanAge(now.Add(-5*time.Minute), now), "5 minutes ago"},
+		{HumanAge(now.Add(-50*time.Hour), now), "2 days ago"}, {HumanAge(time.Time{}, now), ""},
+		{Uptime(engine.Container{State: engine.ContainerState{Status: engine.StatusRunning, StartedAt: now.Add(-3 * time.Hour)}}, now), "Up 3 hours"},
+		{Uptime(engine.Container{State: engine.ContainerState{Status: engine.StatusExited, ExitCode: 2, FinishedAt: now.Add(-2 * time.Minute)}}, now), "Exited (2) 2 minutes ago"},
+		{Ports(engine.Container{Ports: []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 80, Proto: "tcp"}, {HostPort: 53, ContainerPort: 53, Proto: "udp"}}}), "127.0.0.1:8080->80/tcp, 0.0.0.0:53->53/udp"},
+		{Percent(0.456), "46%"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

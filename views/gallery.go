@@ -1,0 +1,341 @@
+package views
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/berth-dev/berth/app"
+)
+
+// GalleryActions are what the gallery hands to other panels.
+type GalleryActions struct {
+	Run           func(ref string) // open the Run dialog for an image
+	ExploreLayers func(ref string) // show the image in the Layers panel
+}
+
+// Gallery is the Images panel: a table of images with a filter, a sort,
+// a dangling toggle and the actions on the selected image.
+type Gallery struct {
+	Object   fyne.CanvasObject
+	Filter   *widget.Entry
+	Sort     *widget.Select
+	Dangling *widget.Check
+	Table    *widget.Table
+	Empty    *widget.Label
+	Buttons  map[string]*widget.Button
+
+	state    *app.Images
+	win      fyne.Window
+	acts     GalleryActions
+	rows     []app.ImageRow
+	selected int
+}
+
+var galleryColumns = []string{"Repository", "Tag", "Image ID", "Size", "Created"}
+
+// NewGallery builds the Images panel over s.
+func NewGallery(s *app.Images, w fyne.Window, acts GalleryActions) *Gallery {
+	g := &Gallery{state: s, win: w, acts: acts, selected: -1, Buttons: map[string]*widget.Button{}}
+	g.Filter = widget.NewEntry()
+	g.Filter.SetPlaceHolder("Filter by name, tag or ID")
+	g.Filter.OnChanged = s.SetFilter
+	g.Sort = widget.NewSelect([]string{"Newest first", "Name", "Size"}, func(v string) {
+		s.SetSort(map[string]string{"Newest first": app.SortCreated, "Name": app.SortName, "Size": app.SortSize}[v])
+	})
+	g.Sort.SetSelected("Newest first")
+	g.Dangling = widget.NewCheck("Show untagged", s.SetShowDangling)
+	g.Table = widget.NewTableWithHeaders(
+		func() (int, int) { return len(g.rows), len(galleryColumns) },
+		func() fyne.CanvasObject { return widget.NewLabel("sha256:000000000000") },
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			if id.Row < len(g.rows) {
+				o.(*widget.Label).SetText(g.cell(g.rows[id.Row], id.Col))
+			}
+		})
+	g.Table.CreateHeader = func() fyne.CanvasObject { return widget.NewLabel("Repository") }
+	g.Table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Row < 0 && id.Col >= 0 {
+			o.(*widget.Label).SetText(galleryColumns[id.Col])
+			o.(*widget.Label).TextStyle.Bold = true
+		} else if id.Col < 0 {
+			o.(*widget.Label).SetText("")
+		}
+	}
+	g.Table.ShowHeaderColumn = false
+	for i, wd := range []float32{260, 110, 130, 90, 130} {
+		g.Table.SetColumnWidth(i, wd)
+	}
+	g.Table.OnSelected = func(id widget.TableCellID) { g.selected = id.Row; g.updateButtons() }
+	g.Table.OnUnselected = func(widget.TableCellID) { g.selected = -1; g.updateButtons() }
+	g.Empty = widget.NewLabel("No images yet. Pull one with Pull…, or find one in Search.")
+	g.Empty.Wrapping = fyne.TextWrapWord
+
+	add := func(name string, fn func(app.ImageRow)) *widget.Button {
+		b := widget.NewButton(name, func() {
+			if r, ok := g.Selected(); ok {
+				fn(r)
+			}
+		})
+		g.Buttons[name] = b
+		return b
+	}
+	pull := widget.NewButton("Pull…", g.showPull)
+	g.Buttons["Pull…"] = pull
+	bar := container.NewHBox(pull,
+		add("Run", func(r app.ImageRow) {
+			if acts.Run != nil {
+				acts.Run(r.Ref)
+			}
+		}),
+		add("Tag…", g.showTag), add("Push", g.push), add("Remove", g.remove),
+		add("Inspect", g.inspect), add("History", g.history),
+		add("Layers", func(r app.ImageRow) {
+			if acts.ExploreLayers != nil {
+				acts.ExploreLayers(r.Ref)
+			}
+		}))
+	top := container.NewBorder(nil, nil, nil, container.NewHBox(g.Sort, g.Dangling), g.Filter)
+	tip := widget.NewLabel("An image is a read-only template: files in layers plus settings. Run it to get a container.")
+	tip.Importance = widget.LowImportance
+	tip.Wrapping = fyne.TextWrapWord
+	g.Object = container.NewBorder(container.NewVBox(top, bar), tip, nil, nil, container.NewStack(g.Table, container.NewCenter(g.Empty)))
+	s.OnChange(func() { fyne.Do(g.reload) })
+	g.reload()
+	return g
+}
+
+func (g *Gallery) cell(r app.ImageRow, col int) string {
+	switch col {
+	case 0:
+		return r.Repository
+	case 1:
+		return r.Tag
+	case 2:
+		return r.ShortID
+	case 3:
+		return HumanSize(r.Size)
+	}
+	return HumanAge(r.Created, time.Now())
+}
+
+// Rows are the rows on screen.
+func (g *Gallery) Rows() []app.ImageRow { return g.rows }
+
+// Select selects row i, as a click does.
+func (g *Gallery) Select(i int) { g.Table.Select(widget.TableCellID{Row: i, Col: 0}) }
+
+// Selected is the selected row.
+func (g *Gallery) Selected() (app.ImageRow, bool) {
+	if g.selected < 0 || g.selected >= len(g.rows) {
+		return app.ImageRow{}, false
+	}
+	return g.rows[g.selected], true
+}
+
+func (g *Gallery) reload() {
+	var keep string
+	if r, ok := g.Selected(); ok {
+		keep = r.Ref
+	}
+	g.rows = g.state.Rows()
+	g.selected = -1
+	for i, r := range g.rows {
+		if r.Ref == keep {
+			g.selected = i
+		}
+	}
+	if g.selected < 0 {
+		g.Table.UnselectAll()
+	}
+	g.Table.Refresh()
+	if len(g.rows) == 0 {
+		if msg := g.state.Err(); msg != "" {
+			g.Empty.SetText(msg)
+		}
+		g.Empty.Show()
+	} else {
+		g.Empty.Hide()
+	}
+	g.updateButtons()
+}
+
+func (g *Gallery) updateButtons() {
+	_, ok := g.Selected()
+	for name, b := range g.Buttons {
+		if name == "Pull…" || ok {
+			b.Enable()
+		} else {
+			b.Disable()
+		}
+	}
+}
+
+// showError shows err in a dialog a beginner can act on.
+func showError(err error, w fyne.Window) {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return
+	}
+	dialog.ShowError(errors.New(app.Explain(err)), w)
+}
+
+func (g *Gallery) showPull() { ShowPull(g.state, g.win, "") }
+
+// ShowPull asks for an image name (unless ref is given) and pulls it with
+// one progress bar per layer, a total, and Cancel.
+func ShowPull(s *app.Images, w fyne.Window, ref string) {
+	if ref != "" {
+		pullWithProgress(s, w, ref)
+		return
+	}
+	entry := widget.NewEntry()
+	entry.SetPlaceHolder("e.g. python:3.12-slim or nginx")
+	dialog.ShowForm("Pull an image", "Pull", "Cancel", []*widget.FormItem{
+		widget.NewFormItem("Image", entry),
+	}, func(ok bool) {
+		if ok && strings.TrimSpace(entry.Text) != "" {
+			pullWithProgress(s, w, strings.TrimSpace(entry.Text))
+		}
+	}, w)
+	w.Canvas().Focus(entry)
+}
+
+func pullWithProgress(s *app.Images, w fyne.Window, ref string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	total := widget.NewProgressBar()
+	layers := container.NewVBox()
+	status := widget.NewLabel("Pulling " + ref + "…")
+	bars := map[string]*widget.ProgressBar{}
+	var d dialog.Dialog
+	var tr *app.Transfer
+	tr = app.NewTransfer(func() {
+		ls, t, msg, _, _ := tr.Snapshot()
+		fyne.Do(func() {
+			for _, l := range ls {
+				b, ok := bars[l.ID]
+				if !ok {
+					b = widget.NewProgressBar()
+					bars[l.ID] = b
+					layers.Add(container.NewBorder(nil, nil, widget.NewLabel(l.ID), nil, b))
+				}
+				b.SetValue(l.Fraction())
+			}
+			total.SetValue(t)
+			if msg != "" {
+				status.SetText(msg)
+			}
+		})
+	})
+	content := container.NewVBox(status, widget.NewLabel("Total"), total, widget.NewSeparator(), container.NewVScroll(layers))
+	d = dialog.NewCustom("Pulling "+ref, "Cancel", content, w)
+	d.SetOnClosed(cancel)
+	d.Resize(fyne.NewSize(480, 360))
+	d.Show()
+	go func() {
+		err := s.Pull(ctx, ref, tr)
+		fyne.Do(func() {
+			d.Hide()
+			showError(err, w)
+		})
+	}()
+}
+
+func (g *Gallery) showTag(r app.ImageRow) {
+	entry := widget.NewEntry()
+	entry.SetPlaceHolder("name:tag, e.g. localhost:5000/me/app:v1")
+	dialog.ShowForm("Tag "+r.Ref, "Tag", "Cancel", []*widget.FormItem{widget.NewFormItem("New name", entry)}, func(ok bool) {
+		if !ok || strings.TrimSpace(entry.Text) == "" {
+			return
+		}
+		go func() {
+			err := g.state.Tag(context.Background(), r.Ref, strings.TrimSpace(entry.Text))
+			fyne.Do(func() { showError(err, g.win) })
+		}()
+	}, g.win)
+}
+
+func (g *Gallery) push(r app.ImageRow) {
+	if r.Dangling {
+		showError(fmt.Errorf("tag the image with a registry name first (Tag…), e.g. localhost:5000/me/app:v1"), g.win)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	bar := widget.NewProgressBarInfinite()
+	d := dialog.NewCustom("Pushing "+r.Ref, "Cancel", container.NewVBox(widget.NewLabel("Uploading the layers the registry does not have…"), bar), g.win)
+	d.SetOnClosed(cancel)
+	d.Show()
+	go func() {
+		err := g.state.Push(ctx, r.Ref, app.NewTransfer(nil))
+		fyne.Do(func() {
+			d.Hide()
+			if err == nil {
+				dialog.ShowInformation("Pushed", r.Ref+" is in its registry.", g.win)
+			}
+			showError(err, g.win)
+		})
+	}()
+}
+
+func (g *Gallery) remove(r app.ImageRow) {
+	dialog.ShowConfirm("Remove "+r.Ref+"?", "The name is removed; the image is deleted when no other name points at it.", func(ok bool) {
+		if !ok {
+			return
+		}
+		go func() {
+			err := g.state.Remove(context.Background(), r.Ref, false)
+			fyne.Do(func() { showError(err, g.win) })
+		}()
+	}, g.win)
+}
+
+func (g *Gallery) inspect(r app.ImageRow) {
+	go func() {
+		d, err := g.state.Inspect(context.Background(), r.Ref)
+		fyne.Do(func() {
+			if err != nil {
+				showError(err, g.win)
+				return
+			}
+			data, _ := json.MarshalIndent(d, "", "  ")
+			showText("Inspect "+r.Ref, string(data), g.win)
+		})
+	}()
+}
+
+func (g *Gallery) history(r app.ImageRow) {
+	go func() {
+		items, err := g.state.History(context.Background(), r.Ref)
+		fyne.Do(func() {
+			if err != nil {
+				showError(err, g.win)
+				return
+			}
+			var b strings.Builder
+			for _, h := range items {
+				size := HumanSize(h.Size)
+				if h.EmptyLayer || h.Size == 0 {
+					size = "0B"
+				}
+				fmt.Fprintf(&b, "%-8s %s\n", size, h.CreatedBy)
+			}
+			showText("History of "+r.Ref+" (newest first)", b.String(), g.win)
+		})
+	}()
+}
+
+// showText shows read-only monospace text in a scrolling dialog.
+func showText(title, text string, w fyne.Window) {
+	grid := widget.NewTextGridFromString(text)
+	scroll := container.NewScroll(grid)
+	scroll.SetMinSize(fyne.NewSize(640, 400))
+	dialog.ShowCustom(title, "Close", container.New(layout.NewStackLayout(), scroll), w)
+}

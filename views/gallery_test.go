@@ -1,0 +1,75 @@
+package views
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/berth-dev/berth/app"
+	"github.com/berth-dev/berth/app/apptest"
+)
+
+func TestGalleryShowsFiltersAndActs(t *testing.T) {
+	e := apptest.Start(t)
+	a := test.NewTempApp(t)
+	_ = a
+	ctx := context.Background()
+	images := app.NewImages(e.Conn.Images(), e.Conn.Registry())
+	w := test.NewTempWindow(t, nil)
+	var ran, explored string
+	g := NewGallery(images, w, GalleryActions{Run: func(r string) { ran = r }, ExploreLayers: func(r string) { explored = r }})
+	w.SetContent(g.Object)
+	w.Resize(g.Object.MinSize().Max(sizeOf(900, 500)))
+
+	if !g.Empty.Visible() || len(g.Rows()) != 0 {
+		t.Fatal("an empty engine should show the empty-state hint")
+	}
+	if g.Buttons["Remove"].Disabled() == false {
+		t.Fatal("Remove is enabled with nothing selected")
+	}
+	if err := images.Pull(ctx, e.BusyboxRef, app.NewTransfer(nil)); err != nil {
+		t.Fatal(err)
+	}
+	e.Conn.Client.Tag(ctx, e.BusyboxRef, "tutorial/hello:v1")
+	images.Refresh(ctx)
+	apptest.WaitFor(t, "two rows", func() bool { return len(g.Rows()) == 2 })
+	if g.Empty.Visible() {
+		t.Fatal("the empty-state hint stays with images shown")
+	}
+	row := g.Rows()[0]
+	if g.cell(row, 2) != row.ShortID || !strings.HasSuffix(g.cell(row, 3), "MB") {
+		t.Fatalf("cells %q %q", g.cell(row, 2), g.cell(row, 3))
+	}
+
+	test.Type(g.Filter, "tutorial")
+	apptest.WaitFor(t, "the filter", func() bool { return len(g.Rows()) == 1 })
+	if g.Rows()[0].Ref != "tutorial/hello:v1" {
+		t.Fatalf("filtered rows %+v", g.Rows())
+	}
+	g.Select(0)
+	if g.Buttons["Run"].Disabled() {
+		t.Fatal("Run disabled with a row selected")
+	}
+	test.Tap(g.Buttons["Run"])
+	test.Tap(g.Buttons["Layers"])
+	if ran != "tutorial/hello:v1" || explored != "tutorial/hello:v1" {
+		t.Fatalf("Run got %q, Layers got %q", ran, explored)
+	}
+
+	// Remove asks first, then untags.
+	test.Tap(g.Buttons["Remove"])
+	yes := buttonIn(topOverlay(w), "Yes")
+	if yes == nil {
+		t.Fatal("no confirmation dialog")
+	}
+	test.Tap(yes)
+	g.Filter.SetText("")
+	apptest.WaitFor(t, "the untagged row to go", func() bool { return len(g.Rows()) == 1 })
+
+	test.Tap(g.Buttons["Pull…"])
+	if buttonIn(topOverlay(w), "Pull") == nil {
+		t.Fatal("Pull… opened no dialog")
+	}
+}

@@ -1,0 +1,60 @@
+package views
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/berth-dev/berth/app/apptest"
+)
+
+func TestMain(m *testing.M) { apptest.Main(m) }
+
+// find walks a canvas object tree for the first object ok accepts.
+func find(o fyne.CanvasObject, ok func(fyne.CanvasObject) bool) fyne.CanvasObject {
+	if o == nil {
+		return nil
+	}
+	if ok(o) {
+		return o
+	}
+	var kids []fyne.CanvasObject
+	switch c := o.(type) {
+	case *fyne.Container:
+		kids = c.Objects
+	case *container.Scroll:
+		kids = []fyne.CanvasObject{c.Content}
+	case fyne.Widget:
+		kids = widgetChildren(c)
+	}
+	for _, k := range kids {
+		if f := find(k, ok); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+func widgetChildren(w fyne.Widget) []fyne.CanvasObject {
+	r := cacheRenderer(w)
+	if r == nil {
+		return nil
+	}
+	return r.Objects()
+}
+
+// buttonIn finds a button by its text under o (a window's content or a dialog overlay).
+func buttonIn(o fyne.CanvasObject, text string) *widget.Button {
+	b, _ := find(o, func(c fyne.CanvasObject) bool {
+		b, ok := c.(*widget.Button)
+		return ok && b.Text == text && b.Visible()
+	}).(*widget.Button)
+	return b
+}
+
+// topOverlay is the dialog or pop-up on top of the window.
+func topOverlay(w fyne.Window) fyne.CanvasObject { return w.Canvas().Overlays().Top() }
+
+func sizeOf(w, h float32) fyne.Size { return fyne.NewSize(w, h) }
