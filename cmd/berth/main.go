@@ -1,21 +1,21 @@
-// Command berth is Berth's desktop app; until its window exists, it offers
-// the subcommands that need no display.
+// Command berth is Berth's desktop app. With a subcommand it works in a
+// terminal instead, with no display: berth lint, berth layers.
 package main
 
 import (
-	"fmt"
 	"os"
+
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/berth-dev/berth/app"
+	"github.com/berth-dev/berth/views"
 )
 
 func main() {
 	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case "layers":
-			os.Exit(layersCommand(os.Args[2:], os.Stdout, os.Stderr))
-		case "lint":
-			os.Exit(lintCommand(os.Args[2:], os.Stdout, os.Stderr))
-		}
+		os.Exit(subcommand(os.Args[1], os.Args[2:]))
 	}
-	fmt.Fprintln(os.Stderr, "usage:\n  berth layers [--json] [--tar FILE] [--ci --lowest-efficiency N] IMAGE\n  berth lint [--format text|json] FILE...")
-	os.Exit(2)
+	a := fyneapp.NewWithID("dev.berth.app")
+	views.Start(a, app.ConfigPath()).Win.Show()
+	a.Run()
 }

@@ -1,0 +1,26 @@
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `usage:
+  berth                      open the app
+  berth lint [--format text|json] [--failure-threshold error|warning|info] FILE...
+  berth layers [--json] [--tar FILE] [--ci --lowest-efficiency N] IMAGE`
+
+// subcommand runs a terminal command and returns its exit code.
+func subcommand(name string, args []string) int {
+	switch name {
+	case "layers":
+		return layersCommand(args, os.Stdout, os.Stderr)
+	case "lint":
+		return lintCommand(args, os.Stdout, os.Stderr)
+	case "-h", "--help", "help":
+		fmt.Println(usage)
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "berth: unknown command %q\n%s\n", name, usage)
+	return 2
+}

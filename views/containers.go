@@ -1,0 +1,306 @@
+package views
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/berth-dev/berth/app"
+	"github.com/berth-dev/berth/engine"
+)
+
+// ContainersPanel lists containers with their state, image, ports and
+// uptime, and acts on the selected one.
+type ContainersPanel struct {
+	Object  fyne.CanvasObject
+	List    *widget.List
+	ShowAll *widget.Check
+	Stats   *widget.Label
+	Empty   *widget.Label
+	Buttons map[string]*widget.Button
+
+	state    *app.Containers
+	win      fyne.Window
+	items    []engine.Container
+	selected int
+	statsGen int
+}
+
+// NewContainersPanel builds the Containers panel over s.
+func NewContainersPanel(s *app.Containers, w fyne.Window) *ContainersPanel {
+	p := &ContainersPanel{state: s, win: w, selected: -1, Buttons: map[string]*widget.Button{}}
+	p.List = widget.NewList(
+		func() int { return len(p.items) },
+		func() fyne.CanvasObject {
+			name := widget.NewLabel("name")
+			name.TextStyle.Bold = true
+			detail := widget.NewLabel("image · ports")
+			detail.Truncation = fyne.TextTruncateEllipsis
+			return container.NewBorder(nil, nil, nil, widget.NewLabel("Up 3 minutes"), container.NewVBox(name, detail))
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i >= len(p.items) {
+				return
+			}
+			c := p.items[i]
+			box := o.(*fyne.Container)
+			vb := box.Objects[0].(*fyne.Container)
+			vb.Objects[0].(*widget.Label).SetText(c.Name)
+			detail := c.Image
+			if ports := Ports(c); ports != "" {
+				detail += " · " + ports
+			}
+			vb.Objects[1].(*widget.Label).SetText(detail)
+			status := box.Objects[1].(*widget.Label)
+			status.SetText(Uptime(c, time.Now()))
+			if c.State.Status == engine.StatusRunning {
+				status.Importance = widget.SuccessImportance
+			} else {
+				status.Importance = widget.MediumImportance
+			}
+			status.Refresh()
+		})
+	p.List.OnSelected = func(i widget.ListItemID) { p.selected = i; p.update(); p.sampleStats() }
+	p.List.OnUnselected = func(widget.ListItemID) { p.selected = -1; p.update() }
+	p.ShowAll = widget.NewCheck("Show stopped", s.SetShowAll)
+	p.ShowAll.SetChecked(true)
+	p.Stats = widget.NewLabel("")
+	p.Empty = widget.NewLabel("No containers. Run an image from the Images or Search panel.")
+	p.Empty.Wrapping = fyne.TextWrapWord
+
+	act := func(name string, fn func(engine.Container)) *widget.Button {
+		b := widget.NewButton(name, func() {
+			if c, ok := p.Selected(); ok {
+				fn(c)
+			}
+		})
+		p.Buttons[name] = b
+		return b
+	}
+	do := func(f func(context.Context, string) error) func(engine.Container) {
+		return func(c engine.Container) {
+			go func() {
+				err := f(context.Background(), c.ID)
+				fyne.Do(func() { showError(err, w) })
+			}()
+		}
+	}
+	bar := container.NewHBox(
+		act("Start", do(s.Start)), act("Stop", do(s.Stop)), act("Restart", do(s.Restart)),
+		act("Remove", func(c engine.Container) {
+			dialog.ShowConfirm("Remove "+c.Name+"?", "The container and its changes to files are deleted; the image stays.", func(ok bool) {
+				if ok {
+					do(s.Remove)(c)
+				}
+			}, w)
+		}),
+		act("Logs", func(c engine.Container) { ShowLogs(s, c, w) }),
+		act("Open in browser", func(c engine.Container) {
+			if u, err := url.Parse(app.URL(c)); err == nil && u.Host != "" {
+				fyne.CurrentApp().OpenURL(u)
+			}
+		}),
+		act("Inspect", func(c engine.Container) {
+			go func() {
+				full, err := s.Inspect(context.Background(), c.ID)
+				fyne.Do(func() {
+					if err != nil {
+						showError(err, w)
+						return
+					}
+					data, _ := json.MarshalIndent(full, "", "  ")
+					showText("Inspect "+c.Name, string(data), w)
+				})
+			}()
+		}),
+	)
+	tip := widget.NewLabel("A container is a running instance of an image: its own processes, network address and writable files.")
+	tip.Wrapping = fyne.TextWrapWord
+	tip.Importance = widget.LowImportance
+	p.Object = container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, p.ShowAll, bar), p.Stats), tip, nil, nil,
+		container.NewStack(p.List, container.NewCenter(p.Empty)))
+	s.OnChange(func() { fyne.Do(p.reload) })
+	p.reload()
+	return p
+}
+
+// Items are the containers listed.
+func (p *ContainersPanel) Items() []engine.Container { return p.items }
+
+// Selected is the selected container.
+func (p *ContainersPanel) Selected() (engine.Container, bool) {
+	if p.selected < 0 || p.selected >= len(p.items) {
+		return engine.Container{}, false
+	}
+	return p.items[p.selected], true
+}
+
+func (p *ContainersPanel) reload() {
+	var keep string
+	if c, ok := p.Selected(); ok {
+		keep = c.ID
+	}
+	p.items = p.state.List()
+	p.selected = -1
+	for i, c := range p.items {
+		if c.ID == keep {
+			p.selected = i
+		}
+	}
+	if p.selected < 0 {
+		p.List.UnselectAll()
+	}
+	p.List.Refresh()
+	p.Empty.Hidden = len(p.items) > 0
+	p.Empty.Refresh()
+	p.update()
+}
+
+func (p *ContainersPanel) update() {
+	c, ok := p.Selected()
+	running := ok && c.State.Status == engine.StatusRunning
+	for name, b := range p.Buttons {
+		enable := ok
+		switch name {
+		case "Start":
+			enable = ok && !running
+		case "Stop", "Restart":
+			enable = running
+		case "Open in browser":
+			enable = running && app.URL(c) != ""
+		}
+		if enable {
+			b.Enable()
+		} else {
+			b.Disable()
+		}
+	}
+	if !running {
+		p.Stats.SetText("")
+	}
+}
+
+// sampleStats shows CPU and memory of the selected running container,
+// refreshed every two seconds while it stays selected.
+func (p *ContainersPanel) sampleStats() {
+	p.statsGen++
+	gen := p.statsGen
+	c, ok := p.Selected()
+	if !ok || c.State.Status != engine.StatusRunning {
+		return
+	}
+	go func() {
+		for {
+			u, err := p.state.Stats(context.Background(), c.ID, time.Second)
+			var stop bool
+			fyne.DoAndWait(func() {
+				cur, ok := p.Selected()
+				stop = gen != p.statsGen || !ok || cur.ID != c.ID || err != nil
+				if !stop {
+					p.Stats.SetText(fmt.Sprintf("%s — CPU %.1f%%, memory %s", c.Name, u.CPUPercent, HumanSize(int64(u.MemoryBytes))))
+				}
+			})
+			if stop {
+				return
+			}
+			time.Sleep(time.Second)
+		}
+	}()
+}
+
+// ShowLogs opens a container's logs: live (follow), with a search box
+// that keeps only matching lines.
+func ShowLogs(s *app.Containers, c engine.Container, parent fyne.Window) {
+	w := fyne.CurrentApp().NewWindow("Logs — " + c.Name)
+	var mu sync.Mutex
+	var lines []string
+	grid := widget.NewTextGrid()
+	filter := widget.NewEntry()
+	filter.SetPlaceHolder("Search the logs")
+	follow := widget.NewCheck("Follow", nil)
+	follow.SetChecked(true)
+	scroll := container.NewScroll(grid)
+	render := func() {
+		mu.Lock()
+		q := strings.ToLower(filter.Text)
+		var shown []string
+		for _, l := range lines {
+			if q == "" || strings.Contains(strings.ToLower(l), q) {
+				shown = append(shown, l)
+			}
+		}
+		mu.Unlock()
+		grid.SetText(strings.Join(shown, "\n"))
+		if follow.Checked {
+			scroll.ScrollToBottom()
+		}
+	}
+	filter.OnChanged = func(string) { render() }
+	ctx, cancel := context.WithCancel(context.Background())
+	w.SetOnClosed(cancel)
+	w.SetContent(container.NewBorder(container.NewBorder(nil, nil, nil, follow, filter), nil, nil, nil, scroll))
+	w.Resize(fyne.NewSize(760, 480))
+	w.Show()
+	go func() {
+		err := s.Logs(ctx, c.ID, true, func(e engine.LogEntry) {
+			mu.Lock()
+			lines = append(lines, strings.TrimRight(string(e.Data), "\n"))
+			mu.Unlock()
+			fyne.Do(render)
+		})
+		if err != nil && ctx.Err() == nil {
+			fyne.Do(func() { showError(err, w) })
+		}
+	}()
+}
+
+// RunDialog is the form that starts a container.
+type RunDialog struct {
+	Image, Name, Ports, Env, Volumes, Command *widget.Entry
+	Dialog                                    dialog.Dialog
+}
+
+// ShowRun opens the Run dialog for image; onStarted gets the new container's ID.
+func ShowRun(s *app.Containers, image string, w fyne.Window, onStarted func(id string)) *RunDialog {
+	d := &RunDialog{Image: widget.NewEntry(), Name: widget.NewEntry(), Ports: widget.NewEntry(), Env: widget.NewMultiLineEntry(), Volumes: widget.NewMultiLineEntry(), Command: widget.NewEntry()}
+	d.Image.SetText(image)
+	d.Name.SetPlaceHolder("optional, e.g. web")
+	d.Ports.SetPlaceHolder("HOST:CONTAINER, e.g. 8080:80")
+	d.Env.SetPlaceHolder("NAME=value, one per line")
+	d.Volumes.SetPlaceHolder("/host/path:/in/container or name:/in/container")
+	d.Command.SetPlaceHolder("optional: replaces the image's command")
+	items := []*widget.FormItem{
+		widget.NewFormItem("Image", d.Image), widget.NewFormItem("Name", d.Name),
+		widget.NewFormItem("Ports", d.Ports), widget.NewFormItem("Environment", d.Env),
+		widget.NewFormItem("Volumes", d.Volumes), widget.NewFormItem("Command", d.Command),
+	}
+	items[2].HintText = "Publishes a port of the container on this computer"
+	form := dialog.NewForm("Run a container", "Run", "Cancel", items, func(ok bool) {
+		if !ok {
+			return
+		}
+		opts := app.RunOptions{Image: d.Image.Text, Name: d.Name.Text, Ports: d.Ports.Text, Env: d.Env.Text, Volumes: d.Volumes.Text, Command: d.Command.Text}
+		go func() {
+			id, err := s.Run(context.Background(), opts)
+			fyne.Do(func() {
+				showError(err, w)
+				if err == nil && onStarted != nil {
+					onStarted(id)
+				}
+			})
+		}()
+	}, w)
+	form.Resize(fyne.NewSize(520, 460))
+	d.Dialog = form
+	form.Show()
+	return d
+}

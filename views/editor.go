@@ -1,0 +1,321 @@
+package views
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/berth-dev/berth/app"
+	"github.com/berth-dev/berth/engine"
+)
+
+// EditorPanel edits a Dockerfile with live validation and builds it.
+type EditorPanel struct {
+	Object   fyne.CanvasObject
+	Text     *widget.Entry
+	Gutter   *widget.RichText
+	Problems *widget.List
+	Fix      *widget.Button
+	Note     *widget.Label
+	File     *widget.Label
+
+	Tag, BuildArgs, Target *widget.Entry
+	Build, Cancel          *widget.Button
+	Log                    *widget.List
+	LogStatus              *widget.Label
+
+	ed       *app.Editor
+	log      *app.BuildLog
+	builder  engine.Builder
+	win      fyne.Window
+	diags    []engine.Diagnostic
+	problem  int
+	steps    []app.BuildStep
+	onBuilt  func(engine.BuildResult)
+	lastLine int
+}
+
+// NewEditorPanel builds the Editor panel; onBuilt runs after a build
+// succeeds (the window shows the image's layers).
+func NewEditorPanel(ed *app.Editor, log *app.BuildLog, builder engine.Builder, w fyne.Window, onBuilt func(engine.BuildResult)) *EditorPanel {
+	p := &EditorPanel{ed: ed, log: log, builder: builder, win: w, problem: -1, onBuilt: onBuilt}
+	p.Text = widget.NewMultiLineEntry()
+	p.Text.TextStyle = fyne.TextStyle{Monospace: true}
+	p.Text.Wrapping = fyne.TextWrapOff
+	p.Text.Scroll = fyne.ScrollNone // the panel scrolls, gutter and text together
+	p.Text.SetText(ed.Text())
+	p.Text.OnChanged = ed.SetText
+	p.Text.OnCursorChanged = func() {
+		if row := p.Text.CursorRow + 1; row != p.lastLine {
+			p.lastLine = row
+			p.showNote(row)
+		}
+	}
+	p.Gutter = widget.NewRichText()
+	p.File = widget.NewLabel("New Dockerfile (not saved)")
+	p.Note = widget.NewLabel("Put the cursor on an instruction to see what it does to the image.")
+	p.Note.Wrapping = fyne.TextWrapWord
+	p.Problems = widget.NewList(
+		func() int { return len(p.diags) },
+		func() fyne.CanvasObject { return widget.NewLabel("12:3 error RuleName message") },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i >= len(p.diags) {
+				return
+			}
+			d := p.diags[i]
+			l := o.(*widget.Label)
+			l.SetText(fmt.Sprintf("%d:%d %s  %s", d.Line, d.Column, d.Severity, d.Message))
+			l.Importance = map[engine.Severity]widget.Importance{engine.SeverityError: widget.DangerImportance, engine.SeverityWarning: widget.WarningImportance}[d.Severity]
+			l.Truncation = fyne.TextTruncateEllipsis
+			l.Refresh()
+		})
+	p.Fix = widget.NewButton("Apply fix", func() {
+		if p.problem >= 0 && p.problem < len(p.diags) && p.diags[p.problem].Fix != nil {
+			p.ed.ApplyFix(p.diags[p.problem].Fix)
+			p.Text.SetText(p.ed.Text())
+		}
+	})
+	p.Fix.Disable()
+	p.Problems.OnSelected = func(i widget.ListItemID) {
+		p.problem = i
+		d := p.diags[i]
+		p.goToLine(d.Line)
+		if d.Fix != nil {
+			p.Fix.SetText(d.Fix.Title)
+			p.Fix.Enable()
+		} else {
+			p.Fix.SetText("Apply fix")
+			p.Fix.Disable()
+		}
+		if r, ok := ruleExplanation(d.Rule); ok {
+			p.Note.SetText(d.Rule + ": " + r)
+		}
+	}
+
+	open := widget.NewButton("Open folder…", func() {
+		dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
+			if err != nil || u == nil {
+				return
+			}
+			p.Open(u.Path())
+		}, w)
+	})
+	save := widget.NewButton("Save", func() {
+		if p.ed.Path() == "" {
+			dialog.ShowFileSave(func(uc fyne.URIWriteCloser, err error) {
+				if err != nil || uc == nil {
+					return
+				}
+				uc.Close()
+				showError(p.ed.Save(uc.URI().Path()), w)
+				p.updateFile()
+			}, w)
+			return
+		}
+		showError(p.ed.Save(""), w)
+		p.updateFile()
+	})
+
+	p.Tag = widget.NewEntry()
+	p.Tag.SetPlaceHolder("name:tag, e.g. myapp:dev")
+	p.BuildArgs = widget.NewMultiLineEntry()
+	p.BuildArgs.SetPlaceHolder("NAME=value per line")
+	p.BuildArgs.SetMinRowsVisible(2)
+	p.Target = widget.NewEntry()
+	p.Target.SetPlaceHolder("stage (optional)")
+	p.Build = widget.NewButton("Build", p.startBuild)
+	p.Build.Importance = widget.HighImportance
+	p.Cancel = widget.NewButton("Cancel", log.Cancel)
+	p.Cancel.Disable()
+	p.LogStatus = widget.NewLabel("")
+	p.Log = widget.NewList(
+		func() int { return len(p.steps) },
+		func() fyne.CanvasObject {
+			return container.NewBorder(nil, nil, nil, widget.NewLabel("CACHED"), widget.NewLabel("Step 1: FROM image"))
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i >= len(p.steps) {
+				return
+			}
+			s := p.steps[i]
+			c := o.(*fyne.Container)
+			text := c.Objects[0].(*widget.Label)
+			text.SetText(fmt.Sprintf("%d  %s", s.Number, s.Instruction))
+			text.Truncation = fyne.TextTruncateEllipsis
+			st := c.Objects[1].(*widget.Label)
+			st.SetText(stepStatus(s))
+			st.Importance = map[app.StepState]widget.Importance{app.StepFailed: widget.DangerImportance, app.StepDone: widget.SuccessImportance, app.StepCached: widget.LowImportance}[s.State]
+			st.Refresh()
+		})
+	p.Log.OnSelected = func(i widget.ListItemID) {
+		if i < len(p.steps) {
+			s := p.steps[i]
+			p.goToLine(s.Line)
+			if s.Output != "" {
+				showText(fmt.Sprintf("Step %d: %s", s.Number, s.Instruction), s.Output, w)
+			}
+		}
+	}
+
+	editor := container.NewScroll(container.NewBorder(nil, nil, p.Gutter, nil, p.Text))
+	problems := container.NewBorder(widget.NewLabel("Problems"), p.Fix, nil, nil, p.Problems)
+	side := container.NewVSplit(container.NewVScroll(p.Note), problems)
+	top := container.NewBorder(nil, nil, container.NewHBox(open, save), nil, p.File)
+	form := widget.NewForm(widget.NewFormItem("Tag", p.Tag), widget.NewFormItem("Build args", p.BuildArgs), widget.NewFormItem("Target", p.Target))
+	buildBox := container.NewBorder(container.NewVBox(form, container.NewHBox(p.Build, p.Cancel, p.LogStatus)), nil, nil, nil, p.Log)
+	main := container.NewHSplit(editor, side)
+	main.Offset = 0.65
+	whole := container.NewVSplit(container.NewBorder(top, nil, nil, nil, main), buildBox)
+	whole.Offset = 0.62
+	p.Object = whole
+
+	ed.OnAnalyzed(func() { fyne.Do(p.showDiagnostics) })
+	ed.OnFileState(func() { fyne.Do(p.updateFile) })
+	log.OnChange(func() { fyne.Do(p.showLog) })
+	p.showDiagnostics()
+	p.updateFile()
+	return p
+}
+
+func stepStatus(s app.BuildStep) string {
+	switch s.State {
+	case app.StepRunning:
+		return "running…"
+	case app.StepCached:
+		return "CACHED"
+	case app.StepFailed:
+		return "failed"
+	}
+	out := fmt.Sprintf("%.2fs", s.Duration.Seconds())
+	if s.LayerSize > 0 {
+		out += " · " + HumanSize(s.LayerSize)
+	}
+	return out
+}
+
+func ruleExplanation(id string) (string, bool) {
+	r, ok := app.RuleExplanation(id)
+	return r, ok
+}
+
+// Open opens a folder (the build context) or a Dockerfile.
+func (p *EditorPanel) Open(path string) {
+	if err := p.ed.Open(path); err != nil {
+		showError(err, p.win)
+		return
+	}
+	p.Text.SetText(p.ed.Text())
+	if p.Tag.Text == "" {
+		p.Tag.SetText(app.SuggestTag(p.ed.ContextDir()))
+	}
+}
+
+func (p *EditorPanel) updateFile() {
+	name := p.ed.Path()
+	if name == "" {
+		name = "New Dockerfile (not saved)"
+	} else if p.ed.Dirty() {
+		name += " •"
+	}
+	p.File.SetText(name)
+}
+
+func (p *EditorPanel) showDiagnostics() {
+	res := p.ed.Result()
+	p.diags = res.Diagnostics
+	p.problem = -1
+	p.Problems.UnselectAll()
+	p.Problems.Refresh()
+	p.Fix.Disable()
+	// The gutter: line numbers, a marker on lines with problems.
+	worst := map[int]engine.Severity{}
+	rank := map[engine.Severity]int{engine.SeverityInfo: 1, engine.SeverityWarning: 2, engine.SeverityError: 3}
+	for _, d := range p.diags {
+		for ln := d.Line; ln <= d.EndLine; ln++ {
+			if rank[d.Severity] > rank[worst[ln]] {
+				worst[ln] = d.Severity
+			}
+		}
+	}
+	lines := strings.Count(p.Text.Text, "\n") + 1
+	var segs []widget.RichTextSegment
+	for ln := 1; ln <= lines; ln++ {
+		mark := "  "
+		style := widget.RichTextStyle{TextStyle: fyne.TextStyle{Monospace: true}, Inline: true, ColorName: "disabled"}
+		switch worst[ln] {
+		case engine.SeverityError:
+			mark, style.ColorName = "● ", "error"
+		case engine.SeverityWarning:
+			mark, style.ColorName = "▲ ", "warning"
+		case engine.SeverityInfo:
+			mark, style.ColorName = "· ", "primary"
+		}
+		text := fmt.Sprintf("%s%3d", mark, ln)
+		if ln < lines {
+			text += "\n"
+		}
+		segs = append(segs, &widget.TextSegment{Text: text, Style: style})
+	}
+	p.Gutter.Segments = segs
+	p.Gutter.Refresh()
+	p.updateFile()
+}
+
+// Diagnostics are the problems listed.
+func (p *EditorPanel) Diagnostics() []engine.Diagnostic { return p.diags }
+
+func (p *EditorPanel) showNote(line int) {
+	if n := p.ed.Note(line); n != "" {
+		p.Note.SetText(n)
+	}
+}
+
+func (p *EditorPanel) goToLine(line int) {
+	if line < 1 {
+		return
+	}
+	p.Text.CursorRow, p.Text.CursorColumn = line-1, 0
+	p.Text.Refresh()
+	p.win.Canvas().Focus(p.Text)
+	p.showNote(line)
+}
+
+func (p *EditorPanel) startBuild() {
+	req := app.BuildRequest{Tag: p.Tag.Text, BuildArgs: p.BuildArgs.Text, Target: p.Target.Text}
+	p.Build.Disable()
+	p.Cancel.Enable()
+	p.LogStatus.SetText("Building…")
+	start := time.Now()
+	go func() {
+		res, err := p.log.Build(context.Background(), p.builder, p.ed, req)
+		fyne.Do(func() {
+			p.Build.Enable()
+			p.Cancel.Disable()
+			if err != nil {
+				p.LogStatus.SetText("Failed: " + app.Explain(err))
+				if line := p.log.FailedLine(); line > 0 {
+					p.goToLine(line)
+				}
+				return
+			}
+			p.LogStatus.SetText(fmt.Sprintf("Built %s in %.1fs", strings.TrimPrefix(res.ImageID, "sha256:")[:12], time.Since(start).Seconds()))
+			if p.onBuilt != nil {
+				p.onBuilt(res)
+			}
+		})
+	}()
+}
+
+func (p *EditorPanel) showLog() {
+	p.steps, _, _, _, _ = p.log.Snapshot()
+	p.Log.Refresh()
+	if n := len(p.steps); n > 0 {
+		p.Log.ScrollToBottom()
+	}
+}

@@ -1,0 +1,258 @@
+package views
+
+import (
+	"context"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/berth-dev/berth/app"
+	"github.com/berth-dev/berth/assets"
+	"github.com/berth-dev/berth/engine"
+)
+
+// Window is Berth's main window: one tab per panel and a status bar.
+type Window struct {
+	Win    fyne.Window
+	Tabs   *container.AppTabs
+	Status *widget.Label
+
+	Gallery    *Gallery
+	Search     *SearchPanel
+	Containers *ContainersPanel
+	Editor     *EditorPanel
+	Layers     *LayersPanel
+
+	Conn           *app.Connection
+	Images         *app.Images
+	ContainerState *app.Containers
+	Settings       app.Settings
+	settingsAt     string
+	cancel         context.CancelFunc
+}
+
+// Start shows the window at once, connects to the engine in the
+// background (starting Berth's own when none answers) and fills the
+// panels when it answers.
+func Start(a fyne.App, settingsPath string) *Window {
+	w := &Window{Win: a.NewWindow("Berth"), Status: widget.NewLabel("Connecting to the engine…"), settingsAt: settingsPath}
+	w.Win.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	s, warnings, err := app.LoadSettings(settingsPath)
+	w.Settings = s
+	applyTheme(a, s.Theme)
+	w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewCenter(widget.NewProgressBarInfinite())))
+	w.Win.Resize(fyne.NewSize(1100, 720))
+	if err != nil {
+		dialog.ShowError(err, w.Win) // the defaults are in use; the message names the line
+	}
+	if len(warnings) > 0 {
+		w.Status.SetText(strings.Join(warnings, "; "))
+	}
+	go func() {
+		conn, err := app.Connect(context.Background(), s, app.StartBerthd)
+		fyne.Do(func() {
+			if err != nil {
+				w.Status.SetText("No engine: " + app.Explain(err))
+				msg := widget.NewLabel(app.Explain(err) + "\n\nStart an engine (packaging/dev/setup.sh run starts Berth's), or choose another one in Settings.")
+				msg.Wrapping = fyne.TextWrapWord
+				w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewVBox(msg, widget.NewButton("Settings…", w.ShowSettings))))
+				return
+			}
+			w.Connect(conn)
+		})
+	}()
+	return w
+}
+
+// Connect builds the panels over conn and follows the engine's events.
+func (w *Window) Connect(conn *app.Connection) {
+	w.Conn = conn
+	w.Status.SetText(conn.Status)
+	w.Images = app.NewImages(conn.Images(), conn.Registry())
+	w.ContainerState = app.NewContainers(conn.Containers())
+	search := app.NewSearch(conn.Registry(), w.Settings.DefaultRegistry)
+	editor := app.NewEditor("")
+	editor.Debounce = 150 * time.Millisecond
+	if w.Settings.WatchDebounce.Duration > 0 {
+		editor.Debounce = w.Settings.WatchDebounce.Duration
+	}
+	buildLog := &app.BuildLog{}
+
+	run := func(ref string) {
+		ShowRun(w.ContainerState, ref, w.Win, func(string) { w.Tabs.SelectIndex(2) })
+	}
+	w.Layers = NewLayersPanel(conn.Client, w.Images)
+	w.Gallery = NewGallery(w.Images, w.Win, GalleryActions{Run: run, ExploreLayers: func(ref string) {
+		w.Tabs.SelectIndex(4)
+		w.Layers.Show(ref)
+	}})
+	w.Search = NewSearchPanel(search, func(ref string) {
+		w.Tabs.SelectIndex(0)
+		ShowPull(w.Images, w.Win, ref)
+	}, run)
+	w.Containers = NewContainersPanel(w.ContainerState, w.Win)
+	w.Editor = NewEditorPanel(editor, buildLog, conn.Builder(), w.Win, func(res engine.BuildResult) {
+		w.Layers.Show(res.ImageID)
+	})
+	w.Tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon("Images", theme.StorageIcon(), w.Gallery.Object),
+		container.NewTabItemWithIcon("Search", theme.SearchIcon(), w.Search.Object),
+		container.NewTabItemWithIcon("Containers", theme.ComputerIcon(), w.Containers.Object),
+		container.NewTabItemWithIcon("Build", theme.DocumentCreateIcon(), w.Editor.Object),
+		container.NewTabItemWithIcon("Layers", theme.ListIcon(), w.Layers.Object),
+	)
+	settings := widget.NewButtonWithIcon("", theme.SettingsIcon(), w.ShowSettings)
+	help := widget.NewButtonWithIcon("", theme.HelpIcon(), w.ShowWelcome)
+	w.Win.SetContent(container.NewBorder(nil, container.NewBorder(nil, nil, nil, container.NewHBox(help, settings), w.Status), nil, nil, w.Tabs))
+	ctx, cancel := context.WithCancel(context.Background())
+	w.cancel = cancel
+	w.Win.SetOnClosed(cancel)
+	go func() {
+		w.Images.Refresh(ctx)
+		w.ContainerState.Refresh(ctx)
+		app.Follow(ctx, conn.Events(), w.Images, w.ContainerState)
+	}()
+	if w.Settings.Welcome == nil || *w.Settings.Welcome {
+		w.ShowWelcome()
+	}
+}
+
+// ShowWelcome is the first-run tour: pull, run, open, edit, build, layers.
+func (w *Window) ShowWelcome() {
+	if w.Tabs == nil {
+		return
+	}
+	steps := []struct{ text, button string }{
+		{"1. An image is a packaged app: files in layers plus how to start it. Pull one from a registry.", "Pull busybox"},
+		{"2. A container is a running copy of an image. Run the image with a port published.", "Run it"},
+		{"3. Open the published port in your browser.", "Containers"},
+		{"4. A Dockerfile is the recipe for an image. Open the sample and read the notes beside each line.", "Open the sample"},
+		{"5. Build it: each step makes a layer, and unchanged steps come from the cache.", "Build tab"},
+		{"6. See what each layer added, changed or removed.", "Layers tab"},
+	}
+	var d dialog.Dialog
+	rows := container.NewVBox()
+	for i, s := range steps {
+		i := i
+		label := widget.NewLabel(s.text)
+		label.Wrapping = fyne.TextWrapWord
+		rows.Add(container.NewBorder(nil, nil, nil, widget.NewButton(s.button, func() {
+			d.Hide()
+			w.welcomeStep(i)
+		}), label))
+	}
+	d = dialog.NewCustom("Welcome to Berth", "Close", container.NewVScroll(rows), w.Win)
+	d.SetOnClosed(func() {
+		no := false
+		w.Settings.Welcome = &no
+		app.SaveSettings(w.settingsAt, w.Settings)
+	})
+	d.Resize(fyne.NewSize(720, 460))
+	d.Show()
+}
+
+func (w *Window) welcomeStep(i int) {
+	switch i {
+	case 0:
+		w.Tabs.SelectIndex(0)
+		ShowPull(w.Images, w.Win, "busybox:latest")
+	case 1:
+		d := ShowRun(w.ContainerState, "busybox:latest", w.Win, func(string) { w.Tabs.SelectIndex(2) })
+		d.Ports.SetText("8080:8080")
+		d.Command.SetText("mkdir -p /www && echo '<h1>Hello from a container</h1>' > /www/index.html && httpd -f -p 8080 -h /www")
+	case 2:
+		w.Tabs.SelectIndex(2)
+	case 3:
+		home, _ := os.UserHomeDir()
+		dir, err := assets.WriteSample("hello", filepath.Join(home, "BerthSamples"))
+		if err != nil {
+			showError(err, w.Win)
+			return
+		}
+		w.Editor.Open(dir)
+		w.Editor.Tag.SetText("hello:dev")
+		w.Tabs.SelectIndex(3)
+	case 4:
+		w.Tabs.SelectIndex(3)
+	case 5:
+		w.Tabs.SelectIndex(4)
+	}
+}
+
+// ShowSettings edits config.toml.
+func (w *Window) ShowSettings() {
+	s := w.Settings
+	eng := widget.NewEntry()
+	eng.SetText(s.Engine)
+	eng.SetPlaceHolder("empty: $DOCKER_HOST, else Berth's own engine")
+	reg := widget.NewEntry()
+	reg.SetText(s.DefaultRegistry)
+	insecure := widget.NewEntry()
+	insecure.SetText(strings.Join(s.InsecureRegistries, ", "))
+	insecure.SetPlaceHolder("host:port, …")
+	th := widget.NewSelect([]string{"system", "light", "dark"}, nil)
+	th.SetSelected(s.Theme)
+	deb := widget.NewEntry()
+	deb.SetText(s.WatchDebounce.Duration.String())
+	dialog.ShowForm("Settings", "Save", "Cancel", []*widget.FormItem{
+		widget.NewFormItem("Engine", eng), widget.NewFormItem("Search registry", reg),
+		widget.NewFormItem("Insecure registries", insecure), widget.NewFormItem("Theme", th),
+		widget.NewFormItem("Rebuild delay", deb),
+	}, func(ok bool) {
+		if !ok {
+			return
+		}
+		s.Engine, s.DefaultRegistry, s.Theme = strings.TrimSpace(eng.Text), strings.TrimSpace(reg.Text), th.Selected
+		s.InsecureRegistries = nil
+		for _, r := range strings.Split(insecure.Text, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				s.InsecureRegistries = append(s.InsecureRegistries, r)
+			}
+		}
+		if d, err := time.ParseDuration(strings.TrimSpace(deb.Text)); err == nil {
+			s.WatchDebounce.Duration = d
+		} else {
+			showError(err, w.Win)
+			return
+		}
+		if err := app.SaveSettings(w.settingsAt, s); err != nil {
+			showError(err, w.Win)
+			return
+		}
+		engineChanged := s.Engine != w.Settings.Engine
+		w.Settings = s
+		applyTheme(fyne.CurrentApp(), s.Theme)
+		if engineChanged {
+			dialog.ShowInformation("Settings saved", "Berth connects to the new engine the next time it starts.", w.Win)
+		}
+	}, w.Win)
+}
+
+// variantTheme forces the light or dark variant of the default theme.
+type variantTheme struct {
+	fyne.Theme
+	v fyne.ThemeVariant
+}
+
+func (t variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, t.v)
+}
+
+func applyTheme(a fyne.App, name string) {
+	switch name {
+	case "dark":
+		a.Settings().SetTheme(variantTheme{theme.DefaultTheme(), theme.VariantDark})
+	case "light":
+		a.Settings().SetTheme(variantTheme{theme.DefaultTheme(), theme.VariantLight})
+	default:
+		a.Settings().SetTheme(theme.DefaultTheme())
+	}
+}
