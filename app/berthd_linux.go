@@ -14,8 +14,10 @@ import (
 // StartBerthd runs the berthd found next to the app's binary (or on the
 // PATH) in the background, in its own session so it outlives the window,
 // logging to berthd.log beside its socket.
+// $BERTHD_FLAGS adds flags (space-separated), for development and tests
+// that must keep the engine away from the machine's own data root.
 func StartBerthd(ctx context.Context, address string) (*os.Process, error) {
-	return StartBerthdWith()(ctx, address)
+	return StartBerthdWith(strings.Fields(os.Getenv("BERTHD_FLAGS"))...)(ctx, address)
 }
 
 // StartBerthdWith is StartBerthd passing berthd extra flags.

@@ -133,7 +133,7 @@ func (l *BuildLog) Cancel() {
 // BuildRequest is the Build button's form.
 type BuildRequest struct {
 	Tag       string
-	BuildArgs string // one NAME=value per line
+	BuildArgs string // NAME=value, separated by commas or new lines
 	Target    string
 	NoCache   bool
 }
@@ -156,14 +156,14 @@ func (l *BuildLog) Build(ctx context.Context, b engine.Builder, e *Editor, req B
 	if t := strings.TrimSpace(req.Tag); t != "" {
 		opts.Tags = []string{t}
 	}
-	for _, line := range strings.Split(req.BuildArgs, "\n") {
+	for _, line := range strings.FieldsFunc(req.BuildArgs, func(r rune) bool { return r == '\n' || r == ',' }) {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
 		k, v, ok := strings.Cut(line, "=")
 		if !ok || k == "" {
-			return engine.BuildResult{}, fmt.Errorf("build argument %q: write NAME=value, one per line: %w", line, engine.ErrInvalidArgument)
+			return engine.BuildResult{}, fmt.Errorf("build argument %q: write NAME=value, separated by commas: %w", line, engine.ErrInvalidArgument)
 		}
 		if opts.BuildArgs == nil {
 			opts.BuildArgs = map[string]*string{}

@@ -107,6 +107,9 @@ type Container struct {
 	RestartCount int
 	LogPath      string
 	Labels       map[string]string
+	// StatusText is how an engine's list words the state ("Up 3 minutes"),
+	// for lists that come without the start time.
+	StatusText string
 }
 
 // LogOptions select log lines.

@@ -124,9 +124,8 @@ func NewEditorPanel(ed *app.Editor, log *app.BuildLog, builder engine.Builder, w
 
 	p.Tag = widget.NewEntry()
 	p.Tag.SetPlaceHolder("name:tag, e.g. myapp:dev")
-	p.BuildArgs = widget.NewMultiLineEntry()
-	p.BuildArgs.SetPlaceHolder("NAME=value per line")
-	p.BuildArgs.SetMinRowsVisible(2)
+	p.BuildArgs = widget.NewEntry()
+	p.BuildArgs.SetPlaceHolder("build args: NAME=value, …")
 	p.Target = widget.NewEntry()
 	p.Target.SetPlaceHolder("stage (optional)")
 	p.Build = widget.NewButton("Build", p.startBuild)
@@ -167,12 +166,12 @@ func NewEditorPanel(ed *app.Editor, log *app.BuildLog, builder engine.Builder, w
 	problems := container.NewBorder(widget.NewLabel("Problems"), p.Fix, nil, nil, p.Problems)
 	side := container.NewVSplit(container.NewVScroll(p.Note), problems)
 	top := container.NewBorder(nil, nil, container.NewHBox(open, save), nil, p.File)
-	form := widget.NewForm(widget.NewFormItem("Tag", p.Tag), widget.NewFormItem("Build args", p.BuildArgs), widget.NewFormItem("Target", p.Target))
-	buildBox := container.NewBorder(container.NewVBox(form, container.NewHBox(p.Build, p.Cancel, p.LogStatus)), nil, nil, nil, p.Log)
+	fields := container.NewGridWithColumns(3, p.Tag, p.BuildArgs, p.Target)
+	buildBox := container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(p.Build, p.Cancel), fields), p.LogStatus), nil, nil, nil, p.Log)
 	main := container.NewHSplit(editor, side)
 	main.Offset = 0.65
 	whole := container.NewVSplit(container.NewBorder(top, nil, nil, nil, main), buildBox)
-	whole.Offset = 0.62
+	whole.Offset = 0.6
 	p.Object = whole
 
 	ed.OnAnalyzed(func() { fyne.Do(p.showDiagnostics) })

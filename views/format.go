@@ -58,6 +58,9 @@ func HumanAge(t, now time.Time) string {
 
 // Uptime is `docker ps`'s STATUS column.
 func Uptime(c engine.Container, now time.Time) string {
+	if c.State.StartedAt.IsZero() && c.StatusText != "" {
+		return c.StatusText
+	}
 	switch c.State.Status {
 	case engine.StatusRunning:
 		return "Up " + strings.TrimSuffix(HumanAge(c.State.StartedAt, now), " ago")

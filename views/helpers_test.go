@@ -8,6 +8,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/app/apptest"
+	"github.com/berth-dev/berth/engine/enginetest"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }
@@ -58,3 +60,5 @@ func buttonIn(o fyne.CanvasObject, text string) *widget.Button {
 func topOverlay(w fyne.Window) fyne.CanvasObject { return w.Canvas().Overlays().Top() }
 
 func sizeOf(w, h float32) fyne.Size { return fyne.NewSize(w, h) }
+
+func mustImage(t *testing.T) v1.Image { return enginetest.Busybox(t) }

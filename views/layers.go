@@ -83,9 +83,9 @@ func NewLayersPanel(engine app.Saver, images *app.Images) *LayersPanel {
 			name := c.Objects[0].(*widget.Label)
 			text := path.Base(id)
 			if r.Link != "" {
-				text += " → " + r.Link
+				text += " -> " + r.Link
 			}
-			mark := map[string]string{"added": "+ ", "modified": "~ ", "removed": "− "}[r.Change]
+			mark := map[string]string{"added": "+ ", "modified": "~ ", "removed": "- "}[r.Change]
 			name.SetText(mark + text)
 			name.Importance = map[string]widget.Importance{"added": widget.SuccessImportance, "modified": widget.WarningImportance, "removed": widget.DangerImportance}[r.Change]
 			name.Refresh()

@@ -163,9 +163,9 @@ func (w *Window) welcomeStep(i int) {
 	switch i {
 	case 0:
 		w.Tabs.SelectIndex(0)
-		ShowPull(w.Images, w.Win, "busybox:latest")
+		ShowPull(w.Images, w.Win, "busybox:1.36")
 	case 1:
-		d := ShowRun(w.ContainerState, "busybox:latest", w.Win, func(string) { w.Tabs.SelectIndex(2) })
+		d := ShowRun(w.ContainerState, "busybox:1.36", w.Win, func(string) { w.Tabs.SelectIndex(2) })
 		d.Ports.SetText("8080:8080")
 		d.Command.SetText("mkdir -p /www && echo '<h1>Hello from a container</h1>' > /www/index.html && httpd -f -p 8080 -h /www")
 	case 2:

@@ -212,7 +212,7 @@ func (c *Client) ListContainers(ctx context.Context, all bool) ([]engine.Contain
 	out := make([]engine.Container, 0, len(list))
 	for _, s := range list {
 		ct := engine.Container{ID: s.ID, Image: s.Image, ImageID: s.ImageID, Created: time.Unix(s.Created, 0), Labels: s.Labels,
-			State: engine.ContainerState{Status: engine.ContainerStatus(s.State)}}
+			State: engine.ContainerState{Status: engine.ContainerStatus(s.State)}, StatusText: s.Status}
 		if len(s.Names) > 0 {
 			ct.Name = strings.TrimPrefix(s.Names[0], "/")
 		}

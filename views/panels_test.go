@@ -1,0 +1,188 @@
+package views
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/berth-dev/berth/app"
+	"github.com/berth-dev/berth/app/apptest"
+	"github.com/berth-dev/berth/engine"
+)
+
+func TestSearchFindsPicksTagsAndPulls(t *testing.T) {
+	e := apptest.Start(t)
+	test.NewTempApp(t)
+	e.Registry.Push(t, mustImage(t), "library/busybox:1.37")
+	var pulled, ran string
+	p := NewSearchPanel(app.NewSearch(e.Conn.Registry(), "docker.io"), func(r string) { pulled = r }, func(r string) { ran = r })
+	w := test.NewTempWindow(t, p.Object)
+	_ = w
+	test.Type(p.Query, e.Registry.Host+"/busy")
+	test.Tap(p.Go)
+	apptest.WaitFor(t, "results", func() bool { return len(p.ResultNames()) == 1 })
+	if p.ResultNames()[0] != e.Registry.Host+"/library/busybox" || !strings.Contains(p.Status.Text, "1 images") {
+		t.Fatalf("results %v, status %q", p.ResultNames(), p.Status.Text)
+	}
+	if !p.Pull.Disabled() {
+		t.Fatal("Pull enabled before a pick")
+	}
+	p.Results.Select(0)
+	apptest.WaitFor(t, "tags", func() bool { return len(p.Tags.Options) == 2 })
+	if p.Tags.Selected != "1.37" {
+		t.Fatalf("tags %v, selected %q", p.Tags.Options, p.Tags.Selected)
+	}
+	p.Tags.SetSelected("1.36")
+	test.Tap(p.Pull)
+	test.Tap(p.Run)
+	if want := e.Registry.Host + "/library/busybox:1.36"; pulled != want || ran != want {
+		t.Fatalf("pull %q run %q", pulled, ran)
+	}
+	p.Query.SetText("")
+	test.Tap(p.Go)
+	apptest.WaitFor(t, "the empty-query message", func() bool { return strings.Contains(p.Status.Text, "type what to look for") })
+}
+
+func TestContainersPanelRunsAndControls(t *testing.T) {
+	e := apptest.Start(t)
+	test.NewTempApp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := e.Conn.Registry().Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	state := app.NewContainers(e.Conn.Containers())
+	go app.Follow(ctx, e.Conn.Events(), nil, state)
+	w := test.NewTempWindow(t, nil)
+	p := NewContainersPanel(state, w)
+	w.SetContent(p.Object)
+	if !p.Empty.Visible() {
+		t.Fatal("no empty-state hint")
+	}
+	var started string
+	d := ShowRun(state, e.BusyboxRef, w, func(id string) { started = id })
+	d.Name.SetText("web")
+	d.Ports.SetText("127.0.0.1:0:8080")
+	d.Command.SetText("mkdir /www && echo hi > /www/index.html && echo ready && exec httpd -f -p 8080 -h /www")
+	test.Tap(buttonIn(topOverlay(w), "Run"))
+	apptest.WaitFor(t, "the container in the list", func() bool { return started != "" && len(p.Items()) == 1 })
+	c := p.Items()[0]
+	if c.Name != "web" || c.State.Status != engine.StatusRunning || !strings.HasPrefix(Ports(c), "127.0.0.1:") || !strings.HasPrefix(Uptime(c, time.Now()), "Up") {
+		t.Fatalf("row %+v (%q, %q)", c, Ports(c), Uptime(c, time.Now()))
+	}
+	p.List.Select(0)
+	if p.Buttons["Start"].Disabled() == false || p.Buttons["Stop"].Disabled() || p.Buttons["Open in browser"].Disabled() {
+		t.Fatal("buttons do not follow the running state")
+	}
+	apptest.WaitFor(t, "CPU and memory", func() bool { return strings.Contains(p.Stats.Text, "memory") })
+	test.Tap(p.Buttons["Stop"])
+	apptest.WaitFor(t, "the stop", func() bool { return len(p.Items()) == 1 && p.Items()[0].State.Status == engine.StatusExited })
+	p.ShowAll.SetChecked(false)
+	apptest.WaitFor(t, "stopped containers hidden", func() bool { return len(p.Items()) == 0 })
+	p.ShowAll.SetChecked(true)
+	p.List.Select(0)
+	test.Tap(p.Buttons["Remove"])
+	test.Tap(buttonIn(topOverlay(w), "Yes"))
+	apptest.WaitFor(t, "the removal", func() bool { return len(p.Items()) == 0 })
+
+	// A bad port in the Run dialog is explained, nothing is created.
+	ShowRun(state, e.BusyboxRef, w, nil).Ports.SetText("80:http")
+	test.Tap(buttonIn(topOverlay(w), "Run"))
+	apptest.WaitFor(t, "the error dialog", func() bool { return buttonIn(topOverlay(w), "OK") != nil })
+	if list, _ := e.Conn.Containers().List(ctx, true); len(list) != 0 {
+		t.Fatalf("a bad Run created %v", list)
+	}
+}
+
+func TestEditorPanelValidatesBuildsAndExplores(t *testing.T) {
+	e := apptest.Start(t)
+	test.NewTempApp(t)
+	ctx := context.Background()
+	if _, err := e.Conn.Registry().Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Conn.Client.Tag(ctx, e.BusyboxRef, "busybox:1.36")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("hello\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:1.36\nWORKDIR /www\nCOPY index.html .\nCMD httpd -f -h /www\n"), 0o644)
+
+	ed := app.NewEditor("")
+	ed.Debounce = 10 * time.Millisecond
+	w := test.NewTempWindow(t, nil)
+	var built engine.BuildResult
+	p := NewEditorPanel(ed, &app.BuildLog{}, e.Conn.Builder(), w, func(r engine.BuildResult) { built = r })
+	w.SetContent(p.Object)
+	p.Open(dir)
+	if p.Text.Text == "" || p.Tag.Text == "" || !strings.HasSuffix(p.File.Text, "Dockerfile") {
+		t.Fatalf("open: text %q tag %q file %q", p.Text.Text, p.Tag.Text, p.File.Text)
+	}
+	// Typing a broken line shows a problem marker and a fix.
+	p.Text.SetText(p.Text.Text + "RUNN echo\n")
+	apptest.WaitFor(t, "the typo's diagnostic", func() bool {
+		for _, d := range p.Diagnostics() {
+			if d.Rule == "UnknownInstruction" && d.Line == 5 {
+				return true
+			}
+		}
+		return false
+	})
+	if !strings.Contains(p.Gutter.String(), "●   5") {
+		t.Fatalf("gutter has no error marker on line 5:\n%s", p.Gutter.String())
+	}
+	for i, d := range p.Diagnostics() {
+		if d.Rule == "UnknownInstruction" {
+			p.Problems.Select(i)
+		}
+	}
+	if p.Fix.Disabled() || p.Fix.Text != "Change to RUN" {
+		t.Fatalf("fix button %q disabled=%v", p.Fix.Text, p.Fix.Disabled())
+	}
+	test.Tap(p.Fix)
+	if !strings.Contains(p.Text.Text, "RUN echo") {
+		t.Fatalf("fix not applied: %q", p.Text.Text)
+	}
+	// The side note follows the cursor.
+	p.goToLine(3)
+	if !strings.Contains(p.Note.Text, "COPY") || !strings.Contains(p.Note.Text, "adds layer 2") {
+		t.Fatalf("note %q", p.Note.Text)
+	}
+	p.Tag.SetText("site:dev")
+	test.Tap(p.Build)
+	apptest.WaitFor(t, "the build", func() bool { return built.ImageID != "" })
+	if len(p.steps) != 5 || p.steps[4].State != app.StepDone || !strings.Contains(p.LogStatus.Text, "Built") {
+		t.Fatalf("log %+v, status %q", p.steps, p.LogStatus.Text)
+	}
+
+	// The Layers panel explores what was built.
+	images := app.NewImages(e.Conn.Images(), e.Conn.Registry())
+	lp := NewLayersPanel(e.Conn.Client, images)
+	test.NewTempWindow(t, lp.Object)
+	lp.Show("site:dev")
+	apptest.WaitFor(t, "the layers", func() bool { return lp.Model() != nil && len(lp.Rows()) > 0 })
+	m := lp.Model()
+	// RUN echo changed no file: no layer, as in Docker.
+	if len(m.Layers) != 3 || !strings.Contains(lp.Efficiency.Text, "3 layers") {
+		t.Fatalf("layers %+v, %q", m.Layers, lp.Efficiency.Text)
+	}
+	lp.List.Select(1) // WORKDIR /www
+	if _, ok := lp.Rows()["www/index.html"]; ok {
+		t.Fatalf("the WORKDIR layer holds index.html: %+v", lp.Rows())
+	}
+	lp.List.Select(2) // COPY index.html
+	if r := lp.Rows()["www/index.html"]; r.Change != "added" || r.Size != 6 {
+		t.Fatalf("COPY layer rows %+v", lp.Rows())
+	}
+	lp.Merged.SetChecked(true)
+	if r := lp.Rows()["bin/busybox"]; r.Change != "unchanged" {
+		t.Fatalf("merged view lacks the base's files: %+v", r)
+	}
+	lp.Search.SetText("index")
+	if len(lp.Rows()) != 2 { // www and www/index.html
+		t.Fatalf("search rows %+v", lp.Rows())
+	}
+}
