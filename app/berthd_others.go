@@ -15,3 +15,6 @@ import (
 func StartBerthd(ctx context.Context, address string) (*os.Process, error) {
 	return nil, fmt.Errorf("Berth's engine runs in a Linux VM here: %w", engine.ErrNotSupported)
 }
+
+// StartBerthdWith is StartBerthd passing berthd extra flags.
+func StartBerthdWith(args ...string) StartEngineFunc { return StartBerthd }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Berth's two set-up commands (see README.md):
-#   packaging/dev/setup.sh run    install what Berth needs, build it, start it
+#   packaging/dev/setup.sh run    install what Berth needs, build it, open the app
+#                                 (run engine [FLAGS]: start only the engine, berthd)
 #   packaging/dev/setup.sh test   install what the tests need, run every test
 # Works on a fresh Debian 12 machine as root (or through sudo). Idempotent.
 set -euo pipefail
@@ -42,30 +43,45 @@ go_ok() { # true when `go` can build this module (itself or via GOTOOLCHAIN)
 # gcc: cgo, for libcontainer's nsenter. iptables: containers' outbound NAT
 # (and forwarding where dockerd set the FORWARD policy to DROP).
 base_packages=(ca-certificates git gcc libc6-dev iptables)
+# The desktop app (Fyne): OpenGL and X11/Wayland headers for its cgo driver.
+gui_packages=(pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libwayland-dev libxkbcommon-dev)
 ensure_go
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go$GO_VERSION+auto}
 
 case "${1:-}" in
 run)
-  apt_install "${base_packages[@]}"
+  apt_install "${base_packages[@]}" "${gui_packages[@]}"
   mkdir -p bin
   go build -o bin/berthd ./cmd/berthd
-  if [ $# -le 1 ]; then
+  if [ "${2:-}" = engine ]; then
     echo "Starting berthd. Point the docker CLI at it with:"
     echo "  export DOCKER_HOST=unix:///run/berth/berth.sock"
+    exec bin/berthd "${@:3}"
   fi
-  exec bin/berthd "${@:2}"
+  echo "Building the app (the first build compiles Fyne's graphics code: a few minutes)…"
+  go build -o bin/berth ./cmd/berth
+  if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+    echo "No display here: start the engine alone with 'packaging/dev/setup.sh run engine', or run bin/berth on a desktop." >&2
+    exit 1
+  fi
+  # The app starts bin/berthd (beside it) when no engine answers.
+  exec bin/berth
   ;;
 test)
   # busybox-static: the tests' base image; python3 (Debian's): the Python
   # test base is made from it. The docker CLI: the end-to-end tests.
-  apt_install "${base_packages[@]}" busybox-static python3
+  # Xvfb, xdotool and ImageMagick: the app's end-to-end test drives the real
+  # window on a virtual display and takes screenshots.
+  apt_install "${base_packages[@]}" "${gui_packages[@]}" busybox-static python3 xvfb xauth xdotool imagemagick
   command -v docker >/dev/null || apt_install docker.io
   unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
   if [ -n "$unformatted" ]; then echo "not gofmt-formatted:"; echo "$unformatted"; exit 1; fi
   go vet ./...
-  GOOS=darwin go vet ./...
-  GOOS=windows go vet ./...
+  # Cross-checks: -tags ci selects Fyne's software driver (its GL driver
+  # needs the target's cgo). On macOS even that needs cgo, so cmd/berth's
+  # main package is checked for Linux and Windows only.
+  GOOS=darwin go vet -tags ci $(go list ./... | grep -v '/cmd/berth$')
+  GOOS=windows go vet -tags ci ./...
   go test -race -count=1 -timeout 20m ./...
   ;;
 *)

@@ -1,0 +1,75 @@
+package apptest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/app"
+	"github.com/berth-dev/berth/engine/enginetest"
+)
+
+var seq atomic.Int32
+
+// Engine is a berthd of the test's own and a registry holding busybox.
+type Engine struct {
+	Conn *app.Connection
+	// Registry serves BusyboxRef.
+	Registry   *enginetest.Registry
+	BusyboxRef string
+}
+
+// Start starts berthd through app.Connect on a socket, data root and
+// bridge of the test's own; it is stopped when the test ends.
+func Start(t testing.TB) *Engine {
+	t.Helper()
+	if berthdDir == "" {
+		t.Skip("the app's engine tests start berthd, which needs root (namespaces, mounts, a bridge)")
+	}
+	dir := t.TempDir()
+	n := seq.Add(1)
+	pid := os.Getpid() % 100000
+	bridge, bip := fmt.Sprintf("bat%d-%d", pid, n), fmt.Sprintf("10.%d.%d.1/24", 100+pid%40, 100+n%100)
+	t.Setenv("BERTH_HOST", "unix://"+filepath.Join(dir, "berth.sock"))
+	t.Setenv("DOCKER_HOST", "")
+	t.Setenv("PATH", berthdDir+":"+os.Getenv("PATH"))
+	start := app.StartBerthdWith("--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "run"), "--bridge", bridge, "--bip", bip, "--ip-masq=false")
+	conn, err := app.Connect(context.Background(), app.DefaultSettings(), start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if conn.Started != nil {
+			conn.Started.Signal(syscall.SIGTERM)
+			for i := 0; i < 150 && conn.Started.Signal(syscall.Signal(0)) == nil; i++ {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		exec.Command("ip", "link", "del", bridge).Run()
+		exec.Command("iptables", "-D", "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT").Run()
+		unmountUnder(dir)
+	})
+	if conn.Started == nil || !strings.HasPrefix(conn.Status, "Started Berth's engine") {
+		t.Fatalf("Connect did not start berthd: %+v", conn)
+	}
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:1.36")
+	return &Engine{Conn: conn, Registry: reg, BusyboxRef: reg.Host + "/library/busybox:1.36"}
+}
+
+// unmountUnder removes mounts a berthd killed mid-run left.
+func unmountUnder(dir string) {
+	data, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir) {
+			syscall.Unmount(f[4], syscall.MNT_DETACH)
+		}
+	}
+}
