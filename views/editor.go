@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/app"
@@ -20,6 +21,8 @@ type EditorPanel struct {
 	Object   fyne.CanvasObject
 	Text     *widget.Entry
 	Gutter   *widget.RichText
+	// Coloured is the syntax-coloured copy of Text drawn beneath it.
+	Coloured *widget.RichText
 	Problems *widget.List
 	Fix      *widget.Button
 	Note     *widget.Label
@@ -49,8 +52,12 @@ func NewEditorPanel(ed *app.Editor, log *app.BuildLog, builder engine.Builder, w
 	p.Text.TextStyle = fyne.TextStyle{Monospace: true}
 	p.Text.Wrapping = fyne.TextWrapOff
 	p.Text.Scroll = fyne.ScrollNone // the panel scrolls, gutter and text together
+	p.Coloured = widget.NewRichText()
+	p.Text.OnChanged = func(text string) {
+		ed.SetText(text)
+		p.colour()
+	}
 	p.Text.SetText(ed.Text())
-	p.Text.OnChanged = ed.SetText
 	p.Text.OnCursorChanged = func() {
 		if row := p.Text.CursorRow + 1; row != p.lastLine {
 			p.lastLine = row
@@ -162,7 +169,8 @@ func NewEditorPanel(ed *app.Editor, log *app.BuildLog, builder engine.Builder, w
 		}
 	}
 
-	editor := container.NewScroll(container.NewBorder(nil, nil, p.Gutter, nil, p.Text))
+	textArea := container.NewStack(p.Coloured, container.NewThemeOverride(p.Text, clearTextTheme{theme.DefaultTheme()}))
+	editor := container.NewScroll(container.NewBorder(nil, nil, p.Gutter, nil, textArea))
 	problems := container.NewBorder(widget.NewLabel("Problems"), p.Fix, nil, nil, p.Problems)
 	side := container.NewVSplit(container.NewVScroll(p.Note), problems)
 	top := container.NewBorder(nil, nil, container.NewHBox(open, save), nil, p.File)
@@ -180,6 +188,11 @@ func NewEditorPanel(ed *app.Editor, log *app.BuildLog, builder engine.Builder, w
 	p.showDiagnostics()
 	p.updateFile()
 	return p
+}
+
+func (p *EditorPanel) colour() {
+	p.Coloured.Segments = dockerfileSegments(p.Text.Text)
+	p.Coloured.Refresh()
 }
 
 func stepStatus(s app.BuildStep) string {

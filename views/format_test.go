@@ -1,8 +1,11 @@
 package views
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/engine"
 )
@@ -23,5 +26,27 @@ func TestFormat(t *testing.T) {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
+	}
+}
+
+func TestDockerfileColours(t *testing.T) {
+	segs := dockerfileSegments("# comment\nFROM busybox:1.36 AS base\nCOPY --chown=app $SRC \"/dst dir\"\nRUN echo \\\n  FROM not-a-keyword\n")
+	var got []string
+	for _, s := range segs {
+		ts := s.(*widget.TextSegment)
+		if strings.TrimSpace(ts.Text) != "" {
+			got = append(got, string(ts.Style.ColorName)+":"+ts.Text)
+		}
+	}
+	want := []string{"placeholder:# comment", "primary:FROM", "foreground:busybox:1.36 AS base", "primary:COPY", "hyperlink:--chown=app", "warning:$SRC", "success:\"/dst dir\"", "primary:RUN", "foreground:echo \\", "foreground:FROM not-a-keyword"}
+	var text strings.Builder
+	for _, s := range segs {
+		text.WriteString(s.(*widget.TextSegment).Text)
+	}
+	if text.String() != "# comment\nFROM busybox:1.36 AS base\nCOPY --chown=app $SRC \"/dst dir\"\nRUN echo \\\n  FROM not-a-keyword\n" {
+		t.Fatalf("colouring changed the text: %q", text.String())
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("segments:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
