@@ -18,9 +18,9 @@ import (
 
 // EditorPanel edits a Dockerfile with live validation and builds it.
 type EditorPanel struct {
-	Object   fyne.CanvasObject
-	Text     *widget.Entry
-	Gutter   *widget.RichText
+	Object fyne.CanvasObject
+	Text   *widget.Entry
+	Gutter *widget.RichText
 	// Coloured is the syntax-coloured copy of Text drawn beneath it.
 	Coloured *widget.RichText
 	Problems *widget.List
