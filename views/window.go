@@ -57,7 +57,7 @@ func Start(a fyne.App, settingsPath string) *Window {
 		w.Status.SetText(strings.Join(warnings, "; "))
 	}
 	go func() {
-		conn, err := app.Connect(context.Background(), s, app.StartBerthd)
+		conn, err := app.Connect(context.Background(), s, app.StartBerthdFor(s))
 		fyne.Do(func() {
 			if err != nil {
 				w.Status.SetText("No engine: " + app.Explain(err))
