@@ -123,9 +123,7 @@ func NewContainersPanel(s *app.Containers, w fyne.Window) *ContainersPanel {
 			}()
 		}),
 	)
-	tip := widget.NewLabel("A container is a running instance of an image: its own processes, network address and writable files.")
-	tip.Wrapping = fyne.TextWrapWord
-	tip.Importance = widget.LowImportance
+	tip := container.NewHBox(NewConcept("container"), NewConcept("image"))
 	p.Object = container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, p.ShowAll, bar), p.Stats), tip, nil, nil,
 		container.NewStack(p.List, container.NewCenter(p.Empty)))
 	s.OnChange(func() { fyne.Do(p.reload) })

@@ -173,7 +173,7 @@ func NewEditorPanel(ed *app.Editor, log *app.BuildLog, builder engine.Builder, w
 	editor := container.NewScroll(container.NewBorder(nil, nil, p.Gutter, nil, textArea))
 	problems := container.NewBorder(widget.NewLabel("Problems"), p.Fix, nil, nil, p.Problems)
 	side := container.NewVSplit(container.NewVScroll(p.Note), problems)
-	top := container.NewBorder(nil, nil, container.NewHBox(open, save), nil, p.File)
+	top := container.NewBorder(nil, nil, container.NewHBox(open, save), NewConcept("layer"), p.File)
 	fields := container.NewGridWithColumns(3, p.Tag, p.BuildArgs, p.Target)
 	buildBox := container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(p.Build, p.Cancel), fields), p.LogStatus), nil, nil, nil, p.Log)
 	main := container.NewHSplit(editor, side)

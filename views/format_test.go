@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/engine"
@@ -48,5 +50,29 @@ func TestDockerfileColours(t *testing.T) {
 	}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("segments:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestConceptsExplainOnHover(t *testing.T) {
+	test.NewTempApp(t)
+	c := NewConcept("layer")
+	w := test.NewTempWindow(t, c)
+	w.Resize(fyne.NewSize(400, 300))
+	if c.Showing() {
+		t.Fatal("pop-up before hovering")
+	}
+	c.MouseIn(nil)
+	if !c.Showing() || !strings.Contains(c.Explanation(), "build step") {
+		t.Fatal("hovering shows no explanation")
+	}
+	c.MouseOut()
+	test.Tap(c)
+	if !c.Showing() {
+		t.Fatal("tapping shows no explanation")
+	}
+	for _, term := range []string{"image", "layer", "tag", "container", "registry"} {
+		if Concepts[term] == "" {
+			t.Errorf("no explanation of %s", term)
+		}
 	}
 }

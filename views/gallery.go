@@ -105,9 +105,7 @@ func NewGallery(s *app.Images, w fyne.Window, acts GalleryActions) *Gallery {
 			}
 		}))
 	top := container.NewBorder(nil, nil, nil, container.NewHBox(g.Sort, g.Dangling), g.Filter)
-	tip := widget.NewLabel("An image is a read-only template: files in layers plus settings. Run it to get a container.")
-	tip.Importance = widget.LowImportance
-	tip.Wrapping = fyne.TextWrapWord
+	tip := container.NewHBox(NewConcept("image"), NewConcept("tag"), NewConcept("registry"))
 	g.Object = container.NewBorder(container.NewVBox(top, bar), tip, nil, nil, container.NewStack(g.Table, container.NewCenter(g.Empty)))
 	s.OnChange(func() { fyne.Do(g.reload) })
 	g.reload()

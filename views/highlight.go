@@ -42,7 +42,7 @@ func dockerfileSegments(src string) []widget.RichTextSegment {
 			if !continued {
 				kw, after, _ := strings.Cut(trimmed, " ")
 				if _, ok := instructionWords[strings.ToUpper(kw)]; ok {
-					add(kw, theme.ColorNamePrimary, true)
+					add(kw, theme.ColorNamePrimary, false) // no bold: few monospace fonts have a bold face
 					if len(after) < len(trimmed)-len(kw) {
 						add(" ", theme.ColorNameForeground, false)
 					}

@@ -95,7 +95,7 @@ func NewLayersPanel(engine app.Saver, images *app.Images) *LayersPanel {
 			}
 			c.Objects[1].(*widget.Label).SetText(size)
 		})
-	left := container.NewBorder(nil, container.NewVBox(p.Efficiency, p.Wasted), nil, nil, p.List)
+	left := container.NewBorder(nil, container.NewVBox(p.Efficiency, p.Wasted, container.NewHBox(NewConcept("layer"), NewConcept("image"))), nil, nil, p.List)
 	right := container.NewBorder(container.NewVBox(p.Merged, p.Search), nil, nil, nil, p.Tree)
 	split := container.NewHSplit(left, right)
 	split.Offset = 0.42

@@ -90,7 +90,7 @@ func NewSearchPanel(s *app.Search, pull, run func(ref string)) *SearchPanel {
 	p.Results.OnSelected = func(i widget.ListItemID) { p.choose(i) }
 	top := container.NewBorder(nil, nil, nil, p.Go, p.Query)
 	bottom := container.NewBorder(nil, nil, widget.NewLabel("Tag"), container.NewHBox(p.Pull, p.Run), p.Tags)
-	p.Object = container.NewBorder(container.NewVBox(top, p.Status), bottom, nil, nil, p.Results)
+	p.Object = container.NewBorder(container.NewVBox(top, p.Status), container.NewVBox(bottom, container.NewHBox(NewConcept("registry"), NewConcept("tag"))), nil, nil, p.Results)
 	return p
 }
 
