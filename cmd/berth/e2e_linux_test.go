@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"image"
 	_ "image/png"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,10 +20,10 @@ import (
 	"github.com/berth-dev/berth/engine/enginetest"
 )
 
-// The real app under Xvfb: it starts its own engine, shows what the
-// engine does (a pull and a run made through the API, followed through
-// the event stream), explores a layer tree the user asks for, and each
-// panel is saved as a screenshot in testdata/screenshots (README shows one).
+// The real app under Xvfb, driven with the mouse and keyboard: it starts
+// its own engine, searches a loopback registry, pulls and runs the image
+// with a published port that then answers, explores the image's layers,
+// and each panel is saved as a screenshot in testdata/screenshots.
 func TestAppUnderXvfb(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the app's engine needs root")
@@ -55,6 +57,7 @@ func TestAppUnderXvfb(t *testing.T) {
 	os.MkdirAll(runtimeDir, 0o700)
 	home := filepath.Join(dir, "home")
 	os.MkdirAll(filepath.Join(home, ".config", "berth"), 0o755)
+	os.MkdirAll(filepath.Join(home, ".cache"), 0o755)
 	os.WriteFile(filepath.Join(home, ".config", "berth", "config.toml"), []byte("welcome = false\n"), 0o644)
 	app := exec.Command(filepath.Join(bin, "berth"))
 	app.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_RUNTIME_DIR="+runtimeDir,
@@ -98,23 +101,6 @@ func TestAppUnderXvfb(t *testing.T) {
 		t.Fatalf("engine %+v", v)
 	}
 	ref := reg.Host + "/library/busybox:1.36"
-	if _, err := c.Pull(ctx, ref, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	cc := c.Containers()
-	id, err := cc.Create(ctx, engine.ContainerSpec{Name: "hello-web", Image: ref, Ports: []engine.PortBinding{{HostIP: "127.0.0.1", ContainerPort: 8080}},
-		Cmd: []string{"sh", "-c", "mkdir /www && echo hello > /www/index.html && exec httpd -f -p 8080 -h /www"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cc.Start(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cc.Remove(context.Background(), id, true, true) })
-
-	shots := filepath.Join("testdata", "screenshots")
-	os.MkdirAll(shots, 0o755)
-	time.Sleep(1500 * time.Millisecond) // the events reach the window
 	x := func(args ...string) {
 		cmd := exec.Command("xdotool", args...)
 		cmd.Env = append(os.Environ(), "DISPLAY="+display)
@@ -122,6 +108,9 @@ func TestAppUnderXvfb(t *testing.T) {
 			t.Fatalf("xdotool %v: %v %s", args, err, out)
 		}
 	}
+	shots := filepath.Join("testdata", "screenshots")
+	os.RemoveAll(shots) // this run's pictures only
+	os.MkdirAll(shots, 0o755)
 	shot := func(name string) image.Image {
 		p := filepath.Join(shots, name+".png")
 		cmd := exec.Command("import", "-window", "root", p)
@@ -140,12 +129,74 @@ func TestAppUnderXvfb(t *testing.T) {
 		}
 		return img
 	}
-	images := shot("images")
-	if distinctColours(images) < 8 {
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		for i := 0; i < 150; i++ {
+			if cond() {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		shot("failed")
+		t.Fatalf("timed out waiting for %s (see testdata/screenshots/failed.png)", what)
+	}
+	time.Sleep(time.Second) // the window is up and connected
+	tabs := map[string]string{"images": "50", "search": "145", "containers": "250", "build": "345", "layers": "435"}
+
+	// Search the loopback registry, pick the image, pull it: all in the window.
+	x("mousemove", tabs["search"], "21", "click", "1")
+	time.Sleep(300 * time.Millisecond)
+	x("mousemove", "500", "61", "click", "1")
+	x("type", "--delay", "5", reg.Host+"/library/busy")
+	x("key", "Return")
+	time.Sleep(1500 * time.Millisecond)
+	x("mousemove", "300", "150", "click", "1") // the first result
+	time.Sleep(time.Second)                      // its tags load: 1.36
+	shot("search")
+	x("mousemove", "1026", "618", "click", "1") // Pull
+	eventually("the pull", func() bool { _, err := c.Inspect(ctx, ref); return err == nil })
+	time.Sleep(1500 * time.Millisecond) // the progress dialog closes
+
+	// Run it from the same panel: the Run dialog, a published port, a command.
+	port := freePort(t)
+	x("mousemove", tabs["search"], "21", "click", "1")
+	time.Sleep(300 * time.Millisecond)
+	x("mousemove", "1073", "618", "click", "1") // Run
+	time.Sleep(700 * time.Millisecond)
+	x("mousemove", "604", "237", "click", "1")
+	x("type", "--delay", "5", "hello-web")
+	x("mousemove", "604", "276", "click", "1")
+	x("type", "--delay", "5", fmt.Sprintf("127.0.0.1:%d:8080", port))
+	x("mousemove", "604", "493", "click", "1")
+	x("type", "--delay", "5", "mkdir /www && echo hello from the app > /www/index.html && exec httpd -f -p 8080 -h /www")
+	x("mousemove", "594", "555", "click", "1") // Run
+	cc := c.Containers()
+	eventually("the container", func() bool {
+		ct, err := cc.Inspect(ctx, "hello-web")
+		return err == nil && ct.State.Status == engine.StatusRunning
+	})
+	t.Cleanup(func() { cc.Remove(context.Background(), "hello-web", true, true) })
+	var body string
+	eventually("the published port", func() bool {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		return true
+	})
+	if body != "hello from the app\n" {
+		t.Fatalf("the container the app ran answered %q", body)
+	}
+
+	x("mousemove", tabs["images"], "21", "click", "1")
+	time.Sleep(700 * time.Millisecond)
+	if distinctColours(shot("images")) < 8 {
 		t.Fatal("the Images screenshot is blank")
 	}
-	tabs := map[string]string{"search": "145", "containers": "250", "build": "345", "layers": "435"}
-	for _, name := range []string{"search", "containers", "build"} {
+	for _, name := range []string{"containers", "build"} {
 		x("mousemove", tabs[name], "21", "click", "1")
 		time.Sleep(700 * time.Millisecond)
 		shot(name)
@@ -159,7 +210,6 @@ func TestAppUnderXvfb(t *testing.T) {
 	x("mousemove", "1060", "61", "click", "1")
 	time.Sleep(2 * time.Second)
 	shot("layers")
-	// The app itself still drives the engine: nothing it did broke it.
 	if list, err := cc.List(ctx, false); err != nil || len(list) != 1 {
 		t.Fatalf("containers after the tour: %v %v", list, err)
 	}
@@ -199,4 +249,13 @@ func distinctColours(img image.Image) int {
 		}
 	}
 	return len(seen)
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
