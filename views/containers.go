@@ -90,7 +90,7 @@ func NewContainersPanel(s *app.Containers, w fyne.Window) *ContainersPanel {
 		return func(c engine.Container) {
 			go func() {
 				err := f(context.Background(), c.ID)
-				fyne.Do(func() { showError(err, w) })
+				onMain(func() { showError(err, w) })
 			}()
 		}
 	}
@@ -112,7 +112,7 @@ func NewContainersPanel(s *app.Containers, w fyne.Window) *ContainersPanel {
 		act("Inspect", func(c engine.Container) {
 			go func() {
 				full, err := s.Inspect(context.Background(), c.ID)
-				fyne.Do(func() {
+				onMain(func() {
 					if err != nil {
 						showError(err, w)
 						return
@@ -126,7 +126,7 @@ func NewContainersPanel(s *app.Containers, w fyne.Window) *ContainersPanel {
 	tip := container.NewHBox(NewConcept("container"), NewConcept("image"))
 	p.Object = container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, p.ShowAll, bar), p.Stats), tip, nil, nil,
 		container.NewStack(p.List, container.NewCenter(p.Empty)))
-	s.OnChange(func() { fyne.Do(p.reload) })
+	s.OnChange(func() { onMain(p.reload) })
 	p.reload()
 	return p
 }
@@ -200,7 +200,7 @@ func (p *ContainersPanel) sampleStats() {
 		for {
 			u, err := p.state.Stats(context.Background(), c.ID, time.Second)
 			var stop bool
-			fyne.DoAndWait(func() {
+			onMainAndWait(func() {
 				cur, ok := p.Selected()
 				stop = gen != p.statsGen || !ok || cur.ID != c.ID || err != nil
 				if !stop {
@@ -253,10 +253,10 @@ func ShowLogs(s *app.Containers, c engine.Container, parent fyne.Window) {
 			mu.Lock()
 			lines = append(lines, strings.TrimRight(string(e.Data), "\n"))
 			mu.Unlock()
-			fyne.Do(render)
+			onMain(render)
 		})
 		if err != nil && ctx.Err() == nil {
-			fyne.Do(func() { showError(err, w) })
+			onMain(func() { showError(err, w) })
 		}
 	}()
 }
@@ -289,7 +289,7 @@ func ShowRun(s *app.Containers, image string, w fyne.Window, onStarted func(id s
 		opts := app.RunOptions{Image: d.Image.Text, Name: d.Name.Text, Ports: d.Ports.Text, Env: d.Env.Text, Volumes: d.Volumes.Text, Command: d.Command.Text}
 		go func() {
 			id, err := s.Run(context.Background(), opts)
-			fyne.Do(func() {
+			onMain(func() {
 				showError(err, w)
 				if err == nil && onStarted != nil {
 					onStarted(id)

@@ -182,9 +182,9 @@ func NewEditorPanel(ed *app.Editor, log *app.BuildLog, builder engine.Builder, w
 	whole.Offset = 0.6
 	p.Object = whole
 
-	ed.OnAnalyzed(func() { fyne.Do(p.showDiagnostics) })
-	ed.OnFileState(func() { fyne.Do(p.updateFile) })
-	log.OnChange(func() { fyne.Do(p.showLog) })
+	ed.OnAnalyzed(func() { onMain(p.showDiagnostics) })
+	ed.OnFileState(func() { onMain(p.updateFile) })
+	log.OnChange(func() { onMain(p.showLog) })
 	p.showDiagnostics()
 	p.updateFile()
 	return p
@@ -306,7 +306,7 @@ func (p *EditorPanel) startBuild() {
 	start := time.Now()
 	go func() {
 		res, err := p.log.Build(context.Background(), p.builder, p.ed, req)
-		fyne.Do(func() {
+		onMain(func() {
 			p.Build.Enable()
 			p.Cancel.Disable()
 			if err != nil {

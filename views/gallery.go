@@ -107,7 +107,7 @@ func NewGallery(s *app.Images, w fyne.Window, acts GalleryActions) *Gallery {
 	top := container.NewBorder(nil, nil, nil, container.NewHBox(g.Sort, g.Dangling), g.Filter)
 	tip := container.NewHBox(NewConcept("image"), NewConcept("tag"), NewConcept("registry"))
 	g.Object = container.NewBorder(container.NewVBox(top, bar), tip, nil, nil, container.NewStack(g.Table, container.NewCenter(g.Empty)))
-	s.OnChange(func() { fyne.Do(g.reload) })
+	s.OnChange(func() { onMain(g.reload) })
 	g.reload()
 	return g
 }
@@ -217,7 +217,7 @@ func pullWithProgress(s *app.Images, w fyne.Window, ref string) {
 	var tr *app.Transfer
 	tr = app.NewTransfer(func() {
 		ls, t, msg, _, _ := tr.Snapshot()
-		fyne.Do(func() {
+		onMain(func() {
 			for _, l := range ls {
 				b, ok := bars[l.ID]
 				if !ok {
@@ -240,7 +240,7 @@ func pullWithProgress(s *app.Images, w fyne.Window, ref string) {
 	d.Show()
 	go func() {
 		err := s.Pull(ctx, ref, tr)
-		fyne.Do(func() {
+		onMain(func() {
 			d.Hide()
 			showError(err, w)
 		})
@@ -256,7 +256,7 @@ func (g *Gallery) showTag(r app.ImageRow) {
 		}
 		go func() {
 			err := g.state.Tag(context.Background(), r.Ref, strings.TrimSpace(entry.Text))
-			fyne.Do(func() { showError(err, g.win) })
+			onMain(func() { showError(err, g.win) })
 		}()
 	}, g.win)
 }
@@ -273,7 +273,7 @@ func (g *Gallery) push(r app.ImageRow) {
 	d.Show()
 	go func() {
 		err := g.state.Push(ctx, r.Ref, app.NewTransfer(nil))
-		fyne.Do(func() {
+		onMain(func() {
 			d.Hide()
 			if err == nil {
 				dialog.ShowInformation("Pushed", r.Ref+" is in its registry.", g.win)
@@ -290,7 +290,7 @@ func (g *Gallery) remove(r app.ImageRow) {
 		}
 		go func() {
 			err := g.state.Remove(context.Background(), r.Ref, false)
-			fyne.Do(func() { showError(err, g.win) })
+			onMain(func() { showError(err, g.win) })
 		}()
 	}, g.win)
 }
@@ -298,7 +298,7 @@ func (g *Gallery) remove(r app.ImageRow) {
 func (g *Gallery) inspect(r app.ImageRow) {
 	go func() {
 		d, err := g.state.Inspect(context.Background(), r.Ref)
-		fyne.Do(func() {
+		onMain(func() {
 			if err != nil {
 				showError(err, g.win)
 				return
@@ -312,7 +312,7 @@ func (g *Gallery) inspect(r app.ImageRow) {
 func (g *Gallery) history(r app.ImageRow) {
 	go func() {
 		items, err := g.state.History(context.Background(), r.Ref)
-		fyne.Do(func() {
+		onMain(func() {
 			if err != nil {
 				showError(err, g.win)
 				return

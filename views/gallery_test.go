@@ -34,7 +34,7 @@ func TestGalleryShowsFiltersAndActs(t *testing.T) {
 	}
 	e.Conn.Client.Tag(ctx, e.BusyboxRef, "tutorial/hello:v1")
 	images.Refresh(ctx)
-	apptest.WaitFor(t, "two rows", func() bool { return len(g.Rows()) == 2 })
+	waitUI(t, "two rows", func() bool { return len(g.Rows()) == 2 })
 	if g.Empty.Visible() {
 		t.Fatal("the empty-state hint stays with images shown")
 	}
@@ -44,7 +44,7 @@ func TestGalleryShowsFiltersAndActs(t *testing.T) {
 	}
 
 	test.Type(g.Filter, "tutorial")
-	apptest.WaitFor(t, "the filter", func() bool { return len(g.Rows()) == 1 })
+	waitUI(t, "the filter", func() bool { return len(g.Rows()) == 1 })
 	if g.Rows()[0].Ref != "tutorial/hello:v1" {
 		t.Fatalf("filtered rows %+v", g.Rows())
 	}
@@ -66,7 +66,7 @@ func TestGalleryShowsFiltersAndActs(t *testing.T) {
 	}
 	test.Tap(yes)
 	g.Filter.SetText("")
-	apptest.WaitFor(t, "the untagged row to go", func() bool { return len(g.Rows()) == 1 })
+	waitUI(t, "the untagged row to go", func() bool { return len(g.Rows()) == 1 })
 
 	test.Tap(g.Buttons["Pull…"])
 	if buttonIn(topOverlay(w), "Pull") == nil {

@@ -2,6 +2,7 @@ package views
 
 import (
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -62,3 +63,42 @@ func topOverlay(w fyne.Window) fyne.CanvasObject { return w.Canvas().Overlays().
 func sizeOf(w, h float32) fyne.Size { return fyne.NewSize(w, h) }
 
 func mustImage(t *testing.T) v1.Image { return enginetest.Busybox(t) }
+
+// In tests, UI updates from other goroutines wait in uiQueue until the
+// test goroutine drains it (pump), as Fyne's main loop would: the test
+// driver would otherwise run them on whatever goroutine asked.
+var uiQueue = make(chan func(), 1024)
+
+func init() {
+	onMain = func(f func()) { uiQueue <- f }
+	onMainAndWait = func(f func()) {
+		done := make(chan struct{})
+		uiQueue <- func() { f(); close(done) }
+		<-done
+	}
+}
+
+// pump runs the queued UI updates on the test goroutine.
+func pump() {
+	for {
+		select {
+		case f := <-uiQueue:
+			f()
+		default:
+			return
+		}
+	}
+}
+
+// waitUI pumps UI updates until cond holds.
+func waitUI(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 600; i++ {
+		pump()
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}

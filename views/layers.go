@@ -101,7 +101,7 @@ func NewLayersPanel(engine app.Saver, images *app.Images) *LayersPanel {
 	split.Offset = 0.42
 	p.Object = container.NewBorder(container.NewBorder(nil, nil, nil, p.Load, p.Image), nil, nil, nil, split)
 	if images != nil {
-		images.OnChange(func() { fyne.Do(p.updateChoices) })
+		images.OnChange(func() { onMain(p.updateChoices) })
 		p.updateChoices()
 	}
 	return p
@@ -126,7 +126,7 @@ func (p *LayersPanel) Show(image string) {
 	p.Load.Disable()
 	go func() {
 		m, err := app.LoadLayers(context.Background(), p.engine, image)
-		fyne.Do(func() {
+		onMain(func() {
 			p.Load.Enable()
 			if err != nil {
 				p.Efficiency.SetText(app.Explain(err))

@@ -25,7 +25,7 @@ func TestSearchFindsPicksTagsAndPulls(t *testing.T) {
 	_ = w
 	test.Type(p.Query, e.Registry.Host+"/busy")
 	test.Tap(p.Go)
-	apptest.WaitFor(t, "results", func() bool { return len(p.ResultNames()) == 1 })
+	waitUI(t, "results", func() bool { return len(p.ResultNames()) == 1 })
 	if p.ResultNames()[0] != e.Registry.Host+"/library/busybox" || !strings.Contains(p.Status.Text, "1 images") {
 		t.Fatalf("results %v, status %q", p.ResultNames(), p.Status.Text)
 	}
@@ -33,7 +33,7 @@ func TestSearchFindsPicksTagsAndPulls(t *testing.T) {
 		t.Fatal("Pull enabled before a pick")
 	}
 	p.Results.Select(0)
-	apptest.WaitFor(t, "tags", func() bool { return len(p.Tags.Options) == 2 })
+	waitUI(t, "tags", func() bool { return len(p.Tags.Options) == 2 })
 	if p.Tags.Selected != "1.37" {
 		t.Fatalf("tags %v, selected %q", p.Tags.Options, p.Tags.Selected)
 	}
@@ -45,7 +45,7 @@ func TestSearchFindsPicksTagsAndPulls(t *testing.T) {
 	}
 	p.Query.SetText("")
 	test.Tap(p.Go)
-	apptest.WaitFor(t, "the empty-query message", func() bool { return strings.Contains(p.Status.Text, "type what to look for") })
+	waitUI(t, "the empty-query message", func() bool { return strings.Contains(p.Status.Text, "type what to look for") })
 }
 
 func TestContainersPanelRunsAndControls(t *testing.T) {
@@ -70,7 +70,7 @@ func TestContainersPanelRunsAndControls(t *testing.T) {
 	d.Ports.SetText("127.0.0.1:0:8080")
 	d.Command.SetText("mkdir /www && echo hi > /www/index.html && echo ready && exec httpd -f -p 8080 -h /www")
 	test.Tap(buttonIn(topOverlay(w), "Run"))
-	apptest.WaitFor(t, "the container in the list", func() bool { return started != "" && len(p.Items()) == 1 })
+	waitUI(t, "the container in the list", func() bool { return started != "" && len(p.Items()) == 1 })
 	c := p.Items()[0]
 	if c.Name != "web" || c.State.Status != engine.StatusRunning || !strings.HasPrefix(Ports(c), "127.0.0.1:") || !strings.HasPrefix(Uptime(c, time.Now()), "Up") {
 		t.Fatalf("row %+v (%q, %q)", c, Ports(c), Uptime(c, time.Now()))
@@ -79,21 +79,22 @@ func TestContainersPanelRunsAndControls(t *testing.T) {
 	if p.Buttons["Start"].Disabled() == false || p.Buttons["Stop"].Disabled() || p.Buttons["Open in browser"].Disabled() {
 		t.Fatal("buttons do not follow the running state")
 	}
-	apptest.WaitFor(t, "CPU and memory", func() bool { return strings.Contains(p.Stats.Text, "memory") })
+	waitUI(t, "CPU and memory", func() bool { return strings.Contains(p.Stats.Text, "memory") })
 	test.Tap(p.Buttons["Stop"])
-	apptest.WaitFor(t, "the stop", func() bool { return len(p.Items()) == 1 && p.Items()[0].State.Status == engine.StatusExited })
+	waitUI(t, "the stop", func() bool { return len(p.Items()) == 1 && p.Items()[0].State.Status == engine.StatusExited })
 	p.ShowAll.SetChecked(false)
-	apptest.WaitFor(t, "stopped containers hidden", func() bool { return len(p.Items()) == 0 })
+	waitUI(t, "stopped containers hidden", func() bool { return len(p.Items()) == 0 })
 	p.ShowAll.SetChecked(true)
+	waitUI(t, "stopped containers shown again", func() bool { return len(p.Items()) == 1 })
 	p.List.Select(0)
 	test.Tap(p.Buttons["Remove"])
 	test.Tap(buttonIn(topOverlay(w), "Yes"))
-	apptest.WaitFor(t, "the removal", func() bool { return len(p.Items()) == 0 })
+	waitUI(t, "the removal", func() bool { return len(p.Items()) == 0 })
 
 	// A bad port in the Run dialog is explained, nothing is created.
 	ShowRun(state, e.BusyboxRef, w, nil).Ports.SetText("80:http")
 	test.Tap(buttonIn(topOverlay(w), "Run"))
-	apptest.WaitFor(t, "the error dialog", func() bool { return buttonIn(topOverlay(w), "OK") != nil })
+	waitUI(t, "the error dialog", func() bool { return buttonIn(topOverlay(w), "OK") != nil })
 	if list, _ := e.Conn.Containers().List(ctx, true); len(list) != 0 {
 		t.Fatalf("a bad Run created %v", list)
 	}
@@ -118,12 +119,13 @@ func TestEditorPanelValidatesBuildsAndExplores(t *testing.T) {
 	p := NewEditorPanel(ed, &app.BuildLog{}, e.Conn.Builder(), w, func(r engine.BuildResult) { built = r })
 	w.SetContent(p.Object)
 	p.Open(dir)
+	pump()
 	if p.Text.Text == "" || p.Tag.Text == "" || !strings.HasSuffix(p.File.Text, "Dockerfile") {
 		t.Fatalf("open: text %q tag %q file %q", p.Text.Text, p.Tag.Text, p.File.Text)
 	}
 	// Typing a broken line shows a problem marker and a fix.
 	p.Text.SetText(p.Text.Text + "RUNN echo\n")
-	apptest.WaitFor(t, "the typo's diagnostic", func() bool {
+	waitUI(t, "the typo's diagnostic", func() bool {
 		for _, d := range p.Diagnostics() {
 			if d.Rule == "UnknownInstruction" && d.Line == 5 {
 				return true
@@ -153,7 +155,7 @@ func TestEditorPanelValidatesBuildsAndExplores(t *testing.T) {
 	}
 	p.Tag.SetText("site:dev")
 	test.Tap(p.Build)
-	apptest.WaitFor(t, "the build", func() bool { return built.ImageID != "" })
+	waitUI(t, "the build", func() bool { return built.ImageID != "" })
 	if len(p.steps) != 5 || p.steps[4].State != app.StepDone || !strings.Contains(p.LogStatus.Text, "Built") {
 		t.Fatalf("log %+v, status %q", p.steps, p.LogStatus.Text)
 	}
@@ -163,7 +165,7 @@ func TestEditorPanelValidatesBuildsAndExplores(t *testing.T) {
 	lp := NewLayersPanel(e.Conn.Client, images)
 	test.NewTempWindow(t, lp.Object)
 	lp.Show("site:dev")
-	apptest.WaitFor(t, "the layers", func() bool { return lp.Model() != nil && len(lp.Rows()) > 0 })
+	waitUI(t, "the layers", func() bool { return lp.Model() != nil && len(lp.Rows()) > 0 })
 	m := lp.Model()
 	// RUN echo changed no file: no layer, as in Docker.
 	if len(m.Layers) != 3 || !strings.Contains(lp.Efficiency.Text, "3 layers") {

@@ -100,7 +100,7 @@ func (p *SearchPanel) find() {
 	p.Go.Disable()
 	go func() {
 		res, err := p.search.Find(context.Background(), term)
-		fyne.Do(func() {
+		onMain(func() {
 			p.Go.Enable()
 			p.selected = -1
 			p.Results.UnselectAll()
@@ -134,7 +134,7 @@ func (p *SearchPanel) choose(i int) {
 	p.Tags.SetSelected("latest")
 	go func() {
 		tags, err := p.search.Tags(context.Background(), name)
-		fyne.Do(func() {
+		onMain(func() {
 			if p.selected != i {
 				return
 			}

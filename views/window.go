@@ -58,7 +58,7 @@ func Start(a fyne.App, settingsPath string) *Window {
 	}
 	go func() {
 		conn, err := app.Connect(context.Background(), s, app.StartBerthdFor(s))
-		fyne.Do(func() {
+		onMain(func() {
 			if err != nil {
 				w.Status.SetText("No engine: " + app.Explain(err))
 				msg := widget.NewLabel(app.Explain(err) + "\n\nStart an engine (packaging/dev/setup.sh run starts Berth's), or choose another one in Settings.")
