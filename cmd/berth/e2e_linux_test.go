@@ -151,7 +151,7 @@ func TestAppUnderXvfb(t *testing.T) {
 	x("key", "Return")
 	time.Sleep(1500 * time.Millisecond)
 	x("mousemove", "300", "150", "click", "1") // the first result
-	time.Sleep(time.Second)                      // its tags load: 1.36
+	time.Sleep(time.Second)                    // its tags load: 1.36
 	shot("search")
 	x("mousemove", "1026", "618", "click", "1") // Pull
 	eventually("the pull", func() bool { _, err := c.Inspect(ctx, ref); return err == nil })
