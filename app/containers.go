@@ -30,6 +30,9 @@ type Containers struct {
 	watchers []func()
 }
 
+// Engine is the engine the state drives.
+func (s *Containers) Engine() ContainerEngine { return s.eng }
+
 // NewContainers makes the containers panel's state.
 func NewContainers(eng ContainerEngine) *Containers {
 	return &Containers{eng: eng, showAll: true}

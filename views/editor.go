@@ -33,6 +33,18 @@ type EditorPanel struct {
 	Log                    *widget.List
 	LogStatus              *widget.Label
 
+	// Watch rebuilds on every save; KeepRunning replaces the container.
+	Watch       *widget.Check
+	KeepRunning *widget.Check
+	RunPorts    *widget.Entry
+	WatchStatus *widget.Label
+	AppLogs     *widget.TextGrid
+
+	containers *app.Containers
+	session    *app.WatchSession
+	logCancel  context.CancelFunc
+	logLines   []string
+
 	ed       *app.Editor
 	log      *app.BuildLog
 	builder  engine.Builder
@@ -46,8 +58,8 @@ type EditorPanel struct {
 
 // NewEditorPanel builds the Editor panel; onBuilt runs after a build
 // succeeds (the window shows the image's layers).
-func NewEditorPanel(ed *app.Editor, log *app.BuildLog, builder engine.Builder, w fyne.Window, onBuilt func(engine.BuildResult)) *EditorPanel {
-	p := &EditorPanel{ed: ed, log: log, builder: builder, win: w, problem: -1, onBuilt: onBuilt}
+func NewEditorPanel(ed *app.Editor, log *app.BuildLog, builder engine.Builder, containers *app.Containers, w fyne.Window, onBuilt func(engine.BuildResult)) *EditorPanel {
+	p := &EditorPanel{ed: ed, log: log, builder: builder, containers: containers, win: w, problem: -1, onBuilt: onBuilt}
 	p.Text = widget.NewMultiLineEntry()
 	p.Text.TextStyle = fyne.TextStyle{Monospace: true}
 	p.Text.Wrapping = fyne.TextWrapOff
@@ -175,7 +187,17 @@ func NewEditorPanel(ed *app.Editor, log *app.BuildLog, builder engine.Builder, w
 	side := container.NewVSplit(container.NewVScroll(p.Note), problems)
 	top := container.NewBorder(nil, nil, container.NewHBox(open, save), NewConcept("layer"), p.File)
 	fields := container.NewGridWithColumns(3, p.Tag, p.BuildArgs, p.Target)
-	buildBox := container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(p.Build, p.Cancel), fields), p.LogStatus), nil, nil, nil, p.Log)
+	p.WatchStatus = widget.NewLabel("")
+	p.WatchStatus.Truncation = fyne.TextTruncateEllipsis
+	p.RunPorts = widget.NewEntry()
+	p.RunPorts.SetPlaceHolder("ports, e.g. 8080:8080")
+	p.KeepRunning = widget.NewCheck("Keep running", nil)
+	p.Watch = widget.NewCheck("Watch: rebuild on save", p.toggleWatch)
+	p.AppLogs = widget.NewTextGrid()
+	watchRow := container.NewBorder(nil, nil, container.NewHBox(p.Watch, p.KeepRunning), nil, container.NewBorder(nil, nil, nil, nil, p.RunPorts))
+	logs := container.NewHSplit(p.Log, container.NewBorder(widget.NewLabel("Container output"), nil, nil, nil, container.NewScroll(p.AppLogs)))
+	logs.Offset = 0.6
+	buildBox := container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(p.Build, p.Cancel), fields), watchRow, p.LogStatus, p.WatchStatus), nil, nil, nil, logs)
 	main := container.NewHSplit(editor, side)
 	main.Offset = 0.65
 	whole := container.NewVSplit(container.NewBorder(top, nil, nil, nil, main), buildBox)
@@ -331,3 +353,85 @@ func (p *EditorPanel) showLog() {
 		p.Log.ScrollToBottom()
 	}
 }
+
+// toggleWatch starts or stops rebuilding on every save.
+func (p *EditorPanel) toggleWatch(on bool) {
+	if p.session != nil {
+		p.session.Stop()
+		p.session = nil
+	}
+	if !on {
+		p.WatchStatus.SetText("")
+		return
+	}
+	if p.ed.Dirty() {
+		if err := p.ed.Save(""); err != nil {
+			showError(err, p.win)
+			p.Watch.SetChecked(false)
+			return
+		}
+	}
+	var cengine app.ContainerEngine
+	if p.containers != nil {
+		cengine = p.containers.Engine()
+	}
+	opts := app.WatchOptions{
+		Build:       app.BuildRequest{Tag: p.Tag.Text, BuildArgs: p.BuildArgs.Text, Target: p.Target.Text},
+		KeepRunning: p.KeepRunning.Checked && cengine != nil,
+		Ports:       p.RunPorts.Text,
+		Debounce:    p.ed.Debounce,
+		OnEvent:     p.log.Apply,
+	}
+	opts.OnResult = func(res app.RebuildResult) {
+		onMain(func() {
+			if p.session != nil {
+				p.WatchStatus.SetText(p.session.Status())
+			}
+			if res.Err != nil {
+				if se := p.log.FailedLine(); se > 0 {
+					p.goToLine(se)
+				}
+				return
+			}
+			if res.Container != "" {
+				p.followLogs(res.Container)
+			}
+		})
+	}
+	s, err := app.StartWatch(p.builder, cengine, p.ed, opts)
+	if err != nil {
+		showError(err, p.win)
+		p.Watch.SetChecked(false)
+		return
+	}
+	p.session = s
+	p.WatchStatus.SetText(s.Status())
+}
+
+// Watching is the running watch session, nil when the toggle is off.
+func (p *EditorPanel) Watching() *app.WatchSession { return p.session }
+
+// followLogs shows the output of the container the watch keeps running,
+// switching to the new container after each rebuild.
+func (p *EditorPanel) followLogs(id string) {
+	if p.logCancel != nil {
+		p.logCancel()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.logCancel = cancel
+	p.logLines = append(p.logLines, "── "+time.Now().Format("15:04:05")+" new container "+app.ShortID(id)+" ──")
+	p.AppLogs.SetText(strings.Join(p.logLines, "\n"))
+	go p.containers.Logs(ctx, id, true, func(e engine.LogEntry) {
+		line := strings.TrimRight(string(e.Data), "\n")
+		onMain(func() {
+			p.logLines = append(p.logLines, line)
+			if len(p.logLines) > 500 {
+				p.logLines = p.logLines[len(p.logLines)-500:]
+			}
+			p.AppLogs.SetText(strings.Join(p.logLines, "\n"))
+		})
+	})
+}
+
+// AppLogText is what the container output pane shows.
+func (p *EditorPanel) AppLogText() string { return strings.Join(p.logLines, "\n") }

@@ -2,6 +2,10 @@ package views
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,7 +120,7 @@ func TestEditorPanelValidatesBuildsAndExplores(t *testing.T) {
 	ed.Debounce = 10 * time.Millisecond
 	w := test.NewTempWindow(t, nil)
 	var built engine.BuildResult
-	p := NewEditorPanel(ed, &app.BuildLog{}, e.Conn.Builder(), w, func(r engine.BuildResult) { built = r })
+	p := NewEditorPanel(ed, &app.BuildLog{}, e.Conn.Builder(), app.NewContainers(e.Conn.Containers()), w, func(r engine.BuildResult) { built = r })
 	w.SetContent(p.Object)
 	p.Open(dir)
 	pump()
@@ -187,4 +191,70 @@ func TestEditorPanelValidatesBuildsAndExplores(t *testing.T) {
 	if len(lp.Rows()) != 2 { // www and www/index.html
 		t.Fatalf("search rows %+v", lp.Rows())
 	}
+}
+
+func TestEditorWatchToggleRebuildsAndKeepsRunning(t *testing.T) {
+	e := apptest.Start(t)
+	test.NewTempApp(t)
+	ctx := context.Background()
+	if _, err := e.Conn.Registry().Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Conn.Client.Tag(ctx, e.BusyboxRef, "busybox:1.36")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("first\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:1.36\nCOPY index.html /www/\nCMD [\"sh\", \"-c\", \"echo serving; exec httpd -f -p 8080 -h /www\"]\n"), 0o644)
+	ed := app.NewEditor("")
+	ed.Debounce = 50 * time.Millisecond
+	w := test.NewTempWindow(t, nil)
+	p := NewEditorPanel(ed, &app.BuildLog{}, e.Conn.Builder(), app.NewContainers(e.Conn.Containers()), w, nil)
+	w.SetContent(p.Object)
+	p.Open(dir)
+	pump()
+	port := freePort(t)
+	p.Tag.SetText("watched:dev")
+	p.RunPorts.SetText(fmt.Sprintf("127.0.0.1:%d:8080", port))
+	p.KeepRunning.SetChecked(true)
+	p.Watch.SetChecked(true)
+	t.Cleanup(func() { p.Watch.SetChecked(false); e.Conn.Containers().Remove(ctx, "watched-dev", true, false) })
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	waitUI(t, "the first build to serve", func() bool { return httpGet(url) == "first\n" })
+	waitUI(t, "the status", func() bool { return strings.Contains(p.WatchStatus.Text, "Watching 2 files") && strings.Contains(p.WatchStatus.Text, "last build ok") })
+
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("second\n"), 0o644)
+	waitUI(t, "the rebuilt container to serve", func() bool { return httpGet(url) == "second\n" })
+	waitUI(t, "its output in the panel", func() bool { return strings.Count(p.AppLogText(), "new container") == 2 && strings.Count(p.AppLogText(), "serving") == 2 })
+	if list, _ := e.Conn.Containers().List(ctx, true); len(list) != 1 {
+		t.Fatalf("%d containers: the old one was not replaced", len(list))
+	}
+
+	// A broken Dockerfile: the old container keeps serving, the status says why.
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:1.36\nCOPY missing.html /www/\n"), 0o644)
+	waitUI(t, "the failure in the status", func() bool { return strings.Contains(p.WatchStatus.Text, "last build failed") })
+	if got := httpGet(url); got != "second\n" {
+		t.Fatalf("after a failed build the container answers %q", got)
+	}
+	p.Watch.SetChecked(false)
+	if p.Watching() != nil {
+		t.Fatal("the watch did not stop")
+	}
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func httpGet(url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

@@ -99,7 +99,7 @@ func (w *Window) Connect(conn *app.Connection) {
 		ShowPull(w.Images, w.Win, ref)
 	}, run)
 	w.Containers = NewContainersPanel(w.ContainerState, w.Win)
-	w.Editor = NewEditorPanel(editor, buildLog, conn.Builder(), w.Win, func(res engine.BuildResult) {
+	w.Editor = NewEditorPanel(editor, buildLog, conn.Builder(), w.ContainerState, w.Win, func(res engine.BuildResult) {
 		w.Layers.Show(res.ImageID)
 	})
 	w.Tabs = container.NewAppTabs(

@@ -8,7 +8,8 @@ import (
 const usage = `usage:
   berth                      open the app
   berth lint [--format text|json] [--failure-threshold error|warning|info] FILE...
-  berth layers [--json] [--tar FILE] [--ci --lowest-efficiency N] IMAGE`
+  berth layers [--json] [--tar FILE] [--ci --lowest-efficiency N] IMAGE
+  berth watch [-f Dockerfile] -t NAME [--run -p HOST:CONTAINER ...] DIR`
 
 // subcommand runs a terminal command and returns its exit code.
 func subcommand(name string, args []string) int {
@@ -17,6 +18,8 @@ func subcommand(name string, args []string) int {
 		return layersCommand(args, os.Stdout, os.Stderr)
 	case "lint":
 		return lintCommand(args, os.Stdout, os.Stderr)
+	case "watch":
+		return watchCommand(args, os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return 0

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/berth-dev/berth/app"
+	"github.com/berth-dev/berth/engine"
+)
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// watchCommand is `berth watch`: rebuild DIR's image on every save and,
+// with --run, keep a container of it running. It runs until interrupted.
+func watchCommand(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("berth watch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", "", "the Dockerfile, inside DIR (default DIR/Dockerfile)")
+	tag := fs.String("t", "", "the image's name, e.g. myapp:dev (required)")
+	run := fs.Bool("run", false, "keep a container of the image running, replaced after each rebuild")
+	name := fs.String("name", "", "the container's name (default: the image's name)")
+	debounce := fs.Duration("debounce", 0, "wait this long after the last save (default: the settings', 150ms)")
+	var ports, env listFlag
+	fs.Var(&ports, "p", "publish HOST:CONTAINER (repeatable)")
+	fs.Var(&env, "e", "set NAME=value in the container (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *tag == "" || fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: berth watch [-f Dockerfile] -t NAME [--run [-p HOST:CONTAINER ...] [-e NAME=value ...] [--name NAME]] DIR")
+		return 2
+	}
+	dir, err := filepath.Abs(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "berth watch:", err)
+		return 2
+	}
+	settings, _, _ := app.LoadSettings(app.ConfigPath())
+	if *debounce == 0 {
+		*debounce = settings.WatchDebounce.Duration
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	conn, err := app.Connect(ctx, settings, app.StartBerthdFor(settings))
+	if err != nil {
+		fmt.Fprintln(stderr, "berth watch:", app.Explain(err))
+		return 2
+	}
+	fmt.Fprintln(stdout, conn.Status)
+
+	r := &app.Rebuilder{Builder: conn.Builder(), Containers: conn.Containers(),
+		Build: engine.BuildOptions{ContextDir: dir, Dockerfile: *file, Tags: []string{*tag}}}
+	if *run {
+		cname := *name
+		if cname == "" {
+			cname = strings.NewReplacer(":", "-", "/", "-").Replace(*tag)
+		}
+		spec, err := app.ParseRunOptions(app.RunOptions{Image: *tag, Name: cname, Ports: strings.Join(ports, ","), Env: strings.Join(env, "\n")})
+		if err != nil {
+			fmt.Fprintln(stderr, "berth watch:", app.Explain(err))
+			return 2
+		}
+		r.Run = &spec
+	}
+	r.OnEvent = func(ev engine.BuildEvent) {
+		switch ev.Kind {
+		case engine.BuildStepCached:
+			fmt.Fprintf(stdout, "  %2d/%d CACHED %s\n", ev.Step, ev.Steps, ev.Instruction)
+		case engine.BuildStepDone:
+			fmt.Fprintf(stdout, "  %2d/%d %.2fs  %s\n", ev.Step, ev.Steps, ev.Duration.Seconds(), ev.Instruction)
+		case engine.BuildStepOutput:
+			for _, line := range strings.Split(strings.TrimRight(ev.Output, "\n"), "\n") {
+				fmt.Fprintln(stdout, "        "+line)
+			}
+		case engine.BuildWarning:
+			fmt.Fprintln(stdout, "  warning: "+ev.Output)
+		}
+	}
+	r.OnResult = func(res app.RebuildResult) {
+		when := res.Started.Format("15:04:05")
+		changed := ""
+		if len(res.Paths) > 0 {
+			changed = " (" + strings.Join(res.Paths, ", ") + ")"
+		}
+		if res.Err != nil {
+			fmt.Fprintf(stdout, "%s rebuild failed after %.2fs%s: %s\n", when, res.Duration.Seconds(), changed, app.Explain(res.Err))
+			if res.Container != "" {
+				fmt.Fprintln(stdout, "         the previous container keeps running")
+			}
+			return
+		}
+		msg := fmt.Sprintf("%s built %s in %.2fs%s", when, app.ShortID(res.ImageID), res.Duration.Seconds(), changed)
+		if res.Container != "" {
+			msg += ", running as " + app.ShortID(res.Container)
+		}
+		fmt.Fprintln(stdout, msg)
+	}
+
+	w, err := app.NewWatcher(dir, *file, *debounce)
+	if err != nil {
+		fmt.Fprintln(stderr, "berth watch:", app.Explain(err))
+		return 2
+	}
+	defer w.Close()
+	fmt.Fprintf(stdout, "watching %d files in %s (Ctrl-C to stop)\n", w.Files(), dir)
+	r.Trigger(ctx, nil)
+	go w.Run(ctx, func(paths []string) { r.Trigger(ctx, paths) }, func(err error) {
+		fmt.Fprintln(stderr, "berth watch:", app.Explain(err))
+	})
+	<-ctx.Done()
+	r.Wait()
+	time.Sleep(10 * time.Millisecond)
+	return 0
+}
