@@ -219,11 +219,15 @@ func TestEditorWatchToggleRebuildsAndKeepsRunning(t *testing.T) {
 	t.Cleanup(func() { p.Watch.SetChecked(false); e.Conn.Containers().Remove(ctx, "watched-dev", true, false) })
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	waitUI(t, "the first build to serve", func() bool { return httpGet(url) == "first\n" })
-	waitUI(t, "the status", func() bool { return strings.Contains(p.WatchStatus.Text, "Watching 2 files") && strings.Contains(p.WatchStatus.Text, "last build ok") })
+	waitUI(t, "the status", func() bool {
+		return strings.Contains(p.WatchStatus.Text, "Watching 2 files") && strings.Contains(p.WatchStatus.Text, "last build ok")
+	})
 
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("second\n"), 0o644)
 	waitUI(t, "the rebuilt container to serve", func() bool { return httpGet(url) == "second\n" })
-	waitUI(t, "its output in the panel", func() bool { return strings.Count(p.AppLogText(), "new container") == 2 && strings.Count(p.AppLogText(), "serving") == 2 })
+	waitUI(t, "its output in the panel", func() bool {
+		return strings.Count(p.AppLogText(), "new container") == 2 && strings.Count(p.AppLogText(), "serving") == 2
+	})
 	if list, _ := e.Conn.Containers().List(ctx, true); len(list) != 1 {
 		t.Fatalf("%d containers: the old one was not replaced", len(list))
 	}
