@@ -31,14 +31,15 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 	run := fs.Bool("run", false, "keep a container of the image running, replaced after each rebuild")
 	name := fs.String("name", "", "the container's name (default: the image's name)")
 	debounce := fs.Duration("debounce", 0, "wait this long after the last save (default: the settings', 150ms)")
-	var ports, env listFlag
+	var ports, env, volumes listFlag
 	fs.Var(&ports, "p", "publish HOST:CONTAINER (repeatable)")
+	fs.Var(&volumes, "v", "mount /host/path:/in/container or name:/in/container (repeatable)")
 	fs.Var(&env, "e", "set NAME=value in the container (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *tag == "" || fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: berth watch [-f Dockerfile] -t NAME [--run [-p HOST:CONTAINER ...] [-e NAME=value ...] [--name NAME]] DIR")
+		fmt.Fprintln(stderr, "usage: berth watch [-f Dockerfile] -t NAME [--run [-p HOST:CONTAINER ...] [-e NAME=value ...] [-v SRC:DST ...] [--name NAME]] DIR")
 		return 2
 	}
 	dir, err := filepath.Abs(fs.Arg(0))
@@ -66,7 +67,7 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 		if cname == "" {
 			cname = strings.NewReplacer(":", "-", "/", "-").Replace(*tag)
 		}
-		spec, err := app.ParseRunOptions(app.RunOptions{Image: *tag, Name: cname, Ports: strings.Join(ports, ","), Env: strings.Join(env, "\n")})
+		spec, err := app.ParseRunOptions(app.RunOptions{Image: *tag, Name: cname, Ports: strings.Join(ports, ","), Env: strings.Join(env, "\n"), Volumes: strings.Join(volumes, "\n")})
 		if err != nil {
 			fmt.Fprintln(stderr, "berth watch:", app.Explain(err))
 			return 2

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/app/apptest"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// berth watch in a terminal: builds, runs, rebuilds on a save, prints
+// each rebuild's steps and result, and stops on Ctrl-C.
+func TestWatchCommand(t *testing.T) {
+	e := apptest.Start(t) // BERTH_HOST now names its socket
+	if _, err := e.Conn.Registry().Pull(t.Context(), e.BusyboxRef, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Conn.Client.Tag(t.Context(), e.BusyboxRef, "busybox:1.36")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("one\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:1.36\nCOPY index.html /www/\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n"), 0o644)
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	out := &syncBuffer{}
+	done := make(chan int)
+	go func() { done <- watchCommand([]string{"-t", "cli:dev", "--run", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), "--debounce", "50ms", dir}, out, out) }()
+	get := func() string {
+		resp, err := http.Get(url)
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	apptest.WaitFor(t, "the first build to serve", func() bool { return get() == "one\n" })
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("two\n"), 0o644)
+	apptest.WaitFor(t, "the rebuild to serve", func() bool { return get() == "two\n" })
+	apptest.WaitFor(t, "the rebuild's report", func() bool { return strings.Contains(out.String(), "(index.html), running as") })
+	syscall.Kill(os.Getpid(), syscall.SIGINT)
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Ctrl-C did not stop berth watch")
+	}
+	text := out.String()
+	for _, want := range []string{"watching 2 files in " + dir, "2/3 ", "COPY index.html /www/", "built ", "(index.html), running as"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	e.Conn.Containers().Remove(t.Context(), "cli-dev", true, false)
+}
