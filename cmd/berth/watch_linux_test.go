@@ -22,8 +22,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // berth watch in a terminal: builds, runs, rebuilds on a save, prints
 // each rebuild's steps and result, and stops on Ctrl-C.
@@ -43,7 +47,9 @@ func TestWatchCommand(t *testing.T) {
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	out := &syncBuffer{}
 	done := make(chan int)
-	go func() { done <- watchCommand([]string{"-t", "cli:dev", "--run", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), "--debounce", "50ms", dir}, out, out) }()
+	go func() {
+		done <- watchCommand([]string{"-t", "cli:dev", "--run", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), "--debounce", "50ms", dir}, out, out)
+	}()
 	get := func() string {
 		resp, err := http.Get(url)
 		if err != nil {
