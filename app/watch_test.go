@@ -38,7 +38,7 @@ func (c *changes) take() [][]string {
 
 func watch(t *testing.T, dir string) (*app.Watcher, *changes) {
 	t.Helper()
-	w, err := app.NewWatcher(dir, "", 80*time.Millisecond)
+	w, err := app.NewWatcher(dir, "", 250*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func watch(t *testing.T, dir string) (*app.Watcher, *changes) {
 
 // settle waits for a burst to be reported and for quiet after it.
 func settle(c *changes) [][]string {
-	time.Sleep(400 * time.Millisecond)
+	time.Sleep(1200 * time.Millisecond) // the debounce, with room for a loaded machine
 	return c.take()
 }
 
