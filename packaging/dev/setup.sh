@@ -71,8 +71,9 @@ test)
   # busybox-static: the tests' base image; python3 (Debian's): the Python
   # test base is made from it. The docker CLI: the end-to-end tests.
   # Xvfb, xdotool and ImageMagick: the app's end-to-end test drives the real
-  # window on a virtual display and takes screenshots.
-  apt_install "${base_packages[@]}" "${gui_packages[@]}" busybox-static python3 xvfb xauth xdotool imagemagick
+  # window on a virtual display and takes screenshots. xz-utils and cpio:
+  # the VM image is built (kernel unpacked) and checked.
+  apt_install "${base_packages[@]}" "${gui_packages[@]}" busybox-static python3 xvfb xauth xdotool imagemagick xz-utils cpio
   command -v docker >/dev/null || apt_install docker.io
   unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
   if [ -n "$unformatted" ]; then echo "not gofmt-formatted:"; echo "$unformatted"; exit 1; fi
