@@ -327,7 +327,7 @@ func (n *network) setup(id string, ip net.IP) (mac string, err error) {
 	if err := netlink.LinkSetNsFd(peer, int(ns)); err != nil {
 		return "", fmt.Errorf("move eth0 into the container: %w", err)
 	}
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE) // only routes: a minimal kernel (the VM) has no xfrm or netfilter netlink
 	if err != nil {
 		return "", err
 	}

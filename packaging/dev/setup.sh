@@ -72,8 +72,9 @@ test)
   # test base is made from it. The docker CLI: the end-to-end tests.
   # Xvfb, xdotool and ImageMagick: the app's end-to-end test drives the real
   # window on a virtual display and takes screenshots. xz-utils and cpio:
-  # the VM image is built (kernel unpacked) and checked.
-  apt_install "${base_packages[@]}" "${gui_packages[@]}" busybox-static python3 xvfb xauth xdotool imagemagick xz-utils cpio
+  # the VM image is built (kernel unpacked) and checked; QEMU boots it
+  # under emulation for the VM test.
+  apt_install "${base_packages[@]}" "${gui_packages[@]}" busybox-static python3 xvfb xauth xdotool imagemagick xz-utils cpio qemu-system-x86
   command -v docker >/dev/null || apt_install docker.io
   unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
   if [ -n "$unformatted" ]; then echo "not gofmt-formatted:"; echo "$unformatted"; exit 1; fi

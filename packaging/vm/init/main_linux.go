@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,6 +19,14 @@ const dataDisk = "/dev/vda"
 
 func main() {
 	start := time.Now()
+	if os.Getenv("BERTH_ROOT") == "" {
+		// The initramfs is the kernel's rootfs, which pivot_root (how
+		// containers get their own root) refuses to move: copy it to a
+		// tmpfs, make that the root, and start again from there.
+		if err := switchRoot(); err != nil {
+			logf("berth-init: switch root: %v", err)
+		}
+	}
 	logf("berth-init: starting")
 	for _, m := range []struct{ src, dst, fs, opts string }{
 		{"proc", "/proc", "proc", ""}, {"sysfs", "/sys", "sysfs", ""}, {"devtmpfs", "/dev", "devtmpfs", ""},
@@ -42,7 +52,29 @@ func main() {
 	cmd := exec.Command("/berthd", args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.Env = []string{"PATH=/bin:/sbin:/usr/bin", "HOME=/root"}
-	err := cmd.Run()
+	// Ctrl-Alt-Del (what the host sends to stop the VM) becomes SIGINT
+	// here: berthd stops its containers, then the VM powers off cleanly.
+	unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, unix.SIGINT, unix.SIGTERM, unix.SIGPWR)
+	if err := cmd.Start(); err != nil {
+		logf("berth-init: start berthd: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-stop:
+		logf("berth-init: stopping")
+		cmd.Process.Signal(unix.SIGTERM)
+		select {
+		case err = <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			err = <-done
+		}
+	}
 	logf("berth-init: berthd ended: %v; powering off", err)
 	unix.Sync()
 	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
@@ -134,4 +166,61 @@ func cmdlineFlags() []string {
 		}
 	}
 	return nil
+}
+
+// switchRoot copies the initramfs into a tmpfs, moves that over "/" and
+// re-executes init there.
+func switchRoot() error {
+	const nr = "/newroot"
+	if err := os.MkdirAll(nr, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", nr, "tmpfs", 0, "mode=755"); err != nil {
+		return err
+	}
+	err := filepath.Walk("/", func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return nil
+		}
+		if p == nr || p == "/proc" || p == "/sys" || p == "/dev" {
+			return filepath.SkipDir
+		}
+		dst := filepath.Join(nr, p)
+		switch {
+		case fi.IsDir():
+			return os.MkdirAll(dst, fi.Mode().Perm())
+		case fi.Mode()&os.ModeSymlink != 0:
+			t, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(t, dst)
+		case fi.Mode().IsRegular():
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(dst, data, fi.Mode().Perm())
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range []string{"proc", "sys", "dev"} {
+		os.MkdirAll(filepath.Join(nr, d), 0o755)
+	}
+	if err := unix.Chdir(nr); err != nil {
+		return err
+	}
+	if err := unix.Mount(".", "/", "", unix.MS_MOVE, ""); err != nil {
+		return err
+	}
+	if err := unix.Chroot("."); err != nil {
+		return err
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return err
+	}
+	return unix.Exec("/init", []string{"/init"}, append(os.Environ(), "BERTH_ROOT=tmpfs"))
 }

@@ -1,0 +1,110 @@
+package vm
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/client"
+	"github.com/berth-dev/berth/engine/enginetest"
+)
+
+// The whole VM path under emulation (TCG): boot the image mkimage builds,
+// pull from a loopback registry the guest reaches through QEMU's network,
+// build a Dockerfile sent as a tar stream, run a container with a
+// published port, reach it on the host's 127.0.0.1, stop cleanly.
+func TestVMUnderEmulation(t *testing.T) {
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		t.Skip("QEMU is not installed (packaging/dev/setup.sh test installs qemu-system-x86)")
+	}
+	if testing.Short() {
+		t.Skip("-short: booting the VM under emulation takes a while")
+	}
+	img := t.TempDir()
+	build := exec.Command("go", "run", "./packaging/vm/mkimage", "-out", img, "-cache", filepath.Join(os.TempDir(), "berth-vm-cache"))
+	build.Dir = filepath.Join("..", "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		if strings.Contains(string(out), "apt-get download") {
+			t.Skipf("the pinned Debian packages cannot be downloaded (update packaging/vm/packages.txt): %s", out)
+		}
+		t.Fatalf("mkimage: %v\n%s", err, out)
+	}
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:1.36")
+	_, port, _ := strings.Cut(reg.Host, ":")
+	guestReg := "10.0.2.2:" + port // the host's loopback, seen from the guest
+
+	q := NewQEMU(QEMUConfig{Dir: t.TempDir(), Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio.gz"),
+		Accel: "tcg", DiskGB: 4, EngineFlags: []string{"--insecure-registry=" + guestReg}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if err := q.Start(ctx); err != nil {
+		t.Fatalf("start: %v\n%s", err, q.Status().ConsoleTail)
+	}
+	t.Logf("engine ready %v after QEMU started (TCG, first boot)", time.Since(start).Round(time.Millisecond))
+	defer q.Stop(context.Background())
+	if q.Status().State != Running {
+		t.Fatalf("status %+v", q.Status())
+	}
+	c, err := client.New(q.EngineAddress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Pull(ctx, guestReg+"/library/busybox:1.36", nil, nil); err != nil {
+		t.Fatalf("pull in the VM: %v\n%s", err, q.consoleTail(20))
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+guestReg+"/library/busybox:1.36\nRUN mkdir /www && echo built in the VM > /www/index.html\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n"), 0o644)
+	if _, err := c.Build(ctx, engine.BuildOptions{ContextDir: dir, Tags: []string{"vmapp"}}, nil); err != nil {
+		t.Fatalf("build in the VM: %v\n%s", err, q.consoleTail(20))
+	}
+	hostPort := 0
+	for p := 18180; p < 18280 && hostPort == 0; p++ {
+		if l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			l.Close()
+			hostPort = p
+		}
+	}
+	cc := c.Containers()
+	id, err := cc.Create(ctx, engine.ContainerSpec{Image: "vmapp", Ports: []engine.PortBinding{{HostPort: hostPort, ContainerPort: 8080}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.Start(ctx, id); err != nil {
+		t.Fatalf("run in the VM: %v\n%s", err, q.consoleTail(20))
+	}
+	if err := q.ForwardPort(ctx, "127.0.0.1", hostPort); err != nil {
+		t.Fatal(err)
+	}
+	var body string
+	for i := 0; i < 100 && body == ""; i++ {
+		if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", hostPort)); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+		} else {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if body != "built in the VM\n" {
+		t.Fatalf("the container in the VM answered %q on the host", body)
+	}
+	stopStart := time.Now()
+	if err := q.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("clean stop in %v", time.Since(stopStart).Round(time.Millisecond))
+	if !strings.Contains(q.consoleTail(40), "berthd ended") {
+		t.Errorf("the VM did not stop through its init:\n%s", q.consoleTail(20))
+	}
+}
