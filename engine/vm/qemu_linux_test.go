@@ -48,15 +48,20 @@ func TestVMUnderEmulation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
-	if err := q.Start(ctx); err != nil {
+	h := &Helper{Driver: q, Socket: filepath.Join(t.TempDir(), "engine.sock")}
+	if err := h.Start(ctx); err != nil {
 		t.Fatalf("start: %v\n%s", err, q.Status().ConsoleTail)
 	}
 	t.Logf("engine ready %v after QEMU started (TCG, first boot)", time.Since(start).Round(time.Millisecond))
-	defer q.Stop(context.Background())
+	defer h.Stop(context.Background())
 	if q.Status().State != Running {
 		t.Fatalf("status %+v", q.Status())
 	}
-	c, err := client.New(q.EngineAddress())
+	// The app and the docker CLI reach the engine through the helper's socket, which only its user may open.
+	if fi, err := os.Stat(h.Socket); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket %v %v", fi, err)
+	}
+	c, err := client.New("unix://" + h.Socket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,9 +88,7 @@ func TestVMUnderEmulation(t *testing.T) {
 	if err := cc.Start(ctx, id); err != nil {
 		t.Fatalf("run in the VM: %v\n%s", err, q.consoleTail(20))
 	}
-	if err := q.ForwardPort(ctx, "127.0.0.1", hostPort); err != nil {
-		t.Fatal(err)
-	}
+	// No ForwardPort here: the helper follows the engine's start event.
 	var body string
 	for i := 0; i < 100 && body == ""; i++ {
 		if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", hostPort)); err == nil {
@@ -100,7 +103,7 @@ func TestVMUnderEmulation(t *testing.T) {
 		t.Fatalf("the container in the VM answered %q on the host", body)
 	}
 	stopStart := time.Now()
-	if err := q.Stop(context.Background()); err != nil {
+	if err := h.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("clean stop in %v", time.Since(stopStart).Round(time.Millisecond))
