@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -58,6 +60,10 @@ func run(args []string) error {
 	bip := fs.String("bip", "10.88.0.1/16", "the bridge's address and subnet (containers get addresses from it)")
 	ipMasq := fs.Bool("ip-masq", true, "masquerade containers' outbound traffic (iptables)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	tlsVerify := fs.Bool("tlsverify", false, "serve tcp:// hosts over TLS and accept only clients with a certificate signed by --tlscacert")
+	tlsCA := fs.String("tlscacert", "", "CA certificate clients' certificates must be signed by")
+	tlsCert := fs.String("tlscert", "", "the daemon's TLS certificate")
+	tlsKey := fs.String("tlskey", "", "the daemon's TLS key")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: berthd [flags]\n\nBerth's engine: keeps images and serves the Docker Engine API.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -108,9 +114,16 @@ func run(args []string) error {
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, len(hosts))
 	for _, h := range hosts {
-		l, err := listen(h)
+		l, err := listen(h, *tlsVerify)
 		if err != nil {
 			return err
+		}
+		if *tlsVerify && strings.HasPrefix(h, "tcp://") {
+			cfg, err := serverTLS(*tlsCA, *tlsCert, *tlsKey)
+			if err != nil {
+				return err
+			}
+			l = tls.NewListener(l, cfg)
 		}
 		log.Printf("berthd %s serving the Docker Engine API on %s (data root %s)", version, h, *dataRoot)
 		go func() { errc <- srv.Serve(l) }()
@@ -133,7 +146,24 @@ func run(args []string) error {
 
 // listen opens unix:///path (replacing a stale socket, refusing one a
 // live daemon answers on) or tcp://host:port.
-func listen(host string) (net.Listener, error) {
+// serverTLS is docker's --tlsverify: mutual TLS with the given CA.
+func serverTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
+	ca, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tlscacert: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("--tlscacert %s holds no certificate", caFile)
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tlscert/--tlskey: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}, nil
+}
+
+func listen(host string, authenticated bool) (net.Listener, error) {
 	proto, addr, ok := strings.Cut(host, "://")
 	if !ok {
 		return nil, fmt.Errorf("-H %s: want unix:///path or tcp://host:port", host)
@@ -162,7 +192,7 @@ func listen(host string) (net.Listener, error) {
 		return l, nil
 	case "tcp":
 		if h, _, err := net.SplitHostPort(addr); err == nil {
-			if ip := net.ParseIP(h); ip == nil || !ip.IsLoopback() {
+			if ip := net.ParseIP(h); !authenticated && (ip == nil || !ip.IsLoopback()) {
 				log.Printf("warning: %s is reachable from the network without authentication", host)
 			}
 		}

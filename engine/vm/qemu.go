@@ -3,6 +3,7 @@ package vm
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -102,7 +103,7 @@ func (q *QEMU) Args(enginePort int) []string {
 	}
 	return []string{
 		"-accel", accel, "-m", strconv.Itoa(c.MemoryMB), "-smp", strconv.Itoa(c.CPUs),
-		"-kernel", c.Kernel, "-initrd", c.Initrd, "-append", appendLine,
+		"-kernel", c.Kernel, "-initrd", filepath.Join(c.Dir, "initrd.img"), "-append", appendLine,
 		"-nographic", "-no-reboot", "-serial", "file:" + filepath.Join(c.Dir, "console.log"), "-monitor", "none",
 		"-qmp", "unix:" + filepath.Join(c.Dir, "qmp.sock") + ",server=on,wait=off",
 		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:2375", enginePort),
@@ -157,6 +158,16 @@ func (q *QEMU) Start(ctx context.Context) error {
 			return fail(fmt.Errorf("the VM image is missing (%v): build it with go run ./packaging/vm/mkimage: %w", err, engine.ErrNotFound))
 		}
 	}
+	if err := q.ensureKeys(); err != nil {
+		return fail(fmt.Errorf("the VM's engine keys: %w", err))
+	}
+	if _, err := q.initrd(); err != nil {
+		return fail(err)
+	}
+	tlsCfg, err := q.clientTLS()
+	if err != nil {
+		return fail(err)
+	}
 	disk := filepath.Join(q.cfg.Dir, "data.img")
 	if _, err := os.Stat(disk); errors.Is(err, os.ErrNotExist) {
 		f, err := os.Create(disk)
@@ -195,9 +206,9 @@ func (q *QEMU) Start(ctx context.Context) error {
 	q.mu.Lock()
 	q.cmd, q.exited, q.enginePort = cmd, exited, port
 	q.mu.Unlock()
-	client := &http.Client{Timeout: 500 * time.Millisecond}
+	client := &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
 	for {
-		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/_ping", port))
+		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d/_ping", port))
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -216,7 +227,8 @@ func (q *QEMU) Start(ctx context.Context) error {
 	}
 }
 
-// EngineAddress is the engine's address on the host while the VM runs.
+// EngineAddress is the engine's address on the host while the VM runs;
+// it speaks TLS and wants the client certificate in the VM's tls folder.
 func (q *QEMU) EngineAddress() string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -231,7 +243,11 @@ func (q *QEMU) DialEngine(ctx context.Context) (net.Conn, error) {
 	if port == 0 {
 		return nil, fmt.Errorf("the VM is not running: %w", engine.ErrUnavailable)
 	}
-	return (&net.Dialer{}).DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	cfg, err := q.clientTLS()
+	if err != nil {
+		return nil, err
+	}
+	return (&tls.Dialer{Config: cfg}).DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", port))
 }
 
 // Stop asks the VM to shut down (Ctrl-Alt-Del, which the VM's init turns

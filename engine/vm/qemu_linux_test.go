@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -60,6 +61,24 @@ func TestVMUnderEmulation(t *testing.T) {
 	// The app and the docker CLI reach the engine through the helper's socket, which only its user may open.
 	if fi, err := os.Stat(h.Socket); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("socket %v %v", fi, err)
+	}
+	// The forwarded engine port is open to local users, but the engine
+	// speaks TLS and wants the helper's client certificate.
+	addr := strings.TrimPrefix(q.EngineAddress(), "tcp://")
+	if resp, err := http.Get("http://" + addr + "/_ping"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Fatal("the engine answered a client without credentials")
+		}
+	}
+	if conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}); err == nil {
+		_, werr := conn.Write([]byte("GET /_ping HTTP/1.0\r\n\r\n"))
+		buf := make([]byte, 64)
+		n, _ := conn.Read(buf)
+		conn.Close()
+		if werr == nil && strings.Contains(string(buf[:n]), "200 OK") {
+			t.Fatal("the engine answered a TLS client without a certificate")
+		}
 	}
 	c, err := client.New("unix://" + h.Socket)
 	if err != nil {

@@ -48,6 +48,10 @@ func main() {
 	}
 	logf("berth-init: system ready in %v, starting berthd", time.Since(start).Round(time.Millisecond))
 	args := []string{"-H", "tcp://0.0.0.0:2375", "--data-root", "/var/lib/berth", "--exec-root", "/run/berth", "--ip-masq=false"}
+	if _, err := os.Stat("/etc/berth/tls/ca.pem"); err == nil {
+		// Only the helper, holding the client certificate, may drive the engine.
+		args = append(args, "--tlsverify", "--tlscacert=/etc/berth/tls/ca.pem", "--tlscert=/etc/berth/tls/cert.pem", "--tlskey=/etc/berth/tls/key.pem")
+	}
 	args = append(args, cmdlineFlags()...)
 	cmd := exec.Command("/berthd", args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr

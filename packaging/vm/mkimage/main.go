@@ -25,7 +25,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/berth-dev/berth/engine/vm"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -115,28 +117,28 @@ func build(root, cache, out string) error {
 	if err := goBuild(root, berthd, "./cmd/berthd", true); err != nil {
 		return err
 	}
-	files := map[string]file{
-		"init":        {data: mustRead(initBin), mode: 0o755},
-		"berthd":      {data: mustRead(berthd), mode: 0o755},
-		"bin/busybox": {data: bb["./bin/busybox"], mode: 0o755},
+	files := map[string]vm.CpioFile{
+		"init":        {Data: mustRead(initBin), Mode: 0o755},
+		"berthd":      {Data: mustRead(berthd), Mode: 0o755},
+		"bin/busybox": {Data: bb["./bin/busybox"], Mode: 0o755},
 	}
 	var list []string
 	for _, m := range order {
 		dst := "lib/modules/" + path.Base(m)
-		files[dst] = file{data: kfiles[m], mode: 0o644}
+		files[dst] = vm.CpioFile{Data: kfiles[m], Mode: 0o644}
 		list = append(list, "/"+dst)
 	}
-	files["etc/modules.order"] = file{data: []byte(strings.Join(list, "\n") + "\n"), mode: 0o644}
+	files["etc/modules.order"] = vm.CpioFile{Data: []byte(strings.Join(list, "\n") + "\n"), Mode: 0o644}
 	for _, l := range []string{"sh", "mke2fs", "ls", "cat", "ip", "mount"} {
-		files["bin/"+l] = file{link: "busybox"}
+		files["bin/"+l] = vm.CpioFile{Link: "busybox"}
 	}
 	var cpio bytes.Buffer
-	if err := writeCpio(&cpio, files); err != nil {
+	if err := vm.WriteCpio(&cpio, files); err != nil {
 		return err
 	}
 	var gz bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	zw.ModTime, zw.Name, zw.OS = zeroTime, "", 3 // no time, no name: reproducible
+	zw.ModTime, zw.Name, zw.OS = time.Unix(0, 0), "", 3 // no time, no name: reproducible
 	zw.Write(cpio.Bytes())
 	zw.Close()
 

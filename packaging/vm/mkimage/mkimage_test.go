@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/engine/vm"
 )
 
 // Two builds of the VM image from the pinned Debian packages give
@@ -58,7 +60,7 @@ func TestImageIsReproducible(t *testing.T) {
 
 func TestCpioEntriesAreSortedAndTimeless(t *testing.T) {
 	var buf bytes.Buffer
-	if err := writeCpio(&buf, map[string]file{"b/x": {data: []byte("hi"), mode: 0o644}, "a": {link: "target"}}); err != nil {
+	if err := vm.WriteCpio(&buf, map[string]vm.CpioFile{"b/x": {Data: []byte("hi"), Mode: 0o644}, "a": {Link: "target"}}); err != nil {
 		t.Fatal(err)
 	}
 	s := buf.String()
@@ -70,7 +72,7 @@ func TestCpioEntriesAreSortedAndTimeless(t *testing.T) {
 		t.Fatal("no trailer")
 	}
 	var again bytes.Buffer
-	writeCpio(&again, map[string]file{"a": {link: "target"}, "b/x": {data: []byte("hi"), mode: 0o644}})
+	vm.WriteCpio(&again, map[string]vm.CpioFile{"a": {Link: "target"}, "b/x": {Data: []byte("hi"), Mode: 0o644}})
 	if !bytes.Equal(buf.Bytes(), again.Bytes()) {
 		t.Fatal("the same files gave different archives")
 	}

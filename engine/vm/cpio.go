@@ -1,4 +1,4 @@
-package main
+package vm
 
 import (
 	"fmt"
@@ -6,21 +6,19 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"time"
 )
 
-var zeroTime = time.Unix(0, 0)
-
-// file is one initramfs entry: data (a regular file) or link (a symlink).
-type file struct {
-	data []byte
-	mode uint32
-	link string
+// CpioFile is one initramfs entry: Data (a regular file) or Link (a symlink).
+type CpioFile struct {
+	Data []byte
+	Mode uint32
+	Link string
 }
 
-// writeCpio writes files as a "newc" cpio archive, parents first, in
-// sorted order, every time and owner zero.
-func writeCpio(w io.Writer, files map[string]file) error {
+// WriteCpio writes files as a "newc" cpio archive (what Linux unpacks as
+// an initramfs): parents first, in sorted order, every time and owner zero,
+// so the same files always give the same bytes.
+func WriteCpio(w io.Writer, files map[string]CpioFile) error {
 	dirs := map[string]bool{}
 	for name := range files {
 		for d := path.Dir(name); d != "." && d != "/"; d = path.Dir(d) {
@@ -45,10 +43,10 @@ func writeCpio(w io.Writer, files map[string]file) error {
 		switch f, ok := files[n]; {
 		case !ok:
 			mode = 0o040755
-		case f.link != "":
-			mode, data = 0o120777, []byte(f.link)
+		case f.Link != "":
+			mode, data = 0o120777, []byte(f.Link)
 		default:
-			mode, data = 0o100000|f.mode, f.data
+			mode, data = 0o100000|f.Mode, f.Data
 		}
 		if err := entry(w, ino, n, mode, data); err != nil {
 			return err
