@@ -31,6 +31,17 @@ type Settings struct {
 	WatchDebounce Duration `toml:"watch_debounce"`
 	// Welcome is false once the first-run tour was seen or skipped.
 	Welcome *bool `toml:"welcome"`
+	// VM sizes Berth's VM (engine = "vm"; on macOS and Windows the engine
+	// always runs there).
+	VM VMSettings `toml:"vm"`
+}
+
+// VMSettings size the VM and say whether it outlives the app.
+type VMSettings struct {
+	CPUs        int  `toml:"cpus"`
+	MemoryMB    int  `toml:"memory_mb"`
+	DiskGB      int  `toml:"disk_gb"`
+	KeepRunning bool `toml:"keep_running"`
 }
 
 // Duration is a time.Duration written as "150ms" in TOML.
@@ -52,7 +63,8 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.Strin
 // DefaultSettings are used for anything config.toml leaves out.
 func DefaultSettings() Settings {
 	yes := true
-	return Settings{DefaultRegistry: "docker.io", Theme: "system", WatchDebounce: Duration{150 * time.Millisecond}, Welcome: &yes}
+	return Settings{DefaultRegistry: "docker.io", Theme: "system", WatchDebounce: Duration{150 * time.Millisecond}, Welcome: &yes,
+		VM: VMSettings{CPUs: 2, MemoryMB: 2048, DiskGB: 64}}
 }
 
 // ConfigPath is $XDG_CONFIG_HOME/berth/config.toml (~/.config/... when
@@ -137,6 +149,14 @@ func merge(s *Settings, read Settings, md toml.MetaData) {
 	if md.IsDefined("welcome") {
 		s.Welcome = read.Welcome
 	}
+	for key, set := range map[string]func(){
+		"cpus": func() { s.VM.CPUs = read.VM.CPUs }, "memory_mb": func() { s.VM.MemoryMB = read.VM.MemoryMB },
+		"disk_gb": func() { s.VM.DiskGB = read.VM.DiskGB }, "keep_running": func() { s.VM.KeepRunning = read.VM.KeepRunning },
+	} {
+		if md.IsDefined("vm", key) {
+			set()
+		}
+	}
 }
 
 func (s Settings) validate() error {
@@ -145,8 +165,11 @@ func (s Settings) validate() error {
 	default:
 		return fmt.Errorf("theme = %q: use \"system\", \"light\" or \"dark\"", s.Theme)
 	}
-	if s.Engine != "" && !strings.HasPrefix(s.Engine, "unix://") && !strings.HasPrefix(s.Engine, "tcp://") && !strings.HasPrefix(s.Engine, "npipe://") {
-		return fmt.Errorf("engine = %q: write unix:///path/to.sock or tcp://host:port", s.Engine)
+	if s.Engine != "" && s.Engine != "vm" && !strings.HasPrefix(s.Engine, "unix://") && !strings.HasPrefix(s.Engine, "tcp://") && !strings.HasPrefix(s.Engine, "npipe://") {
+		return fmt.Errorf("engine = %q: write unix:///path/to.sock, tcp://host:port or vm", s.Engine)
+	}
+	if s.VM.CPUs < 1 || s.VM.MemoryMB < 256 || s.VM.DiskGB < 1 {
+		return fmt.Errorf("[vm] cpus = %d, memory_mb = %d, disk_gb = %d: the VM needs at least 1 CPU, 256 MB and 1 GB", s.VM.CPUs, s.VM.MemoryMB, s.VM.DiskGB)
 	}
 	if s.WatchDebounce.Duration < 0 || s.WatchDebounce.Duration > time.Minute {
 		return fmt.Errorf("watch_debounce = %s: use a value between 0s and 1m", s.WatchDebounce.Duration)

@@ -34,7 +34,7 @@ func TestSettingsLoadSaveAndErrors(t *testing.T) {
 	cases := []struct{ text, want string }{
 		{"theme = \"dark\"\nengine = \"unix:///x.sock\nwatch_debounce = \"1s\"\n", "line 2"},
 		{"theme = \"purple\"\n", `theme = "purple": use "system", "light" or "dark"`},
-		{"engine = \"/var/run/docker.sock\"\n", "write unix:///path/to.sock or tcp://host:port"},
+		{"engine = \"/var/run/docker.sock\"\n", "write unix:///path/to.sock, tcp://host:port or vm"},
 		{"watch_debounce = \"soon\"\n", `"soon" is not a duration`},
 	}
 	for _, tc := range cases {
@@ -47,6 +47,14 @@ func TestSettingsLoadSaveAndErrors(t *testing.T) {
 		if s.Theme != "system" {
 			t.Errorf("%q: a broken file must give the defaults, got %+v", tc.text, s)
 		}
+	}
+	os.WriteFile(path, []byte("engine = \"vm\"\n[vm]\ncpus = 4\nkeep_running = true\n"), 0o644)
+	if s, _, err := app.LoadSettings(path); err != nil || s.Engine != "vm" || s.VM.CPUs != 4 || s.VM.MemoryMB != 2048 || !s.VM.KeepRunning {
+		t.Fatalf("[vm] settings: %+v %v", s.VM, err)
+	}
+	os.WriteFile(path, []byte("[vm]\nmemory_mb = 64\n"), 0o644)
+	if _, _, err := app.LoadSettings(path); err == nil || !strings.Contains(err.Error(), "256 MB") {
+		t.Fatalf("a 64 MB VM: %v", err)
 	}
 	os.WriteFile(path, []byte("theme = \"light\"\ncolour = \"blue\"\n"), 0o644)
 	s, warnings, err = app.LoadSettings(path)

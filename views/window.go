@@ -42,10 +42,13 @@ type Window struct {
 // Start shows the window at once, connects to the engine in the
 // background (starting Berth's own when none answers) and fills the
 // panels when it answers.
-func Start(a fyne.App, settingsPath string) *Window {
+func Start(a fyne.App, settingsPath, engineOverride string) *Window {
 	w := &Window{Win: a.NewWindow("Berth"), Status: widget.NewLabel("Connecting to the engine…"), settingsAt: settingsPath}
 	w.Win.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	s, warnings, err := app.LoadSettings(settingsPath)
+	if engineOverride != "" {
+		s.Engine = engineOverride
+	}
 	w.Settings = s
 	applyTheme(a, s.Theme)
 	w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewCenter(widget.NewProgressBarInfinite())))
@@ -57,7 +60,25 @@ func Start(a fyne.App, settingsPath string) *Window {
 		w.Status.SetText(strings.Join(warnings, "; "))
 	}
 	go func() {
-		conn, err := app.Connect(context.Background(), s, app.StartBerthdFor(s))
+		var conn *app.Connection
+		var err error
+		if s.Engine == "vm" {
+			onMain(func() { w.Status.SetText("Starting Berth's VM…") })
+			var h interface{ Stop(context.Context) error }
+			conn, h, err = connectVM(s)
+			if err == nil && !s.VM.KeepRunning {
+				onMain(func() {
+					w.Win.SetOnClosed(func() {
+						if w.cancel != nil {
+							w.cancel()
+						}
+						h.Stop(context.Background())
+					})
+				})
+			}
+		} else {
+			conn, err = app.Connect(context.Background(), s, app.StartBerthdFor(s))
+		}
 		onMain(func() {
 			if err != nil {
 				w.Status.SetText("No engine: " + app.Explain(err))
@@ -114,7 +135,9 @@ func (w *Window) Connect(conn *app.Connection) {
 	w.Win.SetContent(container.NewBorder(nil, container.NewBorder(nil, nil, nil, container.NewHBox(help, settings), w.Status), nil, nil, w.Tabs))
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
-	w.Win.SetOnClosed(cancel)
+	if w.Settings.Engine != "vm" || w.Settings.VM.KeepRunning {
+		w.Win.SetOnClosed(cancel)
+	}
 	go func() {
 		w.Images.Refresh(ctx)
 		w.ContainerState.Refresh(ctx)
@@ -255,4 +278,14 @@ func applyTheme(a fyne.App, name string) {
 	default:
 		a.Settings().SetTheme(theme.DefaultTheme())
 	}
+}
+
+// connectVM starts the VM helper (a var so the types of engine/vm stay
+// out of this package's signatures).
+var connectVM = func(s app.Settings) (*app.Connection, interface{ Stop(context.Context) error }, error) {
+	conn, h, err := app.ConnectVM(context.Background(), s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, h, nil
 }

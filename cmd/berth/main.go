@@ -12,10 +12,14 @@ import (
 )
 
 func main() {
+	engine := ""
+	if len(os.Args) > 2 && os.Args[1] == "--engine" { // berth --engine vm|unix:///…|tcp://…
+		engine, os.Args = os.Args[2], append(os.Args[:1], os.Args[3:]...)
+	}
 	if len(os.Args) > 1 {
 		os.Exit(subcommand(os.Args[1], os.Args[2:]))
 	}
 	a := fyneapp.NewWithID("dev.berth.app")
-	views.Start(a, app.ConfigPath()).Win.Show()
+	views.Start(a, app.ConfigPath(), engine).Win.Show()
 	a.Run()
 }

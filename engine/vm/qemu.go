@@ -82,9 +82,14 @@ func (q *QEMU) accel() string {
 	case "windows":
 		return "whpx"
 	case "linux":
+		// /dev/kvm alone is not enough: inside a VM without nested
+		// virtualisation (no vmx/svm flag) KVM guests hang at boot.
+		cpu, _ := os.ReadFile("/proc/cpuinfo")
 		if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
 			f.Close()
-			return "kvm"
+			if strings.Contains(string(cpu), " vmx") || strings.Contains(string(cpu), " svm") {
+				return "kvm"
+			}
 		}
 	}
 	return "tcg"
@@ -97,12 +102,13 @@ func (q *QEMU) Args(enginePort int) []string {
 	if accel != "tcg" {
 		accel += ":tcg" // fall back to emulation if the accelerator refuses
 	}
+	machine := "accel=" + accel
 	appendLine := "console=ttyS0 panic=-1 quiet"
 	if len(c.EngineFlags) > 0 {
 		appendLine += " berth.flags=" + strings.Join(c.EngineFlags, ",")
 	}
 	return []string{
-		"-accel", accel, "-m", strconv.Itoa(c.MemoryMB), "-smp", strconv.Itoa(c.CPUs),
+		"-machine", machine, "-m", strconv.Itoa(c.MemoryMB), "-smp", strconv.Itoa(c.CPUs),
 		"-kernel", c.Kernel, "-initrd", filepath.Join(c.Dir, "initrd.img"), "-append", appendLine,
 		"-nographic", "-no-reboot", "-serial", "file:" + filepath.Join(c.Dir, "console.log"), "-monitor", "none",
 		"-qmp", "unix:" + filepath.Join(c.Dir, "qmp.sock") + ",server=on,wait=off",
@@ -218,7 +224,8 @@ func (q *QEMU) Start(ctx context.Context) error {
 		}
 		select {
 		case <-exited:
-			return fail(fmt.Errorf("the VM stopped while starting"))
+			msg, _ := os.ReadFile(filepath.Join(q.cfg.Dir, "qemu.log"))
+			return fail(fmt.Errorf("the VM stopped while starting: %s", strings.TrimSpace(string(msg))))
 		case <-ctx.Done():
 			cmd.Process.Kill()
 			return fail(ctx.Err())
