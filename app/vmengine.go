@@ -11,7 +11,7 @@ import (
 	"github.com/berth-dev/berth/engine/vm"
 )
 
-// VMImageDir finds the VM image (vmlinux, initramfs.cpio.gz): beside the
+// VMImageDir finds the VM image (vmlinux, initramfs.cpio): beside the
 // app's binary (vm/), else in the data directory.
 func VMImageDir() (string, error) {
 	var dirs []string
@@ -45,7 +45,7 @@ func ConnectVM(ctx context.Context, s Settings) (*Connection, *vm.Helper, error)
 	for _, r := range s.InsecureRegistries {
 		flags = append(flags, "--insecure-registry="+r)
 	}
-	q := vm.NewQEMU(vm.QEMUConfig{Dir: dir, Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio.gz"),
+	q := vm.NewQEMU(vm.QEMUConfig{Dir: dir, Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio"),
 		CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, DiskGB: s.VM.DiskGB, EngineFlags: flags})
 	h := &vm.Helper{Driver: q, Socket: filepath.Join(dir, "engine.sock")}
 	if err := h.Start(ctx); err != nil {

@@ -44,7 +44,7 @@ func TestVMUnderEmulation(t *testing.T) {
 	_, port, _ := strings.Cut(reg.Host, ":")
 	guestReg := "10.0.2.2:" + port // the host's loopback, seen from the guest
 
-	q := NewQEMU(QEMUConfig{Dir: t.TempDir(), Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio.gz"),
+	q := NewQEMU(QEMUConfig{Dir: t.TempDir(), Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio"),
 		Accel: "tcg", DiskGB: 4, EngineFlags: []string{"--insecure-registry=" + guestReg}})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
