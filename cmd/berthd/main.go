@@ -41,6 +41,7 @@ func (l *listOpt) String() string     { return strings.Join(*l, ",") }
 func (l *listOpt) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
+	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "berthd:", err)
 		os.Exit(1)

@@ -19,11 +19,10 @@ import (
 	"github.com/berth-dev/berth/engine/enginetest"
 )
 
-// The whole VM path under emulation (TCG): boot the image mkimage builds,
-// pull from a loopback registry the guest reaches through QEMU's network,
-// build a Dockerfile sent as a tar stream, run a container with a
-// published port, reach it on the host's 127.0.0.1, stop cleanly.
-func TestVMUnderEmulation(t *testing.T) {
+// buildImage builds the VM image with mkimage, or skips when QEMU or the
+// pinned packages are missing.
+func buildImage(t testing.TB) string {
+	t.Helper()
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		t.Skip("QEMU is not installed (packaging/dev/setup.sh test installs qemu-system-x86)")
 	}
@@ -39,6 +38,15 @@ func TestVMUnderEmulation(t *testing.T) {
 		}
 		t.Fatalf("mkimage: %v\n%s", err, out)
 	}
+	return img
+}
+
+// The whole VM path under emulation (TCG): boot the image mkimage builds,
+// pull from a loopback registry the guest reaches through QEMU's network,
+// build a Dockerfile sent as a tar stream, run a container with a
+// published port, reach it on the host's 127.0.0.1, stop cleanly.
+func TestVMUnderEmulation(t *testing.T) {
+	img := buildImage(t)
 	reg := enginetest.StartRegistry(t)
 	reg.Push(t, enginetest.Busybox(t), "library/busybox:1.36")
 	_, port, _ := strings.Cut(reg.Host, ":")

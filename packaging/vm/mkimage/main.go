@@ -122,12 +122,34 @@ func build(root, cache, out string) error {
 	}
 	var list []string
 	for _, m := range order {
-		dst := "lib/modules/" + path.Base(m)
-		files[dst] = vm.CpioFile{Data: kfiles[m], Mode: 0o644}
-		list = append(list, "/"+dst)
+		dst := "lib/modules/" + path.Base(m.path)
+		files[dst] = vm.CpioFile{Data: stripSignature(kfiles[m.path]), Mode: 0o644}
+		list = append(list, fmt.Sprintf("%d /%s", m.level, dst))
 	}
 	files["etc/modules.order"] = vm.CpioFile{Data: []byte(strings.Join(list, "\n") + "\n"), Mode: 0o644}
-	for _, l := range []string{"sh", "mke2fs", "ls", "cat", "ip", "mount"} {
+	// e2fsprogs, for a journalled ext4 data disk (busybox makes only
+	// ext2, which an unclean stop can leave unmountable) and its repair.
+	var fsDebs []string
+	for _, p := range pkgs {
+		if p.name != kernelPkg && p.name != "busybox-static" {
+			fsDebs = append(fsDebs, debs[p.name])
+		}
+	}
+	sysroot, err := loadRoot(fsDebs)
+	if err != nil {
+		return err
+	}
+	for _, prog := range []string{"/sbin/mke2fs", "/sbin/e2fsck"} {
+		if err := sysroot.addProgram(files, prog); err != nil {
+			return err
+		}
+	}
+	conf, err := sysroot.read("/etc/mke2fs.conf")
+	if err != nil {
+		return err
+	}
+	files["etc/mke2fs.conf"] = vm.CpioFile{Data: conf, Mode: 0o644}
+	for _, l := range []string{"sh", "ls", "cat", "ip", "mount"} {
 		files["bin/"+l] = vm.CpioFile{Link: "busybox"}
 	}
 	var cpio bytes.Buffer
@@ -186,17 +208,24 @@ func download(cache string, p pkg) (string, error) {
 	return matches[0], nil
 }
 
-// debFiles reads the files of a .deb that keep selects.
+// debFiles reads the regular files of a .deb that keep selects.
 func debFiles(deb string, keep func(string) bool) (map[string][]byte, error) {
+	files, _, err := debTree(deb, keep)
+	return files, err
+}
+
+// debTree reads the regular files and symbolic links of a .deb that keep
+// selects.
+func debTree(deb string, keep func(string) bool) (map[string][]byte, map[string]string, error) {
 	cmd := exec.Command("dpkg-deb", "--fsys-tarfile", deb)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("dpkg-deb: %w", err)
+		return nil, nil, fmt.Errorf("dpkg-deb: %w", err)
 	}
-	out := map[string][]byte{}
+	out, links := map[string][]byte{}, map[string]string{}
 	tr := tar.NewReader(stdout)
 	for {
 		hdr, err := tr.Next()
@@ -204,17 +233,114 @@ func debFiles(deb string, keep func(string) bool) (map[string][]byte, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", deb, err)
+			return nil, nil, fmt.Errorf("%s: %w", deb, err)
 		}
-		if hdr.Typeflag == tar.TypeReg && keep(hdr.Name) {
+		if !keep(hdr.Name) {
+			continue
+		}
+		switch hdr.Typeflag {
+		case tar.TypeReg:
 			data, err := io.ReadAll(tr)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out[hdr.Name] = data
+		case tar.TypeSymlink:
+			links[hdr.Name] = hdr.Linkname
 		}
 	}
-	return out, cmd.Wait()
+	return out, links, cmd.Wait()
+}
+
+// debRoot is the union of several packages' files, as if installed.
+type debRoot struct {
+	files map[string][]byte
+	links map[string]string
+}
+
+func loadRoot(debs []string) (*debRoot, error) {
+	r := &debRoot{files: map[string][]byte{}, links: map[string]string{}}
+	for _, d := range debs {
+		f, l, err := debTree(d, func(string) bool { return true })
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range f {
+			r.files[k] = v
+		}
+		for k, v := range l {
+			r.links[k] = v
+		}
+	}
+	return r, nil
+}
+
+// read gives the file at p ("/lib/..."), following symbolic links.
+func (r *debRoot) read(p string) ([]byte, error) {
+	for i := 0; i < 16; i++ {
+		key := "." + path.Clean("/"+p)
+		if data, ok := r.files[key]; ok {
+			return data, nil
+		}
+		t, ok := r.links[key]
+		if !ok {
+			return nil, fmt.Errorf("%s is in none of the packages", p)
+		}
+		if !path.IsAbs(t) {
+			t = path.Join(path.Dir(path.Clean("/"+p)), t)
+		}
+		p = t
+	}
+	return nil, fmt.Errorf("%s: too many links", p)
+}
+
+// addProgram puts a dynamically linked program into the image with its
+// program interpreter and every shared library it needs, found in the
+// packages the way the dynamic linker would (by soname, in the
+// multiarch library directories).
+func (r *debRoot) addProgram(files map[string]vm.CpioFile, prog string) error {
+	data, err := r.read(prog)
+	if err != nil {
+		return err
+	}
+	files[strings.TrimPrefix(prog, "/")] = vm.CpioFile{Data: data, Mode: 0o755}
+	queue := [][]byte{data}
+	for len(queue) > 0 {
+		f, err := elf.NewFile(bytes.NewReader(queue[0]))
+		queue = queue[1:]
+		if err != nil {
+			return fmt.Errorf("%s: %w", prog, err)
+		}
+		var deps []string
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP {
+				b, _ := io.ReadAll(p.Open())
+				deps = append(deps, strings.TrimRight(string(b), "\x00"))
+			}
+		}
+		libs, err := f.ImportedLibraries()
+		if err != nil {
+			return fmt.Errorf("%s: %w", prog, err)
+		}
+		for _, l := range libs {
+			deps = append(deps, "/lib/x86_64-linux-gnu/"+l)
+		}
+		for _, d := range deps {
+			dst := strings.TrimPrefix(d, "/")
+			if _, done := files[dst]; done {
+				continue
+			}
+			lib, err := r.read(d)
+			if err != nil {
+				if lib, err = r.read("/usr" + d); err != nil {
+					return fmt.Errorf("%s needs %s: %w", prog, d, err)
+				}
+			}
+			files[dst] = vm.CpioFile{Data: lib, Mode: 0o755}
+			queue = append(queue, lib)
+		}
+	}
+	return nil
 }
 
 // decompressKernel turns a bzImage into the plain ELF vmlinux inside it
@@ -237,24 +363,29 @@ func decompressKernel(bz []byte) ([]byte, error) {
 	}
 }
 
+type module struct {
+	path  string
+	level int // above the level of every module it depends on
+}
+
 // moduleOrder lists the wanted modules and what they depend on (the
 // .modinfo "depends=" field), dependencies first.
-func moduleOrder(files map[string][]byte, wanted []string) ([]string, error) {
+func moduleOrder(files map[string][]byte, wanted []string) ([]module, error) {
 	byName := map[string]string{}
 	for p := range files {
 		if strings.HasSuffix(p, ".ko") {
 			byName[strings.ReplaceAll(strings.TrimSuffix(path.Base(p), ".ko"), "-", "_")] = p
 		}
 	}
-	var order []string
-	seen := map[string]bool{}
+	var order []module
+	level := map[string]int{} // -1: built into the kernel
 	var visit func(name string) error
 	visit = func(name string) error {
 		name = strings.ReplaceAll(name, "-", "_")
-		if seen[name] {
+		if _, seen := level[name]; seen {
 			return nil
 		}
-		seen[name] = true
+		level[name] = -1
 		p, ok := byName[name]
 		if !ok {
 			return nil // built into the kernel
@@ -264,12 +395,15 @@ func moduleOrder(files map[string][]byte, wanted []string) ([]string, error) {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		sort.Strings(deps)
+		l := 0
 		for _, d := range deps {
 			if err := visit(d); err != nil {
 				return err
 			}
+			l = max(l, level[strings.ReplaceAll(d, "-", "_")]+1)
 		}
-		order = append(order, p)
+		level[name] = l
+		order = append(order, module{p, l})
 		return nil
 	}
 	for _, w := range wanted {
@@ -281,6 +415,28 @@ func moduleOrder(files map[string][]byte, wanted []string) ([]string, error) {
 		}
 	}
 	return order, nil
+}
+
+// stripSignature removes a module's appended signature: the kernel
+// checks it with SHA-256 and RSA on every load, which costs tens of
+// milliseconds per module under emulation, and the VM does not enforce
+// signatures (the image's checksums vouch for the modules instead).
+func stripSignature(ko []byte) []byte {
+	const magic = "~Module signature appended~\n"
+	if !bytes.HasSuffix(ko, []byte(magic)) {
+		return ko
+	}
+	n := len(ko) - len(magic)
+	if n < 12 {
+		return ko
+	}
+	// struct module_signature: 12 bytes, ending in the signature's length (big-endian).
+	sigLen := int(ko[n-4])<<24 | int(ko[n-3])<<16 | int(ko[n-2])<<8 | int(ko[n-1])
+	end := n - 12 - sigLen
+	if end <= 0 {
+		return ko
+	}
+	return ko[:end]
 }
 
 func modDepends(ko []byte) ([]string, error) {

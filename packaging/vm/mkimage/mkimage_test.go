@@ -51,10 +51,62 @@ func TestImageIsReproducible(t *testing.T) {
 	if err != nil {
 		t.Skipf("cpio is not installed to list the initramfs: %v", err)
 	}
-	for _, want := range []string{"init", "berthd", "bin/busybox", "etc/modules.order", "lib/modules/virtio_net.ko", "lib/modules/ext4.ko", "lib/modules/overlay.ko"} {
+	for _, want := range []string{"init", "berthd", "bin/busybox", "etc/modules.order", "lib/modules/virtio_net.ko", "lib/modules/ext4.ko", "lib/modules/overlay.ko",
+		// mke2fs and e2fsck with the libraries and loader they need
+		"sbin/mke2fs", "sbin/e2fsck", "etc/mke2fs.conf", "lib64/ld-linux-x86-64.so.2",
+		"lib/x86_64-linux-gnu/libext2fs.so.2", "lib/x86_64-linux-gnu/libe2p.so.2", "lib/x86_64-linux-gnu/libc.so.6"} {
 		if !strings.Contains("\n"+string(list), "\n"+want+"\n") {
 			t.Errorf("the initramfs lacks %s", want)
 		}
+	}
+}
+
+// Modules load level by level, side by side within a level: every
+// module's dependencies sit at lower levels.
+func TestModuleLevels(t *testing.T) {
+	kernel, err := filepath.Glob(filepath.Join(os.TempDir(), "berth-vm-cache", "linux-image-*.deb"))
+	if err != nil || len(kernel) == 0 || testing.Short() {
+		t.Skip("the kernel package is not in the cache (TestImageIsReproducible downloads it)")
+	}
+	files, err := debFiles(kernel[0], func(name string) bool { return strings.HasSuffix(name, ".ko") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	order, err := moduleOrder(files, []string{"ext4", "virtio_net", "bridge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	level := map[string]int{}
+	for _, m := range order {
+		level[strings.TrimSuffix(filepath.Base(m.path), ".ko")] = m.level
+	}
+	for _, dep := range [][2]string{{"jbd2", "ext4"}, {"mbcache", "ext4"}, {"virtio", "virtio_net"}, {"virtio_ring", "virtio"}, {"stp", "bridge"}, {"llc", "stp"}} {
+		d, okd := level[dep[0]]
+		m, okm := level[dep[1]]
+		if !okd || !okm || d >= m {
+			t.Errorf("%s (level %d, %v) must load before %s (level %d, %v)", dep[0], d, okd, dep[1], m, okm)
+		}
+	}
+	for _, m := range order {
+		if stripped := stripSignature(files[m.path]); len(stripped) >= len(files[m.path]) {
+			t.Errorf("%s: no signature stripped", m.path)
+		}
+	}
+}
+
+func TestStripSignature(t *testing.T) {
+	body := []byte("\x7fELF module body")
+	sig := bytes.Repeat([]byte{0xaa}, 300)
+	info := []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 44} // struct module_signature, sig_len 300
+	signed := append(append(append(append([]byte{}, body...), sig...), info...), "~Module signature appended~\n"...)
+	if got := stripSignature(signed); !bytes.Equal(got, body) {
+		t.Fatalf("stripped to %q", got)
+	}
+	if got := stripSignature(body); !bytes.Equal(got, body) {
+		t.Fatalf("an unsigned module changed: %q", got)
+	}
+	if got := stripSignature([]byte("~Module signature appended~\n")); len(got) != 28 {
+		t.Fatalf("a bare marker was cut to %q", got)
 	}
 }
 
