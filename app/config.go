@@ -42,6 +42,9 @@ type VMSettings struct {
 	MemoryMB    int  `toml:"memory_mb"`
 	DiskGB      int  `toml:"disk_gb"`
 	KeepRunning bool `toml:"keep_running"`
+	// StateDir holds the VM's disk, keys and console log; default
+	// <user cache>/berth/vm-state.
+	StateDir string `toml:"state_dir"`
 }
 
 // Duration is a time.Duration written as "150ms" in TOML.
@@ -152,6 +155,7 @@ func merge(s *Settings, read Settings, md toml.MetaData) {
 	for key, set := range map[string]func(){
 		"cpus": func() { s.VM.CPUs = read.VM.CPUs }, "memory_mb": func() { s.VM.MemoryMB = read.VM.MemoryMB },
 		"disk_gb": func() { s.VM.DiskGB = read.VM.DiskGB }, "keep_running": func() { s.VM.KeepRunning = read.VM.KeepRunning },
+		"state_dir": func() { s.VM.StateDir = read.VM.StateDir },
 	} {
 		if md.IsDefined("vm", key) {
 			set()

@@ -1,58 +1,345 @@
 package app
 
 import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/client"
 	"github.com/berth-dev/berth/engine/vm"
 )
 
-// VMImageDir finds the VM image (vmlinux, initramfs.cpio): beside the
-// app's binary (vm/), else in the data directory.
-func VMImageDir() (string, error) {
-	var dirs []string
+// VMImageArchive is the packaged VM image installers put beside the app's
+// binary; the app unpacks it into the data directory on first use.
+const VMImageArchive = "berth-vm-image.tar.gz"
+
+// Progress hears how long work is going: fraction in [0, 1], or -1 when
+// it cannot be told.
+type Progress func(step string, fraction float64)
+
+// vmImageDirs are where a ready VM image may be: beside the app's binary
+// (vm/), a source checkout's dist/vm (packaging/dev/setup.sh puts the
+// binary in bin/), and the data directory.
+func vmImageDirs() (beside []string, data string) {
 	if exe, err := os.Executable(); err == nil {
-		dirs = append(dirs, filepath.Join(filepath.Dir(exe), "vm"), filepath.Join(filepath.Dir(exe), "..", "dist", "vm"))
+		beside = append(beside, filepath.Join(filepath.Dir(exe), "vm"), filepath.Join(filepath.Dir(exe), "..", "dist", "vm"))
 	}
-	if data, err := os.UserCacheDir(); err == nil {
-		dirs = append(dirs, filepath.Join(data, "berth", "vm"))
+	if d, err := os.UserCacheDir(); err == nil {
+		data = filepath.Join(d, "berth", "vm")
 	}
-	for _, d := range dirs {
-		if _, err := os.Stat(filepath.Join(d, "vmlinux")); err == nil {
-			return d, nil
-		}
-	}
-	return "", fmt.Errorf("Berth's VM image is not installed (looked in %v): build it with go run ./packaging/vm/mkimage -out dist/vm: %w", dirs, engine.ErrNotFound)
+	return beside, data
 }
 
-// ConnectVM starts Berth's VM (sized by the settings) and connects to the
-// engine in it through the helper's socket.
-func ConnectVM(ctx context.Context, s Settings) (*Connection, *vm.Helper, error) {
-	img, err := VMImageDir()
+func hasVMImage(dir string) bool {
+	for _, f := range []string{"vmlinux", "initramfs.cpio"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return false
+		}
+	}
+	return dir != ""
+}
+
+// EnsureVMImage finds the VM image, or makes it on first use: a ready
+// image beside the binary; else the packaged archive beside the binary,
+// unpacked into the data directory (again when a new release brings a
+// different one); else one unpacked before; else, in a source checkout,
+// one built there with mkimage. BERTH_VM_IMAGE names an image directory
+// or archive to use instead (for packagers and tests).
+func EnsureVMImage(ctx context.Context, progress Progress) (string, error) {
+	beside, data := vmImageDirs()
+	archive := os.Getenv("BERTH_VM_IMAGE")
+	if archive != "" && hasVMImage(archive) {
+		return archive, nil
+	}
+	if archive == "" {
+		for _, d := range beside {
+			if hasVMImage(d) {
+				return d, nil
+			}
+		}
+		if exe, err := os.Executable(); err == nil {
+			if a := filepath.Join(filepath.Dir(exe), VMImageArchive); fileExists(a) {
+				archive = a
+			}
+		}
+	}
+	if data == "" {
+		return "", fmt.Errorf("no data directory for Berth's VM image: %w", engine.ErrNotFound)
+	}
+	if archive != "" {
+		if hasVMImage(data) && sameSums(archive, data) {
+			return data, nil
+		}
+		return data, UnpackVMImage(ctx, archive, data, progress)
+	}
+	if hasVMImage(data) {
+		return data, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		if src := sourceTree(filepath.Dir(exe)); src != "" {
+			return data, buildVMImage(ctx, src, data, progress)
+		}
+	}
+	return "", fmt.Errorf("Berth's VM image is missing: reinstall Berth (it ships %s beside the app), or build it with go run ./packaging/vm/mkimage -out dist/vm (looked in %v): %w",
+		VMImageArchive, append(beside, data), engine.ErrNotFound)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// UnpackVMImage unpacks a VM image archive into dir, checking every file
+// against the archive's SHA256SUMS. The files appear in dir only when all
+// are there and sound.
+func UnpackVMImage(ctx context.Context, archive, dir string, progress Progress) error {
+	f, err := os.Open(archive)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".vm-unpack-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	counted := &countingReader{r: bufio.NewReaderSize(f, 1<<20)}
+	zr, err := gzip.NewReader(counted)
+	if err != nil {
+		return fmt.Errorf("unpack %s: %w", archive, err)
+	}
+	sums := map[string]string{}
+	got := map[string]string{}
+	tr := tar.NewReader(zr)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("unpack %s: %w", archive, err)
+		}
+		name := filepath.Base(hdr.Name)
+		if hdr.Typeflag != tar.TypeReg || name != hdr.Name {
+			return fmt.Errorf("unpack %s: unexpected entry %q", archive, hdr.Name)
+		}
+		h := sha256.New()
+		out, err := os.Create(filepath.Join(tmp, name))
+		if err != nil {
+			return err
+		}
+		w := io.MultiWriter(out, h)
+		for {
+			_, err = io.CopyN(w, tr, 4<<20)
+			if progress != nil {
+				progress("Unpacking Berth's VM image (first use)", float64(counted.n)/float64(max(fi.Size(), 1)))
+			}
+			if err != nil || ctx.Err() != nil {
+				break
+			}
+		}
+		out.Close()
+		if err != io.EOF {
+			if err == nil {
+				err = ctx.Err()
+			}
+			return fmt.Errorf("unpack %s: %w", archive, err)
+		}
+		got[name] = hex.EncodeToString(h.Sum(nil))
+		if name == "SHA256SUMS" {
+			for _, line := range strings.Split(mustReadString(filepath.Join(tmp, name)), "\n") {
+				if sum, file, ok := strings.Cut(line, "  "); ok {
+					sums[file] = sum
+				}
+			}
+		}
+	}
+	if len(sums) == 0 {
+		return fmt.Errorf("unpack %s: the archive has no SHA256SUMS", archive)
+	}
+	for file, sum := range sums {
+		if got[file] != sum {
+			return fmt.Errorf("unpack %s: %s is damaged (sha256 %s, want %s): download Berth again", archive, file, got[file], sum)
+		}
+	}
+	if !hasVMImage(tmp) {
+		return fmt.Errorf("unpack %s: the archive lacks vmlinux or initramfs.cpio", archive)
+	}
+	os.RemoveAll(dir)
+	return os.Rename(tmp, dir)
+}
+
+// sameSums says whether the image unpacked in dir is the one in archive
+// (their SHA256SUMS match), so a new release's image replaces the old.
+func sameSums(archive, dir string) bool {
+	f, err := os.Open(archive)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return false
+	}
+	tr := tar.NewReader(zr)
+	hdr, err := tr.Next()
+	if err != nil || hdr.Name != "SHA256SUMS" {
+		return false
+	}
+	sums, err := io.ReadAll(tr)
+	return err == nil && string(sums) == mustReadString(filepath.Join(dir, "SHA256SUMS"))
+}
+
+func mustReadString(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// sourceTree is the Berth checkout the binary was built in, if any.
+func sourceTree(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if data, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && bytes.Contains(data, []byte("module github.com/berth-dev/berth\n")) {
+			if _, err := os.Stat(filepath.Join(d, "packaging", "vm", "mkimage")); err == nil {
+				return d
+			}
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+func buildVMImage(ctx context.Context, src, dir string, progress Progress) error {
+	if progress != nil {
+		progress("Building Berth's VM image from Debian packages (first use)", -1)
+	}
+	cmd := exec.CommandContext(ctx, "go", "run", "./packaging/vm/mkimage", "-out", dir)
+	cmd.Dir = src
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return fmt.Errorf("build the VM image: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// VMStatus is the VM's state for the status bar: stopped, starting,
+// running or failed, with the reason and the console's last lines when
+// it failed.
+type VMStatus struct {
+	State       string
+	Reason      string
+	ConsoleTail string
+}
+
+// Line is the status bar's text for the state.
+func (s VMStatus) Line() string {
+	switch s.State {
+	case string(vm.Running):
+		return "Berth's VM is running"
+	case string(vm.Starting):
+		if s.Reason != "" {
+			return "Berth's VM is starting again (" + s.Reason + ")…"
+		}
+		return "Starting Berth's VM…"
+	case string(vm.Failed):
+		return "Berth's VM failed: " + s.Reason
+	}
+	return "Berth's VM is stopped"
+}
+
+// VM is Berth's VM as the app holds it: the helper serving the engine's
+// socket, and the VM's state.
+type VM struct {
+	helper *vm.Helper
+}
+
+// Status is the VM's state now.
+func (v *VM) Status() VMStatus {
+	st := v.helper.Driver.Status()
+	return VMStatus{State: string(st.State), Reason: st.Reason, ConsoleTail: st.ConsoleTail}
+}
+
+// Stop shuts the VM down cleanly.
+func (v *VM) Stop(ctx context.Context) error { return v.helper.Stop(ctx) }
+
+// Supervise restarts the VM after a crash (three quick failures in a row
+// and it gives up) and reports each change until ctx ends or Stop.
+func (v *VM) Supervise(ctx context.Context, report func(VMStatus)) {
+	v.helper.Supervise(ctx, 3, func(st vm.Status) {
+		report(VMStatus{State: string(st.State), Reason: st.Reason, ConsoleTail: st.ConsoleTail})
+	})
+}
+
+// Crash kills the VM as a crash would (for tests of the recovery).
+func (v *VM) Crash() {
+	if k, ok := v.helper.Driver.(interface{ Kill() }); ok {
+		k.Kill()
+	}
+}
+
+// ConnectVM starts Berth's VM (sized by the settings), making its image
+// first if this is the first use, and connects to the engine in it
+// through the helper's socket.
+func ConnectVM(ctx context.Context, s Settings, progress Progress) (*Connection, *VM, error) {
+	img, err := EnsureVMImage(ctx, progress)
 	if err != nil {
 		return nil, nil, err
 	}
-	state, err := os.UserCacheDir()
-	if err != nil {
-		return nil, nil, err
+	dir := s.VM.StateDir
+	if dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return nil, nil, err
+		}
+		dir = filepath.Join(cache, "berth", "vm-state")
 	}
-	dir := filepath.Join(state, "berth", "vm-state")
 	var flags []string
 	for _, r := range s.InsecureRegistries {
 		flags = append(flags, "--insecure-registry="+r)
 	}
 	q := vm.NewQEMU(vm.QEMUConfig{Dir: dir, Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio"),
 		CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, DiskGB: s.VM.DiskGB, EngineFlags: flags})
-	h := &vm.Helper{Driver: q, Socket: filepath.Join(dir, "engine.sock")}
+	h := &vm.Helper{Driver: q, Socket: vm.DefaultSocket(dir)}
+	if progress != nil {
+		progress("Starting Berth's VM…", -1)
+	}
 	if err := h.Start(ctx); err != nil {
 		st := q.Status()
 		return nil, nil, fmt.Errorf("Berth's VM did not start: %w\n%s", err, st.ConsoleTail)
 	}
-	c, err := client.New("unix://" + h.Socket)
+	c, err := client.New(vm.SocketAddress(h.Socket))
 	if err != nil {
 		h.Stop(context.Background())
 		return nil, nil, err
@@ -60,7 +347,7 @@ func ConnectVM(ctx context.Context, s Settings) (*Connection, *vm.Helper, error)
 	v, err := c.Version(ctx)
 	if err != nil {
 		h.Stop(context.Background())
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("the engine in Berth's VM does not answer: %w", err)
 	}
-	return &Connection{Client: c, Address: "unix://" + h.Socket, Server: v, Status: "Berth's engine is running in its VM (" + v.Version + ")"}, h, nil
+	return &Connection{Client: c, Address: vm.SocketAddress(h.Socket), Server: v, Status: "Berth's engine is running in its VM (" + v.Version + ")"}, &VM{helper: h}, nil
 }

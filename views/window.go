@@ -64,17 +64,23 @@ func Start(a fyne.App, settingsPath, engineOverride string) *Window {
 		var err error
 		if s.Engine == "vm" {
 			onMain(func() { w.Status.SetText("Starting Berth's VM…") })
-			var h interface{ Stop(context.Context) error }
-			conn, h, err = connectVM(s)
-			if err == nil && !s.VM.KeepRunning {
+			bar := widget.NewProgressBar()
+			shown := false
+			var h vmHandle
+			conn, h, err = connectVM(s, func(step string, fraction float64) {
 				onMain(func() {
-					w.Win.SetOnClosed(func() {
-						if w.cancel != nil {
-							w.cancel()
-						}
-						h.Stop(context.Background())
-					})
+					w.Status.SetText(step)
+					if fraction >= 0 && !shown { // a first use: the image is unpacked
+						shown = true
+						w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewCenter(container.NewGridWrap(fyne.NewSize(420, 40), bar))))
+					}
+					if fraction >= 0 {
+						bar.SetValue(fraction)
+					}
 				})
+			})
+			if err == nil {
+				w.watchVM(h)
 			}
 		} else {
 			conn, err = app.Connect(context.Background(), s, app.StartBerthdFor(s))
@@ -280,12 +286,55 @@ func applyTheme(a fyne.App, name string) {
 	}
 }
 
-// connectVM starts the VM helper (a var so the types of engine/vm stay
-// out of this package's signatures).
-var connectVM = func(s app.Settings) (*app.Connection, interface{ Stop(context.Context) error }, error) {
-	conn, h, err := app.ConnectVM(context.Background(), s)
+// vmHandle is Berth's VM as the window holds it.
+type vmHandle interface {
+	Stop(context.Context) error
+	Supervise(context.Context, func(app.VMStatus))
+}
+
+// connectVM starts the VM helper (a var so a test can stand in for it).
+var connectVM = func(s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
+	conn, v, err := app.ConnectVM(context.Background(), s, progress)
 	if err != nil {
 		return nil, nil, err
 	}
-	return conn, h, nil
+	return conn, v, nil
+}
+
+// watchVM keeps the status bar on the VM's state (it restarts after a
+// crash), shows why when it fails for good, and stops it with the window
+// unless the settings keep it running.
+func (w *Window) watchVM(h vmHandle) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go h.Supervise(ctx, func(st app.VMStatus) {
+		onMain(func() {
+			w.Status.SetText(st.Line())
+			if st.State == "failed" {
+				w.showVMFailure(st)
+			}
+		})
+	})
+	onMain(func() {
+		w.Win.SetOnClosed(func() {
+			cancel()
+			if w.cancel != nil {
+				w.cancel()
+			}
+			if !w.Settings.VM.KeepRunning {
+				h.Stop(context.Background())
+			}
+		})
+	})
+}
+
+// showVMFailure explains a VM failure with the console's last lines,
+// which say what the guest saw.
+func (w *Window) showVMFailure(st app.VMStatus) {
+	tail := widget.NewLabel(st.ConsoleTail)
+	tail.TextStyle.Monospace = true
+	body := container.NewBorder(widget.NewLabel(st.Reason+"\n\nBerth restarts its VM after a crash; it stopped trying after three quick failures. The VM's console ended with:"), nil, nil, nil,
+		container.NewScroll(tail))
+	d := dialog.NewCustom("Berth's VM stopped", "Close", body, w.Win)
+	d.Resize(fyne.NewSize(760, 420))
+	d.Show()
 }

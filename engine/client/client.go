@@ -40,7 +40,8 @@ func FromEnv() (*Client, error) {
 	return c.WithTLS(os.Getenv("DOCKER_CERT_PATH"))
 }
 
-// New connects to host: "unix:///path" or "tcp://host:port".
+// New connects to host: "unix:///path", "npipe:////./pipe/name" (Windows)
+// or "tcp://host:port".
 func New(host string) (*Client, error) {
 	proto, addr, ok := strings.Cut(host, "://")
 	if !ok || addr == "" {
@@ -53,6 +54,8 @@ func New(host string) (*Client, error) {
 		dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", addr)
 		}
+	case "npipe": // Windows: npipe:////./pipe/berth_engine
+		dial = func(ctx context.Context, _, _ string) (net.Conn, error) { return dialPipe(ctx, addr) }
 	case "tcp", "http":
 		base = "http://" + addr
 	default:

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/client"
@@ -21,10 +20,12 @@ import (
 // says which; nothing polls the guest).
 type Helper struct {
 	Driver Driver
-	// Socket is the host-side socket the app and the docker CLI use.
+	// Socket is the host-side socket the app and the docker CLI use: a
+	// unix socket, or a named pipe on Windows (DefaultSocket).
 	Socket string
 
 	mu        sync.Mutex
+	stopped   bool
 	listener  net.Listener
 	forwarded map[string]bool
 	cancel    context.CancelFunc
@@ -36,29 +37,84 @@ func (h *Helper) Start(ctx context.Context) error {
 	if err := h.Driver.Start(ctx); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(h.Socket), 0o700); err != nil {
-		return err
-	}
-	os.Remove(h.Socket)
-	l, err := net.Listen("unix", h.Socket)
+	l, err := listenEngine(h.Socket)
 	if err != nil {
 		return fmt.Errorf("engine socket: %w", err)
 	}
-	// Only the user who runs the helper may drive the engine.
-	if err := os.Chmod(h.Socket, 0o600); err != nil {
-		l.Close()
-		return err
-	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	h.mu.Lock()
-	h.listener, h.cancel, h.forwarded, h.done = l, cancel, map[string]bool{}, make(chan struct{})
+	h.listener, h.cancel, h.stopped = l, cancel, false
 	h.mu.Unlock()
-	go h.serve(runCtx, l)
-	go h.followPorts(runCtx)
+	go h.serve(l)
+	h.startFollowing(runCtx)
 	return nil
 }
 
-func (h *Helper) serve(ctx context.Context, l net.Listener) {
+func (h *Helper) startFollowing(ctx context.Context) {
+	h.mu.Lock()
+	h.forwarded, h.done = map[string]bool{}, make(chan struct{})
+	h.mu.Unlock()
+	go h.followPorts(ctx)
+}
+
+// Supervise restarts the VM when it stops without being asked to (a
+// crash, the guest powering off), at most maxRestarts times in a row
+// that end within a minute of starting; report hears every change of
+// state. It returns when ctx ends, when Stop is called, or when it gives
+// up (the last report is then the failure, with the console's tail).
+func (h *Helper) Supervise(ctx context.Context, maxRestarts int, report func(Status)) {
+	quick := 0
+	for {
+		started := time.Now()
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.Driver.Done():
+		}
+		h.mu.Lock()
+		stopped, runCtx := h.stopped, h.cancel
+		h.mu.Unlock()
+		if stopped || runCtx == nil {
+			return
+		}
+		st := h.Driver.Status()
+		report(st)
+		if time.Since(started) < time.Minute {
+			quick++
+		} else {
+			quick = 1
+		}
+		if quick > maxRestarts {
+			return
+		}
+		report(Status{State: Starting, Reason: "restarting after: " + st.Reason})
+		if err := h.restart(ctx); err != nil {
+			report(h.Driver.Status())
+			continue
+		}
+		report(h.Driver.Status())
+	}
+}
+
+// restart boots the VM again behind the same socket; the ports are
+// forwarded afresh as the engine restarts its containers.
+func (h *Helper) restart(ctx context.Context) error {
+	if err := h.Driver.Start(ctx); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	cancel := h.cancel
+	h.mu.Unlock()
+	cancel() // the old event stream died with the VM
+	runCtx, cancel := context.WithCancel(context.Background())
+	h.mu.Lock()
+	h.cancel = cancel
+	h.mu.Unlock()
+	h.startFollowing(runCtx)
+	return nil
+}
+
+func (h *Helper) serve(l net.Listener) {
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -66,7 +122,7 @@ func (h *Helper) serve(ctx context.Context, l net.Listener) {
 		}
 		go func() {
 			defer c.Close()
-			g, err := h.Driver.DialEngine(ctx)
+			g, err := h.Driver.DialEngine(context.Background())
 			if err != nil {
 				return
 			}
@@ -90,7 +146,7 @@ func closeWrite(c net.Conn) {
 // as its start event arrives (and for those already running).
 func (h *Helper) followPorts(ctx context.Context) {
 	defer close(h.done)
-	c, err := client.New("unix://" + h.Socket)
+	c, err := client.New(SocketAddress(h.Socket))
 	if err != nil {
 		return
 	}
@@ -139,10 +195,11 @@ func (h *Helper) Ports() []string {
 func (h *Helper) Stop(ctx context.Context) error {
 	h.mu.Lock()
 	l, cancel := h.listener, h.cancel
+	h.stopped = true
 	h.mu.Unlock()
 	if l != nil {
 		l.Close()
-		os.Remove(h.Socket)
+		removeSocket(h.Socket)
 	}
 	if cancel != nil {
 		cancel()

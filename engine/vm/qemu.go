@@ -114,7 +114,7 @@ func (q *QEMU) Args(enginePort int) []string {
 	// plus RDRAND boots faster than "max".
 	cpu := "max"
 	if accel == "tcg" {
-		cpu = "qemu64,+rdrand,+rdseed"
+		cpu = "qemu64,+rdrand"
 	}
 	appendLine := "console=ttyS0 panic=-1 quiet " + bootSpeedups
 	if len(c.EngineFlags) > 0 {
@@ -292,6 +292,29 @@ func (q *QEMU) Start(ctx context.Context) error {
 // engineListening is what the VM's init writes on the console once the
 // engine accepts connections.
 const engineListening = "berth-init: engine listening"
+
+// Done is closed when the VM the last Start booted stops.
+func (q *QEMU) Done() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.exited == nil {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return q.exited
+}
+
+// Kill ends the VM at once, as a crash would (for tests and a
+// last resort).
+func (q *QEMU) Kill() {
+	q.mu.Lock()
+	cmd := q.cmd
+	q.mu.Unlock()
+	if cmd != nil && cmd.Process != nil {
+		cmd.Process.Kill()
+	}
+}
 
 // EngineAddress is the engine's address on the host while the VM runs;
 // it speaks TLS and wants the client certificate in the VM's tls folder.

@@ -5,11 +5,12 @@
 // and a static berthd. Entries are sorted and times and owners zeroed, so
 // two builds give byte-identical files.
 //
-//	go run ./packaging/vm/mkimage -out dist/vm [-cache DIR]
+//	go run ./packaging/vm/mkimage -out dist/vm [-cache DIR] [-archive dist/berth-vm-image.tar.gz]
 package main
 
 import (
 	"archive/tar"
+	"compress/gzip"
 	"bytes"
 	"crypto/sha256"
 	"debug/elf"
@@ -33,10 +34,51 @@ func main() {
 	out := flag.String("out", "dist/vm", "where to write vmlinux, initramfs.cpio and SHA256SUMS")
 	cache := flag.String("cache", filepath.Join(os.TempDir(), "berth-vm-cache"), "where downloaded Debian packages are kept")
 	root := flag.String("src", ".", "the Berth source tree")
+	archive := flag.String("archive", "", "also pack the image into this .tar.gz (installers ship it beside the app as berth-vm-image.tar.gz; the app unpacks it on first use)")
 	flag.Parse()
 	if err := build(*root, *cache, *out); err != nil {
 		log.Fatal("mkimage: ", err)
 	}
+	if *archive != "" {
+		if err := pack(*out, *archive); err != nil {
+			log.Fatal("mkimage: ", err)
+		}
+	}
+}
+
+// pack writes the image's files into a reproducible .tar.gz: fixed
+// order, no times or owners, no gzip timestamp.
+func pack(dir, archive string) error {
+	f, err := os.Create(archive)
+	if err != nil {
+		return err
+	}
+	zw, _ := gzip.NewWriterLevel(f, gzip.BestCompression)
+	tw := tar.NewWriter(zw)
+	for _, name := range []string{"SHA256SUMS", "initramfs.cpio", "vmlinux"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			f.Close()
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}); err != nil {
+			f.Close()
+			return err
+		}
+		if _, err := tw.Write(data); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 type pkg struct{ name, version string }

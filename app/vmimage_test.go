@@ -1,0 +1,135 @@
+package app
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeArchive packs files (in order) as mkimage -archive does, with a
+// SHA256SUMS first unless sums is given.
+func writeArchive(t *testing.T, files [][2]string, sums string) string {
+	t.Helper()
+	if sums == "" {
+		for _, f := range files {
+			h := sha256.Sum256([]byte(f[1]))
+			sums += hex.EncodeToString(h[:]) + "  " + f[0] + "\n"
+		}
+	}
+	p := filepath.Join(t.TempDir(), VMImageArchive)
+	out, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(out)
+	tw := tar.NewWriter(zw)
+	for _, f := range append([][2]string{{"SHA256SUMS", sums}}, files...) {
+		tw.WriteHeader(&tar.Header{Name: f[0], Mode: 0o644, Size: int64(len(f[1])), Typeflag: tar.TypeReg})
+		tw.Write([]byte(f[1]))
+	}
+	tw.Close()
+	zw.Close()
+	out.Close()
+	return p
+}
+
+func TestUnpackVMImage(t *testing.T) {
+	image := [][2]string{{"initramfs.cpio", strings.Repeat("i", 5<<20)}, {"vmlinux", strings.Repeat("k", 9<<20)}}
+	h := sha256.Sum256([]byte("another kernel"))
+	wrongSums := "0000  initramfs.cpio\n" + hex.EncodeToString(h[:]) + "  vmlinux\n"
+	for _, tc := range []struct {
+		name    string
+		archive func(t *testing.T) string
+		wantErr string
+	}{
+		{"sound", func(t *testing.T) string { return writeArchive(t, image, "") }, ""},
+		{"damaged file", func(t *testing.T) string { return writeArchive(t, image, wrongSums) }, "is damaged"},
+		{"path out of the folder", func(t *testing.T) string {
+			return writeArchive(t, [][2]string{{"../vmlinux", "x"}, {"initramfs.cpio", "y"}}, "")
+		}, "unexpected entry"},
+		{"no kernel", func(t *testing.T) string { return writeArchive(t, image[:1], "") }, "lacks vmlinux"},
+		{"not an archive", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "x.tar.gz")
+			os.WriteFile(p, []byte("not gzip"), 0o644)
+			return p
+		}, "unpack"},
+		{"cut short", func(t *testing.T) string {
+			p := writeArchive(t, image, "")
+			data, _ := os.ReadFile(p)
+			os.WriteFile(p, data[:len(data)/2], 0o644)
+			return p
+		}, "unexpected EOF"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "berth", "vm")
+			var fractions []float64
+			err := UnpackVMImage(context.Background(), tc.archive(t), dir, func(step string, f float64) { fractions = append(fractions, f) })
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				k, _ := os.ReadFile(filepath.Join(dir, "vmlinux"))
+				if string(k) != image[1][1] {
+					t.Fatalf("vmlinux has %d bytes", len(k))
+				}
+				if len(fractions) < 2 || fractions[len(fractions)-1] < 0.99 || fractions[0] >= fractions[len(fractions)-1] {
+					t.Fatalf("progress %v", fractions)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+			// Nothing half-made is left where the app looks.
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Fatalf("%s exists after a failed unpack: %v", dir, err)
+			}
+			left, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".vm-unpack-*"))
+			if len(left) > 0 {
+				t.Fatalf("left %v", left)
+			}
+		})
+	}
+	t.Run("cancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		dir := filepath.Join(t.TempDir(), "vm")
+		if err := UnpackVMImage(ctx, writeArchive(t, image, ""), dir, nil); err != context.Canceled {
+			t.Fatalf("err = %v", err)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Fatal("a cancelled unpack left the image folder")
+		}
+	})
+}
+
+// A new release's archive replaces the image unpacked before; the same
+// one is not unpacked again.
+func TestEnsureVMImageFollowsTheArchive(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	first := writeArchive(t, [][2]string{{"initramfs.cpio", "i1"}, {"vmlinux", "k1"}}, "")
+	t.Setenv("BERTH_VM_IMAGE", first)
+	calls := 0
+	dir, err := EnsureVMImage(context.Background(), func(string, float64) { calls++ })
+	if err != nil || calls == 0 {
+		t.Fatalf("first use: %v, %d progress reports", err, calls)
+	}
+	calls = 0
+	if again, err := EnsureVMImage(context.Background(), func(string, float64) { calls++ }); err != nil || again != dir || calls != 0 {
+		t.Fatalf("second use unpacked again: %v %v %d", again, err, calls)
+	}
+	t.Setenv("BERTH_VM_IMAGE", writeArchive(t, [][2]string{{"initramfs.cpio", "i2"}, {"vmlinux", "k2"}}, ""))
+	if _, err := EnsureVMImage(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := os.ReadFile(filepath.Join(dir, "vmlinux")); string(k) != "k2" {
+		t.Fatalf("vmlinux = %q after a new release", k)
+	}
+}
