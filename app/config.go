@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sort"
 	"strings"
 	"time"
@@ -45,6 +46,16 @@ type VMSettings struct {
 	// StateDir holds the VM's disk, keys and console log; default
 	// <user cache>/berth/vm-state.
 	StateDir string `toml:"state_dir"`
+}
+
+// UsesVM says whether the app runs the engine in Berth's VM: when the
+// settings say engine = "vm", and by default on macOS and Windows, where
+// the engine cannot run natively (unless DOCKER_HOST names another).
+func (s Settings) UsesVM() bool {
+	if s.Engine == "vm" {
+		return true
+	}
+	return s.Engine == "" && os.Getenv("DOCKER_HOST") == "" && goruntime.GOOS != "linux"
 }
 
 // Duration is a time.Duration written as "150ms" in TOML.

@@ -62,7 +62,7 @@ func Start(a fyne.App, settingsPath, engineOverride string) *Window {
 	go func() {
 		var conn *app.Connection
 		var err error
-		if s.Engine == "vm" {
+		if s.UsesVM() {
 			onMain(func() { w.Status.SetText("Starting Berth's VM…") })
 			bar := widget.NewProgressBar()
 			shown := false
@@ -141,7 +141,7 @@ func (w *Window) Connect(conn *app.Connection) {
 	w.Win.SetContent(container.NewBorder(nil, container.NewBorder(nil, nil, nil, container.NewHBox(help, settings), w.Status), nil, nil, w.Tabs))
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
-	if w.Settings.Engine != "vm" || w.Settings.VM.KeepRunning {
+	if !w.Settings.UsesVM() || w.Settings.VM.KeepRunning {
 		w.Win.SetOnClosed(cancel)
 	}
 	go func() {
