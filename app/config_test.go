@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,26 @@ func TestParseRunOptions(t *testing.T) {
 	for _, bad := range []app.RunOptions{{}, {Image: "x", Ports: "80:http"}, {Image: "x", Ports: "70000:80"}, {Image: "x", Env: "NOEQUALS"}, {Image: "x", Volumes: "relative"}} {
 		if _, err := app.ParseRunOptions(bad); err == nil {
 			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+func TestUsesVM(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "")
+	native := goruntime.GOOS == "linux"
+	for _, tc := range []struct {
+		engine, dockerHost string
+		want               bool
+	}{
+		{"vm", "", true},
+		{"vm", "unix:///var/run/docker.sock", true},
+		{"unix:///run/berth/berth.sock", "", false},
+		{"", "", !native}, // the default: the VM where the engine cannot run natively
+		{"", "tcp://10.0.0.5:2376", false},
+	} {
+		t.Setenv("DOCKER_HOST", tc.dockerHost)
+		if got := (app.Settings{Engine: tc.engine}).UsesVM(); got != tc.want {
+			t.Errorf("engine %q, DOCKER_HOST %q: UsesVM = %v, want %v", tc.engine, tc.dockerHost, got, tc.want)
 		}
 	}
 }

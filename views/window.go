@@ -62,11 +62,11 @@ func Start(a fyne.App, settingsPath, engineOverride string) *Window {
 	go func() {
 		var conn *app.Connection
 		var err error
+		var h vmHandle
 		if s.UsesVM() {
 			onMain(func() { w.Status.SetText("Starting Berth's VM…") })
 			bar := widget.NewProgressBar()
 			shown := false
-			var h vmHandle
 			conn, h, err = connectVM(s, func(step string, fraction float64) {
 				onMain(func() {
 					w.Status.SetText(step)
@@ -79,9 +79,6 @@ func Start(a fyne.App, settingsPath, engineOverride string) *Window {
 					}
 				})
 			})
-			if err == nil {
-				w.watchVM(h)
-			}
 		} else {
 			conn, err = app.Connect(context.Background(), s, app.StartBerthdFor(s))
 		}
@@ -94,6 +91,9 @@ func Start(a fyne.App, settingsPath, engineOverride string) *Window {
 				return
 			}
 			w.Connect(conn)
+			if h != nil {
+				w.watchVM(h) // after Connect: the VM's state then has the status bar's last word
+			}
 		})
 	}()
 	return w
@@ -314,16 +314,14 @@ func (w *Window) watchVM(h vmHandle) {
 			}
 		})
 	})
-	onMain(func() {
-		w.Win.SetOnClosed(func() {
-			cancel()
-			if w.cancel != nil {
-				w.cancel()
-			}
-			if !w.Settings.VM.KeepRunning {
-				h.Stop(context.Background())
-			}
-		})
+	w.Win.SetOnClosed(func() {
+		cancel()
+		if w.cancel != nil {
+			w.cancel()
+		}
+		if !w.Settings.VM.KeepRunning {
+			h.Stop(context.Background())
+		}
 	})
 }
 

@@ -1,0 +1,81 @@
+package views
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/berth-dev/berth/app"
+	"github.com/berth-dev/berth/app/apptest"
+)
+
+// fakeVM stands in for Berth's VM to test the window alone: it fails
+// for good as soon as it is supervised.
+type fakeVM struct{ stopped atomic.Bool }
+
+func (f *fakeVM) Stop(context.Context) error { f.stopped.Store(true); return nil }
+func (f *fakeVM) Supervise(ctx context.Context, report func(app.VMStatus)) {
+	report(app.VMStatus{State: "failed", Reason: "the VM stopped unexpectedly"})
+	report(app.VMStatus{State: "starting", Reason: "the VM stopped unexpectedly"})
+	report(app.VMStatus{State: "failed", Reason: "the VM stopped while starting", ConsoleTail: "Kernel panic - not syncing: VFS: Unable to mount root fs"})
+}
+
+// engine = "vm": the window shows the image unpacking with a progress
+// bar, then the panels; a VM that fails for good is explained with the
+// console's tail; closing the window stops the VM.
+func TestWindowFollowsTheVM(t *testing.T) {
+	e := apptest.Start(t)
+	a := test.NewTempApp(t)
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(settings, []byte("engine = \"vm\"\nwelcome = false\n"), 0o644)
+	fake := &fakeVM{}
+	var bars []float64
+	saved := connectVM
+	defer func() { connectVM = saved }()
+	proceed := make(chan struct{})
+	connectVM = func(s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
+		progress("Unpacking Berth's VM image (first use)", 0.4)
+		<-proceed
+		progress("Unpacking Berth's VM image (first use)", 1)
+		progress("Starting Berth's VM…", -1)
+		return e.Conn, fake, nil
+	}
+	w := Start(a, settings, "")
+	var bar *widget.ProgressBar
+	waitUI(t, "the progress bar", func() bool {
+		bar, _ = find(w.Win.Content(), func(o fyne.CanvasObject) bool { _, ok := o.(*widget.ProgressBar); return ok }).(*widget.ProgressBar)
+		return bar != nil && bar.Value == 0.4
+	})
+	if !strings.HasPrefix(w.Status.Text, "Unpacking") {
+		t.Fatalf("status %q", w.Status.Text)
+	}
+	bars = append(bars, bar.Value)
+	close(proceed)
+	waitUI(t, "the failure dialog", func() bool { return topOverlay(w.Win) != nil && w.Tabs != nil })
+	pump()
+	if bar.Value != 1 {
+		t.Fatalf("progress %v then %v", bars, bar.Value)
+	}
+	if w.Status.Text != "Berth's VM failed: the VM stopped while starting" {
+		t.Fatalf("status %q", w.Status.Text)
+	}
+	tail := find(topOverlay(w.Win), func(o fyne.CanvasObject) bool {
+		l, ok := o.(*widget.Label)
+		return ok && strings.Contains(l.Text, "Unable to mount root fs")
+	})
+	if tail == nil {
+		t.Fatal("the dialog does not show the console's tail")
+	}
+	w.Win.Close()
+	pump()
+	if !fake.stopped.Load() {
+		t.Fatal("closing the window left the VM running")
+	}
+}
