@@ -131,38 +131,117 @@ func TestAppUnderXvfb(t *testing.T) {
 	}
 	eventually := func(what string, cond func() bool) {
 		t.Helper()
-		for i := 0; i < 150; i++ {
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 			if cond() {
 				return
 			}
-			time.Sleep(100 * time.Millisecond)
 		}
 		shot("failed")
 		t.Fatalf("timed out waiting for %s (see testdata/screenshots/failed.png)", what)
 	}
-	time.Sleep(time.Second) // the window is up and connected
-	tabs := map[string]string{"images": "50", "search": "145", "containers": "250", "build": "345", "layers": "435"}
+	// The clicks wait for what the screen shows rather than for a guessed
+	// time: on a loaded machine a frame can lag seconds behind a click, and a
+	// click that lands while a modal dialog is open is lost.
+	probe := filepath.Join(dir, "probe.png")
+	screen := func() image.Image {
+		cmd := exec.Command("import", "-window", "root", probe)
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		if err := cmd.Run(); err != nil {
+			return nil
+		}
+		f, err := os.Open(probe)
+		if err != nil {
+			return nil
+		}
+		defer f.Close()
+		img, _, err := image.Decode(f)
+		if err != nil {
+			return nil
+		}
+		return img
+	}
+	pixel := func(x, y int) (r, g, b uint32, ok bool) {
+		img := screen()
+		if img == nil {
+			return 0, 0, 0, false
+		}
+		r, g, b, _ = img.At(x, y).RGBA()
+		return r >> 8, g >> 8, b >> 8, true
+	}
+	// text reports whether the screen has light text in the rectangle.
+	text := func(img image.Image, r image.Rectangle) bool {
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				if red, _, _, _ := img.At(x, y).RGBA(); red>>8 > 150 {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	tabs := map[string]int{"images": 50, "search": 145, "containers": 250, "build": 345, "layers": 435}
+	// The selected tab is underlined in the theme's blue.
+	tabShown := func(name string) func() bool {
+		return func() bool {
+			r, _, b, ok := pixel(tabs[name], 40)
+			return ok && b > 150 && b > r+100
+		}
+	}
+	selectTab := func(name string) {
+		t.Helper()
+		for try := 0; try < 5; try++ {
+			x("mousemove", fmt.Sprint(tabs[name]), "21", "click", "1")
+			for i := 0; i < 10; i++ {
+				if tabShown(name)() {
+					return
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		shot("failed")
+		t.Fatalf("the %s tab did not open (see testdata/screenshots/failed.png)", name)
+	}
+	// A modal dialog shades the whole window, plain background (the dark
+	// theme's 23,23,24) included.
+	const shadeX, shadeY = 20, 450
+	dialogOpen := func() bool {
+		r, g, b, ok := pixel(shadeX, shadeY)
+		return ok && (r != 23 || g != 23 || b != 24)
+	}
+	dialogClosed := func() bool { return !dialogOpen() }
+	eventually("the window", tabShown("images"))
+	eventually("the engine's first answer", dialogClosed)
 
 	// Search the loopback registry, pick the image, pull it: all in the window.
-	x("mousemove", tabs["search"], "21", "click", "1")
-	time.Sleep(300 * time.Millisecond)
+	selectTab("search")
 	x("mousemove", "500", "61", "click", "1")
 	x("type", "--delay", "5", reg.Host+"/library/busy")
 	x("key", "Return")
-	time.Sleep(1500 * time.Millisecond)
-	x("mousemove", "300", "150", "click", "1") // the first result
-	time.Sleep(time.Second)                    // its tags load: 1.36
+	// Click the first result once it is listed: it turns the selection's blue.
+	eventually("the search's first result", func() bool {
+		x("mousemove", "300", "150", "click", "1")
+		r, _, b, ok := pixel(600, 180)
+		return ok && b > 60 && b > r+40
+	})
+	// Its tags load: the tag shown goes from "latest" to the shorter "1.36".
+	eventually("the image's tags", func() bool {
+		img := screen()
+		return img != nil && text(img, image.Rect(55, 608, 86, 628)) && !text(img, image.Rect(86, 608, 120, 628))
+	})
 	shot("search")
 	x("mousemove", "1026", "618", "click", "1") // Pull
+	// Pull switches to Images and shows its progress in a dialog, drawn in
+	// the same frame; the dialog closes when the pull is done.
+	eventually("the Images tab", tabShown("images"))
 	eventually("the pull", func() bool { _, err := c.Inspect(ctx, ref); return err == nil })
-	time.Sleep(1500 * time.Millisecond) // the progress dialog closes
+	eventually("the pull's progress dialog to close", dialogClosed)
 
 	// Run it from the same panel: the Run dialog, a published port, a command.
 	port := freePort(t)
-	x("mousemove", tabs["search"], "21", "click", "1")
-	time.Sleep(300 * time.Millisecond)
+	selectTab("search")
 	x("mousemove", "1073", "618", "click", "1") // Run
-	time.Sleep(700 * time.Millisecond)
+	eventually("the Run dialog", dialogOpen)
+	time.Sleep(300 * time.Millisecond) // its entries take focus
 	x("mousemove", "604", "237", "click", "1")
 	x("type", "--delay", "5", "hello-web")
 	x("mousemove", "604", "276", "click", "1")
@@ -170,6 +249,7 @@ func TestAppUnderXvfb(t *testing.T) {
 	x("mousemove", "604", "493", "click", "1")
 	x("type", "--delay", "5", "mkdir /www && echo hello from the app > /www/index.html && exec httpd -f -p 8080 -h /www")
 	x("mousemove", "594", "555", "click", "1") // Run
+	eventually("the Run dialog to close", dialogClosed)
 	cc := c.Containers()
 	eventually("the container", func() bool {
 		ct, err := cc.Inspect(ctx, "hello-web")
@@ -191,19 +271,19 @@ func TestAppUnderXvfb(t *testing.T) {
 		t.Fatalf("the container the app ran answered %q", body)
 	}
 
-	x("mousemove", tabs["images"], "21", "click", "1")
-	time.Sleep(700 * time.Millisecond)
+	eventually("the Containers tab", tabShown("containers")) // the Run dialog's onStarted
+	selectTab("images")
+	time.Sleep(700 * time.Millisecond) // the table fills
 	if distinctColours(shot("images")) < 8 {
 		t.Fatal("the Images screenshot is blank")
 	}
 	for _, name := range []string{"containers", "build"} {
-		x("mousemove", tabs[name], "21", "click", "1")
-		time.Sleep(700 * time.Millisecond)
+		selectTab(name)
+		time.Sleep(500 * time.Millisecond)
 		shot(name)
 	}
 	// Layers: type the image's name and explore it.
-	x("mousemove", tabs["layers"], "21", "click", "1")
-	time.Sleep(500 * time.Millisecond)
+	selectTab("layers")
 	x("mousemove", "400", "61", "click", "1")
 	x("type", "--delay", "5", ref)
 	x("key", "Return")
