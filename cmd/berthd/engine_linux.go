@@ -16,7 +16,11 @@ import (
 // store which images containers use.
 // The returned func stops the containers when the engine shuts down.
 func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, setUsage func(func(string) int), setRoots func(func() []string)) (func(context.Context), error) {
-	rt, err := runtime.New(n.dataRoot, st, runtime.WithRunDir(n.runDir), runtime.WithEvents(evlog.Publish), runtime.WithBridge(n.bridge, n.bip, n.nat))
+	opts := []runtime.Option{runtime.WithRunDir(n.runDir), runtime.WithEvents(evlog.Publish), runtime.WithBridge(n.bridge, n.bip, n.nat)}
+	if n.portsOnAnyAddress {
+		opts = append(opts, runtime.WithPortsOnAnyAddress())
+	}
+	rt, err := runtime.New(n.dataRoot, st, opts...)
 	if err != nil {
 		return nil, err
 	}

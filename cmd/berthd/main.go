@@ -32,7 +32,7 @@ var version = "0.1.0-dev"
 // netFlags are the flags the container runtime needs.
 type netFlags struct {
 	dataRoot, runDir, bridge, bip string
-	nat                           bool
+	nat, portsOnAnyAddress        bool
 }
 
 type listOpt []string
@@ -60,6 +60,7 @@ func run(args []string) error {
 	fs.StringVar(bridge, "b", "berth0", "same as --bridge")
 	bip := fs.String("bip", "10.88.0.1/16", "the bridge's address and subnet (containers get addresses from it)")
 	ipMasq := fs.Bool("ip-masq", true, "masquerade containers' outbound traffic (iptables)")
+	portsOnAnyAddress := fs.Bool("publish-on-any-address", false, "published ports listen on every address whatever host IP they name (an engine in a VM: the host IP is the user's computer's, where the VM helper opens the port)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	tlsVerify := fs.Bool("tlsverify", false, "serve tcp:// hosts over TLS and accept only clients with a certificate signed by --tlscacert")
 	tlsCA := fs.String("tlscacert", "", "CA certificate clients' certificates must be signed by")
@@ -103,7 +104,7 @@ func run(args []string) error {
 	defer st.Close()
 	reg := registry.New(st, registry.WithInsecure(insecure...), registry.WithEvents(evlog.Publish))
 	backend := api.Backend{Images: st, Registry: reg, Archives: st, Events: evlog}
-	nf := netFlags{dataRoot: *dataRoot, runDir: *runDir, bridge: *bridge, bip: *bip, nat: *ipMasq}
+	nf := netFlags{dataRoot: *dataRoot, runDir: *runDir, bridge: *bridge, bip: *bip, nat: *ipMasq, portsOnAnyAddress: *portsOnAnyAddress}
 	stopContainers, err := containers(&backend, st, nf, evlog, func(f func(string) int) { imageUsers = f }, func(f func() []string) { cacheRoots = f })
 	if err != nil {
 		return err

@@ -426,8 +426,9 @@ type portProxy struct {
 
 // listenPorts binds every published port before the container starts, so
 // a port in use fails the start before anything runs. HostPort 0 gets a
-// free port, written back into the binding.
-func listenPorts(bindings []engine.PortBinding) ([]*portProxy, []engine.PortBinding, error) {
+// free port, written back into the binding. anyAddress listens on every
+// address whatever HostIP names (WithPortsOnAnyAddress).
+func listenPorts(bindings []engine.PortBinding, anyAddress bool) ([]*portProxy, []engine.PortBinding, error) {
 	var proxies []*portProxy
 	var out []engine.PortBinding
 	fail := func(err error) ([]*portProxy, []engine.PortBinding, error) {
@@ -441,7 +442,11 @@ func listenPorts(bindings []engine.PortBinding) ([]*portProxy, []engine.PortBind
 		if proto == "" {
 			proto = "tcp"
 		}
-		addr := net.JoinHostPort(b.HostIP, strconv.Itoa(b.HostPort))
+		listenIP := b.HostIP
+		if anyAddress {
+			listenIP = ""
+		}
+		addr := net.JoinHostPort(listenIP, strconv.Itoa(b.HostPort))
 		p := &portProxy{}
 		var err error
 		switch proto {

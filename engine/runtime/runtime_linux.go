@@ -40,6 +40,8 @@ type Runtime struct {
 	images    Images
 	net       *network
 	publish   func(engine.Event)
+	// portsOnAnyAddress: see WithPortsOnAnyAddress.
+	portsOnAnyAddress bool
 
 	mu   sync.Mutex
 	byID map[string]*ctr
@@ -79,6 +81,9 @@ type options struct {
 	bridge  string
 	bip     string
 	nat     bool
+	// anyAddress: published ports listen on every address (see
+	// WithPortsOnAnyAddress).
+	anyAddress bool
 }
 
 // WithBridge sets the bridge containers attach to and its address with
@@ -87,6 +92,13 @@ type options struct {
 func WithBridge(name, bip string, nat bool) Option {
 	return func(o *options) { o.bridge, o.bip, o.nat = name, bip, nat }
 }
+
+// WithPortsOnAnyAddress makes published ports listen on every address of
+// this machine whatever host IP they name. A VM's engine wants it: the
+// name is an address of the user's computer, where the VM helper opens
+// the port, while inside the VM the forward arrives on the VM's own
+// network address, not on 127.0.0.1. Inspect still reports the named IP.
+func WithPortsOnAnyAddress() Option { return func(o *options) { o.anyAddress = true } }
 
 // WithRunDir sets where runtime state that must not outlive a reboot
 // lives (libcontainer state, network namespaces). Default: /run/berth.
@@ -104,12 +116,13 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 		opt(&o)
 	}
 	rt := &Runtime{
-		root:      filepath.Join(dataRoot, "containers"),
-		volumes:   filepath.Join(dataRoot, "volumes"),
-		stateRoot: filepath.Join(o.runDir, "runc"),
-		images:    images,
-		publish:   o.publish,
-		byID:      map[string]*ctr{},
+		root:              filepath.Join(dataRoot, "containers"),
+		volumes:           filepath.Join(dataRoot, "volumes"),
+		stateRoot:         filepath.Join(o.runDir, "runc"),
+		images:            images,
+		publish:           o.publish,
+		byID:              map[string]*ctr{},
+		portsOnAnyAddress: o.anyAddress,
 	}
 	for _, d := range []string{rt.root, rt.volumes, rt.stateRoot} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -507,7 +520,7 @@ func (c *ctr) start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	proxies, ports, err := listenPorts(rec.Spec.Ports)
+	proxies, ports, err := listenPorts(rec.Spec.Ports, c.rt.portsOnAnyAddress)
 	if err != nil {
 		return err
 	}

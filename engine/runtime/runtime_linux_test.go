@@ -435,7 +435,7 @@ func TestUDPProxyRelaysBothWays(t *testing.T) {
 			echo.WriteTo(append([]byte("echo:"), buf[:n]...), from)
 		}
 	}()
-	proxies, bound, err := listenPorts([]engine.PortBinding{{HostIP: "127.0.0.1", ContainerPort: echo.LocalAddr().(*net.UDPAddr).Port, Proto: "udp"}})
+	proxies, bound, err := listenPorts([]engine.PortBinding{{HostIP: "127.0.0.1", ContainerPort: echo.LocalAddr().(*net.UDPAddr).Port, Proto: "udp"}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +455,29 @@ func TestUDPProxyRelaysBothWays(t *testing.T) {
 			t.Errorf("client %s got %q, %v", client, buf[:n], err)
 		}
 	}
-	if _, _, err := listenPorts([]engine.PortBinding{{ContainerPort: 1, Proto: "sctp"}}); !errors.Is(err, engine.ErrInvalidArgument) {
+	if _, _, err := listenPorts([]engine.PortBinding{{ContainerPort: 1, Proto: "sctp"}}, false); !errors.Is(err, engine.ErrInvalidArgument) {
 		t.Errorf("sctp publish: %v, want a clear refusal", err)
+	}
+}
+
+// In a VM the host IP a port names belongs to the user's computer: the
+// engine listens on every address and still reports the named one.
+func TestPortsOnAnyAddress(t *testing.T) {
+	for _, tc := range []struct {
+		anyAddress bool
+		wantIP     string // where the listener is
+	}{{false, "127.0.0.1"}, {true, "::"}} {
+		proxies, bound, err := listenPorts([]engine.PortBinding{{HostIP: "127.0.0.1", ContainerPort: 80}}, tc.anyAddress)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := proxies[0].ln.Addr().(*net.TCPAddr).IP.String()
+		proxies[0].close()
+		if got != tc.wantIP {
+			t.Errorf("anyAddress=%v: listens on %s, want %s", tc.anyAddress, got, tc.wantIP)
+		}
+		if bound[0].HostIP != "127.0.0.1" || bound[0].HostPort == 0 {
+			t.Errorf("anyAddress=%v: reports %+v, want the named IP and the chosen port", tc.anyAddress, bound[0])
+		}
 	}
 }

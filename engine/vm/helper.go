@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -27,7 +28,7 @@ type Helper struct {
 	mu        sync.Mutex
 	stopped   bool
 	listener  net.Listener
-	forwarded map[string]bool
+	forwarded map[hostPort]bool
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
@@ -52,7 +53,7 @@ func (h *Helper) Start(ctx context.Context) error {
 
 func (h *Helper) startFollowing(ctx context.Context) {
 	h.mu.Lock()
-	h.forwarded, h.done = map[string]bool{}, make(chan struct{})
+	h.forwarded, h.done = map[hostPort]bool{}, make(chan struct{})
 	h.mu.Unlock()
 	go h.followPorts(ctx)
 }
@@ -142,8 +143,18 @@ func closeWrite(c net.Conn) {
 	}
 }
 
-// followPorts opens the host side of every port a container publishes,
-// as its start event arrives (and for those already running).
+// hostPort is a port the helper opened on the host.
+type hostPort struct {
+	ip   string
+	port int
+}
+
+func (p hostPort) String() string { return strings.TrimPrefix(fmt.Sprintf("%s:%d", p.ip, p.port), ":") }
+
+// followPorts keeps the host's open ports those that running containers
+// publish: a container's start opens its ports on the host, and its end
+// closes them, so the host port is free again for whatever else wants it.
+// The engine's events drive it; nothing polls the guest.
 func (h *Helper) followPorts(ctx context.Context) {
 	defer close(h.done)
 	c, err := client.New(SocketAddress(h.Socket))
@@ -151,43 +162,69 @@ func (h *Helper) followPorts(ctx context.Context) {
 		return
 	}
 	cc := c.Containers()
-	forward := func(id string) {
-		ct, err := cc.Inspect(ctx, id)
-		if err != nil {
-			return
-		}
+	events := c.Subscribe(ctx, engine.EventFilter{Types: []string{"container"}, Actions: []string{"start", "die"}})
+	h.syncPorts(ctx, cc) // those already running (after the subscription: none is missed)
+	for range events {
+		h.syncPorts(ctx, cc)
+	}
+}
+
+// syncPorts opens the published ports of the running containers and
+// closes those no running container publishes any more.
+func (h *Helper) syncPorts(ctx context.Context, cc engine.ContainerViews) {
+	list, err := cc.List(ctx, false)
+	if err != nil {
+		return
+	}
+	want := map[hostPort]bool{}
+	for _, ct := range list {
 		for _, p := range ct.Ports {
 			if p.Proto == "udp" || p.HostPort == 0 {
 				continue // QEMU's user network forwards TCP here
 			}
-			key := fmt.Sprintf("%s:%d", p.HostIP, p.HostPort)
+			want[hostPort{p.HostIP, p.HostPort}] = true
+		}
+	}
+	h.mu.Lock()
+	var open, closed []hostPort
+	for p := range want {
+		if !h.forwarded[p] {
+			open = append(open, p)
+		}
+	}
+	for p := range h.forwarded {
+		if !want[p] {
+			closed = append(closed, p)
+		}
+	}
+	h.mu.Unlock()
+	for _, p := range closed {
+		if h.Driver.UnforwardPort(ctx, p.ip, p.port) == nil {
 			h.mu.Lock()
-			seen := h.forwarded[key]
-			h.forwarded[key] = true
+			delete(h.forwarded, p)
 			h.mu.Unlock()
-			if !seen {
-				h.Driver.ForwardPort(ctx, p.HostIP, p.HostPort)
-			}
 		}
 	}
-	if list, err := cc.List(ctx, false); err == nil {
-		for _, ct := range list {
-			forward(ct.ID)
+	for _, p := range open {
+		// A host port another program holds stays unforwarded; the next
+		// container event tries again.
+		if h.Driver.ForwardPort(ctx, p.ip, p.port) == nil {
+			h.mu.Lock()
+			h.forwarded[p] = true
+			h.mu.Unlock()
 		}
-	}
-	for ev := range c.Subscribe(ctx, engine.EventFilter{Types: []string{"container"}, Actions: []string{"start"}}) {
-		forward(ev.ID)
 	}
 }
 
-// Ports are the host ports opened so far ("127.0.0.1:8080").
+// Ports are the host ports open now ("127.0.0.1:8080", ":8080").
 func (h *Helper) Ports() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []string
-	for k := range h.forwarded {
-		out = append(out, strings.TrimPrefix(k, ":"))
+	for p := range h.forwarded {
+		out = append(out, p.String())
 	}
+	sort.Strings(out)
 	return out
 }
 

@@ -368,17 +368,44 @@ func (q *QEMU) Stop(ctx context.Context) error {
 // ForwardPort opens hostIP:port on the host to the same port in the VM
 // (QEMU's user network adds the forward; the host side listens).
 func (q *QEMU) ForwardPort(ctx context.Context, hostIP string, port int) error {
-	if hostIP == "" || hostIP == "0.0.0.0" {
-		hostIP = "127.0.0.1" // a VM's ports stay on this computer unless asked otherwise
-	}
-	out, err := q.qmp(fmt.Sprintf(`{"execute":"human-monitor-command","arguments":{"command-line":"hostfwd_add n0 tcp:%s:%d-:%d"}}`, hostIP, port, port))
+	rule := fmt.Sprintf("tcp:%s:%d", forwardIP(hostIP), port)
+	out, err := q.monitor("hostfwd_add n0 " + rule + fmt.Sprintf("-:%d", port))
 	if err != nil {
-		return err
+		return fmt.Errorf("forward port %d: %w", port, err)
 	}
 	if strings.Contains(out, "Could not") {
-		return fmt.Errorf("forward port %d: %s", port, strings.TrimSpace(out))
+		return fmt.Errorf("forward port %d: %s (is another program using it?): %w", port, strings.TrimSpace(out), engine.ErrConflict)
 	}
 	return nil
+}
+
+// UnforwardPort closes the host side of a forward, freeing the port.
+func (q *QEMU) UnforwardPort(ctx context.Context, hostIP string, port int) error {
+	rule := fmt.Sprintf("tcp:%s:%d", forwardIP(hostIP), port)
+	out, err := q.monitor("hostfwd_remove n0 " + rule)
+	if err != nil {
+		return fmt.Errorf("close forwarded port %d: %w", port, err)
+	}
+	if !strings.Contains(out, "removed") {
+		return fmt.Errorf("close forwarded port %d: %s", port, strings.TrimSpace(out))
+	}
+	return nil
+}
+
+// forwardIP is the host address a published port opens on: a VM's ports
+// stay on this computer unless an address is named.
+func forwardIP(hostIP string) string {
+	if hostIP == "" || hostIP == "0.0.0.0" {
+		return "127.0.0.1"
+	}
+	return hostIP
+}
+
+// monitor runs a human monitor command (QEMU has no QMP command for user
+// network forwards).
+func (q *QEMU) monitor(command string) (string, error) {
+	arg, _ := json.Marshal(command)
+	return q.qmp(`{"execute":"human-monitor-command","arguments":{"command-line":` + string(arg) + `}}`)
 }
 
 // qmp sends one command over QEMU's machine protocol and returns its answer.

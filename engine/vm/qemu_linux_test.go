@@ -108,7 +108,7 @@ func TestVMUnderEmulation(t *testing.T) {
 		}
 	}
 	cc := c.Containers()
-	id, err := cc.Create(ctx, engine.ContainerSpec{Image: "vmapp", Ports: []engine.PortBinding{{HostPort: hostPort, ContainerPort: 8080}}})
+	id, err := cc.Create(ctx, engine.ContainerSpec{Image: "vmapp", Ports: []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: hostPort, ContainerPort: 8080}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +128,23 @@ func TestVMUnderEmulation(t *testing.T) {
 	}
 	if body != "built in the VM\n" {
 		t.Fatalf("the container in the VM answered %q on the host", body)
+	}
+	// Its end frees the port on the host for other programs.
+	grace := time.Second // httpd as PID 1 ignores SIGTERM
+	if err := cc.Stop(ctx, id, &grace); err != nil {
+		t.Fatal(err)
+	}
+	freed := false
+	for i := 0; i < 100 && !freed; i++ {
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", hostPort)); err == nil {
+			l.Close()
+			freed = true
+		} else {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if !freed || len(h.Ports()) != 0 {
+		t.Fatalf("after the container stopped, host port %d is still held (helper ports %v)", hostPort, h.Ports())
 	}
 	stopStart := time.Now()
 	if err := h.Stop(context.Background()); err != nil {

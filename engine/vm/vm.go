@@ -41,6 +41,8 @@ type Driver interface {
 	DialEngine(ctx context.Context) (net.Conn, error)
 	// ForwardPort makes hostIP:port on the host reach port in the guest.
 	ForwardPort(ctx context.Context, hostIP string, port int) error
+	// UnforwardPort closes what ForwardPort opened.
+	UnforwardPort(ctx context.Context, hostIP string, port int) error
 	// Done is closed when the VM the last Start booted stops, asked to
 	// or not.
 	Done() <-chan struct{}

@@ -47,7 +47,10 @@ func main() {
 		logf("berth-init: data disk: %v (images are kept in memory until the next boot)", err)
 	}
 	logf("berth-init: system ready in %v (modules %v), starting berthd", time.Since(start).Round(time.Millisecond), modules.Round(time.Millisecond))
-	args := []string{"-H", "tcp://0.0.0.0:2375", "--data-root", "/var/lib/berth", "--exec-root", "/run/berth", "--ip-masq=false"}
+	args := []string{"-H", "tcp://0.0.0.0:2375", "--data-root", "/var/lib/berth", "--exec-root", "/run/berth", "--ip-masq=false",
+		// A port's host IP is the user's computer's: the helper opens it
+		// there, and the forward arrives here on the VM's own address.
+		"--publish-on-any-address"}
 	if _, err := os.Stat("/etc/berth/tls/ca.pem"); err == nil {
 		// Only the helper, holding the client certificate, may drive the engine.
 		args = append(args, "--tlsverify", "--tlscacert=/etc/berth/tls/ca.pem", "--tlscert=/etc/berth/tls/cert.pem", "--tlskey=/etc/berth/tls/key.pem")
