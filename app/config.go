@@ -44,7 +44,7 @@ type VMSettings struct {
 	DiskGB      int  `toml:"disk_gb"`
 	KeepRunning bool `toml:"keep_running"`
 	// StateDir holds the VM's disk, keys and console log; default
-	// <user cache>/berth/vm-state.
+	// DefaultVMStateDir.
 	StateDir string `toml:"state_dir"`
 }
 

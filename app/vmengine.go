@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/berth-dev/berth/engine"
@@ -309,6 +310,46 @@ func (v *VM) Crash() {
 	}
 }
 
+// DefaultVMStateDir is where the VM's disk (the user's images and
+// containers), keys and console log live unless [vm] state_dir names
+// another folder. It is a data directory, never a cache that a cleaner
+// may empty: ~/Library/Application Support/Berth/vm on macOS,
+// %LOCALAPPDATA%\Berth\vm on Windows (not the roaming profile: the disk
+// is large), $XDG_DATA_HOME/berth/vm (~/.local/share) elsewhere. A state
+// folder left in the cache by earlier builds moves there.
+func DefaultVMStateDir() (string, error) {
+	dir, err := vmStateDir(runtime.GOOS)
+	if err != nil {
+		return "", fmt.Errorf("the VM's folder: %w", err)
+	}
+	if cache, err := os.UserCacheDir(); err == nil {
+		old := filepath.Join(cache, "berth", "vm-state")
+		if fileExists(filepath.Join(old, "data.img")) && !fileExists(dir) {
+			os.MkdirAll(filepath.Dir(dir), 0o700)
+			if os.Rename(old, dir) != nil {
+				return old, nil // another filesystem: keep using it rather than copy gigabytes
+			}
+		}
+	}
+	return dir, nil
+}
+
+func vmStateDir(goos string) (string, error) {
+	switch goos {
+	case "darwin":
+		d, err := os.UserConfigDir() // ~/Library/Application Support
+		return filepath.Join(d, "Berth", "vm"), err
+	case "windows":
+		d, err := os.UserCacheDir() // %LOCALAPPDATA%
+		return filepath.Join(d, "Berth", "vm"), err
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "berth", "vm"), nil
+	}
+	home, err := os.UserHomeDir()
+	return filepath.Join(home, ".local", "share", "berth", "vm"), err
+}
+
 // ConnectVM starts Berth's VM (sized by the settings), making its image
 // first if this is the first use, and connects to the engine in it
 // through the helper's socket.
@@ -319,11 +360,9 @@ func ConnectVM(ctx context.Context, s Settings, progress Progress) (*Connection,
 	}
 	dir := s.VM.StateDir
 	if dir == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
+		if dir, err = DefaultVMStateDir(); err != nil {
 			return nil, nil, err
 		}
-		dir = filepath.Join(cache, "berth", "vm-state")
 	}
 	var flags []string
 	for _, r := range s.InsecureRegistries {

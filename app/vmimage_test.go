@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -131,5 +132,39 @@ func TestEnsureVMImageFollowsTheArchive(t *testing.T) {
 	}
 	if k, _ := os.ReadFile(filepath.Join(dir, "vmlinux")); string(k) != "k2" {
 		t.Fatalf("vmlinux = %q after a new release", k)
+	}
+}
+
+// The VM's disk holds the user's images: it lives in a data directory,
+// and a disk that earlier builds left in the cache moves there intact.
+func TestDefaultVMStateDir(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the XDG layout is Linux's")
+	}
+	tmp := t.TempDir()
+	t.Setenv("HOME", filepath.Join(tmp, "home"))
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
+	t.Setenv("XDG_DATA_HOME", "")
+	want := filepath.Join(tmp, "home", ".local", "share", "berth", "vm")
+	if dir, err := DefaultVMStateDir(); err != nil || dir != want {
+		t.Fatalf("no XDG_DATA_HOME: %q %v, want %q", dir, err, want)
+	}
+
+	t.Setenv("XDG_DATA_HOME", filepath.Join(tmp, "data"))
+	old := filepath.Join(tmp, "cache", "berth", "vm-state")
+	os.MkdirAll(old, 0o700)
+	os.WriteFile(filepath.Join(old, "data.img"), []byte("the user's images"), 0o600)
+	want = filepath.Join(tmp, "data", "berth", "vm")
+	for i := 0; i < 2; i++ { // the second call finds it in place
+		dir, err := DefaultVMStateDir()
+		if err != nil || dir != want {
+			t.Fatalf("call %d: %q %v, want %q", i, dir, err, want)
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "data.img")); err != nil || string(b) != "the user's images" {
+			t.Fatalf("call %d: the disk after the move: %q %v", i, b, err)
+		}
+	}
+	if fileExists(old) {
+		t.Error("the old state folder is still in the cache")
 	}
 }

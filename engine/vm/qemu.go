@@ -131,11 +131,52 @@ func (q *QEMU) Args(enginePort int) []string {
 		"-machine", machine, "-m", strconv.Itoa(c.MemoryMB), "-smp", strconv.Itoa(c.CPUs),
 		"-kernel", c.Kernel, "-initrd", filepath.Join(c.Dir, "initrd.img"), "-append", appendLine,
 		"-nographic", "-no-reboot", "-serial", "file:"+filepath.Join(c.Dir, "console.log"), "-monitor", "none",
-		"-qmp", "unix:"+filepath.Join(c.Dir, "qmp.sock")+",server=on,wait=off",
+		"-qmp", "unix:"+optValue(filepath.Join(c.Dir, "qmp.sock"))+",server=on,wait=off",
 		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:2375", enginePort),
 		"-device", "virtio-net-pci,netdev=n0,romfile=",
-		"-drive", "file="+filepath.Join(c.Dir, "data.img")+",if=virtio,format=raw",
+		"-drive", "file="+optValue(filepath.Join(c.Dir, "data.img"))+",if=virtio,format=raw",
 	)
+}
+
+// optValue escapes a path inside a QEMU option list, where a comma
+// separates options ("Smith, Jo" in a home folder's name): QEMU reads a
+// doubled comma as one.
+func optValue(path string) string { return strings.ReplaceAll(path, ",", ",,") }
+
+// minQEMUWindows is the oldest QEMU the driver can use on Windows: its machine
+// protocol channel is a unix socket (private to the user by the folder's
+// permissions), which QEMU for Windows has offered since 7.1.
+var minQEMUWindows = [2]int{7, 1}
+
+// checkQEMUVersion refuses a QEMU too old for this system, with what to do.
+func checkQEMUVersion(binary, goos string) error {
+	if goos != "windows" {
+		return nil
+	}
+	out, err := exec.Command(binary, "--version").Output()
+	if err != nil {
+		return fmt.Errorf("run %s --version: %w (install QEMU %d.%d or newer)", binary, err, minQEMUWindows[0], minQEMUWindows[1])
+	}
+	v, ok := parseQEMUVersion(string(out))
+	if ok && (v[0] < minQEMUWindows[0] || v[0] == minQEMUWindows[0] && v[1] < minQEMUWindows[1]) {
+		return fmt.Errorf("QEMU %d.%d is too old: Berth's VM needs QEMU %d.%d or newer on Windows; install a newer one from qemu.org", v[0], v[1], minQEMUWindows[0], minQEMUWindows[1])
+	}
+	return nil
+}
+
+// parseQEMUVersion reads "QEMU emulator version 7.2.22 (Debian …)".
+func parseQEMUVersion(out string) ([2]int, bool) {
+	_, rest, ok := strings.Cut(out, "version ")
+	if !ok {
+		return [2]int{}, false
+	}
+	fields := strings.SplitN(strings.Fields(rest + " ")[0], ".", 3)
+	if len(fields) < 2 {
+		return [2]int{}, false
+	}
+	major, err1 := strconv.Atoi(fields[0])
+	minor, err2 := strconv.Atoi(fields[1])
+	return [2]int{major, minor}, err1 == nil && err2 == nil
 }
 
 // bootSpeedups are kernel parameters that take a second off a boot under
@@ -198,6 +239,9 @@ func (q *QEMU) Start(ctx context.Context) error {
 		if _, err := os.Stat(f); err != nil {
 			return fail(fmt.Errorf("the VM image is missing (%v): build it with go run ./packaging/vm/mkimage: %w", err, engine.ErrNotFound))
 		}
+	}
+	if err := checkQEMUVersion(q.cfg.Binary, runtime.GOOS); err != nil {
+		return fail(err)
 	}
 	if err := q.ensureKeys(); err != nil {
 		return fail(fmt.Errorf("the VM's engine keys: %w", err))

@@ -1,0 +1,63 @@
+package vm
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestParseQEMUVersion(t *testing.T) {
+	for _, tc := range []struct {
+		out  string
+		want [2]int
+		ok   bool
+	}{
+		{"QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright", [2]int{7, 2}, true},
+		{"QEMU emulator version 10.1.0 (v10.1.0-12028-g2e1a3c5f1e)\n", [2]int{10, 1}, true},
+		{"QEMU emulator version 6.2\n", [2]int{6, 2}, true},
+		{"qemu-system-x86_64: unknown option\n", [2]int{}, false},
+		{"QEMU emulator version x.y\n", [2]int{}, false},
+	} {
+		got, ok := parseQEMUVersion(tc.out)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%q: %v %v, want %v %v", tc.out, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// On Windows the machine protocol needs QEMU 7.1's unix sockets: an older
+// QEMU gets a clear refusal, not a VM that cannot be stopped.
+func TestCheckQEMUVersion(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the stand-in QEMU is a shell script")
+	}
+	bin := t.TempDir()
+	fake := func(name, version string) string {
+		p := filepath.Join(bin, name)
+		os.WriteFile(p, []byte("#!/bin/sh\necho 'QEMU emulator version "+version+" (test)'\n"), 0o755)
+		return p
+	}
+	old, current := fake("old", "7.0.0"), fake("current", "8.2.2")
+	if err := checkQEMUVersion(old, "windows"); err == nil || !strings.Contains(err.Error(), "7.1 or newer") {
+		t.Errorf("QEMU 7.0 on Windows: %v, want a refusal naming 7.1", err)
+	}
+	if err := checkQEMUVersion(current, "windows"); err != nil {
+		t.Errorf("QEMU 8.2 on Windows: %v", err)
+	}
+	if err := checkQEMUVersion(old, "darwin"); err != nil {
+		t.Errorf("QEMU 7.0 on macOS: %v (unix sockets are native there)", err)
+	}
+}
+
+// Paths inside QEMU's option lists survive a comma in a folder's name.
+func TestArgsEscapeCommas(t *testing.T) {
+	q := NewQEMU(QEMUConfig{Dir: "/Users/Smith, Jo/berth", Kernel: "/k", Initrd: "/i", Accel: "tcg"})
+	args := strings.Join(q.Args(2375), " ")
+	for _, want := range []string{"unix:/Users/Smith,, Jo/berth/qmp.sock,server=on", "file=/Users/Smith,, Jo/berth/data.img,if=virtio"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("args lack %q:\n%s", want, args)
+		}
+	}
+}
