@@ -127,6 +127,32 @@ state_dir = %q
 		t.Fatalf("the image built before the crash: %v", err)
 	}
 
+	// A published port another program holds on this computer: the
+	// status bar says so, in words a beginner can act on.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := busy.Addr().(*net.TCPAddr).Port
+	id2, err := cc.Create(ctx, engine.ContainerSpec{Image: "vmapp", Ports: []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: busyPort, ContainerPort: 8080}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.Start(ctx, id2); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case st := <-states:
+		if st.State != "running" || !strings.Contains(st.Line(), fmt.Sprintf("port 127.0.0.1:%d is in use by another program", busyPort)) {
+			t.Errorf("a taken host port is reported as %+v (%q)", st, st.Line())
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("a taken host port was not reported")
+	}
+	grace := time.Second // httpd as PID 1 ignores SIGTERM
+	cc.Stop(ctx, id2, &grace)
+
 	if err := v.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}

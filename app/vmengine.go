@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/client"
@@ -268,6 +269,9 @@ type VMStatus struct {
 func (s VMStatus) Line() string {
 	switch s.State {
 	case string(vm.Running):
+		if s.Reason != "" {
+			return "Berth's VM is running; " + s.Reason
+		}
 		return "Berth's VM is running"
 	case string(vm.Starting):
 		if s.Reason != "" {
@@ -284,6 +288,20 @@ func (s VMStatus) Line() string {
 // socket, and the VM's state.
 type VM struct {
 	helper *vm.Helper
+
+	mu     sync.Mutex
+	report func(VMStatus) // Supervise's, for news between changes of state
+}
+
+// portError tells the app that a published port could not be opened on
+// this computer: the container runs, but cannot be reached here.
+func (v *VM) portError(port string, err error) {
+	v.mu.Lock()
+	report := v.report
+	v.mu.Unlock()
+	if report != nil {
+		report(VMStatus{State: string(vm.Running), Reason: "port " + port + " is in use by another program on this computer, so the container's port cannot be reached there: stop that program, or publish another port"})
+	}
 }
 
 // Status is the VM's state now.
@@ -298,6 +316,9 @@ func (v *VM) Stop(ctx context.Context) error { return v.helper.Stop(ctx) }
 // Supervise restarts the VM after a crash (three quick failures in a row
 // and it gives up) and reports each change until ctx ends or Stop.
 func (v *VM) Supervise(ctx context.Context, report func(VMStatus)) {
+	v.mu.Lock()
+	v.report = report
+	v.mu.Unlock()
 	v.helper.Supervise(ctx, 3, func(st vm.Status) {
 		report(VMStatus{State: string(st.State), Reason: st.Reason, ConsoleTail: st.ConsoleTail})
 	})
@@ -370,7 +391,9 @@ func ConnectVM(ctx context.Context, s Settings, progress Progress) (*Connection,
 	}
 	q := vm.NewQEMU(vm.QEMUConfig{Dir: dir, Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio"),
 		CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, DiskGB: s.VM.DiskGB, EngineFlags: flags})
-	h := &vm.Helper{Driver: q, Socket: vm.DefaultSocket(dir)}
+	v := &VM{}
+	h := &vm.Helper{Driver: q, Socket: vm.DefaultSocket(dir), PortError: v.portError}
+	v.helper = h
 	if progress != nil {
 		progress("Starting Berth's VM…", -1)
 	}
@@ -383,10 +406,10 @@ func ConnectVM(ctx context.Context, s Settings, progress Progress) (*Connection,
 		h.Stop(context.Background())
 		return nil, nil, err
 	}
-	v, err := c.Version(ctx)
+	ver, err := c.Version(ctx)
 	if err != nil {
 		h.Stop(context.Background())
 		return nil, nil, fmt.Errorf("the engine in Berth's VM does not answer: %w", err)
 	}
-	return &Connection{Client: c, Address: vm.SocketAddress(h.Socket), Server: v, Status: "Berth's engine is running in its VM (" + v.Version + ")"}, &VM{helper: h}, nil
+	return &Connection{Client: c, Address: vm.SocketAddress(h.Socket), Server: ver, Status: "Berth's engine is running in its VM (" + ver.Version + ")"}, v, nil
 }

@@ -24,11 +24,17 @@ type Helper struct {
 	// Socket is the host-side socket the app and the docker CLI use: a
 	// unix socket, or a named pipe on Windows (DefaultSocket).
 	Socket string
+	// PortError hears when a published port cannot be opened on the host
+	// (another program holds it), once per port until it opens; the
+	// container runs in the VM but cannot be reached there. May be nil;
+	// set it before Start.
+	PortError func(port string, err error)
 
 	mu        sync.Mutex
 	stopped   bool
 	listener  net.Listener
 	forwarded map[hostPort]bool
+	failed    map[hostPort]bool // ports PortError heard of
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
@@ -53,7 +59,7 @@ func (h *Helper) Start(ctx context.Context) error {
 
 func (h *Helper) startFollowing(ctx context.Context) {
 	h.mu.Lock()
-	h.forwarded, h.done = map[hostPort]bool{}, make(chan struct{})
+	h.forwarded, h.failed, h.done = map[hostPort]bool{}, map[hostPort]bool{}, make(chan struct{})
 	h.mu.Unlock()
 	go h.followPorts(ctx)
 }
@@ -197,6 +203,11 @@ func (h *Helper) syncPorts(ctx context.Context, cc engine.ContainerViews) {
 			closed = append(closed, p)
 		}
 	}
+	for p := range h.failed {
+		if !want[p] {
+			delete(h.failed, p) // a later container publishing it is told afresh
+		}
+	}
 	h.mu.Unlock()
 	for _, p := range closed {
 		if h.Driver.UnforwardPort(ctx, p.ip, p.port) == nil {
@@ -208,10 +219,18 @@ func (h *Helper) syncPorts(ctx context.Context, cc engine.ContainerViews) {
 	for _, p := range open {
 		// A host port another program holds stays unforwarded; the next
 		// container event tries again.
-		if h.Driver.ForwardPort(ctx, p.ip, p.port) == nil {
-			h.mu.Lock()
+		err := h.Driver.ForwardPort(ctx, p.ip, p.port)
+		h.mu.Lock()
+		tell := err != nil && !h.failed[p] && ctx.Err() == nil
+		if err == nil {
 			h.forwarded[p] = true
-			h.mu.Unlock()
+			delete(h.failed, p)
+		} else {
+			h.failed[p] = true
+		}
+		h.mu.Unlock()
+		if tell && h.PortError != nil {
+			h.PortError(p.String(), err)
 		}
 	}
 }

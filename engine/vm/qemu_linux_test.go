@@ -57,7 +57,10 @@ func TestVMUnderEmulation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
-	h := &Helper{Driver: q, Socket: filepath.Join(t.TempDir(), "engine.sock")}
+	portErrors := make(chan string, 4)
+	h := &Helper{Driver: q, Socket: filepath.Join(t.TempDir(), "engine.sock"), PortError: func(port string, err error) {
+		portErrors <- port + ": " + err.Error()
+	}}
 	if err := h.Start(ctx); err != nil {
 		t.Fatalf("start: %v\n%s", err, q.Status().ConsoleTail)
 	}
@@ -146,6 +149,25 @@ func TestVMUnderEmulation(t *testing.T) {
 	if !freed || len(h.Ports()) != 0 {
 		t.Fatalf("after the container stopped, host port %d is still held (helper ports %v)", hostPort, h.Ports())
 	}
+	// A host port another program holds: the container runs in the VM,
+	// and the helper says why it cannot be reached on the host.
+	busy, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", hostPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if err := cc.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case msg := <-portErrors:
+		if !strings.Contains(msg, fmt.Sprintf("127.0.0.1:%d", hostPort)) || !strings.Contains(msg, "another program") {
+			t.Errorf("port error %q", msg)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the helper did not say the host port is taken")
+	}
+	cc.Stop(ctx, id, &grace)
 	stopStart := time.Now()
 	if err := h.Stop(context.Background()); err != nil {
 		t.Fatal(err)
