@@ -103,13 +103,7 @@ func TestVMUnderEmulation(t *testing.T) {
 	if _, err := c.Build(ctx, engine.BuildOptions{ContextDir: dir, Tags: []string{"vmapp"}}, nil); err != nil {
 		t.Fatalf("build in the VM: %v\n%s", err, q.consoleTail(20))
 	}
-	hostPort := 0
-	for p := 18180; p < 18280 && hostPort == 0; p++ {
-		if l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
-			l.Close()
-			hostPort = p
-		}
-	}
+	hostPort := freeHostPort(t)
 	cc := c.Containers()
 	id, err := cc.Create(ctx, engine.ContainerSpec{Image: "vmapp", Ports: []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: hostPort, ContainerPort: 8080}}})
 	if err != nil {
@@ -119,17 +113,7 @@ func TestVMUnderEmulation(t *testing.T) {
 		t.Fatalf("run in the VM: %v\n%s", err, q.consoleTail(20))
 	}
 	// No ForwardPort here: the helper follows the engine's start event.
-	var body string
-	for i := 0; i < 100 && body == ""; i++ {
-		if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", hostPort)); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			body = string(b)
-		} else {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	if body != "built in the VM\n" {
+	if body := getRetrying(fmt.Sprintf("http://127.0.0.1:%d/", hostPort)); body != "built in the VM\n" {
 		t.Fatalf("the container in the VM answered %q on the host", body)
 	}
 	// Its end frees the port on the host for other programs.
@@ -137,16 +121,7 @@ func TestVMUnderEmulation(t *testing.T) {
 	if err := cc.Stop(ctx, id, &grace); err != nil {
 		t.Fatal(err)
 	}
-	freed := false
-	for i := 0; i < 100 && !freed; i++ {
-		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", hostPort)); err == nil {
-			l.Close()
-			freed = true
-		} else {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	if !freed || len(h.Ports()) != 0 {
+	if !eventuallyFree(hostPort) || len(h.Ports()) != 0 {
 		t.Fatalf("after the container stopped, host port %d is still held (helper ports %v)", hostPort, h.Ports())
 	}
 	// A host port another program holds: the container runs in the VM,
@@ -168,6 +143,34 @@ func TestVMUnderEmulation(t *testing.T) {
 		t.Fatal("the helper did not say the host port is taken")
 	}
 	cc.Stop(ctx, id, &grace)
+
+	// The tutorials' commands, from the stock docker CLI through the
+	// helper's socket: run -d -p, the answer on the host, rm -f frees it.
+	if docker, err := exec.LookPath("docker"); err != nil {
+		t.Log("docker CLI not installed: its part of the tour is not run (packaging/dev/setup.sh test installs docker.io)")
+	} else {
+		webPort := freeHostPort(t)
+		dockerCmd := func(args ...string) string {
+			cmd := exec.CommandContext(ctx, docker, append([]string{"-H", SocketAddress(h.Socket)}, args...)...)
+			cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("docker %v: %v\n%s", args, err, out)
+			}
+			return strings.TrimSpace(string(out))
+		}
+		dockerCmd("run", "-d", "--name", "web", "-p", fmt.Sprintf("%d:8080", webPort), "vmapp")
+		if body := getRetrying(fmt.Sprintf("http://127.0.0.1:%d/", webPort)); body != "built in the VM\n" {
+			t.Fatalf("docker run -p in the VM answered %q on the host", body)
+		}
+		if ps := dockerCmd("ps", "--format", "{{.Names}} {{.Ports}}"); !strings.Contains(ps, fmt.Sprintf("web 0.0.0.0:%d->8080/tcp", webPort)) {
+			t.Errorf("docker ps: %q", ps)
+		}
+		dockerCmd("rm", "-f", "web")
+		if !eventuallyFree(webPort) {
+			t.Errorf("docker rm -f left host port %d held", webPort)
+		}
+	}
 	stopStart := time.Now()
 	if err := h.Stop(context.Background()); err != nil {
 		t.Fatal(err)
@@ -176,4 +179,40 @@ func TestVMUnderEmulation(t *testing.T) {
 	if !strings.Contains(q.consoleTail(40), "berthd ended") {
 		t.Errorf("the VM did not stop through its init:\n%s", q.consoleTail(20))
 	}
+}
+
+// freeHostPort is a TCP port free on the host's 127.0.0.1 now.
+func freeHostPort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// getRetrying is the body that url answers with, trying for 10 s.
+func getRetrying(url string) string {
+	for i := 0; i < 100; i++ {
+		if resp, err := http.Get(url); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return ""
+}
+
+// eventuallyFree reports whether the host's 127.0.0.1:port can be
+// listened on within 10 s.
+func eventuallyFree(port int) bool {
+	for i := 0; i < 100; i++ {
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			l.Close()
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return false
 }
