@@ -46,6 +46,33 @@ type VMSettings struct {
 	// StateDir holds the VM's disk, keys and console log; default
 	// DefaultVMStateDir.
 	StateDir string `toml:"state_dir"`
+	// Shares are the folders of this computer that containers in the VM
+	// can bind-mount, at the same paths ("~" is the home folder); default
+	// the home folder. Not on Windows, whose QEMU cannot share folders.
+	Shares []string `toml:"shares"`
+}
+
+// SharedFolders are the VM's shares with "~" expanded; nil settings mean
+// the home folder. Relative paths are refused.
+func (v VMSettings) SharedFolders() ([]string, error) {
+	home, _ := os.UserHomeDir()
+	if v.Shares == nil {
+		if home == "" {
+			return nil, nil
+		}
+		return []string{home}, nil
+	}
+	var out []string
+	for _, s := range v.Shares {
+		if s == "~" || strings.HasPrefix(s, "~/") {
+			s = filepath.Join(home, strings.TrimPrefix(s, "~"))
+		}
+		if !filepath.IsAbs(s) {
+			return nil, fmt.Errorf("[vm] shares: %q is not a full path (write it from / or ~/)", s)
+		}
+		out = append(out, filepath.Clean(s))
+	}
+	return out, nil
 }
 
 // UsesVM says whether the app runs the engine in Berth's VM: when the
@@ -167,6 +194,7 @@ func merge(s *Settings, read Settings, md toml.MetaData) {
 		"cpus": func() { s.VM.CPUs = read.VM.CPUs }, "memory_mb": func() { s.VM.MemoryMB = read.VM.MemoryMB },
 		"disk_gb": func() { s.VM.DiskGB = read.VM.DiskGB }, "keep_running": func() { s.VM.KeepRunning = read.VM.KeepRunning },
 		"state_dir": func() { s.VM.StateDir = read.VM.StateDir },
+		"shares":    func() { s.VM.Shares = append([]string{}, read.VM.Shares...) }, // shares = [] shares nothing
 	} {
 		if md.IsDefined("vm", key) {
 			set()
@@ -185,6 +213,9 @@ func (s Settings) validate() error {
 	}
 	if s.VM.CPUs < 1 || s.VM.MemoryMB < 256 || s.VM.DiskGB < 1 {
 		return fmt.Errorf("[vm] cpus = %d, memory_mb = %d, disk_gb = %d: the VM needs at least 1 CPU, 256 MB and 1 GB", s.VM.CPUs, s.VM.MemoryMB, s.VM.DiskGB)
+	}
+	if _, err := s.VM.SharedFolders(); err != nil {
+		return err
 	}
 	if s.WatchDebounce.Duration < 0 || s.WatchDebounce.Duration > time.Minute {
 		return fmt.Errorf("watch_debounce = %s: use a value between 0s and 1m", s.WatchDebounce.Duration)

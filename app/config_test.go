@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	goruntime "runtime"
 	"strings"
 	"testing"
@@ -98,6 +99,41 @@ func TestUsesVM(t *testing.T) {
 		t.Setenv("DOCKER_HOST", tc.dockerHost)
 		if got := (app.Settings{Engine: tc.engine}).UsesVM(); got != tc.want {
 			t.Errorf("engine %q, DOCKER_HOST %q: UsesVM = %v, want %v", tc.engine, tc.dockerHost, got, tc.want)
+		}
+	}
+}
+
+// The VM shares the home folder unless the settings list folders; "~"
+// is the home folder, shares = [] shares nothing, relative paths are
+// refused with what to write.
+func TestVMShares(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	for _, tc := range []struct {
+		toml    string
+		want    []string
+		wantErr string
+	}{
+		{"", []string{home}, ""},
+		{"[vm]\nshares = []\n", nil, ""},
+		{"[vm]\nshares = [\"~\", \"~/work\", \"/Volumes/Data/\"]\n", []string{home, filepath.Join(home, "work"), "/Volumes/Data"}, ""},
+		{"[vm]\nshares = [\"projects\"]\n", nil, "not a full path"},
+	} {
+		path := filepath.Join(t.TempDir(), "config.toml")
+		os.WriteFile(path, []byte(tc.toml), 0o644)
+		s, _, err := app.LoadSettings(path)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%q: %v, want an error saying %q", tc.toml, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tc.toml, err)
+		}
+		got, err := s.VM.SharedFolders()
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q: shares %q %v, want %q", tc.toml, got, err, tc.want)
 		}
 	}
 }

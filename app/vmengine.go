@@ -389,8 +389,14 @@ func ConnectVM(ctx context.Context, s Settings, progress Progress) (*Connection,
 	for _, r := range s.InsecureRegistries {
 		flags = append(flags, "--insecure-registry="+r)
 	}
+	var shares []string
+	if runtime.GOOS != "windows" { // QEMU for Windows has no 9p server
+		if shares, err = s.VM.SharedFolders(); err != nil {
+			return nil, nil, err
+		}
+	}
 	q := vm.NewQEMU(vm.QEMUConfig{Dir: dir, Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio"),
-		CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, DiskGB: s.VM.DiskGB, EngineFlags: flags})
+		CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, DiskGB: s.VM.DiskGB, EngineFlags: flags, Shares: shares})
 	v := &VM{}
 	h := &vm.Helper{Driver: q, Socket: vm.DefaultSocket(dir), PortError: v.portError}
 	v.helper = h

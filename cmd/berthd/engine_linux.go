@@ -20,6 +20,9 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 	if n.portsOnAnyAddress {
 		opts = append(opts, runtime.WithPortsOnAnyAddress())
 	}
+	if n.sharedFolders != nil {
+		opts = append(opts, runtime.WithSharedFolders(n.sharedFolders))
+	}
 	rt, err := runtime.New(n.dataRoot, st, opts...)
 	if err != nil {
 		return nil, err

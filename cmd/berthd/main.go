@@ -33,6 +33,7 @@ var version = "0.1.0-dev"
 type netFlags struct {
 	dataRoot, runDir, bridge, bip string
 	nat, portsOnAnyAddress        bool
+	sharedFolders                 []string // not nil in a VM
 }
 
 type listOpt []string
@@ -60,6 +61,9 @@ func run(args []string) error {
 	fs.StringVar(bridge, "b", "berth0", "same as --bridge")
 	bip := fs.String("bip", "10.88.0.1/16", "the bridge's address and subnet (containers get addresses from it)")
 	ipMasq := fs.Bool("ip-masq", true, "masquerade containers' outbound traffic (iptables)")
+	var shared listOpt
+	fs.Var(&shared, "shared-folder", "a folder of the user's computer that this engine's VM sees at the same path; repeatable (see --vm)")
+	inVM := fs.Bool("vm", false, "this engine runs in Berth's VM: a bind mount's missing source must lie in a --shared-folder, since the user's other paths are on another computer")
 	portsOnAnyAddress := fs.Bool("publish-on-any-address", false, "published ports listen on every address whatever host IP they name (an engine in a VM: the host IP is the user's computer's, where the VM helper opens the port)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	tlsVerify := fs.Bool("tlsverify", false, "serve tcp:// hosts over TLS and accept only clients with a certificate signed by --tlscacert")
@@ -105,6 +109,9 @@ func run(args []string) error {
 	reg := registry.New(st, registry.WithInsecure(insecure...), registry.WithEvents(evlog.Publish))
 	backend := api.Backend{Images: st, Registry: reg, Archives: st, Events: evlog}
 	nf := netFlags{dataRoot: *dataRoot, runDir: *runDir, bridge: *bridge, bip: *bip, nat: *ipMasq, portsOnAnyAddress: *portsOnAnyAddress}
+	if *inVM {
+		nf.sharedFolders = append([]string{}, shared...)
+	}
 	stopContainers, err := containers(&backend, st, nf, evlog, func(f func(string) int) { imageUsers = f }, func(f func() []string) { cacheRoots = f })
 	if err != nil {
 		return err

@@ -42,6 +42,8 @@ type Runtime struct {
 	publish   func(engine.Event)
 	// portsOnAnyAddress: see WithPortsOnAnyAddress.
 	portsOnAnyAddress bool
+	// sharedFolders: see WithSharedFolders (nil: not in a VM).
+	sharedFolders []string
 
 	mu   sync.Mutex
 	byID map[string]*ctr
@@ -84,6 +86,8 @@ type options struct {
 	// anyAddress: published ports listen on every address (see
 	// WithPortsOnAnyAddress).
 	anyAddress bool
+	// sharedFolders, when not nil: see WithSharedFolders.
+	sharedFolders []string
 }
 
 // WithBridge sets the bridge containers attach to and its address with
@@ -99,6 +103,15 @@ func WithBridge(name, bip string, nat bool) Option {
 // the port, while inside the VM the forward arrives on the VM's own
 // network address, not on 127.0.0.1. Inspect still reports the named IP.
 func WithPortsOnAnyAddress() Option { return func(o *options) { o.anyAddress = true } }
+
+// WithSharedFolders says the engine runs in a VM that sees only these
+// folders of the user's computer (at the same paths). A bind mount whose
+// source is missing here must then lie in one of them: docker run -v
+// would otherwise make an empty folder inside the VM, which is never what
+// a user on macOS or Windows means, so the run is refused and says why.
+func WithSharedFolders(folders []string) Option {
+	return func(o *options) { o.sharedFolders = append([]string{}, folders...) }
+}
 
 // WithRunDir sets where runtime state that must not outlive a reboot
 // lives (libcontainer state, network namespaces). Default: /run/berth.
@@ -123,6 +136,7 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 		publish:           o.publish,
 		byID:              map[string]*ctr{},
 		portsOnAnyAddress: o.anyAddress,
+		sharedFolders:     o.sharedFolders,
 	}
 	for _, d := range []string{rt.root, rt.volumes, rt.stateRoot} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -391,6 +405,24 @@ func (rt *Runtime) nameTakenBy(name string) string {
 	return ""
 }
 
+// checkShared refuses, in a VM, a missing bind source outside the folders
+// the user's computer shares with it (WithSharedFolders).
+func (rt *Runtime) checkShared(source string) error {
+	if rt.sharedFolders == nil {
+		return nil
+	}
+	if _, err := os.Lstat(source); err == nil {
+		return nil // the VM's own (/var/run/…), or in a share
+	}
+	clean := filepath.Clean(source)
+	for _, f := range rt.sharedFolders {
+		if clean == f || strings.HasPrefix(clean, strings.TrimSuffix(f, "/")+"/") {
+			return nil
+		}
+	}
+	return fmt.Errorf("mounts denied: the path %s is not shared from your computer with Berth's VM; add a folder that holds it to shares under [vm] in Berth's settings: %w", source, engine.ErrInvalidArgument)
+}
+
 // resolveMounts gives every bind mount and volume a host directory: named
 // volumes under volumes/<name>/_data, anonymous ones (the request's and
 // the image's VOLUME paths) under volumes/<random>/_data.
@@ -402,6 +434,9 @@ func (rt *Runtime) resolveMounts(rec *record, imageVolumes []string) error {
 		case "bind":
 			if !filepath.IsAbs(m.Source) {
 				return fmt.Errorf("invalid mount %s:%s: a bind mount source must be an absolute path: %w", m.Source, m.Target, engine.ErrInvalidArgument)
+			}
+			if err := rt.checkShared(m.Source); err != nil {
+				return err
 			}
 			// docker run -v creates a missing source directory.
 			if err := os.MkdirAll(m.Source, 0o755); err != nil {

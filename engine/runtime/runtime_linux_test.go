@@ -481,3 +481,32 @@ func TestPortsOnAnyAddress(t *testing.T) {
 		}
 	}
 }
+
+// In a VM a missing bind source outside the shared folders is refused
+// (docker run -v would make an empty folder in the VM); on a Linux host
+// every source goes.
+func TestCheckShared(t *testing.T) {
+	existing := t.TempDir()
+	for _, tc := range []struct {
+		shared []string
+		source string
+		ok     bool
+	}{
+		{nil, "/Users/jo/site", true},
+		{[]string{"/Users/jo"}, "/Users/jo/site", true},
+		{[]string{"/Users/jo"}, "/Users/jo", true},
+		{[]string{"/Users/jo"}, "/Users/joe/site", false},
+		{[]string{"/Users/jo"}, "/opt/data", false},
+		{[]string{}, "/Users/jo/site", false},
+		{[]string{}, existing, true}, // the VM's own
+	} {
+		rt := &Runtime{sharedFolders: tc.shared}
+		err := rt.checkShared(tc.source)
+		if (err == nil) != tc.ok {
+			t.Errorf("shared %q, source %s: %v, want ok=%v", tc.shared, tc.source, err, tc.ok)
+		}
+		if err != nil && (!errors.Is(err, engine.ErrInvalidArgument) || !strings.Contains(err.Error(), "[vm]")) {
+			t.Errorf("source %s: %v, want an invalid-argument error naming the setting", tc.source, err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,7 +25,8 @@ import (
 //	go test -run '^$' -bench VMBoot -benchtime 5x ./engine/vm
 func BenchmarkVMBoot(b *testing.B) {
 	img := buildImage(b)
-	q := NewQEMU(QEMUConfig{Dir: b.TempDir(), Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio"), DiskGB: 32})
+	// One shared folder, as the app shares the home folder.
+	q := NewQEMU(QEMUConfig{Dir: b.TempDir(), Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio"), DiskGB: 32, Shares: []string{b.TempDir()}})
 	ctx := context.Background()
 	firstStart := time.Now()
 	if err := q.Start(ctx); err != nil { // formats the data disk
@@ -137,4 +139,77 @@ func BenchmarkVMPortForward(b *testing.B) {
 			b.Fatalf("got %d bytes: %v", n, err)
 		}
 	}
+}
+
+// BenchmarkVMSharedFolder reads a 64 MiB file of the host's through a
+// bind mount of a shared folder (9p) in a container in the VM. Each
+// round runs a container that cats the file and one that does nothing;
+// the difference is the read.
+//
+//	go test -run '^$' -bench VMSharedFolder -benchtime 3x ./engine/vm
+func BenchmarkVMSharedFolder(b *testing.B) {
+	img := buildImage(b)
+	reg := enginetest.StartRegistry(b)
+	reg.Push(b, enginetest.Busybox(b), "library/busybox:1.36")
+	_, regPort, _ := strings.Cut(reg.Host, ":")
+	guestReg := "10.0.2.2:" + regPort
+	shared := b.TempDir()
+	const size = 64 << 20
+	data := make([]byte, size)
+	rand.Read(data)
+	if err := os.WriteFile(filepath.Join(shared, "big"), data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	q := NewQEMU(QEMUConfig{Dir: b.TempDir(), Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio"),
+		DiskGB: 8, EngineFlags: []string{"--insecure-registry=" + guestReg}, Shares: []string{shared}})
+	ctx := context.Background()
+	h := &Helper{Driver: q, Socket: filepath.Join(b.TempDir(), "engine.sock")}
+	if err := h.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer h.Stop(ctx)
+	c, err := client.New("unix://" + h.Socket)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ref := guestReg + "/library/busybox:1.36"
+	if _, err := c.Pull(ctx, ref, nil, nil); err != nil {
+		b.Fatal(err)
+	}
+	cc := c.Containers()
+	run := func(cmd string) time.Duration {
+		start := time.Now()
+		id, err := cc.Create(ctx, engine.ContainerSpec{Image: ref, Cmd: []string{"sh", "-c", cmd},
+			Mounts: []engine.Mount{{Type: "bind", Source: shared, Target: "/share", ReadOnly: true}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cc.Remove(ctx, id, true, false)
+		wait, err := cc.Wait(ctx, id, "next-exit")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cc.Start(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		if code, err := wait(); err != nil || code != 0 {
+			b.Fatalf("%s: exit %d, %v", cmd, code, err)
+		}
+		return time.Since(start)
+	}
+	run("true") // warm the image's layers
+	var read time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// Another name each round: the guest's page cache holds nothing of it.
+		name := fmt.Sprintf("big%d", i)
+		b.StopTimer()
+		os.Rename(filepath.Join(shared, "big"), filepath.Join(shared, name))
+		b.StartTimer()
+		read += run("cat /share/"+name+" > /dev/null") - run("true")
+		b.StopTimer()
+		os.Rename(filepath.Join(shared, name), filepath.Join(shared, "big"))
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(size)/(1<<20)/(read.Seconds()/float64(b.N)), "MiB/s-read")
 }

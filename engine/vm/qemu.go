@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +38,10 @@ type QEMUConfig struct {
 	Binary string
 	// EngineFlags are extra berthd flags (--insecure-registry=…).
 	EngineFlags []string
+	// Shares are host folders the VM sees at the same paths (9p), so a
+	// bind mount of a host folder means that folder. QEMU for Windows
+	// has no 9p server: leave it empty there.
+	Shares []string
 }
 
 // QEMU is the QEMU driver.
@@ -120,12 +125,23 @@ func (q *QEMU) Args(enginePort int) []string {
 	if len(c.EngineFlags) > 0 {
 		appendLine += " berth.flags=" + strings.Join(c.EngineFlags, ",")
 	}
+	var shares, shareArgs []string
+	for i, dir := range c.Shares {
+		tag := fmt.Sprintf("share%d", i)
+		// security_model=none: files keep the host user's ownership, and
+		// the VM's root acts as that user there.
+		shareArgs = append(shareArgs, "-virtfs", fmt.Sprintf("local,path=%s,mount_tag=%s,security_model=none,multidevs=remap", optValue(dir), tag))
+		shares = append(shares, tag+":"+url.PathEscape(filepath.ToSlash(dir)))
+	}
+	if len(shares) > 0 {
+		appendLine += " berth.shares=" + strings.Join(shares, ",")
+	}
 	var firmware []string
 	if q.useQboot() {
 		// A minimal firmware: the kernel starts 0.3 s sooner than after SeaBIOS.
 		firmware = []string{"-bios", "qboot.rom"}
 	}
-	return append(firmware,
+	args := append(firmware,
 		// -nodefaults: no VGA card, floppy or CD-ROM for the guest to probe.
 		"-nodefaults", "-vga", "none", "-cpu", cpu,
 		"-machine", machine, "-m", strconv.Itoa(c.MemoryMB), "-smp", strconv.Itoa(c.CPUs),
@@ -136,6 +152,7 @@ func (q *QEMU) Args(enginePort int) []string {
 		"-device", "virtio-net-pci,netdev=n0,romfile=",
 		"-drive", "file="+optValue(filepath.Join(c.Dir, "data.img"))+",if=virtio,format=raw",
 	)
+	return append(args, shareArgs...)
 }
 
 // optValue escapes a path inside a QEMU option list, where a comma

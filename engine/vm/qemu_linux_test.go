@@ -52,8 +52,13 @@ func TestVMUnderEmulation(t *testing.T) {
 	_, port, _ := strings.Cut(reg.Host, ":")
 	guestReg := "10.0.2.2:" + port // the host's loopback, seen from the guest
 
+	// A host folder the VM shares (a space and a comma in its name, as
+	// users' folders have).
+	shared := filepath.Join(t.TempDir(), "my site, v2")
+	os.MkdirAll(shared, 0o755)
+	os.WriteFile(filepath.Join(shared, "index.html"), []byte("from the host\n"), 0o644)
 	q := NewQEMU(QEMUConfig{Dir: t.TempDir(), Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio"),
-		Accel: "tcg", DiskGB: 4, EngineFlags: []string{"--insecure-registry=" + guestReg}})
+		Accel: "tcg", DiskGB: 4, EngineFlags: []string{"--insecure-registry=" + guestReg}, Shares: []string{shared}})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -143,6 +148,37 @@ func TestVMUnderEmulation(t *testing.T) {
 		t.Fatal("the helper did not say the host port is taken")
 	}
 	cc.Stop(ctx, id, &grace)
+
+	// A bind mount of the shared host folder: the container serves the
+	// host's file, sees an edit made on the host, and what it writes
+	// appears on the host.
+	sitePort := freeHostPort(t)
+	site, err := cc.Create(ctx, engine.ContainerSpec{Image: "vmapp", Ports: []engine.PortBinding{{HostPort: sitePort, ContainerPort: 8080}},
+		Mounts: []engine.Mount{{Type: "bind", Source: shared, Target: "/www"}},
+		Cmd:    []string{"sh", "-c", "echo from the container > /www/out.txt && exec httpd -f -p 8080 -h /www"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.Start(ctx, site); err != nil {
+		t.Fatalf("run with a bind mount of a shared folder: %v", err)
+	}
+	if body := getRetrying(fmt.Sprintf("http://127.0.0.1:%d/", sitePort)); body != "from the host\n" {
+		t.Fatalf("the bind-mounted host folder served %q\n%s", body, q.consoleTail(60))
+	}
+	os.WriteFile(filepath.Join(shared, "index.html"), []byte("edited on the host\n"), 0o644)
+	if body := getRetrying(fmt.Sprintf("http://127.0.0.1:%d/", sitePort)); body != "edited on the host\n" {
+		t.Errorf("after an edit on the host the container served %q", body)
+	}
+	if b, err := os.ReadFile(filepath.Join(shared, "out.txt")); err != nil || string(b) != "from the container\n" {
+		t.Errorf("the container's write on the host: %q %v", b, err)
+	}
+	cc.Remove(ctx, site, true, false)
+	// A folder the VM does not share: refused with what to do, rather than
+	// an empty folder made inside the VM.
+	notShared := filepath.Join(filepath.Dir(shared), "elsewhere")
+	if _, err := cc.Create(ctx, engine.ContainerSpec{Image: "vmapp", Mounts: []engine.Mount{{Type: "bind", Source: notShared, Target: "/data"}}}); err == nil || !strings.Contains(err.Error(), "not shared") {
+		t.Errorf("bind mount of a folder the VM does not share: %v", err)
+	}
 
 	// The tutorials' commands, from the stock docker CLI through the
 	// helper's socket: run -d -p, the answer on the host, rm -f frees it.

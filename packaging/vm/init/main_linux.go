@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -46,11 +48,15 @@ func main() {
 	if err := dataRoot(); err != nil {
 		logf("berth-init: data disk: %v (images are kept in memory until the next boot)", err)
 	}
+	shares := mountShares(cmdlineShares())
 	logf("berth-init: system ready in %v (modules %v), starting berthd", time.Since(start).Round(time.Millisecond), modules.Round(time.Millisecond))
 	args := []string{"-H", "tcp://0.0.0.0:2375", "--data-root", "/var/lib/berth", "--exec-root", "/run/berth", "--ip-masq=false",
 		// A port's host IP is the user's computer's: the helper opens it
 		// there, and the forward arrives here on the VM's own address.
-		"--publish-on-any-address"}
+		"--publish-on-any-address", "--vm"}
+	for _, s := range shares {
+		args = append(args, "--shared-folder="+s.path)
+	}
 	if _, err := os.Stat("/etc/berth/tls/ca.pem"); err == nil {
 		// Only the helper, holding the client certificate, may drive the engine.
 		args = append(args, "--tlsverify", "--tlscacert=/etc/berth/tls/ca.pem", "--tlscert=/etc/berth/tls/cert.pem", "--tlskey=/etc/berth/tls/key.pem")
@@ -260,6 +266,75 @@ func cmdlineFlags() []string {
 		}
 	}
 	return nil
+}
+
+// share is a host folder QEMU shares over 9p: the tag QEMU gives it and
+// the path it has on the host, which is where it appears here too, so a
+// bind mount names the same folder inside the VM as on the user's computer.
+type share struct{ tag, path string }
+
+// cmdlineShares reads berth.shares=TAG:PATH,TAG:PATH from the kernel
+// command line; paths are percent-encoded (the command line splits at
+// spaces, and the list at commas).
+func cmdlineShares() []share {
+	data, _ := os.ReadFile("/proc/cmdline")
+	return parseShares(string(data))
+}
+
+func parseShares(cmdline string) []share {
+	var out []share
+	for _, f := range strings.Fields(cmdline) {
+		v, ok := strings.CutPrefix(f, "berth.shares=")
+		if !ok {
+			continue
+		}
+		for _, item := range strings.Split(v, ",") {
+			tag, enc, ok := strings.Cut(item, ":")
+			if !ok {
+				continue
+			}
+			p, err := url.PathUnescape(enc)
+			if err != nil || !usableSharePath(p) {
+				logf("berth-init: share %s: %q cannot be mounted here (a system folder of the VM)", tag, enc)
+				continue
+			}
+			out = append(out, share{tag, p})
+		}
+	}
+	return out
+}
+
+// usableSharePath refuses folders the VM itself needs: a share mounted
+// over them would hide the VM's own files.
+func usableSharePath(p string) bool {
+	if !path.IsAbs(p) || path.Clean(p) != p || p == "/" || p == "/tmp" {
+		return false // (a folder inside /tmp is fine: the VM's /tmp stays)
+	}
+	for _, sys := range []string{"/proc", "/sys", "/dev", "/run", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/usr", "/var/lib/berth", "/newroot", "/init", "/berthd"} {
+		if p == sys || strings.HasPrefix(p, sys+"/") {
+			return false
+		}
+	}
+	return true
+}
+
+// mountShares mounts each share at its host path and returns those it
+// mounted. cache=mmap keeps files
+// coherent with edits on the host (reads go to the host) while programs
+// that map files still work.
+func mountShares(shares []share) (mounted []share) {
+	for _, s := range shares {
+		if err := os.MkdirAll(s.path, 0o755); err != nil {
+			logf("berth-init: share %s: %v", s.path, err)
+			continue
+		}
+		if err := unix.Mount(s.tag, s.path, "9p", 0, "trans=virtio,version=9p2000.L,msize=512000,cache=mmap"); err != nil {
+			logf("berth-init: share %s: %v", s.path, err)
+			continue
+		}
+		mounted = append(mounted, s)
+	}
+	return mounted
 }
 
 // switchRoot makes a bind mount of the initramfs the root. The

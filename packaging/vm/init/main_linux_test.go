@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -38,5 +39,24 @@ func TestIsBlank(t *testing.T) {
 	}
 	if _, err := isBlank(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Fatal("a missing disk is not blank")
+	}
+}
+
+// Host folders arrive percent-encoded; the VM's own folders are refused.
+func TestParseShares(t *testing.T) {
+	for _, tc := range []struct {
+		cmdline string
+		want    []share
+	}{
+		{"console=ttyS0 quiet", nil},
+		{"quiet berth.shares=share0:%2FUsers%2Fjo,share1:%2FVolumes%2FMy%20Disk%2C%20old panic=-1",
+			[]share{{"share0", "/Users/jo"}, {"share1", "/Volumes/My Disk, old"}}},
+		{"berth.shares=share0:%2Fhome%2Fjo,share1:%2F,share2:%2Fusr%2Flocal,share3:relative,share4:%2Fvar%2Flib%2Fberth%2Fx,share5:%2Fhome%2F..%2Fetc",
+			[]share{{"share0", "/home/jo"}}},
+		{"berth.shares=share0:%2Fvar%2Ffolders,share1:%2Ftmp,share2:%2Ftmp%2Fsite", []share{{"share0", "/var/folders"}, {"share2", "/tmp/site"}}}, // the VM's /tmp stays its own,
+	} {
+		if got := parseShares(tc.cmdline); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q:\n got %v\nwant %v", tc.cmdline, got, tc.want)
+		}
 	}
 }
