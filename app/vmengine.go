@@ -313,6 +313,10 @@ func (v *VM) Status() VMStatus {
 // Stop shuts the VM down cleanly.
 func (v *VM) Stop(ctx context.Context) error { return v.helper.Stop(ctx) }
 
+// Detach lets go of the VM and leaves it running with its containers
+// (keep_running); the next ConnectVM adopts it instead of booting.
+func (v *VM) Detach() { v.helper.Detach() }
+
 // Supervise restarts the VM after a crash (three quick failures in a row
 // and it gives up) and reports each change until ctx ends or Stop.
 func (v *VM) Supervise(ctx context.Context, report func(VMStatus)) {

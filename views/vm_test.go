@@ -18,9 +18,10 @@ import (
 
 // fakeVM stands in for Berth's VM to test the window alone: it fails
 // for good as soon as it is supervised.
-type fakeVM struct{ stopped atomic.Bool }
+type fakeVM struct{ stopped, detached atomic.Bool }
 
 func (f *fakeVM) Stop(context.Context) error { f.stopped.Store(true); return nil }
+func (f *fakeVM) Detach()                    { f.detached.Store(true) }
 func (f *fakeVM) Supervise(ctx context.Context, report func(app.VMStatus)) {
 	report(app.VMStatus{State: "failed", Reason: "the VM stopped unexpectedly"})
 	report(app.VMStatus{State: "starting", Reason: "the VM stopped unexpectedly"})
@@ -75,7 +76,37 @@ func TestWindowFollowsTheVM(t *testing.T) {
 	}
 	w.Win.Close()
 	pump()
-	if !fake.stopped.Load() {
+	if !fake.stopped.Load() || fake.detached.Load() {
 		t.Fatal("closing the window left the VM running")
 	}
+}
+
+// keep_running: closing the window lets go of the VM and leaves it
+// running, for the next start to adopt.
+func TestWindowKeepsTheVMRunning(t *testing.T) {
+	e := apptest.Start(t)
+	a := test.NewTempApp(t)
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(settings, []byte("engine = \"vm\"\nwelcome = false\n[vm]\nkeep_running = true\n"), 0o644)
+	fake := &runningVM{}
+	saved := connectVM
+	defer func() { connectVM = saved }()
+	connectVM = func(s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
+		return e.Conn, fake, nil
+	}
+	w := Start(a, settings, "")
+	waitUI(t, "the panels", func() bool { return w.Tabs != nil })
+	w.Win.Close()
+	pump()
+	if fake.stopped.Load() || !fake.detached.Load() {
+		t.Fatalf("keep_running: stopped %v, detached %v; want the VM left running", fake.stopped.Load(), fake.detached.Load())
+	}
+}
+
+// runningVM is a VM that runs until stopped.
+type runningVM struct{ fakeVM }
+
+func (r *runningVM) Supervise(ctx context.Context, report func(app.VMStatus)) {
+	report(app.VMStatus{State: "running"})
+	<-ctx.Done()
 }

@@ -141,8 +141,8 @@ func (w *Window) Connect(conn *app.Connection) {
 	w.Win.SetContent(container.NewBorder(nil, container.NewBorder(nil, nil, nil, container.NewHBox(help, settings), w.Status), nil, nil, w.Tabs))
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
-	if !w.Settings.UsesVM() || w.Settings.VM.KeepRunning {
-		w.Win.SetOnClosed(cancel)
+	if !w.Settings.UsesVM() {
+		w.Win.SetOnClosed(cancel) // (with the VM, watchVM's handler cancels too)
 	}
 	go func() {
 		w.Images.Refresh(ctx)
@@ -289,6 +289,7 @@ func applyTheme(a fyne.App, name string) {
 // vmHandle is Berth's VM as the window holds it.
 type vmHandle interface {
 	Stop(context.Context) error
+	Detach()
 	Supervise(context.Context, func(app.VMStatus))
 }
 
@@ -319,7 +320,9 @@ func (w *Window) watchVM(h vmHandle) {
 		if w.cancel != nil {
 			w.cancel()
 		}
-		if !w.Settings.VM.KeepRunning {
+		if w.Settings.VM.KeepRunning {
+			h.Detach() // the next start adopts it
+		} else {
 			h.Stop(context.Background())
 		}
 	})

@@ -58,7 +58,7 @@ func BenchmarkVMBoot(b *testing.B) {
 
 func rssKB(b *testing.B, q *QEMU) int {
 	q.mu.Lock()
-	pid := q.cmd.Process.Pid
+	pid := q.proc.Pid
 	q.mu.Unlock()
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

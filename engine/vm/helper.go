@@ -247,6 +247,25 @@ func (h *Helper) Ports() []string {
 	return out
 }
 
+// Detach stops serving the socket and following the engine, and leaves
+// the VM running with its containers and their published ports (the app
+// quits with keep_running); the next Start, here or in a later run of the
+// app, adopts it.
+func (h *Helper) Detach() {
+	h.mu.Lock()
+	l, cancel := h.listener, h.cancel
+	h.stopped = true
+	h.listener, h.cancel = nil, nil
+	h.mu.Unlock()
+	if l != nil {
+		l.Close()
+		removeSocket(h.Socket)
+	}
+	if cancel != nil {
+		cancel()
+	}
+}
+
 // Stop closes the socket and shuts the VM down.
 func (h *Helper) Stop(ctx context.Context) error {
 	h.mu.Lock()

@@ -54,7 +54,7 @@ type QEMU struct {
 
 	mu         sync.Mutex
 	status     Status
-	cmd        *exec.Cmd
+	proc       *os.Process // QEMU: started here, or adopted (see adopt)
 	exited     chan struct{}
 	enginePort int
 }
@@ -146,6 +146,7 @@ func (q *QEMU) Args(enginePort int) []string {
 		"-nodefaults", "-vga", "none", "-cpu", cpu,
 		"-machine", machine, "-m", strconv.Itoa(c.MemoryMB), "-smp", strconv.Itoa(c.CPUs),
 		"-kernel", c.Kernel, "-initrd", filepath.Join(c.Dir, "initrd.img"), "-append", appendLine,
+		"-pidfile", filepath.Join(c.Dir, "qemu.pid"),
 		"-nographic", "-no-reboot", "-serial", "file:"+filepath.Join(c.Dir, "console.log"), "-monitor", "none",
 		"-qmp", "unix:"+optValue(filepath.Join(c.Dir, "qmp.sock"))+",server=on,wait=off",
 		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:2375", enginePort),
@@ -270,6 +271,10 @@ func (q *QEMU) Start(ctx context.Context) error {
 	if err != nil {
 		return fail(err)
 	}
+	if q.adopt(tlsCfg) {
+		q.set(Running, "")
+		return nil
+	}
 	disk := filepath.Join(q.cfg.Dir, "data.img")
 	if _, err := os.Stat(disk); errors.Is(err, os.ErrNotExist) {
 		f, err := os.Create(disk)
@@ -291,22 +296,15 @@ func (q *QEMU) Start(ctx context.Context) error {
 	cmd := exec.Command(q.cfg.Binary, q.Args(port)...)
 	logf, _ := os.Create(filepath.Join(q.cfg.Dir, "qemu.log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
+	os.Remove(filepath.Join(q.cfg.Dir, "qemu.pid"))
 	if err := cmd.Start(); err != nil {
 		return fail(fmt.Errorf("start %s: %w (install QEMU)", q.cfg.Binary, err))
 	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		logf.Close()
-		q.mu.Lock()
-		if q.status.State != Stopped {
-			q.status = Status{State: Failed, Reason: "the VM stopped unexpectedly", ConsoleTail: q.consoleTail(20)}
-		}
-		q.mu.Unlock()
-		close(exited)
-	}()
+	// What a later run needs to adopt this VM (QEMU writes qemu.pid).
+	os.WriteFile(filepath.Join(q.cfg.Dir, "engine.port"), []byte(strconv.Itoa(port)+"\n"), 0o600)
+	exited := q.watch(func() { cmd.Wait(); logf.Close() })
 	q.mu.Lock()
-	q.cmd, q.exited, q.enginePort = cmd, exited, port
+	q.proc, q.exited, q.enginePort = cmd.Process, exited, port
 	q.mu.Unlock()
 	// The guest's init announces on the console when the engine listens;
 	// only then does the host ask. Probing earlier does not find it
@@ -345,9 +343,114 @@ func (q *QEMU) Start(ctx context.Context) error {
 			return fail(fmt.Errorf("the VM stopped while starting: %s", strings.TrimSpace(string(msg))))
 		case <-ctx.Done():
 			cmd.Process.Kill()
+			<-exited
 			return fail(ctx.Err())
 		}
 	}
+}
+
+// watch runs wait (which returns when QEMU has exited) and returns a
+// channel closed then; an exit nobody asked for is a failure.
+func (q *QEMU) watch(wait func()) chan struct{} {
+	exited := make(chan struct{})
+	go func() {
+		wait()
+		q.mu.Lock()
+		if q.status.State != Stopped {
+			q.status = Status{State: Failed, Reason: "the VM stopped unexpectedly", ConsoleTail: q.consoleTail(20)}
+		}
+		q.mu.Unlock()
+		close(exited)
+	}()
+	return exited
+}
+
+// adopt takes over the VM an earlier run left running on this folder (the
+// app quit with keep_running, or crashed): that QEMU holds the disk's
+// lock, so a second could not boot, and its containers are still up. It
+// is adopted when its QMP socket answers (so the process is this
+// folder's QEMU) and the engine inside answers with this folder's keys.
+// One that is stuck is stopped, and Start boots afresh.
+func (q *QEMU) adopt(tlsCfg *tls.Config) bool {
+	pidText, err1 := os.ReadFile(filepath.Join(q.cfg.Dir, "qemu.pid"))
+	portText, err2 := os.ReadFile(filepath.Join(q.cfg.Dir, "engine.port"))
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(pidText)))
+	port, _ := strconv.Atoi(strings.TrimSpace(string(portText)))
+	if pid <= 0 || port <= 0 || !processAlive(pid) {
+		return false
+	}
+	if _, err := q.qmp(`{"execute":"query-status"}`); err != nil {
+		return false // not QEMU, or not this folder's: leave it alone
+	}
+	proc, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	exited := q.watch(func() { waitProcess(proc) })
+	q.mu.Lock()
+	q.proc, q.exited, q.enginePort = proc, exited, port
+	q.mu.Unlock()
+	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg, DisableKeepAlives: true}}
+	for try := 0; try < 3; try++ {
+		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d/_ping", port))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				q.dropForwards(port)
+				return true
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	q.mu.Lock()
+	q.status = Status{State: Stopped} // an exit asked for
+	q.mu.Unlock()
+	proc.Kill()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+	}
+	q.mu.Lock()
+	q.status = Status{State: Starting}
+	q.proc, q.enginePort = nil, 0
+	q.mu.Unlock()
+	return false
+}
+
+// dropForwards closes the published ports an adopted VM still forwards
+// (all but the engine's): the helper opens those of the running
+// containers afresh, and those of containers that ended meanwhile go.
+func (q *QEMU) dropForwards(enginePort int) {
+	out, err := q.monitor("info usernet")
+	if err != nil {
+		return
+	}
+	for _, f := range parseHostForwards(out) {
+		if f.port != enginePort {
+			q.monitor(fmt.Sprintf("hostfwd_remove n0 tcp:%s:%d", f.ip, f.port))
+		}
+	}
+}
+
+// parseHostForwards reads the host-side address of each TCP forward in
+// "info usernet":
+//
+//	TCP[HOST_FORWARD]  13       127.0.0.1 36471       10.0.2.15  2375     0     0
+func parseHostForwards(info string) []hostPort {
+	var out []hostPort
+	for _, line := range strings.Split(info, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || f[0] != "TCP[HOST_FORWARD]" {
+			continue
+		}
+		if port, err := strconv.Atoi(f[3]); err == nil {
+			out = append(out, hostPort{f[2], port})
+		}
+	}
+	return out
 }
 
 // engineListening is what the VM's init writes on the console once the
@@ -370,10 +473,10 @@ func (q *QEMU) Done() <-chan struct{} {
 // last resort).
 func (q *QEMU) Kill() {
 	q.mu.Lock()
-	cmd := q.cmd
+	proc := q.proc
 	q.mu.Unlock()
-	if cmd != nil && cmd.Process != nil {
-		cmd.Process.Kill()
+	if proc != nil {
+		proc.Kill()
 	}
 }
 
@@ -404,24 +507,24 @@ func (q *QEMU) DialEngine(ctx context.Context) (net.Conn, error) {
 // into a clean stop of the engine), and kills it after the timeout.
 func (q *QEMU) Stop(ctx context.Context) error {
 	q.mu.Lock()
-	cmd, exited := q.cmd, q.exited
+	proc, exited := q.proc, q.exited
 	q.status = Status{State: Stopped}
 	q.mu.Unlock()
-	if cmd == nil {
+	if proc == nil {
 		return nil
 	}
 	q.qmp(`{"execute":"send-key","arguments":{"keys":[{"type":"qcode","data":"ctrl"},{"type":"qcode","data":"alt"},{"type":"qcode","data":"delete"}]}}`)
 	select {
 	case <-exited:
 	case <-ctx.Done():
-		cmd.Process.Kill()
+		proc.Kill()
 		<-exited
 	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
+		proc.Kill()
 		<-exited
 	}
 	q.mu.Lock()
-	q.cmd, q.enginePort = nil, 0
+	q.proc, q.enginePort = nil, 0
 	q.mu.Unlock()
 	return nil
 }

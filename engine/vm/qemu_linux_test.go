@@ -207,13 +207,62 @@ func TestVMUnderEmulation(t *testing.T) {
 			t.Errorf("docker rm -f left host port %d held", webPort)
 		}
 	}
+
+	// The app quits with keep_running (or crashes) and starts again: the
+	// next helper adopts the running VM rather than boot a second QEMU on
+	// the locked disk; the container that kept running answers on its
+	// port again.
+	keepPort := freeHostPort(t)
+	keeper, err := cc.Create(ctx, engine.ContainerSpec{Image: "vmapp", Ports: []engine.PortBinding{{HostPort: keepPort, ContainerPort: 8080}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.Start(ctx, keeper); err != nil {
+		t.Fatal(err)
+	}
+	if body := getRetrying(fmt.Sprintf("http://127.0.0.1:%d/", keepPort)); body != "built in the VM\n" {
+		t.Fatalf("the keeper answered %q", body)
+	}
+	h.Detach()
+	if _, err := os.Stat(h.Socket); !os.IsNotExist(err) {
+		t.Errorf("the socket after Detach: %v", err)
+	}
+	q2 := NewQEMU(q.cfg)
+	h2 := &Helper{Driver: q2, Socket: filepath.Join(t.TempDir(), "engine.sock")}
+	adoptStart := time.Now()
+	if err := h2.Start(ctx); err != nil {
+		t.Fatalf("start over a running VM: %v\n%s", err, q2.Status().ConsoleTail)
+	}
+	t.Logf("adopted the running VM in %v", time.Since(adoptStart).Round(time.Millisecond))
+	defer h2.Stop(context.Background())
+	if q2.proc.Pid != q.proc.Pid {
+		t.Fatalf("a second QEMU (pid %d) was started beside %d", q2.proc.Pid, q.proc.Pid)
+	}
+	c2, err := client.New("unix://" + h2.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct, err := c2.Containers().Inspect(ctx, keeper); err != nil || ct.State.Status != engine.StatusRunning {
+		t.Fatalf("the keeper after the handover: %+v %v", ct.State, err)
+	}
+	if body := getRetrying(fmt.Sprintf("http://127.0.0.1:%d/", keepPort)); body != "built in the VM\n" {
+		t.Fatalf("after the handover the keeper answered %q", body)
+	}
+	if ports := h2.Ports(); len(ports) != 1 || ports[0] != fmt.Sprintf(":%d", keepPort) && ports[0] != fmt.Sprint(keepPort) {
+		t.Errorf("the new helper's ports: %v", ports)
+	}
+	c2.Containers().Stop(ctx, keeper, &grace)
+
 	stopStart := time.Now()
-	if err := h.Stop(context.Background()); err != nil {
+	if err := h2.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("clean stop in %v", time.Since(stopStart).Round(time.Millisecond))
-	if !strings.Contains(q.consoleTail(40), "berthd ended") {
-		t.Errorf("the VM did not stop through its init:\n%s", q.consoleTail(20))
+	if !strings.Contains(q2.consoleTail(40), "berthd ended") {
+		t.Errorf("the VM did not stop through its init:\n%s", q2.consoleTail(20))
+	}
+	if st := q.Status(); st.State == Running {
+		t.Errorf("the first driver still says %+v", st)
 	}
 }
 
