@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -36,7 +37,34 @@ type Window struct {
 	ContainerState *app.Containers
 	Settings       app.Settings
 	settingsAt     string
-	cancel         context.CancelFunc
+	cancel         context.CancelFunc // the panels' following of the engine
+
+	vm             vmHandle // Berth's VM, when the engine runs there
+	stopWatchingVM context.CancelFunc
+	shutdownOnce   sync.Once
+}
+
+// Shutdown ends the window's work when it closes or the app ends (a quit
+// from the menu, a logout's SIGTERM): the panels stop following the
+// engine, and Berth's VM stops cleanly, or with keep_running is left
+// running for the next start to adopt. It may be called more than once.
+func (w *Window) Shutdown() {
+	w.shutdownOnce.Do(func() {
+		if w.stopWatchingVM != nil {
+			w.stopWatchingVM()
+		}
+		if w.cancel != nil {
+			w.cancel()
+		}
+		if w.vm == nil {
+			return
+		}
+		if w.Settings.VM.KeepRunning {
+			w.vm.Detach()
+		} else {
+			w.vm.Stop(context.Background())
+		}
+	})
 }
 
 // Start shows the window at once, connects to the engine in the
@@ -141,9 +169,7 @@ func (w *Window) Connect(conn *app.Connection) {
 	w.Win.SetContent(container.NewBorder(nil, container.NewBorder(nil, nil, nil, container.NewHBox(help, settings), w.Status), nil, nil, w.Tabs))
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
-	if !w.Settings.UsesVM() {
-		w.Win.SetOnClosed(cancel) // (with the VM, watchVM's handler cancels too)
-	}
+	w.Win.SetOnClosed(w.Shutdown)
 	go func() {
 		w.Images.Refresh(ctx)
 		w.ContainerState.Refresh(ctx)
@@ -303,10 +329,10 @@ var connectVM = func(s app.Settings, progress app.Progress) (*app.Connection, vm
 }
 
 // watchVM keeps the status bar on the VM's state (it restarts after a
-// crash), shows why when it fails for good, and stops it with the window
-// unless the settings keep it running.
+// crash) and shows why when it fails for good; Shutdown stops it.
 func (w *Window) watchVM(h vmHandle) {
 	ctx, cancel := context.WithCancel(context.Background())
+	w.vm, w.stopWatchingVM = h, cancel
 	go h.Supervise(ctx, func(st app.VMStatus) {
 		onMain(func() {
 			w.Status.SetText(st.Line())
@@ -315,17 +341,7 @@ func (w *Window) watchVM(h vmHandle) {
 			}
 		})
 	})
-	w.Win.SetOnClosed(func() {
-		cancel()
-		if w.cancel != nil {
-			w.cancel()
-		}
-		if w.Settings.VM.KeepRunning {
-			h.Detach() // the next start adopts it
-		} else {
-			h.Stop(context.Background())
-		}
-	})
+	w.Win.SetOnClosed(w.Shutdown)
 }
 
 // showVMFailure explains a VM failure with the console's last lines,

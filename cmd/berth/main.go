@@ -4,7 +4,10 @@ package main
 
 import (
 	"os"
+	"os/signal"
+	"syscall"
 
+	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/berth-dev/berth/app"
@@ -20,6 +23,15 @@ func main() {
 		os.Exit(subcommand(os.Args[1], os.Args[2:]))
 	}
 	a := fyneapp.NewWithID("dev.berth.app")
-	views.Start(a, app.ConfigPath(), engine).Win.Show()
+	w := views.Start(a, app.ConfigPath(), engine)
+	w.Win.Show()
+	// A logout or kill ends the app as a quit does: Berth's VM stops cleanly.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		fyne.Do(a.Quit)
+	}()
 	a.Run()
+	w.Shutdown() // (once: closing the window may have done it)
 }
