@@ -22,3 +22,6 @@ func waitProcess(p *os.Process) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// ownProcessGroup starts a process in a process group of its own.
+func ownProcessGroup() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/windows"
 )
@@ -23,3 +24,9 @@ func processAlive(pid int) bool {
 // waitProcess returns when p has exited; on Windows FindProcess holds a
 // handle, which can be waited on whoever started the process.
 func waitProcess(p *os.Process) { p.Wait() }
+
+// ownProcessGroup starts a process in a process group of its own, out of
+// reach of the console's Ctrl-C.
+func ownProcessGroup() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{CreationFlags: windows.CREATE_NEW_PROCESS_GROUP}
+}

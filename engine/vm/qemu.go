@@ -296,6 +296,10 @@ func (q *QEMU) Start(ctx context.Context) error {
 	cmd := exec.Command(q.cfg.Binary, q.Args(port)...)
 	logf, _ := os.Create(filepath.Join(q.cfg.Dir, "qemu.log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group: a Ctrl-C in the terminal that started the app
+	// reaches the app, which stops the VM cleanly, and not QEMU, which
+	// would drop the guest mid-write.
+	cmd.SysProcAttr = ownProcessGroup()
 	os.Remove(filepath.Join(q.cfg.Dir, "qemu.pid"))
 	if err := cmd.Start(); err != nil {
 		return fail(fmt.Errorf("start %s: %w (install QEMU)", q.cfg.Binary, err))

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,6 +74,10 @@ func TestVMUnderEmulation(t *testing.T) {
 	defer h.Stop(context.Background())
 	if q.Status().State != Running {
 		t.Fatalf("status %+v", q.Status())
+	}
+	// A Ctrl-C meant for the app does not reach QEMU directly.
+	if pgid, err := syscall.Getpgid(q.proc.Pid); err != nil || pgid == syscall.Getpgrp() {
+		t.Errorf("QEMU's process group %d (%v) is the test's", pgid, err)
 	}
 	// The app and the docker CLI reach the engine through the helper's socket, which only its user may open.
 	if fi, err := os.Stat(h.Socket); err != nil || fi.Mode().Perm() != 0o600 {
