@@ -161,8 +161,10 @@ func (g *Gallery) reload() {
 			g.Empty.SetText(msg)
 		}
 		g.Empty.Show()
+		g.Table.Hide() // its column lines would run through the message
 	} else {
 		g.Empty.Hide()
+		g.Table.Show()
 	}
 	g.updateButtons()
 }

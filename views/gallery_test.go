@@ -23,7 +23,7 @@ func TestGalleryShowsFiltersAndActs(t *testing.T) {
 	w.SetContent(g.Object)
 	w.Resize(g.Object.MinSize().Max(sizeOf(900, 500)))
 
-	if !g.Empty.Visible() || len(g.Rows()) != 0 {
+	if !g.Empty.Visible() || g.Table.Visible() || len(g.Rows()) != 0 {
 		t.Fatal("an empty engine should show the empty-state hint")
 	}
 	if g.Buttons["Remove"].Disabled() == false {
@@ -35,7 +35,7 @@ func TestGalleryShowsFiltersAndActs(t *testing.T) {
 	e.Conn.Client.Tag(ctx, e.BusyboxRef, "tutorial/hello:v1")
 	images.Refresh(ctx)
 	waitUI(t, "two rows", func() bool { return len(g.Rows()) == 2 })
-	if g.Empty.Visible() {
+	if g.Empty.Visible() || !g.Table.Visible() {
 		t.Fatal("the empty-state hint stays with images shown")
 	}
 	row := g.Rows()[0]
