@@ -153,11 +153,32 @@ state_dir = %q
 	grace := time.Second // httpd as PID 1 ignores SIGTERM
 	cc.Stop(ctx, id2, &grace)
 
-	if err := v.Stop(context.Background()); err != nil {
-		t.Fatal(err)
+	// What berth vm status/stop and the terminal commands see: served
+	// while the app holds it; after the app lets go (keep_running) it
+	// runs unserved, commands say how to serve it, and an idle VM stops.
+	if st, err := ProbeVM(ctx, s); err != nil || !st.Running || !st.Served || st.Socket != conn.Address {
+		t.Fatalf("probe while served: %+v %v", st, err)
 	}
-	if st := v.Status(); st.State != "stopped" {
-		t.Fatalf("after Stop: %+v", st)
+	if _, err := StopIdleVM(ctx, s); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("stopping a VM the app serves: %v", err)
+	}
+	if c2, err := ConnectRunningVM(ctx, s); err != nil {
+		t.Fatalf("a terminal command's connection: %v", err)
+	} else if _, err := c2.Client.Inspect(ctx, "vmapp"); err != nil {
+		t.Fatalf("through it: %v", err)
+	}
+	v.Detach()
+	if st, err := ProbeVM(ctx, s); err != nil || !st.Running || st.Served {
+		t.Fatalf("probe after Detach: %+v %v", st, err)
+	}
+	if _, err := ConnectRunningVM(ctx, s); err == nil || !strings.Contains(err.Error(), "berth vm start") {
+		t.Fatalf("a terminal command without a served VM: %v", err)
+	}
+	if stopped, err := StopIdleVM(ctx, s); err != nil || !stopped {
+		t.Fatalf("stopping the idle VM: %v %v", stopped, err)
+	}
+	if st, err := ProbeVM(ctx, s); err != nil || st.Running {
+		t.Fatalf("probe after stop: %+v %v", st, err)
 	}
 	console, _ := os.ReadFile(filepath.Join(work, "vm-state", "console.log"))
 	if !strings.Contains(string(console), "berthd ended") {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/client"
@@ -375,19 +377,20 @@ func vmStateDir(goos string) (string, error) {
 	return filepath.Join(home, ".local", "share", "berth", "vm"), err
 }
 
-// ConnectVM starts Berth's VM (sized by the settings), making its image
-// first if this is the first use, and connects to the engine in it
-// through the helper's socket.
-func ConnectVM(ctx context.Context, s Settings, progress Progress) (*Connection, *VM, error) {
-	img, err := EnsureVMImage(ctx, progress)
-	if err != nil {
-		return nil, nil, err
+// vmStateDirFor is the settings' state_dir, else the default.
+func vmStateDirFor(s Settings) (string, error) {
+	if s.VM.StateDir != "" {
+		return s.VM.StateDir, nil
 	}
-	dir := s.VM.StateDir
-	if dir == "" {
-		if dir, err = DefaultVMStateDir(); err != nil {
-			return nil, nil, err
-		}
+	return DefaultVMStateDir()
+}
+
+// vmDriver is the QEMU driver the settings describe, booting the image in
+// img (which may be "" when only an existing VM is looked at).
+func vmDriver(s Settings, img string) (*vm.QEMU, string, error) {
+	dir, err := vmStateDirFor(s)
+	if err != nil {
+		return nil, "", err
 	}
 	var flags []string
 	for _, r := range s.InsecureRegistries {
@@ -396,11 +399,95 @@ func ConnectVM(ctx context.Context, s Settings, progress Progress) (*Connection,
 	var shares []string
 	if runtime.GOOS != "windows" { // QEMU for Windows has no 9p server
 		if shares, err = s.VM.SharedFolders(); err != nil {
-			return nil, nil, err
+			return nil, "", err
 		}
 	}
-	q := vm.NewQEMU(vm.QEMUConfig{Dir: dir, Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio"),
-		CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, DiskGB: s.VM.DiskGB, EngineFlags: flags, Shares: shares})
+	return vm.NewQEMU(vm.QEMUConfig{Dir: dir, Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio"),
+		CPUs: s.VM.CPUs, MemoryMB: s.VM.MemoryMB, DiskGB: s.VM.DiskGB, EngineFlags: flags, Shares: shares}), dir, nil
+}
+
+// VMState is what runs of Berth's VM: whether the VM runs, and whether a
+// helper (the app, berth vm start) serves its engine on Socket.
+type VMState struct {
+	Running, Served bool
+	Socket          string // the engine's address, DOCKER_HOST form
+}
+
+// ProbeVM looks at Berth's VM without starting or taking over anything.
+func ProbeVM(ctx context.Context, s Settings) (VMState, error) {
+	q, dir, err := vmDriver(s, "")
+	if err != nil {
+		return VMState{}, err
+	}
+	st := VMState{Socket: vm.SocketAddress(vm.DefaultSocket(dir)), Running: q.Running()}
+	if st.Running {
+		if c, err := client.New(st.Socket); err == nil {
+			pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			_, err := c.Version(pingCtx)
+			cancel()
+			st.Served = err == nil
+		}
+	}
+	return st, nil
+}
+
+// ConnectRunningVM connects to the engine of Berth's VM as another Berth
+// (the app, berth vm start) serves it; terminal commands use it.
+func ConnectRunningVM(ctx context.Context, s Settings) (*Connection, error) {
+	st, err := ProbeVM(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !st.Running:
+		return nil, errors.New("Berth's VM is not running: start it with berth vm start, or open the app")
+	case !st.Served:
+		return nil, errors.New("Berth's VM is running, but nothing serves its engine (it was left running): berth vm start serves it again")
+	}
+	c, err := client.New(st.Socket)
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.Version(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the engine in Berth's VM does not answer: %w", err)
+	}
+	return &Connection{Client: c, Address: st.Socket, Server: v, Status: "Berth's engine is running in its VM (" + v.Version + ")"}, nil
+}
+
+// StopIdleVM stops Berth's VM when it runs with nobody serving it (left
+// running by keep_running); one the app or berth vm start serves is
+// theirs to stop. It reports whether there was one to stop.
+func StopIdleVM(ctx context.Context, s Settings) (bool, error) {
+	st, err := ProbeVM(ctx, s)
+	if err != nil || !st.Running {
+		return false, err
+	}
+	if st.Served {
+		return false, fmt.Errorf("Berth's VM is in use by the app or berth vm start (%s): quit that to stop it", st.Socket)
+	}
+	q, _, err := vmDriver(s, "")
+	if err != nil {
+		return false, err
+	}
+	if ok, err := q.Attach(); !ok || err != nil {
+		return false, err
+	}
+	return true, q.Stop(ctx)
+}
+
+// ConnectVM starts Berth's VM (sized by the settings), making its image
+// first if this is the first use, and connects to the engine in it
+// through the helper's socket.
+func ConnectVM(ctx context.Context, s Settings, progress Progress) (*Connection, *VM, error) {
+	img, err := EnsureVMImage(ctx, progress)
+	if err != nil {
+		return nil, nil, err
+	}
+	q, dir, err := vmDriver(s, img)
+	if err != nil {
+		return nil, nil, err
+	}
 	v := &VM{}
 	h := &vm.Helper{Driver: q, Socket: vm.DefaultSocket(dir), PortError: v.portError}
 	v.helper = h

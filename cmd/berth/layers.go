@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/engine/client"
@@ -38,9 +39,16 @@ func layersCommand(args []string, stdout, stderr io.Writer) int {
 		a, err = layers.FromTarball(*tarPath, image)
 	} else {
 		var c *client.Client
-		if *host != "" {
+		settings, _, _ := app.LoadSettings(app.ConfigPath())
+		switch {
+		case *host != "":
 			c, err = client.New(*host)
-		} else {
+		case os.Getenv("DOCKER_HOST") == "" && settings.UsesVM():
+			var conn *app.Connection
+			if conn, err = app.ConnectRunningVM(context.Background(), settings); err == nil {
+				c = conn.Client
+			}
+		default:
 			c, err = client.FromEnv()
 		}
 		if err == nil {

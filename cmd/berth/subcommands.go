@@ -9,7 +9,8 @@ const usage = `usage:
   berth                      open the app
   berth lint [--format text|json] [--failure-threshold error|warning|info] FILE...
   berth layers [--json] [--tar FILE] [--ci --lowest-efficiency N] IMAGE
-  berth watch [-f Dockerfile] -t NAME [--run -p HOST:CONTAINER ...] DIR`
+  berth watch [-f Dockerfile] -t NAME [--run -p HOST:CONTAINER ...] DIR
+  berth vm start [--keep-running] | stop | status      Berth's VM without the app (macOS, Windows)`
 
 // subcommand runs a terminal command and returns its exit code.
 func subcommand(name string, args []string) int {
@@ -20,6 +21,8 @@ func subcommand(name string, args []string) int {
 		return lintCommand(args, os.Stdout, os.Stderr)
 	case "watch":
 		return watchCommand(args, os.Stdout, os.Stderr)
+	case "vm":
+		return vmCommand(args, os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return 0

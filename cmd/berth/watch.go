@@ -53,7 +53,7 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	conn, err := app.Connect(ctx, settings, app.StartBerthdFor(settings))
+	conn, err := connectForCommand(ctx, settings)
 	if err != nil {
 		fmt.Fprintln(stderr, "berth watch:", app.Explain(err))
 		return 2
@@ -123,4 +123,15 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 	r.Wait()
 	time.Sleep(10 * time.Millisecond)
 	return 0
+}
+
+// connectForCommand is the engine a terminal command uses: the one the
+// app would, except that Berth's VM must already be running (the app or
+// berth vm start serves it), since a command should not boot a VM it
+// would stop again when it ends.
+func connectForCommand(ctx context.Context, settings app.Settings) (*app.Connection, error) {
+	if settings.UsesVM() {
+		return app.ConnectRunningVM(ctx, settings)
+	}
+	return app.Connect(ctx, settings, app.StartBerthdFor(settings))
 }

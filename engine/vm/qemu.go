@@ -424,6 +424,36 @@ func (q *QEMU) adopt(tlsCfg *tls.Config) bool {
 	return false
 }
 
+// Running says whether a QEMU that an earlier run started is running this
+// folder's VM (its QMP socket answers), without taking it over.
+func (q *QEMU) Running() bool {
+	pidText, err := os.ReadFile(filepath.Join(q.cfg.Dir, "qemu.pid"))
+	if err != nil {
+		return false
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(pidText)))
+	if pid <= 0 || !processAlive(pid) {
+		return false
+	}
+	_, err = q.qmp(`{"execute":"query-status"}`)
+	return err == nil
+}
+
+// Attach takes over this folder's VM if an earlier run left it running
+// (see adopt), and boots nothing; it reports whether there was one.
+func (q *QEMU) Attach() (bool, error) {
+	tlsCfg, err := q.clientTLS()
+	if err != nil {
+		return false, nil // no keys: no VM was ever made here
+	}
+	if !q.adopt(tlsCfg) {
+		q.set(Stopped, "")
+		return false, nil
+	}
+	q.set(Running, "")
+	return true, nil
+}
+
 // dropForwards closes the published ports an adopted VM still forwards
 // (all but the engine's): the helper opens those of the running
 // containers afresh, and those of containers that ended meanwhile go.
