@@ -151,11 +151,19 @@ func closeWrite(c net.Conn) {
 
 // hostPort is a port the helper opened on the host.
 type hostPort struct {
-	ip   string
-	port int
+	proto string // "tcp" or "udp"
+	ip    string
+	port  int
 }
 
-func (p hostPort) String() string { return strings.TrimPrefix(fmt.Sprintf("%s:%d", p.ip, p.port), ":") }
+// String is "127.0.0.1:8080", ":8080", or "127.0.0.1:53/udp".
+func (p hostPort) String() string {
+	s := strings.TrimPrefix(fmt.Sprintf("%s:%d", p.ip, p.port), ":")
+	if p.proto == "udp" {
+		s += "/udp"
+	}
+	return s
+}
 
 // followPorts keeps the host's open ports those that running containers
 // publish: a container's start opens its ports on the host, and its end
@@ -185,10 +193,14 @@ func (h *Helper) syncPorts(ctx context.Context, cc engine.ContainerViews) {
 	want := map[hostPort]bool{}
 	for _, ct := range list {
 		for _, p := range ct.Ports {
-			if p.Proto == "udp" || p.HostPort == 0 {
-				continue // QEMU's user network forwards TCP here
+			if p.HostPort == 0 {
+				continue
 			}
-			want[hostPort{p.HostIP, p.HostPort}] = true
+			proto := p.Proto
+			if proto != "udp" {
+				proto = "tcp"
+			}
+			want[hostPort{proto, p.HostIP, p.HostPort}] = true
 		}
 	}
 	h.mu.Lock()
@@ -210,7 +222,7 @@ func (h *Helper) syncPorts(ctx context.Context, cc engine.ContainerViews) {
 	}
 	h.mu.Unlock()
 	for _, p := range closed {
-		if h.Driver.UnforwardPort(ctx, p.ip, p.port) == nil {
+		if h.Driver.UnforwardPort(ctx, p.proto, p.ip, p.port) == nil {
 			h.mu.Lock()
 			delete(h.forwarded, p)
 			h.mu.Unlock()
@@ -219,7 +231,7 @@ func (h *Helper) syncPorts(ctx context.Context, cc engine.ContainerViews) {
 	for _, p := range open {
 		// A host port another program holds stays unforwarded; the next
 		// container event tries again.
-		err := h.Driver.ForwardPort(ctx, p.ip, p.port)
+		err := h.Driver.ForwardPort(ctx, p.proto, p.ip, p.port)
 		h.mu.Lock()
 		tell := err != nil && !h.failed[p] && ctx.Err() == nil
 		if err == nil {
@@ -235,7 +247,8 @@ func (h *Helper) syncPorts(ctx context.Context, cc engine.ContainerViews) {
 	}
 }
 
-// Ports are the host ports open now ("127.0.0.1:8080", ":8080").
+// Ports are the host ports open now ("127.0.0.1:8080", ":8080",
+// "127.0.0.1:53/udp").
 func (h *Helper) Ports() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()

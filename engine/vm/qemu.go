@@ -463,25 +463,27 @@ func (q *QEMU) dropForwards(enginePort int) {
 		return
 	}
 	for _, f := range parseHostForwards(out) {
-		if f.port != enginePort {
-			q.monitor(fmt.Sprintf("hostfwd_remove n0 tcp:%s:%d", f.ip, f.port))
+		if f.proto != "tcp" || f.port != enginePort {
+			q.monitor(fmt.Sprintf("hostfwd_remove n0 %s:%s:%d", f.proto, f.ip, f.port))
 		}
 	}
 }
 
-// parseHostForwards reads the host-side address of each TCP forward in
+// parseHostForwards reads the host-side address of each forward in
 // "info usernet":
 //
 //	TCP[HOST_FORWARD]  13       127.0.0.1 36471       10.0.2.15  2375     0     0
+//	UDP[HOST_FORWARD]  15       127.0.0.1 40053       10.0.2.15    53     0     0
 func parseHostForwards(info string) []hostPort {
 	var out []hostPort
 	for _, line := range strings.Split(info, "\n") {
 		f := strings.Fields(line)
-		if len(f) < 4 || f[0] != "TCP[HOST_FORWARD]" {
+		if len(f) < 4 || !strings.HasSuffix(f[0], "[HOST_FORWARD]") {
 			continue
 		}
-		if port, err := strconv.Atoi(f[3]); err == nil {
-			out = append(out, hostPort{f[2], port})
+		proto := strings.ToLower(strings.TrimSuffix(f[0], "[HOST_FORWARD]"))
+		if port, err := strconv.Atoi(f[3]); err == nil && (proto == "tcp" || proto == "udp") {
+			out = append(out, hostPort{proto, f[2], port})
 		}
 	}
 	return out
@@ -565,8 +567,8 @@ func (q *QEMU) Stop(ctx context.Context) error {
 
 // ForwardPort opens hostIP:port on the host to the same port in the VM
 // (QEMU's user network adds the forward; the host side listens).
-func (q *QEMU) ForwardPort(ctx context.Context, hostIP string, port int) error {
-	rule := fmt.Sprintf("tcp:%s:%d", forwardIP(hostIP), port)
+func (q *QEMU) ForwardPort(ctx context.Context, proto, hostIP string, port int) error {
+	rule := fmt.Sprintf("%s:%s:%d", proto, forwardIP(hostIP), port)
 	out, err := q.monitor("hostfwd_add n0 " + rule + fmt.Sprintf("-:%d", port))
 	if err != nil {
 		return fmt.Errorf("forward port %d: %w", port, err)
@@ -578,8 +580,8 @@ func (q *QEMU) ForwardPort(ctx context.Context, hostIP string, port int) error {
 }
 
 // UnforwardPort closes the host side of a forward, freeing the port.
-func (q *QEMU) UnforwardPort(ctx context.Context, hostIP string, port int) error {
-	rule := fmt.Sprintf("tcp:%s:%d", forwardIP(hostIP), port)
+func (q *QEMU) UnforwardPort(ctx context.Context, proto, hostIP string, port int) error {
+	rule := fmt.Sprintf("%s:%s:%d", proto, forwardIP(hostIP), port)
 	out, err := q.monitor("hostfwd_remove n0 " + rule)
 	if err != nil {
 		return fmt.Errorf("close forwarded port %d: %w", port, err)

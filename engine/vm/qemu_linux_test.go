@@ -213,6 +213,53 @@ func TestVMUnderEmulation(t *testing.T) {
 		}
 	}
 
+	// A UDP port (-p PORT:5353/udp) is forwarded as well: a static echo
+	// server built here answers a datagram sent to the host's 127.0.0.1.
+	echoDir := t.TempDir()
+	os.WriteFile(filepath.Join(echoDir, "main.go"), []byte(udpEcho), 0o644)
+	os.WriteFile(filepath.Join(echoDir, "go.mod"), []byte("module echo\n"), 0o644)
+	goBuild := exec.Command("go", "build", "-o", "echo", ".")
+	goBuild.Dir, goBuild.Env = echoDir, append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if out, err := goBuild.CombinedOutput(); err != nil {
+		t.Fatalf("build the UDP echo: %v\n%s", err, out)
+	}
+	os.WriteFile(filepath.Join(echoDir, "Dockerfile"), []byte("FROM scratch\nCOPY echo /echo\nCMD [\"/echo\"]\n"), 0o644)
+	if _, err := c.Build(ctx, engine.BuildOptions{ContextDir: echoDir, Tags: []string{"udpecho"}}, nil); err != nil {
+		t.Fatalf("build the UDP echo image: %v", err)
+	}
+	udpPort := freeHostPort(t)
+	echoID, err := cc.Create(ctx, engine.ContainerSpec{Image: "udpecho", Ports: []engine.PortBinding{{HostPort: udpPort, ContainerPort: 5353, Proto: "udp"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.Start(ctx, echoID); err != nil {
+		t.Fatal(err)
+	}
+	var echoed string
+	for i := 0; i < 50 && echoed == ""; i++ {
+		if conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", udpPort)); err == nil {
+			conn.SetDeadline(time.Now().Add(200 * time.Millisecond))
+			conn.Write([]byte("ping"))
+			buf := make([]byte, 64)
+			if n, err := conn.Read(buf); err == nil {
+				echoed = string(buf[:n])
+			}
+			conn.Close()
+		}
+		if echoed == "" {
+			time.Sleep(200 * time.Millisecond) // (a refused datagram returns at once)
+		}
+	}
+	if echoed != "echo: ping" {
+		ct, _ := cc.Inspect(ctx, echoID)
+		var errs []string
+		for len(portErrors) > 0 {
+			errs = append(errs, <-portErrors)
+		}
+		t.Errorf("the UDP port answered %q (helper ports %v, port errors %q, container %+v %+v)", echoed, h.Ports(), errs, ct.State, ct.Ports)
+	}
+	cc.Remove(ctx, echoID, true, false)
+
 	// The app quits with keep_running (or crashes) and starts again: the
 	// next helper adopts the running VM rather than boot a second QEMU on
 	// the locked disk; the container that kept running answers on its
@@ -306,3 +353,24 @@ func eventuallyFree(port int) bool {
 	}
 	return false
 }
+
+// udpEcho answers each datagram on port 5353 with "echo: " and the datagram.
+const udpEcho = `package main
+
+import "net"
+
+func main() {
+	pc, err := net.ListenPacket("udp", ":5353")
+	if err != nil {
+		panic(err)
+	}
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		pc.WriteTo(append([]byte("echo: "), buf[:n]...), from)
+	}
+}
+`

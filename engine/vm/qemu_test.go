@@ -69,10 +69,11 @@ func TestParseHostForwards(t *testing.T) {
 		"  TCP[HOST_FORWARD]  15       127.0.0.1 40123       10.0.2.15  8080     0     0\r\n" +
 		"  TCP[HOST_FORWARD]  13       127.0.0.1 36471       10.0.2.15  2375     0     0\r\n" +
 		"  TCP[ESTABLISHED]   22       127.0.0.1 36471       10.0.2.15  2375     0     0\r\n" +
+		"  UDP[HOST_FORWARD]  16       127.0.0.1 40053       10.0.2.15    53     0     0\r\n" +
 		"  UDP[236 sec]       24       10.0.2.15 35678        10.0.2.2     9     0     0\r\n"
 	got := parseHostForwards(info)
-	want := []hostPort{{"127.0.0.1", 40123}, {"127.0.0.1", 36471}}
-	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+	want := []hostPort{{"tcp", "127.0.0.1", 40123}, {"tcp", "127.0.0.1", 36471}, {"udp", "127.0.0.1", 40053}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }

@@ -39,10 +39,11 @@ type Driver interface {
 	Status() Status
 	// DialEngine connects to the engine's API inside the VM.
 	DialEngine(ctx context.Context) (net.Conn, error)
-	// ForwardPort makes hostIP:port on the host reach port in the guest.
-	ForwardPort(ctx context.Context, hostIP string, port int) error
+	// ForwardPort makes hostIP:port ("tcp" or "udp") on the host reach
+	// port in the guest.
+	ForwardPort(ctx context.Context, proto, hostIP string, port int) error
 	// UnforwardPort closes what ForwardPort opened.
-	UnforwardPort(ctx context.Context, hostIP string, port int) error
+	UnforwardPort(ctx context.Context, proto, hostIP string, port int) error
 	// Done is closed when the VM the last Start booted stops, asked to
 	// or not.
 	Done() <-chan struct{}
