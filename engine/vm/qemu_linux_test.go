@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -211,6 +212,46 @@ func TestVMUnderEmulation(t *testing.T) {
 		if !eventuallyFree(webPort) {
 			t.Errorf("docker rm -f left host port %d held", webPort)
 		}
+	}
+
+	// The VM keeps the host's time (init follows QEMU's RTC).
+	clockID, err := cc.Create(ctx, engine.ContainerSpec{Image: "vmapp", Cmd: []string{"date", "+%s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitClock, err := cc.Wait(ctx, clockID, "next-exit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.Start(ctx, clockID); err != nil {
+		t.Fatal(err)
+	}
+	waitClock()
+	var guestTime strings.Builder
+	cc.Logs(ctx, clockID, engine.LogOptions{Stdout: true, Tail: -1}, func(e engine.LogEntry) error { guestTime.Write(e.Data); return nil })
+	if secs, err := strconv.ParseInt(strings.TrimSpace(guestTime.String()), 10, 64); err != nil || time.Since(time.Unix(secs, 0)).Abs() > 5*time.Second {
+		t.Errorf("the VM's clock says %q, the host's %d", guestTime.String(), time.Now().Unix())
+	}
+	if strings.Contains(q.consoleTail(200), "berth-init: clock:") {
+		t.Errorf("init cannot keep the VM's clock:\n%s", q.consoleTail(30))
+	}
+	cc.Remove(ctx, clockID, true, false)
+	// A host's sleep pauses the VM, and its clock with it: paused for 4 s,
+	// it is stepped back onto the host's time within seconds.
+	if _, err := q.qmp(`{"execute":"stop"}`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(4 * time.Second)
+	if _, err := q.qmp(`{"execute":"cont"}`); err != nil {
+		t.Fatal(err)
+	}
+	stepped := false
+	for i := 0; i < 150 && !stepped; i++ {
+		stepped = strings.Contains(q.consoleTail(20), "berth-init: clock stepped by")
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !stepped {
+		t.Errorf("after a 4 s pause the VM's clock was not stepped:\n%s", q.consoleTail(10))
 	}
 
 	// A UDP port (-p PORT:5353/udp) is forwarded as well: a static echo

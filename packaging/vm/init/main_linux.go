@@ -49,6 +49,7 @@ func main() {
 		logf("berth-init: data disk: %v (images are kept in memory until the next boot)", err)
 	}
 	shares := mountShares(cmdlineShares())
+	go keepTime()
 	logf("berth-init: system ready in %v (modules %v), starting berthd", time.Since(start).Round(time.Millisecond), modules.Round(time.Millisecond))
 	args := []string{"-H", "tcp://0.0.0.0:2375", "--data-root", "/var/lib/berth", "--exec-root", "/run/berth", "--ip-masq=false",
 		// A port's host IP is the user's computer's: the helper opens it
@@ -266,6 +267,52 @@ func cmdlineFlags() []string {
 		}
 	}
 	return nil
+}
+
+// keepTime keeps the VM's clock on the host's. After the host sleeps (a
+// laptop's closed lid) the VM's clock stays behind, which breaks TLS
+// ("certificate not yet valid" on a pull) and every timestamp; QEMU's
+// RTC follows the host's clock, so every 5 s init compares and steps the
+// clock when they differ.
+func keepTime() {
+	for ; ; time.Sleep(5 * time.Second) {
+		rtc, err := readRTC("/dev/rtc0")
+		if err != nil {
+			logf("berth-init: clock: %v; the VM's clock is not kept on the host's", err)
+			return
+		}
+		if step, ok := clockStep(time.Now(), rtc); ok {
+			tv := unix.NsecToTimeval(time.Now().Add(step).UnixNano())
+			if err := unix.Settimeofday(&tv); err != nil {
+				logf("berth-init: clock: %v", err)
+				continue
+			}
+			logf("berth-init: clock stepped by %v to the host's", step.Round(time.Second))
+		}
+	}
+}
+
+// clockStep is how far to move the system clock to the RTC's, if at all:
+// the RTC counts whole seconds, so less than two apart is agreement.
+func clockStep(system, rtc time.Time) (time.Duration, bool) {
+	d := rtc.Sub(system)
+	if d > -2*time.Second && d < 2*time.Second {
+		return 0, false
+	}
+	return d, true
+}
+
+func readRTC(dev string) (time.Time, error) {
+	f, err := os.Open(dev)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer f.Close()
+	t, err := unix.IoctlGetRTCTime(int(f.Fd()))
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Date(int(t.Year)+1900, time.Month(t.Mon+1), int(t.Mday), int(t.Hour), int(t.Min), int(t.Sec), 0, time.UTC), nil
 }
 
 // share is a host folder QEMU shares over 9p: the tag QEMU gives it and

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // A disk is formatted only when it is blank: anything written in its
@@ -57,6 +58,27 @@ func TestParseShares(t *testing.T) {
 	} {
 		if got := parseShares(tc.cmdline); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%q:\n got %v\nwant %v", tc.cmdline, got, tc.want)
+		}
+	}
+}
+
+// The clock steps to the RTC's only when they disagree by a whole
+// second or more (the RTC counts seconds): after a host's sleep, not on
+// rounding.
+func TestClockStep(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 700_000_000, time.UTC)
+	for _, tc := range []struct {
+		rtc  time.Time
+		want time.Duration
+		ok   bool
+	}{
+		{now.Truncate(time.Second), 0, false},
+		{now.Truncate(time.Second).Add(time.Second), 0, false},
+		{now.Add(2 * time.Hour).Truncate(time.Second), 2*time.Hour - 700*time.Millisecond, true},
+		{now.Add(-5 * time.Second).Truncate(time.Second), -5*time.Second - 700*time.Millisecond, true},
+	} {
+		if got, ok := clockStep(now, tc.rtc); got != tc.want || ok != tc.ok {
+			t.Errorf("rtc %v: %v %v, want %v %v", tc.rtc, got, ok, tc.want, tc.ok)
 		}
 	}
 }
