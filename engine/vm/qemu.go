@@ -151,7 +151,8 @@ func (q *QEMU) Args(enginePort int) []string {
 		"-qmp", "unix:"+optValue(filepath.Join(c.Dir, "qmp.sock"))+",server=on,wait=off",
 		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:2375", enginePort),
 		"-device", "virtio-net-pci,netdev=n0,romfile=",
-		"-drive", "file="+optValue(filepath.Join(c.Dir, "data.img"))+",if=virtio,format=raw",
+		// discard=unmap: the guest's freed blocks become holes in data.img.
+		"-drive", "file="+optValue(filepath.Join(c.Dir, "data.img"))+",if=virtio,format=raw,discard=unmap",
 	)
 	return append(args, shareArgs...)
 }

@@ -254,6 +254,41 @@ func TestVMUnderEmulation(t *testing.T) {
 		t.Errorf("after a 4 s pause the VM's clock was not stepped:\n%s", q.consoleTail(10))
 	}
 
+	// Space freed in the VM goes back to the host: a container writes
+	// 64 MiB, and once it is removed the sparse disk file shrinks again.
+	diskFile := filepath.Join(q.cfg.Dir, "data.img")
+	allocated := func() int64 {
+		var st syscall.Stat_t
+		if err := syscall.Stat(diskFile, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Blocks * 512
+	}
+	writer, err := cc.Create(ctx, engine.ContainerSpec{Image: "vmapp", Cmd: []string{"sh", "-c", "dd if=/dev/urandom of=/big bs=1M count=64 2>/dev/null && sync"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitWriter, err := cc.Wait(ctx, writer, "next-exit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.Start(ctx, writer); err != nil {
+		t.Fatal(err)
+	}
+	waitWriter()
+	full := allocated()
+	if err := cc.Remove(ctx, writer, true, false); err != nil {
+		t.Fatal(err)
+	}
+	var freed int64
+	for i := 0; i < 200 && freed < 48<<20; i++ { // ext4 discards at its next commit (5 s)
+		time.Sleep(100 * time.Millisecond)
+		freed = full - allocated()
+	}
+	if freed < 48<<20 {
+		t.Errorf("removing a container that wrote 64 MiB gave %d MiB back to the host", freed>>20)
+	}
+
 	// A UDP port (-p PORT:5353/udp) is forwarded as well: a static echo
 	// server built here answers a datagram sent to the host's 127.0.0.1.
 	echoDir := t.TempDir()

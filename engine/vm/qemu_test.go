@@ -55,7 +55,7 @@ func TestCheckQEMUVersion(t *testing.T) {
 func TestArgsEscapeCommas(t *testing.T) {
 	q := NewQEMU(QEMUConfig{Dir: "/Users/Smith, Jo/berth", Kernel: "/k", Initrd: "/i", Accel: "tcg"})
 	args := strings.Join(q.Args(2375), " ")
-	for _, want := range []string{"unix:/Users/Smith,, Jo/berth/qmp.sock,server=on", "file=/Users/Smith,, Jo/berth/data.img,if=virtio"} {
+	for _, want := range []string{"unix:/Users/Smith,, Jo/berth/qmp.sock,server=on", "file=/Users/Smith,, Jo/berth/data.img,if=virtio,format=raw,discard=unmap"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("args lack %q:\n%s", want, args)
 		}
