@@ -2,6 +2,7 @@ package views
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,4 +110,41 @@ type runningVM struct{ fakeVM }
 func (r *runningVM) Supervise(ctx context.Context, report func(app.VMStatus)) {
 	report(app.VMStatus{State: "running"})
 	<-ctx.Done()
+}
+
+// A VM that does not start: the window says why and offers to try
+// again, which connects.
+func TestWindowRetriesTheVM(t *testing.T) {
+	e := apptest.Start(t)
+	a := test.NewTempApp(t)
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(settings, []byte("engine = \"vm\"\nwelcome = false\n"), 0o644)
+	saved := connectVM
+	defer func() { connectVM = saved }()
+	var calls atomic.Int32
+	connectVM = func(s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
+		progress("Starting Berth's VM…", -1)
+		if calls.Add(1) == 1 {
+			return nil, nil, errors.New("Berth's VM did not start: the VM stopped while starting: no space left on device")
+		}
+		return e.Conn, &runningVM{}, nil
+	}
+	w := Start(a, settings, "")
+	var retry *widget.Button
+	waitUI(t, "the Try again button", func() bool {
+		retry, _ = find(w.Win.Content(), func(o fyne.CanvasObject) bool { b, ok := o.(*widget.Button); return ok && b.Text == "Try again" }).(*widget.Button)
+		return retry != nil
+	})
+	if explained := find(w.Win.Content(), func(o fyne.CanvasObject) bool {
+		l, ok := o.(*widget.Label)
+		return ok && strings.Contains(l.Text, "no space left on device") && strings.Contains(l.Text, "Try again")
+	}); explained == nil {
+		t.Fatal("the window does not say why the VM did not start")
+	}
+	test.Tap(retry)
+	waitUI(t, "the panels after trying again", func() bool { return w.Tabs != nil })
+	if calls.Load() != 2 {
+		t.Fatalf("connectVM called %d times", calls.Load())
+	}
+	w.Win.Close()
 }

@@ -87,44 +87,62 @@ func Start(a fyne.App, settingsPath, engineOverride string) *Window {
 	if len(warnings) > 0 {
 		w.Status.SetText(strings.Join(warnings, "; "))
 	}
-	go func() {
-		var conn *app.Connection
-		var err error
-		var h vmHandle
-		if s.UsesVM() {
-			onMain(func() { w.Status.SetText("Starting Berth's VM…") })
-			bar := widget.NewProgressBar()
-			shown := false
-			conn, h, err = connectVM(s, func(step string, fraction float64) {
-				onMain(func() {
-					w.Status.SetText(step)
-					if fraction >= 0 && !shown { // a first use: the image is unpacked
-						shown = true
-						w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewCenter(container.NewGridWrap(fyne.NewSize(420, 40), bar))))
-					}
-					if fraction >= 0 {
-						bar.SetValue(fraction)
-					}
-				})
-			})
-		} else {
-			conn, err = app.Connect(context.Background(), s, app.StartBerthdFor(s))
-		}
-		onMain(func() {
-			if err != nil {
-				w.Status.SetText("No engine: " + app.Explain(err))
-				msg := widget.NewLabel(app.Explain(err) + "\n\nStart an engine (packaging/dev/setup.sh run starts Berth's), or choose another one in Settings.")
-				msg.Wrapping = fyne.TextWrapWord
-				w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewVBox(msg, widget.NewButton("Settings…", w.ShowSettings))))
-				return
-			}
-			w.Connect(conn)
-			if h != nil {
-				w.watchVM(h) // after Connect: the VM's state then has the status bar's last word
-			}
-		})
-	}()
+	go w.startEngine(s)
 	return w
+}
+
+// startEngine connects to the engine the settings name, starting Berth's
+// (natively, or its VM with its progress) when none answers, and fills
+// the window; on failure it says why and offers to try again.
+func (w *Window) startEngine(s app.Settings) {
+	var conn *app.Connection
+	var err error
+	var h vmHandle
+	if s.UsesVM() {
+		onMain(func() { w.Status.SetText("Starting Berth's VM…") })
+		bar := widget.NewProgressBar()
+		determinate := false
+		conn, h, err = connectVM(s, func(step string, fraction float64) {
+			onMain(func() {
+				w.Status.SetText(step)
+				switch {
+				case fraction >= 0 && !determinate: // a first use: the image is unpacked
+					determinate = true
+					w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewCenter(container.NewGridWrap(fyne.NewSize(420, 40), bar))))
+				case fraction < 0 && determinate: // then the VM boots, for a time nobody can tell
+					determinate = false
+					w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewCenter(container.NewGridWrap(fyne.NewSize(420, 40), widget.NewProgressBarInfinite()))))
+				}
+				if fraction >= 0 {
+					bar.SetValue(fraction)
+				}
+			})
+		})
+	} else {
+		conn, err = app.Connect(context.Background(), s, app.StartBerthdFor(s))
+	}
+	onMain(func() {
+		if err != nil {
+			w.Status.SetText("No engine: " + app.Explain(err))
+			hint := "Start an engine (packaging/dev/setup.sh run starts Berth's), or choose another one in Settings."
+			if s.UsesVM() {
+				hint = "Berth's VM did not start; what it printed last is above. Try again, or change the VM's settings."
+			}
+			msg := widget.NewLabel(app.Explain(err) + "\n\n" + hint)
+			msg.Wrapping = fyne.TextWrapWord
+			retry := widget.NewButton("Try again", func() {
+				w.Status.SetText("Connecting to the engine…")
+				w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewCenter(widget.NewProgressBarInfinite())))
+				go w.startEngine(s)
+			})
+			w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewVBox(msg, container.NewHBox(retry, widget.NewButton("Settings…", w.ShowSettings)))))
+			return
+		}
+		w.Connect(conn)
+		if h != nil {
+			w.watchVM(h) // after Connect: the VM's state then has the status bar's last word
+		}
+	})
 }
 
 // Connect builds the panels over conn and follows the engine's events.
