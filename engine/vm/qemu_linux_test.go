@@ -254,6 +254,29 @@ func TestVMUnderEmulation(t *testing.T) {
 		t.Errorf("after a 4 s pause the VM's clock was not stepped:\n%s", q.consoleTail(10))
 	}
 
+	// Containers and build steps reach out of the VM (here: the host's
+	// registry through QEMU's network), as RUN apt-get needs.
+	fetch := fmt.Sprintf(`printf 'GET /v2/ HTTP/1.0\r\n\r\n' | nc -w 10 10.0.2.2 %s | head -1 | grep -q ' 200 '`, port)
+	os.WriteFile(filepath.Join(dir, "Dockerfile.net"), []byte("FROM "+guestReg+"/library/busybox:1.36\nRUN "+fetch+" && echo reached > /net\n"), 0o644)
+	if _, err := c.Build(ctx, engine.BuildOptions{ContextDir: dir, Dockerfile: "Dockerfile.net", Tags: []string{"netcheck"}}, nil); err != nil {
+		t.Errorf("a build step could not reach the host's registry from the VM: %v", err)
+	}
+	netID, err := cc.Create(ctx, engine.ContainerSpec{Image: "vmapp", Cmd: []string{"sh", "-c", fetch}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitNet, err := cc.Wait(ctx, netID, "next-exit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.Start(ctx, netID); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := waitNet(); err != nil || code != 0 {
+		t.Errorf("a container could not reach the host's registry from the VM: exit %d %v", code, err)
+	}
+	cc.Remove(ctx, netID, true, false)
+
 	// Space freed in the VM goes back to the host: a container writes
 	// 64 MiB, and once it is removed the sparse disk file shrinks again.
 	diskFile := filepath.Join(q.cfg.Dir, "data.img")

@@ -189,6 +189,15 @@ func network() error {
 	if err := netlink.RouteAdd(&netlink.Route{Gw: net.ParseIP("10.0.2.2")}); err != nil {
 		return err
 	}
+	// Containers reach out through the VM without NAT (the VM carries no
+	// iptables): it forwards their packets, and answers QEMU's ARP for
+	// their addresses on the bridge, so QEMU's network, which keeps a
+	// connection per source address anyway, sends the replies back here.
+	for _, knob := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv4/conf/eth0/proxy_arp"} {
+		if err := os.WriteFile(knob, []byte("1"), 0o644); err != nil {
+			logf("berth-init: %s: %v", knob, err)
+		}
+	}
 	// Say hello to QEMU's network: it learns where 10.0.2.15 is from our
 	// ARP request, instead of asking later and answering the host's first
 	// connections to the engine only on its half-second retry timer.
