@@ -113,6 +113,10 @@ func TestDockerCLIRunsContainers(t *testing.T) {
 	if out := c.ok("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "web"); !strings.HasPrefix(out, "web ") {
 		t.Errorf("stats = %q", out)
 	}
+	// Every running container: the CLI waits for the events stream to answer first.
+	if out := c.ok("stats", "--no-stream", "--format", "{{.Name}}"); !strings.Contains(out, "web\n") {
+		t.Errorf("stats (all) = %q", out)
+	}
 
 	// -P publishes every exposed port on a free host port.
 	c.ok("run", "-d", "--name", "anyport", "-P", "--expose", "8000", "busybox", "sh", "-c", "echo any > /i.html; exec httpd -f -p 8000 -h /")

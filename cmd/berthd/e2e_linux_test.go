@@ -154,9 +154,15 @@ func dockerCLI(t *testing.T, host string) *cli {
 // run runs docker and returns its combined output and whether it succeeded.
 func (c *cli) run(args ...string) (string, bool) {
 	c.t.Helper()
-	cmd := exec.Command("docker", args...)
+	// A command that hangs fails its test instead of the whole run.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", args...)
 	cmd.Env = append(os.Environ(), "DOCKER_HOST="+c.host, "DOCKER_CONFIG="+c.config, "DOCKER_CLI_HINTS=false")
 	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		return string(out) + "\n(docker did not finish in 3 minutes)", false
+	}
 	return string(out), err == nil
 }
 

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/engine/enginetest"
 	"github.com/berth-dev/berth/engine/events"
@@ -196,5 +198,33 @@ func TestTimestampParam(t *testing.T) {
 	}
 	if _, err := timestampParam("yesterday"); err == nil {
 		t.Error("timestampParam accepted garbage")
+	}
+}
+
+// An events stream answers at once, before any event: docker stats waits
+// for that answer before it lists the containers.
+func TestEventsAnswerBeforeAnyEvent(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.srv.URL+"/v1.50/events?filters="+url.QueryEscape(`{"type":{"container":true}}`), nil)
+	answered := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("status %d", resp.StatusCode)
+			}
+		}
+		answered <- err
+	}()
+	select {
+	case err := <-answered:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the events stream sent no headers while no event happened")
 	}
 }
