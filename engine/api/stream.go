@@ -22,11 +22,7 @@ type jsonStream struct {
 func newJSONStream(w http.ResponseWriter, push bool) *jsonStream {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	// The headers go out now: a client may wait for them before going on
-	// (docker stats waits for its events stream, which may stay quiet).
-	rc.Flush()
-	return &jsonStream{enc: json.NewEncoder(w), rc: rc, push: push}
+	return &jsonStream{enc: json.NewEncoder(w), rc: http.NewResponseController(w), push: push}
 }
 
 func (s *jsonStream) send(m jsonstream.Message) { s.encode(m) }

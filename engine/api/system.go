@@ -93,6 +93,11 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stream := newJSONStream(w, false)
+	// The headers go out now, before any event: docker stats waits for
+	// them before it lists the containers. (Not for every stream: once the
+	// headers are out, the server no longer lets a handler read the
+	// request's body, which load and build still do.)
+	stream.rc.Flush()
 	for e := range s.b.Events.Subscribe(r.Context(), filter) {
 		msg := events.Message{
 			Type:     events.Type(e.Type),
