@@ -213,3 +213,26 @@ func BenchmarkVMSharedFolder(b *testing.B) {
 	}
 	b.ReportMetric(float64(size)/(1<<20)/(read.Seconds()/float64(b.N)), "MiB/s-read")
 }
+
+// BenchmarkVMAdopt measures taking over a running VM, as the app does
+// when it starts again after quitting with keep_running (or crashing):
+// a new driver on the same folder attaches to the QEMU that runs.
+//
+//	go test -run '^$' -bench VMAdopt -benchtime 20x ./engine/vm
+func BenchmarkVMAdopt(b *testing.B) {
+	img := buildImage(b)
+	cfg := QEMUConfig{Dir: b.TempDir(), Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "initramfs.cpio"), DiskGB: 8}
+	first := NewQEMU(cfg)
+	ctx := context.Background()
+	if err := first.Start(ctx); err != nil {
+		b.Fatalf("%v\n%s", err, first.Status().ConsoleTail)
+	}
+	defer first.Stop(ctx)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		q := NewQEMU(cfg)
+		if ok, err := q.Attach(); !ok || err != nil {
+			b.Fatalf("attach: %v %v", ok, err)
+		}
+	}
+}
