@@ -73,20 +73,28 @@ func NewQEMU(cfg QEMUConfig) *QEMU {
 		cfg.DiskGB = 32
 	}
 	if cfg.Binary == "" {
+		// The image is x86_64 (packaging/vm builds from Debian's amd64
+		// packages), so an arm64 host (Apple silicon) emulates it too.
 		cfg.Binary = "qemu-system-x86_64"
-		if runtime.GOARCH == "arm64" {
-			cfg.Binary = "qemu-system-aarch64"
-		}
 	}
 	return &QEMU{cfg: cfg, status: Status{State: Stopped}}
 }
 
 // accel is the accelerator to use: the configured one, else the host's.
 func (q *QEMU) accel() string {
-	if q.cfg.Accel != "" {
-		return q.cfg.Accel
+	return pickAccel(q.cfg.Accel, runtime.GOOS, runtime.GOARCH)
+}
+
+// pickAccel chooses the accelerator: the configured one; else the host's
+// hypervisor when it runs the image's x86_64 natively; else emulation.
+func pickAccel(configured, goos, goarch string) string {
+	if configured != "" {
+		return configured
 	}
-	switch runtime.GOOS {
+	if goarch != "amd64" {
+		return "tcg" // a hypervisor runs only its own CPU's code
+	}
+	switch goos {
 	case "darwin":
 		return "hvf"
 	case "windows":

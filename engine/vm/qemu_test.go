@@ -77,3 +77,23 @@ func TestParseHostForwards(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+// The x86_64 image runs under the host's hypervisor only on x86_64
+// hosts; an arm64 host (Apple silicon) emulates it.
+func TestPickAccel(t *testing.T) {
+	for _, tc := range []struct{ configured, goos, goarch, want string }{
+		{"", "darwin", "amd64", "hvf"},
+		{"", "windows", "amd64", "whpx"},
+		{"", "darwin", "arm64", "tcg"},
+		{"", "windows", "arm64", "tcg"},
+		{"", "freebsd", "amd64", "tcg"},
+		{"kvm", "darwin", "arm64", "kvm"}, // what the settings say
+	} {
+		if got := pickAccel(tc.configured, tc.goos, tc.goarch); got != tc.want {
+			t.Errorf("%q on %s/%s: %s, want %s", tc.configured, tc.goos, tc.goarch, got, tc.want)
+		}
+	}
+	if q := NewQEMU(QEMUConfig{}); q.cfg.Binary != "qemu-system-x86_64" {
+		t.Errorf("binary %s, want the image's qemu-system-x86_64 on every host", q.cfg.Binary)
+	}
+}
