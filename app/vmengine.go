@@ -470,8 +470,8 @@ func StopIdleVM(ctx context.Context, s Settings) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if ok, err := q.Attach(); !ok || err != nil {
-		return false, err
+	if !q.Attach() {
+		return false, nil // it stopped meanwhile
 	}
 	return true, q.Stop(ctx)
 }

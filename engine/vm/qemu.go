@@ -385,18 +385,14 @@ func (q *QEMU) watch(wait func()) chan struct{} {
 // folder's QEMU) and the engine inside answers with this folder's keys.
 // One that is stuck is stopped, and Start boots afresh.
 func (q *QEMU) adopt(tlsCfg *tls.Config) bool {
-	pidText, err1 := os.ReadFile(filepath.Join(q.cfg.Dir, "qemu.pid"))
-	portText, err2 := os.ReadFile(filepath.Join(q.cfg.Dir, "engine.port"))
-	if err1 != nil || err2 != nil {
+	pid, ok := q.runningPID()
+	if !ok {
 		return false
 	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(pidText)))
+	portText, _ := os.ReadFile(filepath.Join(q.cfg.Dir, "engine.port"))
 	port, _ := strconv.Atoi(strings.TrimSpace(string(portText)))
-	if pid <= 0 || port <= 0 || !processAlive(pid) {
+	if port <= 0 {
 		return false
-	}
-	if _, err := q.qmp(`{"execute":"query-status"}`); err != nil {
-		return false // not QEMU, or not this folder's: leave it alone
 	}
 	proc, err := os.FindProcess(pid)
 	if err != nil {
@@ -433,34 +429,44 @@ func (q *QEMU) adopt(tlsCfg *tls.Config) bool {
 	return false
 }
 
-// Running says whether a QEMU that an earlier run started is running this
-// folder's VM (its QMP socket answers), without taking it over.
-func (q *QEMU) Running() bool {
+// runningPID is the pid of the QEMU running this folder's VM, if one is:
+// the process in qemu.pid lives and the folder's QMP socket answers (so
+// it is that QEMU, not a process that took over a stale pid).
+func (q *QEMU) runningPID() (int, bool) {
 	pidText, err := os.ReadFile(filepath.Join(q.cfg.Dir, "qemu.pid"))
 	if err != nil {
-		return false
+		return 0, false
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(pidText)))
 	if pid <= 0 || !processAlive(pid) {
-		return false
+		return 0, false
 	}
-	_, err = q.qmp(`{"execute":"query-status"}`)
-	return err == nil
+	if _, err := q.qmp(`{"execute":"query-status"}`); err != nil {
+		return 0, false
+	}
+	return pid, true
+}
+
+// Running says whether an earlier run left this folder's VM running,
+// without taking it over.
+func (q *QEMU) Running() bool {
+	_, ok := q.runningPID()
+	return ok
 }
 
 // Attach takes over this folder's VM if an earlier run left it running
 // (see adopt), and boots nothing; it reports whether there was one.
-func (q *QEMU) Attach() (bool, error) {
+func (q *QEMU) Attach() bool {
 	tlsCfg, err := q.clientTLS()
 	if err != nil {
-		return false, nil // no keys: no VM was ever made here
+		return false // no keys: no VM was ever made here
 	}
 	if !q.adopt(tlsCfg) {
 		q.set(Stopped, "")
-		return false, nil
+		return false
 	}
 	q.set(Running, "")
-	return true, nil
+	return true
 }
 
 // dropForwards closes the published ports an adopted VM still forwards
