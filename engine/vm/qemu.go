@@ -170,6 +170,17 @@ func (q *QEMU) Args(enginePort int) []string {
 // doubled comma as one.
 func optValue(path string) string { return strings.ReplaceAll(path, ",", ",,") }
 
+// installQEMU says how to install QEMU on this system.
+func installQEMU(goos string) string {
+	switch goos {
+	case "darwin":
+		return "install it with brew install qemu"
+	case "windows":
+		return "install it from qemu.org (Windows builds) and add its folder to PATH"
+	}
+	return "install your distribution's qemu-system-x86 package"
+}
+
 // minQEMUWindows is the oldest QEMU the driver can use on Windows: its machine
 // protocol channel is a unix socket (private to the user by the folder's
 // permissions), which QEMU for Windows has offered since 7.1.
@@ -182,7 +193,7 @@ func checkQEMUVersion(binary, goos string) error {
 	}
 	out, err := exec.Command(binary, "--version").Output()
 	if err != nil {
-		return fmt.Errorf("run %s --version: %w (install QEMU %d.%d or newer)", binary, err, minQEMUWindows[0], minQEMUWindows[1])
+		return fmt.Errorf("run %s --version: %w (Berth's VM runs in QEMU %d.%d or newer: %s)", binary, err, minQEMUWindows[0], minQEMUWindows[1], installQEMU(goos))
 	}
 	v, ok := parseQEMUVersion(string(out))
 	if ok && (v[0] < minQEMUWindows[0] || v[0] == minQEMUWindows[0] && v[1] < minQEMUWindows[1]) {
@@ -311,7 +322,7 @@ func (q *QEMU) Start(ctx context.Context) error {
 	cmd.SysProcAttr = ownProcessGroup()
 	os.Remove(filepath.Join(q.cfg.Dir, "qemu.pid"))
 	if err := cmd.Start(); err != nil {
-		return fail(fmt.Errorf("start %s: %w (install QEMU)", q.cfg.Binary, err))
+		return fail(fmt.Errorf("start %s: %w (Berth's VM runs in QEMU: %s)", q.cfg.Binary, err, installQEMU(runtime.GOOS)))
 	}
 	// What a later run needs to adopt this VM (QEMU writes qemu.pid).
 	os.WriteFile(filepath.Join(q.cfg.Dir, "engine.port"), []byte(strconv.Itoa(port)+"\n"), 0o600)

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -95,5 +96,21 @@ func TestPickAccel(t *testing.T) {
 	}
 	if q := NewQEMU(QEMUConfig{}); q.cfg.Binary != "qemu-system-x86_64" {
 		t.Errorf("binary %s, want the image's qemu-system-x86_64 on every host", q.cfg.Binary)
+	}
+}
+
+// Without QEMU the VM says what to install.
+func TestStartWithoutQEMU(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"vmlinux", "initramfs.cpio"} {
+		os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644)
+	}
+	q := NewQEMU(QEMUConfig{Dir: filepath.Join(dir, "state"), Kernel: filepath.Join(dir, "vmlinux"), Initrd: filepath.Join(dir, "initramfs.cpio"), Binary: "no-such-qemu-system"})
+	err := q.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "Berth's VM runs in QEMU") || !strings.Contains(err.Error(), "install") {
+		t.Fatalf("start without QEMU: %v", err)
+	}
+	if st := q.Status(); st.State != Failed || st.Reason == "" {
+		t.Errorf("status %+v", st)
 	}
 }
