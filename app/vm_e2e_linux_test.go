@@ -167,7 +167,23 @@ state_dir = %q
 	} else if _, err := c2.Client.Inspect(ctx, "vmapp"); err != nil {
 		t.Fatalf("through it: %v", err)
 	}
+	// A second app (or the app while berth vm start serves the VM) uses
+	// the served engine and leaves the VM to whoever serves it.
+	conn2, v2, err := ConnectVM(ctx, s, nil)
+	if err != nil {
+		t.Fatalf("connect while another Berth serves the VM: %v", err)
+	}
+	if _, err := conn2.Client.Inspect(ctx, "vmapp"); err != nil || v2.Status().State != "running" || !strings.Contains(v2.Status().Line(), "berth vm start") {
+		t.Fatalf("the second connection: %v, %+v", err, v2.Status())
+	}
+	v2.Stop(ctx)
+	if st, err := ProbeVM(ctx, s); err != nil || !st.Served {
+		t.Fatalf("the second app's Stop stopped a VM it does not serve: %+v %v", st, err)
+	}
 	v.Detach()
+	if st := v2.Status(); st.State != "failed" || !strings.Contains(st.Reason, "no longer serves") {
+		t.Errorf("the second app after the first let go: %+v", st)
+	}
 	if st, err := ProbeVM(ctx, s); err != nil || !st.Running || st.Served {
 		t.Fatalf("probe after Detach: %+v %v", st, err)
 	}

@@ -290,6 +290,9 @@ func (s VMStatus) Line() string {
 // socket, and the VM's state.
 type VM struct {
 	helper *vm.Helper
+	// elsewhere: another Berth (berth vm start in a terminal) serves the
+	// VM; the app uses its engine and leaves the VM to it (helper is nil).
+	elsewhere *Settings
 
 	mu     sync.Mutex
 	report func(VMStatus) // Supervise's, for news between changes of state
@@ -308,23 +311,63 @@ func (v *VM) portError(port string, err error) {
 
 // Status is the VM's state now.
 func (v *VM) Status() VMStatus {
+	if v.helper == nil {
+		return v.elsewhereStatus()
+	}
 	st := v.helper.Driver.Status()
 	return VMStatus{State: string(st.State), Reason: st.Reason, ConsoleTail: st.ConsoleTail}
 }
 
-// Stop shuts the VM down cleanly.
-func (v *VM) Stop(ctx context.Context) error { return v.helper.Stop(ctx) }
+func (v *VM) elsewhereStatus() VMStatus {
+	st, err := ProbeVM(context.Background(), *v.elsewhere)
+	switch {
+	case err == nil && st.Served:
+		return VMStatus{State: string(vm.Running), Reason: "served by berth vm start"}
+	case err == nil && st.Running:
+		return VMStatus{State: string(vm.Failed), Reason: "berth vm start no longer serves the VM: run it again, or restart the app to serve it here"}
+	}
+	return VMStatus{State: string(vm.Failed), Reason: "the VM that berth vm start served has stopped: restart the app to start it"}
+}
+
+// Stop shuts the VM down cleanly; one that berth vm start serves is left
+// to it.
+func (v *VM) Stop(ctx context.Context) error {
+	if v.helper == nil {
+		return nil
+	}
+	return v.helper.Stop(ctx)
+}
 
 // Detach lets go of the VM and leaves it running with its containers
 // (keep_running); the next ConnectVM adopts it instead of booting.
-func (v *VM) Detach() { v.helper.Detach() }
+func (v *VM) Detach() {
+	if v.helper != nil {
+		v.helper.Detach()
+	}
+}
 
 // Supervise restarts the VM after a crash (three quick failures in a row
-// and it gives up) and reports each change until ctx ends or Stop.
+// and it gives up) and reports each change until ctx ends or Stop. A VM
+// that berth vm start serves is its to restart: the app reports what it
+// sees every few seconds.
 func (v *VM) Supervise(ctx context.Context, report func(VMStatus)) {
 	v.mu.Lock()
 	v.report = report
 	v.mu.Unlock()
+	if v.helper == nil {
+		last := VMStatus{}
+		for {
+			if st := v.elsewhereStatus(); st != last {
+				report(st)
+				last = st
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(3 * time.Second):
+			}
+		}
+	}
 	v.helper.Supervise(ctx, 3, func(st vm.Status) {
 		report(VMStatus{State: string(st.State), Reason: st.Reason, ConsoleTail: st.ConsoleTail})
 	})
@@ -332,6 +375,9 @@ func (v *VM) Supervise(ctx context.Context, report func(VMStatus)) {
 
 // Crash kills the VM as a crash would (for tests of the recovery).
 func (v *VM) Crash() {
+	if v.helper == nil {
+		return
+	}
 	if k, ok := v.helper.Driver.(interface{ Kill() }); ok {
 		k.Kill()
 	}
@@ -480,6 +526,13 @@ func StopIdleVM(ctx context.Context, s Settings) (bool, error) {
 // first if this is the first use, and connects to the engine in it
 // through the helper's socket.
 func ConnectVM(ctx context.Context, s Settings, progress Progress) (*Connection, *VM, error) {
+	// berth vm start in a terminal serves it already: use its engine rather
+	// than take the VM over from under it.
+	if st, err := ProbeVM(ctx, s); err == nil && st.Served {
+		if conn, err := ConnectRunningVM(ctx, s); err == nil {
+			return conn, &VM{elsewhere: &s}, nil
+		}
+	}
 	img, err := EnsureVMImage(ctx, progress)
 	if err != nil {
 		return nil, nil, err
