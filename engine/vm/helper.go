@@ -176,9 +176,25 @@ func (h *Helper) followPorts(ctx context.Context) {
 		return
 	}
 	cc := c.Containers()
-	events := c.Subscribe(ctx, engine.EventFilter{Types: []string{"container"}, Actions: []string{"start", "die"}})
-	h.syncPorts(ctx, cc) // those already running (after the subscription: none is missed)
+	// The subscription reaches the engine a moment after this call; the
+	// last minute's events come too, so a container that starts in that
+	// moment is not missed. (The VM's clock follows the host's.)
+	events := c.Subscribe(ctx, engine.EventFilter{Types: []string{"container"}, Actions: []string{"start", "die"},
+		Since: time.Now().Add(-time.Minute).UnixNano()})
+	h.syncPorts(ctx, cc) // those already running
 	for range events {
+		// One reconciliation covers every event queued meanwhile.
+	drain:
+		for {
+			select {
+			case _, ok := <-events:
+				if !ok {
+					break drain
+				}
+			default:
+				break drain
+			}
+		}
 		h.syncPorts(ctx, cc)
 	}
 }
