@@ -212,7 +212,7 @@ func freeTCPPort(t *testing.T) int {
 }
 
 func getWithRetry(t *testing.T, url string) string {
-	for i := 0; i < 100; i++ {
+	for i := 0; i < 300; i++ {
 		if resp, err := http.Get(url); err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()

@@ -246,7 +246,7 @@ func TestVMUnderEmulation(t *testing.T) {
 		t.Fatal(err)
 	}
 	stepped := false
-	for i := 0; i < 150 && !stepped; i++ {
+	for i := 0; i < 300 && !stepped; i++ {
 		stepped = strings.Contains(q.consoleTail(20), "berth-init: clock stepped by")
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -304,7 +304,7 @@ func TestVMUnderEmulation(t *testing.T) {
 		t.Fatal(err)
 	}
 	var freed int64
-	for i := 0; i < 200 && freed < 48<<20; i++ { // ext4 discards at its next commit (5 s)
+	for i := 0; i < 300 && freed < 48<<20; i++ { // ext4 discards at its next commit (5 s)
 		time.Sleep(100 * time.Millisecond)
 		freed = full - allocated()
 	}
@@ -335,7 +335,7 @@ func TestVMUnderEmulation(t *testing.T) {
 		t.Fatal(err)
 	}
 	var echoed string
-	for i := 0; i < 50 && echoed == ""; i++ {
+	for i := 0; i < 150 && echoed == ""; i++ {
 		if conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", udpPort)); err == nil {
 			conn.SetDeadline(time.Now().Add(200 * time.Millisecond))
 			conn.Write([]byte("ping"))
@@ -427,9 +427,9 @@ func freeHostPort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// getRetrying is the body that url answers with, trying for 10 s.
+// getRetrying is the body that url answers with, trying for 30 s (a loaded machine is slow).
 func getRetrying(url string) string {
-	for i := 0; i < 100; i++ {
+	for i := 0; i < 300; i++ {
 		if resp, err := http.Get(url); err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -441,9 +441,9 @@ func getRetrying(url string) string {
 }
 
 // eventuallyFree reports whether the host's 127.0.0.1:port can be
-// listened on within 10 s.
+// listened on within 30 s.
 func eventuallyFree(port int) bool {
-	for i := 0; i < 100; i++ {
+	for i := 0; i < 300; i++ {
 		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
 			l.Close()
 			return true
