@@ -42,7 +42,7 @@ func TestWindowFollowsTheVM(t *testing.T) {
 	saved := connectVM
 	defer func() { connectVM = saved }()
 	proceed := make(chan struct{})
-	connectVM = func(s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
+	connectVM = func(ctx context.Context, s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
 		progress("Unpacking Berth's VM image (first use)", 0.4)
 		<-proceed
 		progress("Unpacking Berth's VM image (first use)", 1)
@@ -92,7 +92,7 @@ func TestWindowKeepsTheVMRunning(t *testing.T) {
 	fake := &runningVM{}
 	saved := connectVM
 	defer func() { connectVM = saved }()
-	connectVM = func(s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
+	connectVM = func(ctx context.Context, s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
 		return e.Conn, fake, nil
 	}
 	w := Start(a, settings, "")
@@ -122,7 +122,7 @@ func TestWindowRetriesTheVM(t *testing.T) {
 	saved := connectVM
 	defer func() { connectVM = saved }()
 	var calls atomic.Int32
-	connectVM = func(s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
+	connectVM = func(ctx context.Context, s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
 		progress("Starting Berth's VM…", -1)
 		if calls.Add(1) == 1 {
 			return nil, nil, errors.New("Berth's VM did not start: the VM stopped while starting: no space left on device")
@@ -147,4 +147,29 @@ func TestWindowRetriesTheVM(t *testing.T) {
 		t.Fatalf("connectVM called %d times", calls.Load())
 	}
 	w.Win.Close()
+}
+
+// Closing the window while the VM boots stops the boot: nothing is left
+// running behind the app.
+func TestWindowCancelsTheVMBootOnClose(t *testing.T) {
+	a := test.NewTempApp(t)
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(settings, []byte("engine = \"vm\"\nwelcome = false\n"), 0o644)
+	saved := connectVM
+	defer func() { connectVM = saved }()
+	booting := make(chan struct{})
+	var cancelled atomic.Bool
+	connectVM = func(ctx context.Context, s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
+		close(booting)
+		<-ctx.Done() // a boot that takes its time
+		cancelled.Store(true)
+		return nil, nil, ctx.Err()
+	}
+	w := Start(a, settings, "")
+	<-booting
+	w.Win.Close()
+	pump()
+	if !cancelled.Load() {
+		t.Fatal("closing the window did not stop the VM's boot")
+	}
 }

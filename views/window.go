@@ -41,6 +41,8 @@ type Window struct {
 
 	vm             vmHandle // Berth's VM, when the engine runs there
 	stopWatchingVM context.CancelFunc
+	startCancel    context.CancelFunc // the connection under way (launch)
+	starting       chan struct{}      // closed when it is over
 	shutdownOnce   sync.Once
 }
 
@@ -50,6 +52,15 @@ type Window struct {
 // running for the next start to adopt. It may be called more than once.
 func (w *Window) Shutdown() {
 	w.shutdownOnce.Do(func() {
+		// A VM still booting is stopped, not left behind (startEngine
+		// stops, or with keep_running lets go of, what it started).
+		if w.startCancel != nil {
+			w.startCancel()
+			select {
+			case <-w.starting:
+			case <-time.After(40 * time.Second):
+			}
+		}
 		if w.stopWatchingVM != nil {
 			w.stopWatchingVM()
 		}
@@ -87,14 +98,26 @@ func Start(a fyne.App, settingsPath, engineOverride string) *Window {
 	if len(warnings) > 0 {
 		w.Status.SetText(strings.Join(warnings, "; "))
 	}
-	go w.startEngine(s)
+	w.Win.SetOnClosed(w.Shutdown) // (a close while the engine starts, too)
+	w.launch(s)
 	return w
+}
+
+// launch starts connecting in the background; Shutdown cancels it.
+func (w *Window) launch(s app.Settings) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	w.startCancel, w.starting = cancel, done
+	go func() {
+		defer close(done)
+		w.startEngine(ctx, s)
+	}()
 }
 
 // startEngine connects to the engine the settings name, starting Berth's
 // (natively, or its VM with its progress) when none answers, and fills
 // the window; on failure it says why and offers to try again.
-func (w *Window) startEngine(s app.Settings) {
+func (w *Window) startEngine(ctx context.Context, s app.Settings) {
 	var conn *app.Connection
 	var err error
 	var h vmHandle
@@ -102,7 +125,7 @@ func (w *Window) startEngine(s app.Settings) {
 		onMain(func() { w.Status.SetText("Starting Berth's VM…") })
 		bar := widget.NewProgressBar()
 		determinate := false
-		conn, h, err = connectVM(s, func(step string, fraction float64) {
+		conn, h, err = connectVM(ctx, s, func(step string, fraction float64) {
 			onMain(func() {
 				w.Status.SetText(step)
 				switch {
@@ -119,7 +142,15 @@ func (w *Window) startEngine(s app.Settings) {
 			})
 		})
 	} else {
-		conn, err = app.Connect(context.Background(), s, app.StartBerthdFor(s))
+		conn, err = app.Connect(ctx, s, app.StartBerthdFor(s))
+	}
+	if ctx.Err() != nil { // the app is quitting: a VM booted meanwhile goes too
+		if h != nil && s.VM.KeepRunning {
+			h.Detach()
+		} else if h != nil {
+			h.Stop(context.Background())
+		}
+		return
 	}
 	onMain(func() {
 		if err != nil {
@@ -133,7 +164,7 @@ func (w *Window) startEngine(s app.Settings) {
 			retry := widget.NewButton("Try again", func() {
 				w.Status.SetText("Connecting to the engine…")
 				w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewCenter(widget.NewProgressBarInfinite())))
-				go w.startEngine(s)
+				w.launch(s)
 			})
 			w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewVBox(msg, container.NewHBox(retry, widget.NewButton("Settings…", w.ShowSettings)))))
 			return
@@ -338,8 +369,8 @@ type vmHandle interface {
 }
 
 // connectVM starts the VM helper (a var so a test can stand in for it).
-var connectVM = func(s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
-	conn, v, err := app.ConnectVM(context.Background(), s, progress)
+var connectVM = func(ctx context.Context, s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
+	conn, v, err := app.ConnectVM(ctx, s, progress)
 	if err != nil {
 		return nil, nil, err
 	}
