@@ -1,6 +1,7 @@
 package api
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/enginetest"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/registry"
@@ -226,5 +228,40 @@ func TestEventsAnswerBeforeAnyEvent(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the events stream sent no headers while no event happened")
+	}
+}
+
+// panickingBuilder is a builder with a bug.
+type panickingBuilder struct{}
+
+func (panickingBuilder) Build(context.Context, engine.BuildOptions, func(engine.BuildEvent)) (engine.BuildResult, error) {
+	panic("a bug in the builder")
+}
+func (panickingBuilder) PruneCache(context.Context, bool) (engine.BuildCacheReport, error) {
+	panic("unused")
+}
+
+// A handler that panics (a bug) answers 500 with the reason, and the
+// daemon serves the next request.
+func TestHandlerPanicIsAnswered(t *testing.T) {
+	srv := httptest.NewServer(NewHandler(Backend{Builder: panickingBuilder{}, BuildContextDir: func() (string, error) { return t.TempDir(), nil }}, Info{Version: "test"}))
+	defer srv.Close()
+	var ctx bytes.Buffer
+	tw := tar.NewWriter(&ctx)
+	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: 12})
+	tw.Write([]byte("FROM scratch"))
+	tw.Close()
+	resp, err := http.Post(srv.URL+"/build", "application/x-tar", &ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// The build stream had begun (200), so the error is its last message.
+	if !strings.Contains(string(body), `"errorDetail":{"message":"berthd failed on this request (a bug, please report it): a bug in the builder"}`) {
+		t.Fatalf("status %d, body %s", resp.StatusCode, body)
+	}
+	if resp, err := http.Get(srv.URL + "/_ping"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("after the panic: %v %v", resp, err)
 	}
 }

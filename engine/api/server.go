@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,7 @@ func NewHandler(b Backend, info Info) http.Handler {
 }
 
 func (s *server) route(w http.ResponseWriter, r *http.Request) {
+	defer recoverHandler(w, r)
 	p := r.URL.Path
 	if loc := versionPrefix.FindStringIndex(p); loc != nil {
 		p = p[loc[1]-1:]
@@ -109,6 +111,24 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(w, http.StatusNotFound, errors.New("page not found"))
 	}
+}
+
+// recoverHandler answers a request whose handler panicked (a bug) with a
+// 500 that says so, and logs the stack, instead of dropping the
+// connection with no word; the daemon serves on.
+func recoverHandler(w http.ResponseWriter, r *http.Request) {
+	v := recover()
+	if v == nil || v == http.ErrAbortHandler {
+		if v != nil {
+			panic(v)
+		}
+		return
+	}
+	fmt.Fprintf(os.Stderr, "berthd: panic serving %s %s: %v\n%s", r.Method, r.URL.Path, v, debug.Stack())
+	// A streaming answer may have sent its headers already: the error
+	// then arrives as the stream's last message, which clients show.
+	msg := fmt.Sprintf("berthd failed on this request (a bug, please report it): %v", v)
+	writeJSON(w, http.StatusInternalServerError, map[string]any{"message": msg, "error": msg, "errorDetail": map[string]string{"message": msg}})
 }
 
 // imageByName routes /images/{name}/{action}; names contain slashes and

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
@@ -27,7 +28,9 @@ func parseDockerfile(name string, data []byte) (*parsedFile, error) {
 	if err != nil {
 		return nil, syntaxError(name, err)
 	}
-	stages, metaArgs, err := instructions.Parse(res.AST, nil)
+	// A linter, even one that reports nothing: BuildKit reads "# check="
+	// comments through it, and a nil one panics on them.
+	stages, metaArgs, err := instructions.Parse(res.AST, linter.New(&linter.Config{}))
 	if err != nil {
 		return nil, syntaxError(name, err)
 	}
