@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/dockerfile"
+	"github.com/berth-dev/berth/engine/dockerignore"
 )
 
 // Editor holds the Dockerfile being edited: its text, the diagnostics of
@@ -29,12 +30,40 @@ type Editor struct {
 	gen         int
 	onAnalyzed  []func()
 	onFileState []func()
+
+	// analyzer re-validates incrementally (only the edited instruction
+	// is parsed again); amu serialises its use by the timer and by
+	// AnalyzeNow.
+	amu      sync.Mutex
+	analyzer *dockerfile.Analyzer
+}
+
+// analyze runs the validator over text.
+func (e *Editor) analyze(text string) *dockerfile.Result {
+	e.amu.Lock()
+	defer e.amu.Unlock()
+	if e.analyzer == nil {
+		e.analyzer = new(dockerfile.Analyzer)
+	}
+	return e.analyzer.Analyze([]byte(text))
+}
+
+// contextOptions are what the validator knows of the build context in
+// dir: its .dockerignore (CopyIgnoredFile) and a .hadolint.yaml there.
+// Either may be missing or broken; the build reports a broken one.
+func contextOptions(dir, file string) dockerfile.Options {
+	var opts dockerfile.Options
+	opts.Ignore, _ = dockerignore.Read(dir, file)
+	if cfg, err := dockerfileConfig(dir); err == nil {
+		opts.Config = cfg
+	}
+	return opts
 }
 
 // NewEditor makes an editor holding text (a new, unsaved Dockerfile).
 func NewEditor(text string) *Editor {
 	e := &Editor{Debounce: 150 * time.Millisecond, text: text, saved: text}
-	e.result = dockerfile.Analyze([]byte(text))
+	e.result = e.analyze(text)
 	return e
 }
 
@@ -56,9 +85,13 @@ func (e *Editor) Open(path string) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", file, err)
 	}
+	e.amu.Lock()
+	e.analyzer = &dockerfile.Analyzer{Options: contextOptions(dir, filepath.Base(file))}
+	e.amu.Unlock()
+	res := e.analyze(string(data))
 	e.mu.Lock()
 	e.path, e.dir, e.text, e.saved = file, dir, string(data), string(data)
-	e.result = dockerfile.Analyze(data)
+	e.result = res
 	e.gen++
 	e.mu.Unlock()
 	e.notify(true)
@@ -113,7 +146,7 @@ func (e *Editor) SetText(text string) {
 		e.timer.Stop()
 	}
 	e.timer = time.AfterFunc(e.Debounce, func() {
-		res := dockerfile.Analyze([]byte(text))
+		res := e.analyze(text)
 		e.mu.Lock()
 		if gen != e.gen {
 			e.mu.Unlock()
@@ -134,7 +167,7 @@ func (e *Editor) AnalyzeNow() *dockerfile.Result {
 	text := e.text
 	e.gen++
 	e.mu.Unlock()
-	res := dockerfile.Analyze([]byte(text))
+	res := e.analyze(text)
 	e.mu.Lock()
 	e.result = res
 	e.mu.Unlock()

@@ -12,9 +12,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berth-dev/berth/engine/dockerignore"
 	"github.com/fsnotify/fsnotify"
 	"github.com/moby/patternmatcher"
-	"github.com/moby/patternmatcher/ignorefile"
 )
 
 // Watcher follows a build context and says when it changed: recursively
@@ -70,19 +70,7 @@ func NewWatcher(dir, dockerfile string, debounce time.Duration) (*Watcher, error
 }
 
 func (w *Watcher) loadIgnore() {
-	for _, name := range []string{w.dockerfile + ".dockerignore", ".dockerignore"} {
-		f, err := os.Open(filepath.Join(w.dir, name))
-		if err != nil {
-			continue
-		}
-		patterns, err := ignorefile.ReadAll(f)
-		f.Close()
-		if err == nil {
-			w.ignore, _ = patternmatcher.New(patterns)
-		}
-		return
-	}
-	w.ignore = nil
+	w.ignore, _ = dockerignore.Read(w.dir, w.dockerfile) // a broken file ignores nothing; the build says why
 }
 
 // Files is how many files are watched (for "watching N files").

@@ -67,3 +67,51 @@ func TestLintCommand(t *testing.T) {
 		t.Fatalf("no file: exit %d", code)
 	}
 }
+
+// berth lint drops into a hadolint pipeline: its flags (-f, -t, -c,
+// --ignore, --no-fail), its .hadolint.yaml, its output formats.
+func TestLintLikeHadolint(t *testing.T) {
+	dir := t.TempDir()
+	df := filepath.Join(dir, "Dockerfile")
+	os.WriteFile(df, []byte("FROM debian:12-slim\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\nCMD python app.py\n"), 0o644)
+	run := func(args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := lintCommand(args, &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	if code, out := run("-f", "tty", df); code != 0 || !strings.Contains(out, df+":2 PinAptVersions info: ") {
+		t.Fatalf("tty: exit %d\n%s", code, out)
+	}
+	if code, out := run("-t", "warning", df); code != 1 {
+		t.Fatalf("-t warning: exit %d\n%s", code, out)
+	}
+	if code, _ := run("-t", "warning", "--no-fail", df); code != 0 {
+		t.Fatalf("--no-fail: exit %d", code)
+	}
+	if code, _ := run("-t", "none", df); code != 0 {
+		t.Fatalf("-t none: exit %d", code)
+	}
+	if code, out := run("--ignore", "DL3008", "--ignore", "JSONArgsRecommended", "-t", "style", df); code != 1 || strings.Contains(out, "PinAptVersions") || strings.Contains(out, "JSONArgs") {
+		t.Fatalf("--ignore: exit %d\n%s", code, out)
+	}
+	cfg := filepath.Join(dir, "hadolint.yaml")
+	os.WriteFile(cfg, []byte("ignored: [DL3008, DL3015]\nfailure-threshold: warning\nformat: gitlab_codeclimate\n"), 0o644)
+	code, out := run("-c", cfg, df)
+	var issues []struct {
+		CheckName   string `json:"check_name"`
+		Fingerprint string
+		Location    struct{ Path string }
+	}
+	if err := json.Unmarshal([]byte(out), &issues); err != nil || code != 1 || len(issues) != 1 || issues[0].CheckName != "JSONArgsRecommended" || issues[0].Fingerprint == "" || issues[0].Location.Path != df {
+		t.Fatalf("with a configuration: exit %d, %v\n%s", code, err, out)
+	}
+	if code, out := run("-f", "sarif", df); code != 0 || !strings.Contains(out, `"version": "2.1.0"`) {
+		t.Fatalf("sarif: exit %d\n%s", code, out)
+	}
+	if code, _ := run("-f", "html", df); code != 2 {
+		t.Fatalf("unknown format: exit %d", code)
+	}
+	if code, _ := run("-c", filepath.Join(dir, "missing.yaml"), df); code != 2 {
+		t.Fatalf("missing configuration: exit %d", code)
+	}
+}

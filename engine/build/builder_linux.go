@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/dockerfile"
+	"github.com/berth-dev/berth/engine/dockerignore"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -23,7 +24,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/patternmatcher"
-	"github.com/moby/patternmatcher/ignorefile"
 )
 
 // Store is what the builder needs from the image store.
@@ -187,7 +187,7 @@ func (b *Builder) Build(ctx context.Context, opts engine.BuildOptions, fn func(e
 	if err != nil {
 		return engine.BuildResult{}, err
 	}
-	ignore, err := readIgnore(opts.ContextDir, opts.Dockerfile)
+	ignore, err := dockerignore.Read(opts.ContextDir, opts.Dockerfile)
 	if err != nil {
 		return engine.BuildResult{}, err
 	}
@@ -252,35 +252,6 @@ func readDockerfile(contextDir, name string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	return data, nil
-}
-
-// readIgnore reads <Dockerfile>.dockerignore, else .dockerignore, as
-// Docker does.
-func readIgnore(contextDir, dockerfile string) (*patternmatcher.PatternMatcher, error) {
-	for _, name := range []string{dockerfile + ".dockerignore", ".dockerignore"} {
-		p := name
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(contextDir, name)
-		}
-		f, err := os.Open(p)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		patterns, err := ignorefile.ReadAll(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		pm, err := patternmatcher.New(patterns)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w: %w", name, err, engine.ErrInvalidArgument)
-		}
-		return pm, nil
-	}
-	return nil, nil
 }
 
 // globalArgs evaluates the ARGs before the first FROM.

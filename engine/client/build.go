@@ -15,8 +15,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/moby/patternmatcher"
-	"github.com/moby/patternmatcher/ignorefile"
+	"github.com/berth-dev/berth/engine/dockerignore"
 )
 
 // ContextTar checks a build context directory and streams it as the tar
@@ -38,7 +37,7 @@ func ContextTar(dir, dockerfile string) (io.ReadCloser, error) {
 	if _, err := os.Stat(filepath.Join(dir, dockerfile)); err != nil {
 		return nil, fmt.Errorf("cannot find the Dockerfile %q in the build context %s: %w", dockerfile, dir, engine.ErrInvalidArgument)
 	}
-	ignore, err := readIgnore(dir, dockerfile)
+	ignore, err := dockerignore.Read(dir, dockerfile)
 	if err != nil {
 		return nil, err
 	}
@@ -126,25 +125,6 @@ func writeContext(w io.Writer, dir string, files []string) error {
 		}
 	}
 	return tw.Close()
-}
-
-func readIgnore(dir, dockerfile string) (*patternmatcher.PatternMatcher, error) {
-	for _, name := range []string{dockerfile + ".dockerignore", ".dockerignore"} {
-		f, err := os.Open(filepath.Join(dir, name))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		patterns, err := ignorefile.ReadAll(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		return patternmatcher.New(patterns)
-	}
-	return nil, nil
 }
 
 // buildMessage is one message of the /build stream. Berth's engine adds

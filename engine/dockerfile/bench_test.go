@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 
@@ -51,5 +52,38 @@ func BenchmarkBuildKitParse300Lines(b *testing.B) {
 	src := bench300(b)
 	for b.Loop() {
 		parser.Parse(bytes.NewReader(src))
+	}
+}
+
+// BenchmarkAnalyzeKeystroke300Lines: the editor re-validates after each
+// keystroke; an edit inside one instruction parses only that one (see
+// Analyzer), and must stay well under 1 ms.
+func BenchmarkAnalyzeKeystroke300Lines(b *testing.B) {
+	src := bench300(b)
+	lines := bytes.Split(src, []byte("\n"))
+	// A RUN line in the middle, edited one character at a time.
+	target := -1
+	for i := len(lines) / 2; i < len(lines); i++ {
+		if bytes.HasPrefix(lines[i], []byte("RUN ")) && !bytes.HasSuffix(lines[i], []byte("\\")) && (i == 0 || !bytes.HasSuffix(lines[i-1], []byte("\\"))) {
+			target = i
+			break
+		}
+	}
+	if target < 0 {
+		b.Fatal("no single-line RUN to edit")
+	}
+	versions := make([][]byte, 2)
+	for v := range versions {
+		edited := slices.Clone(lines)
+		edited[target] = append(slices.Clone(lines[target]), []byte(" x"[:v+1])...)
+		versions[v] = bytes.Join(edited, []byte("\n"))
+	}
+	z := new(Analyzer)
+	z.Analyze(src)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		z.Analyze(versions[i%2])
+		i++
 	}
 }

@@ -1,120 +1,64 @@
 package dockerfile
 
 import (
-	"bytes"
-	"encoding/json"
+	"cmp"
 	"errors"
 	"fmt"
-	"regexp"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/agext/levenshtein"
 	"github.com/berth-dev/berth/engine"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/moby/buildkit/util/suggest"
 )
 
-// Result is what Analyze finds in a Dockerfile.
-type Result struct {
-	Diagnostics []engine.Diagnostic
-	// Steps are the instructions in order, with what each does to the image.
-	Steps []Step
-}
-
-// HasErrors reports whether any diagnostic is an error.
-func (r *Result) HasErrors() bool {
-	for _, d := range r.Diagnostics {
-		if d.Severity == engine.SeverityError {
-			return true
-		}
-	}
-	return false
-}
-
-// Check returns every diagnostic for src, in file order.
-func Check(src []byte) []engine.Diagnostic { return Analyze(src).Diagnostics }
-
-// maxReparses bounds how many broken instructions are taken out to parse
-// the rest of the file.
-const maxReparses = 64
-
-// Analyze parses src with BuildKit's parser and checks it. It never stops
-// at the first problem: an instruction the parser rejects is reported and
-// blanked out, and the rest of the file parsed again, so a half-typed line
-// does not hide the diagnostics of the others.
-func Analyze(src []byte) *Result {
-	a := &analysis{src: src, lines: splitLines(src)}
-	text := src
-	var res *parser.Result
-	for i := 0; ; i++ {
-		r, err := parser.Parse(bytes.NewReader(text))
-		if err == nil {
-			res = r
-			break
-		}
-		start, end := a.parseError(err)
-		if start <= 0 || i >= maxReparses {
-			break
-		}
-		text = blankLines(text, start, end)
-	}
-	if res != nil {
-		a.escape = res.EscapeToken
-		for _, w := range res.Warnings {
-			ln := 1
-			if w.Location != nil {
-				ln = w.Location.Start.Line
-			}
-			a.add("EmptyContinuationLine", ln, "Empty continuation line: an empty line inside an instruction continued with "+string(res.EscapeToken), nil)
-		}
-		a.walk(res.AST)
-	}
-	a.checkContinuation()
-	a.applySkips()
-	sort.SliceStable(a.diags, func(i, j int) bool {
-		if a.diags[i].Line != a.diags[j].Line {
-			return a.diags[i].Line < a.diags[j].Line
-		}
-		return a.diags[i].Column < a.diags[j].Column
-	})
-	return &Result{Diagnostics: a.diags, Steps: a.steps}
-}
-
+// analysis is one run of the checks over a parsed file.
 type analysis struct {
-	src    []byte
 	lines  []string
+	opts   Options
 	escape rune
-	diags  []engine.Diagnostic
-	steps  []Step
-	// seen: one diagnostic per rule and line is enough.
+	shell  *shellParser
+	// parsed instructions: this run's, and the previous run's to reuse.
+	parsed, prevParsed map[string]*instr
+
+	diags []diag
+	steps []Step
+	// seen: one diagnostic per rule and position is enough.
 	seen map[string]bool
+
+	// From the file's directives and comments.
+	lintConfig   *linter.Config // # check=…
+	experimental string         // what the linter is told, part of the parse cache key
+	globalIgnore map[string]bool
+	// suppressed: rules (nil: all but InlineComment) not reported on
+	// some lines, from comments above an instruction.
+	suppressed []suppression
+
+	stages []*stage
+	cur    *stage
+	// metaArgs are the ARGs before the first FROM: true when they have a
+	// value, which metaValues holds.
+	metaArgs   map[string]bool
+	metaValues map[string]string
+	prevRun    *parser.Node
 }
 
-func splitLines(src []byte) []string {
-	s := string(src)
-	s = strings.TrimPrefix(s, "\ufeff")
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimSuffix(l, "\r")
-	}
-	return lines
+// diag is a diagnostic and the stage it was found in.
+type diag struct {
+	engine.Diagnostic
+	stage *stage
 }
 
-// blankLines empties lines start..end (1-based) keeping line numbers.
-func blankLines(src []byte, start, end int) []byte {
-	lines := bytes.Split(src, []byte("\n"))
-	if end <= 0 || end > len(lines) {
-		end = len(lines)
-	}
-	for i := start - 1; i < end && i < len(lines); i++ {
-		if i >= 0 {
-			lines[i] = nil
-		}
-	}
-	return bytes.Join(lines, []byte("\n"))
+type suppression struct {
+	start, end int
+	rules      map[string]bool // nil: every rule
+	hadolint   bool            // from "# hadolint ignore="
 }
 
 func (a *analysis) line(n int) string {
@@ -134,13 +78,44 @@ func (a *analysis) add(rule string, ln int, msg string, fix *engine.Fix) {
 // addToken reports rule on the first occurrence of token in lines
 // start..end, or on the start line when it is not found.
 func (a *analysis) addToken(rule string, start, end int, token, msg string, fix *engine.Fix) {
-	for ln := start; ln <= end; ln++ {
-		if i := strings.Index(a.line(ln), token); i >= 0 && token != "" {
-			a.addAt(rule, ln, i+1, ln, i+1+len(token), msg, fix)
-			return
-		}
+	if ln, i := a.find(start, end, token); ln > 0 {
+		a.addAt(rule, ln, i+1, ln, i+1+len(token), msg, fix)
+		return
 	}
 	a.add(rule, start, msg, fix)
+}
+
+// varToken is how a variable is written in lines start..end: $NAME or ${NAME.
+func (a *analysis) varToken(start, end int, name string) string {
+	if ln, _ := a.find(start, end, "$"+name); ln > 0 {
+		return "$" + name
+	}
+	return "${" + name
+}
+
+// find is the line and byte offset of token's first occurrence in lines
+// start..end; 0 when it is not there.
+func (a *analysis) find(start, end int, token string) (ln, i int) {
+	if token == "" {
+		return 0, 0
+	}
+	for ln := start; ln <= end; ln++ {
+		if i := strings.Index(a.line(ln), token); i >= 0 {
+			return ln, i
+		}
+	}
+	return 0, 0
+}
+
+// replaceFix rewrites the line that holds token's first occurrence in
+// lines start..end with token replaced; nil when it is not there.
+func (a *analysis) replaceFix(title string, start, end int, token, with string) *engine.Fix {
+	ln, i := a.find(start, end, token)
+	if ln == 0 {
+		return nil
+	}
+	text := a.line(ln)
+	return &engine.Fix{Title: title, Line: ln, EndLine: ln, Text: text[:i] + with + text[i+len(token):]}
 }
 
 func (a *analysis) addAt(rule string, ln, col, endLn, endCol int, msg string, fix *engine.Fix) {
@@ -161,7 +136,7 @@ func (a *analysis) addAt(rule string, ln, col, endLn, endCol int, msg string, fi
 	if endCol < col && endLn == ln {
 		endCol = col
 	}
-	a.diags = append(a.diags, engine.Diagnostic{Severity: sev, Rule: rule, Message: msg, Line: ln, Column: col, EndLine: endLn, EndColumn: endCol, Fix: fix})
+	a.diags = append(a.diags, diag{engine.Diagnostic{Severity: sev, Rule: rule, Message: msg, Line: ln, Column: col, EndLine: endLn, EndColumn: endCol, Fix: fix}, a.cur})
 }
 
 func runeColumn(text string, byteCol int) int {
@@ -171,77 +146,160 @@ func runeColumn(text string, byteCol int) int {
 	return utf8.RuneCountInString(text[:byteCol-1]) + 1
 }
 
-// parseError reports an error of the whole-file parser and returns the
-// lines of the instruction to take out before parsing again.
-func (a *analysis) parseError(err error) (start, end int) {
-	msg := err.Error()
-	var le *parser.LocationError
-	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
-		loc := le.Locations[0]
-		start, end = loc[0].Start.Line, loc[len(loc)-1].End.Line
+func (a *analysis) escapeRune() rune {
+	if a.escape == 0 {
+		return '\\'
 	}
-	msg = strings.TrimPrefix(msg, "dockerfile parse error: ")
-	switch {
-	case strings.Contains(msg, "file with no instructions"):
-		a.add("MissingFrom", 1, "The Dockerfile is empty: start it with FROM <image>, e.g. FROM python:3.12-slim", nil)
-		return 0, 0
-	case strings.Contains(msg, "unterminated heredoc"):
-		if start < 1 {
-			start = 1
-		}
-		a.add("UnterminatedHeredoc", start, "Unterminated heredoc: no line holds only its closing word, so everything to the end of the file belongs to it", nil)
-		return start, len(a.lines)
-	case strings.Contains(msg, "escape token"):
-		a.add("SyntaxError", 1, msg, nil)
-		return 1, 1
-	case strings.Contains(msg, "must have two arguments") || strings.Contains(msg, "requires"):
-		if start < 1 {
-			start = 1
-		}
-		if kw, rest, _ := strings.Cut(strings.TrimSpace(a.line(start)), " "); strings.EqualFold(kw, "ENV") && !strings.ContainsAny(strings.TrimSpace(rest), " =") {
-			msg = fmt.Sprintf("ENV %s has no value: write ENV %s=value", strings.TrimSpace(rest), strings.TrimSpace(rest))
-		}
-		a.add("ArgumentCount", start, upperFirst(msg), nil)
-		return start, end
-	}
-	if start < 1 {
-		a.add("SyntaxError", 1, msg, nil)
-		return 0, 0
-	}
-	a.add("SyntaxError", start, msg, nil)
-	return start, end
+	return a.escape
 }
 
-// applySkips honours BuildKit's "# check=skip=Rule1,Rule2" (or "all")
-// directive: those warnings are not reported. Errors always are.
-func (a *analysis) applySkips() {
-	v, _, _, ok := parser.ParseDirective("check", a.src)
-	if !ok {
-		return
+// directives reads what the file says about the checks: BuildKit's
+// "# check=" directive and hadolint's "# hadolint global ignore=".
+func (a *analysis) directives(src []byte) {
+	if v, _, _, ok := parser.ParseDirective("check", src); ok {
+		if cfg, err := linter.ParseLintOptions(v); err == nil {
+			a.lintConfig = cfg
+			a.experimental = fmt.Sprint(cfg.ExperimentalAll, cfg.ExperimentalRules)
+		}
 	}
-	skip := map[string]bool{}
-	for _, part := range strings.Split(v, ";") {
-		if list, ok := strings.CutPrefix(strings.TrimSpace(part), "skip="); ok {
-			for _, r := range strings.Split(list, ",") {
-				skip[strings.TrimSpace(r)] = true
+	for _, l := range a.lines {
+		if rest, ok := hadolintPragma(l, "global ignore="); ok {
+			if a.globalIgnore == nil {
+				a.globalIgnore = map[string]bool{}
+			}
+			if a.opts.Config != nil && a.opts.Config.DisableIgnorePragma {
+				continue
+			}
+			maps.Copy(a.globalIgnore, ruleIDs(strings.Split(rest, ",")))
+		}
+	}
+}
+
+// hadolintPragma returns what follows "# hadolint <key>" on a comment line.
+func hadolintPragma(line, key string) (string, bool) {
+	t := strings.TrimSpace(line)
+	if !strings.HasPrefix(t, "#") {
+		return "", false
+	}
+	t = strings.TrimSpace(strings.TrimPrefix(t, "#"))
+	rest, ok := strings.CutPrefix(t, "hadolint ")
+	if !ok {
+		return "", false
+	}
+	rest, ok = strings.CutPrefix(strings.TrimSpace(rest), key)
+	if !ok {
+		return "", false
+	}
+	rest, _, _ = strings.Cut(strings.TrimSpace(rest), " ")
+	return rest, true
+}
+
+// comments reads the comments right above an instruction: BuildKit's
+// "# check=skip=…" and hadolint's "# hadolint ignore=…" for it alone.
+func (a *analysis) comments(node *parser.Node) {
+	for _, c := range node.PrevComment {
+		line := "# " + c
+		if rest, ok := hadolintPragma(line, "ignore="); ok {
+			a.suppressed = append(a.suppressed, suppression{node.StartLine, node.EndLine, ruleIDs(strings.Split(rest, ",")), true})
+		}
+		d, _ := (&parser.DirectiveParser{}).ParseLine([]byte(line))
+		if d != nil && d.Name == "check" {
+			v, _, _ := strings.Cut(d.Value, " ")
+			if cfg, err := linter.ParseLintOptions(v); err == nil && (cfg.SkipAll || len(cfg.SkipRules) > 0) {
+				s := suppression{start: node.StartLine, end: node.EndLine, rules: ruleIDs(cfg.SkipRules)}
+				if cfg.SkipAll {
+					s.rules = map[string]bool{}
+					for _, r := range Rules {
+						if r.Severity != engine.SeverityError {
+							s.rules[r.ID] = true
+						}
+					}
+				}
+				a.suppressed = append(a.suppressed, s)
 			}
 		}
 	}
-	kept := a.diags[:0]
-	for _, d := range a.diags {
-		if d.Severity == engine.SeverityError || !skip[d.Rule] && !skip["all"] {
-			kept = append(kept, d)
+}
+
+// finish applies what the file and the project say about the rules, keeps
+// the rules about shipped layers to the stages that ship, and sorts.
+func (a *analysis) finish() []engine.Diagnostic {
+	shipped := a.shippedStages()
+	skip := map[string]bool{}
+	if c := a.lintConfig; c != nil {
+		skip = ruleIDs(c.SkipRules)
+		if c.SkipAll {
+			for _, r := range Rules {
+				skip[r.ID] = true
+			}
 		}
 	}
-	a.diags = kept
+	var cfg *Config = a.opts.Config
+	out := make([]engine.Diagnostic, 0, len(a.diags))
+	for _, d := range a.diags {
+		isError := d.Severity == engine.SeverityError
+		if r, ok := rulesByID[d.Rule]; ok && r.ShippedOnly && d.stage != nil && !shipped[d.stage] {
+			continue
+		}
+		if !isError && (skip[d.Rule] || a.globalIgnore[d.Rule] || a.suppressedAt(d.Rule, d.Line)) {
+			continue
+		}
+		if a.inlineCommentAt(d) {
+			continue
+		}
+		if a.lintConfig != nil && a.lintConfig.ReturnAsError && !isError {
+			if r, ok := rulesByID[d.Rule]; ok && r.BuildKit() {
+				d.Severity = engine.SeverityError // check=error=true: docker build fails on it
+			}
+		}
+		if cfg != nil {
+			var keep bool
+			if d.Diagnostic, keep = cfg.apply(d.Diagnostic); !keep {
+				continue
+			}
+		}
+		out = append(out, d.Diagnostic)
+	}
+	slices.SortStableFunc(out, func(x, y engine.Diagnostic) int {
+		return cmp.Or(cmp.Compare(x.Line, y.Line), cmp.Compare(x.Column, y.Column))
+	})
+	return out
+}
+
+func (a *analysis) suppressedAt(rule string, ln int) bool {
+	noPragmas := a.opts.Config != nil && a.opts.Config.DisableIgnorePragma
+	return slices.ContainsFunc(a.suppressed, func(s suppression) bool {
+		return ln >= s.start && ln <= s.end && (s.rules == nil || s.rules[rule]) && !(s.hadolint && noPragmas)
+	})
+}
+
+// inlineCommentAt: an instruction with an inline comment reports that
+// alone; what the comment's words break follows from it.
+func (a *analysis) inlineCommentAt(d diag) bool {
+	if d.Rule == "InlineComment" {
+		return false
+	}
+	return slices.ContainsFunc(a.diags, func(o diag) bool {
+		return o.Rule == "InlineComment" && o.Line == d.Line
+	})
+}
+
+// shippedStages are the stages whose layers end up in the image built by
+// default: the last stage and the stages it is built FROM.
+func (a *analysis) shippedStages() map[*stage]bool {
+	out := map[*stage]bool{}
+	if len(a.stages) == 0 {
+		return out
+	}
+	for s := a.stages[len(a.stages)-1]; s != nil && !out[s]; s = s.parent {
+		out[s] = true
+	}
+	return out
 }
 
 // checkContinuation finds a line continuation at the very end.
 func (a *analysis) checkContinuation() {
-	esc := a.escape
-	if esc == 0 {
-		esc = '\\'
-	}
+	esc := a.escapeRune()
 	for i := len(a.lines) - 1; i >= 0; i-- {
 		t := strings.TrimRight(a.lines[i], " \t")
 		if t == "" {
@@ -251,241 +309,293 @@ func (a *analysis) checkContinuation() {
 			return
 		}
 		if strings.HasSuffix(t, string(esc)) && !strings.HasSuffix(t, string(esc)+string(esc)) {
-			a.addAt("UnterminatedContinuation", i+1, len(t), i+1, len(t)+1, "The file ends in the middle of an instruction: the last line ends with "+string(esc)+", which continues it on a line that does not exist", nil)
+			a.addAt("UnterminatedContinuation", i+1, len(t), i+1, len(t)+1, "The file ends in the middle of an instruction: the last line ends with "+string(esc)+", so a line added below would become part of it", nil)
 		}
 		return
 	}
 }
 
-// stageInfo is what the checks remember about a stage.
-type stageInfo struct {
-	name     string
-	line     int
-	cmds     []int // lines of CMD
-	eps      []int
-	hcs      []int
-	user     string
-	userLine int
-	copyAll  int // line of a COPY . . not yet followed by an install
-	usesWget int
-	usesCurl int
-	pipEnv   bool
-	workdir  bool // an absolute WORKDIR was set
-	layers   int
-}
+var instructionNames = []string{"FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
 
+// walk checks the instructions in order, following the stages.
 func (a *analysis) walk(ast *parser.Node) {
-	var stages []*stageInfo
-	var cur *stageInfo
-	metaArgs := map[string]bool{}
-	for k := range predefinedArgs {
-		metaArgs[k] = true
-	}
+	a.metaArgs, a.metaValues = map[string]bool{}, map[string]string{}
 	upper, lower := 0, 0
-	var prevKind string
-	fromSeen, anyFrom := false, false
+	var prev *instructions.RunCommand
+	var prevScript *script
 	for _, node := range ast.Children {
 		kw := strings.ToLower(node.Value)
-		anyFrom = anyFrom || kw == "from"
-		start, end := node.StartLine, node.EndLine
-		if strings.ToUpper(node.Value) == node.Value {
-			upper++
-		} else if kw == node.Value {
-			lower++
+		if _, known := explanations[kw]; known {
+			if node.Value == strings.ToUpper(node.Value) {
+				upper++
+			} else if node.Value == kw {
+				lower++
+			}
 		}
+		a.comments(node)
+		in := a.instruction(node)
 		if _, known := explanations[kw]; known {
 			a.checkRawArgs(node, kw)
 		}
-		cmd, err := instructions.ParseInstruction(node)
-		if err != nil {
-			a.instructionError(node, kw, err)
-			prevKind = ""
+		if in.err == nil {
+			for _, h := range in.lints {
+				a.buildkitLint(node, h)
+			}
+		}
+		if in.err != nil {
+			a.instructionError(node, kw, in.err)
+			prev = nil
 			continue
 		}
-		if !fromSeen {
-			if st, ok := cmd.(*instructions.Stage); ok {
-				_ = st
-				fromSeen = true
-			} else if arg, ok := cmd.(*instructions.ArgCommand); ok {
+		if st, ok := in.cmd.(*instructions.Stage); ok {
+			a.checkFrom(node, st)
+			a.step(node, kw, 0)
+			prev = nil
+			continue
+		}
+		if a.cur == nil {
+			if arg, ok := in.cmd.(*instructions.ArgCommand); ok && len(a.stages) == 0 {
 				for _, kv := range arg.Args {
+					a.metaArgs[kv.Key] = a.metaArgs[kv.Key] || kv.Value != nil
 					if kv.Value != nil {
-						metaArgs[kv.Key] = true
-					} else {
-						metaArgs[kv.Key] = metaArgs[kv.Key] || false
-						if _, ok := metaArgs[kv.Key]; !ok {
-							metaArgs[kv.Key] = false
-						}
+						a.metaValues[kv.Key] = *kv.Value
 					}
 				}
 				a.checkKeyValues(node, "ARG", argPairs(arg))
-				a.step(node, kw, -1, "", 0)
-				continue
-			} else {
-				a.add("MissingFrom", start, fmt.Sprintf("%s before the first FROM: a Dockerfile starts with FROM <image> (only ARG may come before it)", strings.ToUpper(kw)), nil)
-				fromSeen = true // once is enough
+				a.step(node, kw, 0)
 				continue
 			}
+			// Checked all the same, as if under FROM scratch, so one
+			// missing line does not hide the rest.
+			a.add("MissingFrom", node.StartLine, fmt.Sprintf("%s before the first FROM: a Dockerfile starts with FROM <image> (only ARG may come before it)", strings.ToUpper(kw)), nil)
+			a.newStage(&stage{index: 0, line: node.StartLine, env: map[string]bool{}, args: map[string]bool{}})
 		}
-		switch c := cmd.(type) {
-		case *instructions.Stage:
-			cur = a.checkFrom(node, c, stages, metaArgs)
-			stages = append(stages, cur)
-			a.step(node, kw, len(stages)-1, cur.name, 0)
-			prevKind = "from"
-			continue
+		layer := a.check(node, in, false)
+		if run, ok := in.cmd.(*instructions.RunCommand); ok {
+			if prev != nil && singleCommand(prevScript) && singleCommand(in.script) && slices.Equal(prev.FlagsUsed, run.FlagsUsed) && flagsText(node) == flagsText(a.prevRun) {
+				a.add("ConsecutiveRun", node.StartLine, "This RUN follows another RUN with one command each: join them with && to make one layer", nil)
+			}
+			prev, prevScript, a.prevRun = run, in.script, node
+		} else {
+			prev = nil
 		}
-		if cur == nil {
-			continue
-		}
-		layer := 0
-		switch c := cmd.(type) {
-		case *instructions.RunCommand:
-			if prevKind == "run" {
-				a.add("ConsecutiveRun", start, "This RUN follows another RUN: join them with && to make one layer", nil)
-			}
-			a.checkRun(node, c, cur)
-			cur.layers++
-			layer = cur.layers
-		case *instructions.CmdCommand:
-			cur.cmds = append(cur.cmds, start)
-			a.checkShellForm(node, "CMD", c.ShellDependantCmdLine)
-		case *instructions.EntrypointCommand:
-			cur.eps = append(cur.eps, start)
-			a.checkShellForm(node, "ENTRYPOINT", c.ShellDependantCmdLine)
-		case *instructions.HealthCheckCommand:
-			cur.hcs = append(cur.hcs, start)
-		case *instructions.CopyCommand:
-			a.checkCopy(node, c.From, c.SourcePaths, stages, cur)
-			cur.layers++
-			layer = cur.layers
-		case *instructions.AddCommand:
-			a.checkAdd(node, c)
-			cur.layers++
-			layer = cur.layers
-		case *instructions.ExposeCommand:
-			a.checkExpose(node, c.Ports)
-		case *instructions.EnvCommand:
-			pairs := make([]pair, len(c.Env))
-			for i, e := range c.Env {
-				pairs[i] = pair{e.Key, e.Value, e.NoDelim}
-				if e.Key == "PIP_NO_CACHE_DIR" {
-					cur.pipEnv = true
-				}
-			}
-			a.checkKeyValues(node, "ENV", pairs)
-		case *instructions.ArgCommand:
-			a.checkKeyValues(node, "ARG", argPairs(c))
-		case *instructions.LabelCommand:
-			pairs := make([]pair, len(c.Labels))
-			for i, l := range c.Labels {
-				pairs[i] = pair{l.Key, l.Value, l.NoDelim}
-			}
-			a.checkKeyValues(node, "LABEL", pairs)
-		case *instructions.WorkdirCommand:
-			if !isAbs(c.Path) && !strings.HasPrefix(c.Path, "$") && !cur.workdir {
-				abs := "/" + strings.TrimPrefix(c.Path, "./")
-				a.add("WorkdirRelativePath", start, fmt.Sprintf("WORKDIR %s is relative to the base image's working directory; write an absolute path such as %s", c.Path, abs),
-					&engine.Fix{Title: "Use " + abs, Line: start, EndLine: end, Text: "WORKDIR " + abs})
-			}
-			if isAbs(c.Path) {
-				cur.workdir = true
-			}
-			cur.layers++ // a new directory makes one; an existing one nothing
-			layer = cur.layers
-		case *instructions.UserCommand:
-			cur.user, cur.userLine = c.User, start
-		case *instructions.MaintainerCommand:
-			a.add("MaintainerDeprecated", start, "MAINTAINER is deprecated: use LABEL org.opencontainers.image.authors",
-				&engine.Fix{Title: "Use a label", Line: start, EndLine: end, Text: fmt.Sprintf("LABEL org.opencontainers.image.authors=%q", c.Maintainer)})
-		}
-		a.step(node, kw, len(stages)-1, cur.name, layer)
-		prevKind = kw
+		a.step(node, kw, layer)
 	}
-	if !fromSeen && !anyFrom && len(ast.Children) > 0 {
-		a.add("MissingFrom", ast.Children[len(ast.Children)-1].StartLine, "No FROM instruction: a Dockerfile needs FROM <image> to start a build stage", nil)
-	}
-	for _, st := range stages {
+	for _, st := range a.stages {
 		a.stageEnd(st)
 	}
-	if n := len(stages); n > 0 {
-		last := stages[n-1]
-		if last.user == "" || last.user == "root" || last.user == "0" || strings.HasPrefix(last.user, "root:") || strings.HasPrefix(last.user, "0:") {
-			ln := last.line
-			if last.userLine > 0 {
-				ln = last.userLine
+	a.checkRootUser()
+	if upper > 0 && lower > 0 {
+		a.checkCasing(ast, upper, lower)
+	}
+}
+
+func singleCommand(s *script) bool { return s != nil && s.err == nil && len(s.cmds) == 1 }
+
+func flagsText(node *parser.Node) string {
+	if node == nil {
+		return ""
+	}
+	return strings.Join(node.Flags, " ")
+}
+
+// check runs the checks of one instruction inside a stage and returns the
+// layer it adds (0 for none). Inside ONBUILD the instruction runs later,
+// in another build: it is checked for itself, and changes no stage.
+func (a *analysis) check(node *parser.Node, in *instr, onbuild bool) (layer int) {
+	st := a.cur
+	if onbuild {
+		copy := *st
+		st = &copy
+	}
+	start, end := node.StartLine, node.EndLine
+	switch c := in.cmd.(type) {
+	case *instructions.RunCommand:
+		a.checkRun(node, c, in.script, st)
+		st.layers++
+		return st.layers
+	case *instructions.CmdCommand:
+		st.cmds = append(st.cmds, start)
+		a.checkShellForm(node, "CMD", c.ShellDependantCmdLine, st)
+	case *instructions.EntrypointCommand:
+		st.eps = append(st.eps, start)
+		a.checkShellForm(node, "ENTRYPOINT", c.ShellDependantCmdLine, st)
+	case *instructions.HealthCheckCommand:
+		st.hcs = append(st.hcs, start)
+		a.checkHealthcheck(node, c, in.script)
+	case *instructions.CopyCommand:
+		a.checkCopy(node, c.From, c.SourcePaths, c.DestPath, st)
+		st.layers++
+		return st.layers
+	case *instructions.AddCommand:
+		a.checkCopy(node, "", c.SourcePaths, c.DestPath, st)
+		a.checkAdd(node, c)
+		st.layers++
+		return st.layers
+	case *instructions.ExposeCommand:
+		a.undefinedVars(node, st)
+		a.checkExpose(node, c.Ports)
+		st.exposes = true
+	case *instructions.EnvCommand:
+		a.undefinedVars(node, st)
+		pairs := make([]pair, len(c.Env))
+		for i, e := range c.Env {
+			pairs[i] = pair{e.Key, e.Value, e.NoDelim}
+		}
+		a.checkKeyValues(node, "ENV", pairs)
+		a.checkEnvSelfReference(node, pairs)
+		for _, e := range c.Env {
+			st.setEnv(e.Key)
+		}
+	case *instructions.ArgCommand:
+		a.undefinedVars(node, st)
+		a.checkKeyValues(node, "ARG", argPairs(c))
+		for _, kv := range c.Args {
+			st.args[kv.Key] = true
+		}
+	case *instructions.LabelCommand:
+		a.undefinedVars(node, st)
+		pairs := make([]pair, len(c.Labels))
+		for i, l := range c.Labels {
+			pairs[i] = pair{l.Key, l.Value, l.NoDelim}
+		}
+		a.checkKeyValues(node, "LABEL", pairs)
+	case *instructions.WorkdirCommand:
+		a.undefinedVars(node, st)
+		path := a.unquote(c.Path)
+		if !isAbs(path) && !strings.HasPrefix(path, "$") && !st.absWorkdir {
+			abs := "/" + strings.TrimPrefix(path, "./")
+			a.add("WorkdirRelativePath", start, fmt.Sprintf("WORKDIR %s is relative to the base image's working directory; write an absolute path such as %s", path, abs),
+				&engine.Fix{Title: "Use " + abs, Line: start, EndLine: end, Text: "WORKDIR " + abs})
+		}
+		if path != "" {
+			st.workdir = path
+			st.absWorkdir = st.absWorkdir || isAbs(path)
+		}
+		st.layers++ // a new directory makes one; an existing one nothing
+		return st.layers
+	case *instructions.UserCommand:
+		a.undefinedVars(node, st)
+		st.user, st.userLine = a.unquote(c.User), start
+	case *instructions.ShellCommand:
+		st.shell = c.Shell
+	case *instructions.VolumeCommand, *instructions.StopSignalCommand:
+		a.undefinedVars(node, st)
+	case *instructions.MaintainerCommand:
+		// BuildKit's linter reports it (buildkitLint).
+	case *instructions.OnbuildCommand:
+		if in.inner != nil && node.Next != nil && len(node.Next.Children) == 1 {
+			inner := *node.Next.Children[0]
+			inner.StartLine, inner.EndLine = start, end
+			if in.inner.err != nil {
+				a.instructionError(&inner, strings.ToLower(inner.Value), in.inner.err)
+			} else {
+				a.check(&inner, in.inner, true)
 			}
-			a.add("RootUser", ln, "The final stage runs as root: add a user and USER it for services", nil)
 		}
 	}
-	if upper > 0 && lower > 0 {
-		want := "upper"
-		if lower > upper {
-			want = "lower"
-		}
-		for _, node := range ast.Children {
-			isUpper := strings.ToUpper(node.Value) == node.Value
-			if want == "upper" && !isUpper || want == "lower" && node.Value != strings.ToLower(node.Value) {
-				fixed := strings.ToUpper(node.Value)
-				if want == "lower" {
-					fixed = strings.ToLower(node.Value)
-				}
-				a.addToken("ConsistentInstructionCasing", node.StartLine, node.StartLine, node.Value, fmt.Sprintf("Instruction %q is not %scase like the others: write %s", node.Value, want, fixed), nil)
+	return 0
+}
+
+// buildkitLint turns a check BuildKit's linter made while parsing into a
+// diagnostic, with Berth's wording and fix where it has them.
+func (a *analysis) buildkitLint(node *parser.Node, h lintHit) {
+	start, end := node.StartLine, node.EndLine
+	switch h.rule {
+	case linter.RuleMaintainerDeprecated.Name:
+		maintainer := strings.TrimSpace(a.argsText(node))
+		a.add(h.rule, start, "MAINTAINER is deprecated: use LABEL org.opencontainers.image.authors",
+			&engine.Fix{Title: "Use a label", Line: start, EndLine: end, Text: fmt.Sprintf("LABEL org.opencontainers.image.authors=%q", maintainer)})
+	case linter.RuleFromAsCasing.Name:
+		fields := strings.Fields(node.Original)
+		as := ""
+		for i, f := range fields {
+			if i > 0 && strings.EqualFold(f, "as") {
+				as = f
 			}
+		}
+		want := "AS"
+		if node.Value == strings.ToLower(node.Value) {
+			want = "as"
+		}
+		a.addToken(h.rule, start, start, " "+as+" ", fmt.Sprintf("'%s' and 'FROM' keywords' casing do not match: write %s", as, want), a.replaceFix("Write "+want, start, start, " "+as+" ", " "+want+" "))
+	case linter.RuleStageNameCasing.Name:
+		fields := strings.Fields(node.Original)
+		name := fields[len(fields)-1]
+		a.addToken(h.rule, start, start, name, fmt.Sprintf("Stage name %q should be lowercase: %s", name, strings.ToLower(name)), nil)
+	default:
+		a.add(h.rule, start, h.msg, nil)
+	}
+}
+
+func (a *analysis) checkCasing(ast *parser.Node, upper, lower int) {
+	want := "upper"
+	if lower > upper {
+		want = "lower"
+	}
+	for _, node := range ast.Children {
+		if _, known := explanations[strings.ToLower(node.Value)]; !known {
+			continue // an unknown word is reported as such, not for its case
+		}
+		fixed := strings.ToUpper(node.Value)
+		if want == "lower" {
+			fixed = strings.ToLower(node.Value)
+		}
+		if node.Value != fixed {
+			a.addToken("ConsistentInstructionCasing", node.StartLine, node.StartLine, node.Value, fmt.Sprintf("Instruction %q is not %scase like the others: write %s", node.Value, want, fixed),
+				a.replaceFix("Write "+fixed, node.StartLine, node.StartLine, node.Value, fixed))
 		}
 	}
 }
 
-func (a *analysis) stageEnd(st *stageInfo) {
+func (a *analysis) stageEnd(st *stage) {
 	for _, list := range []struct {
 		lines []int
 		kw    string
 	}{{st.cmds, "CMD"}, {st.eps, "ENTRYPOINT"}, {st.hcs, "HEALTHCHECK"}} {
 		for i := 0; i+1 < len(list.lines); i++ {
-			a.add("MultipleInstructionsDisallowed", list.lines[i], fmt.Sprintf("Another %s follows in this stage (line %d); only the last one counts", list.kw, list.lines[len(list.lines)-1]), nil)
+			a.addIn(st, "MultipleInstructionsDisallowed", list.lines[i], fmt.Sprintf("Another %s follows in this stage (line %d); only the last one counts", list.kw, list.lines[len(list.lines)-1]))
 		}
 	}
 	if st.usesWget > 0 && st.usesCurl > 0 {
-		a.add("WgetAndCurl", max(st.usesWget, st.usesCurl), "This stage uses both wget and curl: one of them is enough", nil)
+		a.addIn(st, "WgetAndCurl", max(st.usesWget, st.usesCurl), "This stage uses both wget and curl: one of them is enough")
 	}
 }
 
-type pair struct {
-	key, value string
-	noDelim    bool
+// addIn reports on a whole line, as found in stage st.
+func (a *analysis) addIn(st *stage, rule string, ln int, msg string) {
+	cur := a.cur
+	a.cur = st
+	a.add(rule, ln, msg, nil)
+	a.cur = cur
 }
 
-func argPairs(c *instructions.ArgCommand) []pair {
-	out := make([]pair, len(c.Args))
-	for i, kv := range c.Args {
-		v := ""
-		if kv.Value != nil {
-			v = *kv.Value
+// checkRootUser: the final stage serves (EXPOSE) and never leaves root.
+func (a *analysis) checkRootUser() {
+	if len(a.stages) == 0 {
+		return
+	}
+	last := a.stages[len(a.stages)-1]
+	if !last.exposes || last.scratch {
+		return
+	}
+	u := last.user
+	if u == "" && last.external || u == "root" || u == "0" || strings.HasPrefix(u, "root:") || strings.HasPrefix(u, "0:") {
+		ln := last.line
+		if last.userLine > 0 {
+			ln = last.userLine
 		}
-		out[i] = pair{kv.Key, v, false}
+		a.addIn(last, "RootUser", ln, "The final stage publishes a port and runs as root: add a user and USER it for the server")
 	}
-	return out
 }
 
 func (a *analysis) instructionError(node *parser.Node, kw string, err error) {
 	msg := err.Error()
 	start := node.StartLine
+	var unknown *instructions.UnknownInstructionError
 	switch {
-	case strings.HasPrefix(msg, "unknown instruction"):
-		var fix *engine.Fix
-		if s := suggestInstruction(node.Value); s != "" {
-			text := a.line(start)
-			i := strings.Index(text, node.Value)
-			if i < 0 {
-				i = strings.Index(strings.ToLower(text), kw)
-			}
-			if i >= 0 {
-				fix = &engine.Fix{Title: "Change to " + s, Line: start, EndLine: start, Text: text[:i] + s + text[i+len(node.Value):]}
-			}
-			msg = fmt.Sprintf("Unknown instruction %s: did you mean %s?", strings.ToUpper(node.Value), s)
-		} else {
-			msg = fmt.Sprintf("Unknown instruction %s: instructions are FROM, RUN, COPY, ADD, CMD, ENTRYPOINT, ENV, ARG, WORKDIR, EXPOSE, LABEL, USER, VOLUME, STOPSIGNAL, HEALTHCHECK, SHELL, ONBUILD", strings.ToUpper(node.Value))
-		}
-		a.addToken("UnknownInstruction", start, start, node.Value, msg, fix)
+	case errors.As(err, &unknown):
+		a.unknownInstruction(node, kw)
 	case strings.HasPrefix(msg, "unknown flag"):
 		flag := strings.TrimPrefix(msg, "unknown flag: ")
 		if i := strings.Index(flag, " "); i > 0 {
@@ -499,6 +609,38 @@ func (a *analysis) instructionError(node *parser.Node, kw string, err error) {
 	default:
 		a.add("SyntaxError", start, upperFirst(msg), nil)
 	}
+}
+
+// shellCommands are programs people paste into a Dockerfile as if it were
+// a terminal.
+var shellCommands = map[string]bool{
+	"docker": true, "git": true, "cd": true, "ls": true, "apt": true, "apt-get": true, "apk": true, "yum": true, "dnf": true,
+	"pip": true, "pip3": true, "npm": true, "yarn": true, "python": true, "python3": true, "node": true, "go": true, "make": true,
+	"echo": true, "mkdir": true, "curl": true, "wget": true, "sudo": true, "chmod": true, "chown": true, "cp": true, "mv": true,
+	"rm": true, "export": true, "source": true, "bash": true, "sh": true, "cat": true, "tar": true, "useradd": true, "adduser": true,
+}
+
+func (a *analysis) unknownInstruction(node *parser.Node, kw string) {
+	start := node.StartLine
+	text := a.line(start)
+	if shellCommands[kw] {
+		cmdline := strings.TrimSpace(node.Original)
+		var fix *engine.Fix
+		msg := fmt.Sprintf("%q is a command for a terminal, not a Dockerfile instruction: run it in a terminal", cmdline)
+		if kw != "docker" && kw != "cd" && kw != "export" && kw != "source" {
+			msg += ", or write RUN before it to run it while the image builds"
+			indent := text[:len(text)-len(strings.TrimLeft(text, " \t"))]
+			fix = &engine.Fix{Title: "Run it in the image (RUN)", Line: start, EndLine: start, Text: indent + "RUN " + strings.TrimLeft(text, " \t")}
+		}
+		a.addToken("UnknownInstruction", start, start, node.Value, msg, fix)
+		return
+	}
+	if s := suggestInstruction(node.Value); s != "" {
+		a.addToken("UnknownInstruction", start, start, node.Value, fmt.Sprintf("Unknown instruction %s: did you mean %s?", strings.ToUpper(node.Value), s),
+			a.replaceFix("Change to "+s, start, start, node.Value, s))
+		return
+	}
+	a.addToken("UnknownInstruction", start, start, node.Value, fmt.Sprintf("Unknown instruction %s: instructions are FROM, RUN, COPY, ADD, CMD, ENTRYPOINT, ENV, ARG, WORKDIR, EXPOSE, LABEL, USER, VOLUME, STOPSIGNAL, HEALTHCHECK, SHELL, ONBUILD", strings.ToUpper(node.Value)), nil)
 }
 
 func didYouMeanFlag(msg string) string {
@@ -517,408 +659,14 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-var instructionNames = []string{"FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
-
-// suggestInstruction finds the instruction a typo most likely meant.
+// suggestInstruction finds the instruction a typo most likely meant
+// (BuildKit's suggestion, when the typo keeps at least half the word).
 func suggestInstruction(word string) string {
-	w := strings.ToUpper(word)
-	best, bestD := "", 3
-	for _, name := range instructionNames {
-		if d := editDistance(w, name); d < bestD || d == bestD && best == "" && d <= len(name)/3 {
-			best, bestD = name, d
-		}
-	}
-	if bestD > 2 || bestD > len(w)/2 {
+	s, ok := suggest.Search(word, instructionNames, false)
+	if !ok || editDistance(strings.ToUpper(word), strings.ToUpper(s)) > len(word)/2 {
 		return ""
 	}
-	return best
+	return strings.ToUpper(s)
 }
 
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev[j-1]) // a swap costs one, like a change
-			}
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-// checkRawArgs looks at the arguments as written: exec forms with curly
-// quotes or broken JSON, and instructions left without arguments.
-func (a *analysis) checkRawArgs(node *parser.Node, kw string) {
-	switch kw {
-	case "run", "cmd", "entrypoint", "shell", "volume", "copy", "add", "healthcheck":
-	default:
-		return
-	}
-	raw := a.argsText(node)
-	if raw == "" {
-		if kw == "run" || kw == "cmd" || kw == "entrypoint" {
-			a.add("ArgumentCount", node.StartLine, fmt.Sprintf("%s needs a command, e.g. %s [\"python\", \"app.py\"]", strings.ToUpper(kw), strings.ToUpper(kw)), nil)
-		}
-		return
-	}
-	if kw == "healthcheck" {
-		_, raw, _ = strings.Cut(raw, "CMD")
-		raw = strings.TrimSpace(raw)
-	}
-	if !strings.HasPrefix(raw, "[") {
-		return
-	}
-	if strings.ContainsAny(raw, "“”‘’„«»") {
-		fixed := strings.NewReplacer("“", `"`, "”", `"`, "„", `"`, "‘", `"`, "’", `"`, "«", `"`, "»", `"`).Replace(a.line(node.StartLine))
-		var fix *engine.Fix
-		if node.StartLine == node.EndLine {
-			fix = &engine.Fix{Title: "Use straight quotes", Line: node.StartLine, EndLine: node.EndLine, Text: fixed}
-		}
-		quote := "“"
-		for _, q := range []string{"“", "”", "‘", "’", "„", "«", "»"} {
-			if strings.Contains(raw, q) {
-				quote = q
-				break
-			}
-		}
-		a.addToken("TypographicQuotes", node.StartLine, node.EndLine, quote, fmt.Sprintf("%s uses typographic quotes (%s): the exec form needs straight double quotes \", as in [\"python\", \"app.py\"]", strings.ToUpper(kw), quote), fix)
-		return
-	}
-	if node.Attributes["json"] {
-		return
-	}
-	if strings.HasSuffix(strings.TrimSpace(raw), "]") || kw != "run" {
-		var probe []string
-		err := json.Unmarshal([]byte(raw), &probe)
-		why := "it is not valid JSON"
-		if err != nil {
-			why = jsonProblem(raw, err)
-		}
-		a.add("InvalidJSON", node.StartLine, fmt.Sprintf("%s looks like the exec form but %s, so Docker would run it as a shell command, brackets and all: write [\"program\", \"arg\"] with double quotes", strings.ToUpper(kw), why), nil)
-	}
-}
-
-func jsonProblem(raw string, err error) string {
-	switch {
-	case !strings.HasSuffix(strings.TrimSpace(raw), "]"):
-		return "the closing ] is missing"
-	case strings.Contains(raw, "'") && !strings.Contains(raw, `"`):
-		return "uses single quotes (JSON needs double quotes)"
-	}
-	return "it is not valid JSON (" + err.Error() + ")"
-}
-
-// argsText is the instruction's arguments as written, flags removed.
-func (a *analysis) argsText(node *parser.Node) string {
-	var b strings.Builder
-	for ln := node.StartLine; ln <= node.EndLine; ln++ {
-		t := a.line(ln)
-		if ln == node.StartLine {
-			t = strings.TrimLeft(t, " \t")
-			if len(t) >= len(node.Value) {
-				t = t[len(node.Value):]
-			}
-		}
-		b.WriteString(strings.TrimSuffix(strings.TrimRight(t, " \t"), string(a.escapeRune())))
-		b.WriteByte(' ')
-	}
-	s := strings.TrimSpace(b.String())
-	for strings.HasPrefix(s, "--") {
-		if i := strings.IndexAny(s, " \t"); i > 0 {
-			s = strings.TrimSpace(s[i:])
-		} else {
-			return ""
-		}
-	}
-	return s
-}
-
-func (a *analysis) escapeRune() rune {
-	if a.escape == 0 {
-		return '\\'
-	}
-	return a.escape
-}
-
-func (a *analysis) checkShellForm(node *parser.Node, kw string, c instructions.ShellDependantCmdLine) {
-	if !c.PrependShell || len(c.CmdLine) == 0 {
-		return
-	}
-	raw := strings.Join(c.CmdLine, " ")
-	if strings.HasPrefix(strings.TrimSpace(raw), "[") {
-		return // reported as broken JSON already
-	}
-	var fix *engine.Fix
-	if words, ok := simpleWords(raw); ok && node.StartLine == node.EndLine {
-		quoted := make([]string, len(words))
-		for i, w := range words {
-			b, _ := json.Marshal(w)
-			quoted[i] = string(b)
-		}
-		text := a.line(node.StartLine)
-		indent := text[:len(text)-len(strings.TrimLeft(text, " \t"))]
-		fix = &engine.Fix{Title: "Use the exec form", Line: node.StartLine, EndLine: node.EndLine, Text: indent + node.Value + " [" + strings.Join(quoted, ", ") + "]"}
-	}
-	a.add("JSONArgsRecommended", node.StartLine, fmt.Sprintf("%s in shell form runs under /bin/sh, which does not pass docker stop's signal on: use the exec form, %s [\"program\", \"arg\"]", kw, kw), fix)
-}
-
-// simpleWords splits a command line with no shell features into words.
-func simpleWords(s string) ([]string, bool) {
-	if strings.ContainsAny(s, "|&;<>$`*?(){}[]\\\"'~#=") {
-		return nil, false
-	}
-	w := strings.Fields(s)
-	return w, len(w) > 0
-}
-
-var predefinedArgs = map[string]bool{
-	"HTTP_PROXY": true, "http_proxy": true, "HTTPS_PROXY": true, "https_proxy": true, "FTP_PROXY": true, "ftp_proxy": true,
-	"NO_PROXY": true, "no_proxy": true, "ALL_PROXY": true, "all_proxy": true,
-	"TARGETPLATFORM": true, "TARGETOS": true, "TARGETARCH": true, "TARGETVARIANT": true,
-	"BUILDPLATFORM": true, "BUILDOS": true, "BUILDARCH": true, "BUILDVARIANT": true,
-}
-
-var varRef = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
-
-func (a *analysis) checkFrom(node *parser.Node, c *instructions.Stage, stages []*stageInfo, metaArgs map[string]bool) *stageInfo {
-	st := &stageInfo{name: c.Name, line: node.StartLine}
-	start := node.StartLine
-	orig := a.line(start)
-	// FROM image AS name: the casing of AS, and of the name.
-	fields := strings.Fields(node.Original)
-	for i, f := range fields {
-		if strings.EqualFold(f, "as") && i > 0 && i+1 < len(fields) {
-			isUpperFrom := strings.ToUpper(fields[0]) == fields[0]
-			if isUpperFrom && f != "AS" || !isUpperFrom && f != strings.ToLower(f) {
-				want := "AS"
-				if !isUpperFrom {
-					want = "as"
-				}
-				a.addToken("FromAsCasing", start, start, " "+f+" ", fmt.Sprintf("'%s' and 'FROM' keywords' casing do not match: write %s", f, want), nil)
-			}
-			name := fields[i+1]
-			if name != strings.ToLower(name) {
-				a.addToken("StageNameCasing", start, start, name, fmt.Sprintf("Stage name %q should be lowercase: %s", name, strings.ToLower(name)), nil)
-			}
-		}
-	}
-	if c.Name != "" {
-		for _, prev := range stages {
-			if strings.EqualFold(prev.name, c.Name) {
-				a.addToken("DuplicateStageName", start, start, c.Name, fmt.Sprintf("Stage name %q is already used on line %d", c.Name, prev.line), nil)
-			}
-		}
-		if lc := strings.ToLower(c.Name); lc == "scratch" || lc == "context" {
-			a.addToken("ReservedStageName", start, start, c.Name, fmt.Sprintf("Stage name %q is reserved", c.Name), nil)
-		}
-	}
-	base := c.BaseName
-	switch {
-	case strings.Contains(base, "$"):
-		for _, m := range varRef.FindAllStringSubmatch(base, -1) {
-			if has, declared := metaArgs[m[1]]; !declared || !has {
-				a.addToken("UndefinedArgInFrom", start, start, m[0], fmt.Sprintf("FROM uses $%s, which no ARG before the first FROM gives a default", m[1]), nil)
-			}
-		}
-	case strings.EqualFold(base, "scratch"):
-	case isStageRef(base, stages):
-	default:
-		name, tag := splitTag(base)
-		switch {
-		case strings.Contains(base, "@"):
-		case tag == "":
-			a.addToken("UntaggedBaseImage", start, start, base, fmt.Sprintf("FROM %s has no tag, so it means %s:latest: pin a version, e.g. %s:<version>", base, name, name), nil)
-		case tag == "latest":
-			a.addToken("LatestBaseImage", start, start, base, fmt.Sprintf("FROM %s: the latest tag moves; pin a version", base), nil)
-		}
-	}
-	_ = orig
-	return st
-}
-
-func isStageRef(name string, stages []*stageInfo) bool {
-	for _, s := range stages {
-		if s.name != "" && strings.EqualFold(s.name, name) {
-			return true
-		}
-	}
-	return false
-}
-
-// splitTag splits "repo:tag" (a port in the registry host is no tag).
-func splitTag(ref string) (name, tag string) {
-	i := strings.LastIndex(ref, ":")
-	if i < 0 || strings.Contains(ref[i:], "/") {
-		return ref, ""
-	}
-	return ref[:i], ref[i+1:]
-}
-
-func (a *analysis) checkCopy(node *parser.Node, from string, srcs []string, stages []*stageInfo, cur *stageInfo) {
-	start := node.StartLine
-	if from != "" && !strings.Contains(from, "$") {
-		if n, err := strconv.Atoi(from); err == nil {
-			if n < 0 || n >= len(stages)-1 && !(n < len(stages) && stages[n] != cur) {
-				a.addToken("UnknownStage", start, node.EndLine, "--from="+from, fmt.Sprintf("COPY --from=%s: there is no earlier stage number %d (stages count from 0; this file has %d before this one)", from, n, len(stages)-1), nil)
-			}
-		} else if !isStageRef(from, stages) && !strings.ContainsAny(from, "/:.@") {
-			var names []string
-			for _, s := range stages {
-				if s.name != "" && s != cur {
-					names = append(names, s.name)
-				}
-			}
-			known := "this file names no earlier stages"
-			if len(names) > 0 {
-				known = "stages: " + strings.Join(names, ", ")
-			}
-			for _, n := range names {
-				if editDistance(strings.ToLower(n), strings.ToLower(from)) <= 2 {
-					known = "did you mean " + n + "?"
-				}
-			}
-			a.addToken("UnknownStage", start, node.EndLine, "--from="+from, fmt.Sprintf("COPY --from=%s: no earlier stage has that name (%s); to copy from an image, write its name with a tag, e.g. --from=%s:latest", from, known, from), nil)
-		}
-	}
-	if from == "" {
-		for _, s := range srcs {
-			if s == "." || s == "./" || s == "./." {
-				cur.copyAll = start
-			}
-		}
-	}
-}
-
-var archiveExt = []string{".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".gz", ".bz2", ".xz"}
-
-func (a *analysis) checkAdd(node *parser.Node, c *instructions.AddCommand) {
-	for _, s := range c.SourcePaths {
-		if strings.Contains(s, "://") || strings.HasPrefix(s, "git@") || strings.Contains(s, "$") {
-			return
-		}
-		for _, ext := range archiveExt {
-			if strings.HasSuffix(strings.ToLower(s), ext) {
-				return
-			}
-		}
-	}
-	if len(c.SourcePaths) == 0 {
-		return
-	}
-	var fix *engine.Fix
-	if node.StartLine == node.EndLine {
-		text := a.line(node.StartLine)
-		if i := strings.Index(text, node.Value); i >= 0 {
-			fix = &engine.Fix{Title: "Replace with COPY", Line: node.StartLine, EndLine: node.EndLine, Text: text[:i] + "COPY" + text[i+len(node.Value):]}
-		}
-	}
-	a.add("AddInsteadOfCopy", node.StartLine, "ADD of local files: use COPY, which only copies (ADD also unpacks archives and downloads URLs)", fix)
-}
-
-var validProto = map[string]bool{"tcp": true, "udp": true, "sctp": true}
-
-func (a *analysis) checkExpose(node *parser.Node, ports []string) {
-	start := node.StartLine
-	for _, p := range ports {
-		if strings.Contains(p, "$") {
-			continue
-		}
-		port, proto, hasProto := strings.Cut(p, "/")
-		if hasProto {
-			lp := strings.ToLower(proto)
-			if !validProto[lp] {
-				best := ""
-				for q := range validProto {
-					if editDistance(lp, q) <= 2 {
-						best = q
-					}
-				}
-				msg := fmt.Sprintf("EXPOSE %s: unknown protocol %q: use tcp, udp or sctp", p, proto)
-				if best != "" {
-					msg = fmt.Sprintf("EXPOSE %s: unknown protocol %q: did you mean %s?", p, proto, best)
-				}
-				a.addToken("InvalidPort", start, node.EndLine, p, msg, nil)
-				continue
-			}
-			if proto != lp {
-				a.addToken("ExposeProtoCasing", start, node.EndLine, p, fmt.Sprintf("EXPOSE %s: write the protocol in lowercase, %s/%s", p, port, lp), nil)
-			}
-		}
-		if strings.Contains(port, ":") {
-			a.addToken("InvalidPort", start, node.EndLine, p, fmt.Sprintf("EXPOSE %s: EXPOSE takes the container's port only; publish it on the host with docker run -p %s", p, port), nil)
-			continue
-		}
-		lo, hi, isRange := strings.Cut(port, "-")
-		l, err1 := strconv.Atoi(lo)
-		h, err2 := l, error(nil)
-		if isRange {
-			h, err2 = strconv.Atoi(hi)
-		}
-		if err1 != nil || err2 != nil || l < 1 || h > 65535 || h < l {
-			a.addToken("InvalidPort", start, node.EndLine, p, fmt.Sprintf("EXPOSE %s: not a port: ports are numbers from 1 to 65535, e.g. EXPOSE 8000 or EXPOSE 53/udp", p), nil)
-		}
-	}
-}
-
-var secretName = regexp.MustCompile(`(?i)(?:^|_)(?:apikey|api_key|auth|credentials?|key|pass|passwd|password|pwd|secret|token)(?:_|$)`)
-
-// nonSecret names look like secrets but are not.
-var nonSecret = regexp.MustCompile(`(?i)(?:^|_)(?:public|pub|file|path|dir|id|url|name|user|username|type|length|size)(?:_|$)`)
-
-func (a *analysis) checkKeyValues(node *parser.Node, kw string, pairs []pair) {
-	start := node.StartLine
-	var lex *shell.Lex
-	for _, p := range pairs {
-		if p.key == "" || strings.ContainsAny(p.key, " \t\"'") {
-			a.add("InvalidKeyValue", start, fmt.Sprintf("%s: %q is not a valid name", kw, p.key), nil)
-			continue
-		}
-		if lex == nil && strings.ContainsAny(p.value, "\"'`\\$") {
-			lex = shell.NewLex(a.escapeRune())
-		}
-		if lex == nil {
-			// nothing to expand or unquote
-		} else if _, _, err := lex.ProcessWord(p.value, emptyEnv{}); err != nil {
-			a.addToken("InvalidKeyValue", start, node.EndLine, p.key, fmt.Sprintf("%s %s: %v", kw, p.key, err), nil)
-		}
-		if kw != "LABEL" && secretName.MatchString(p.key) && !nonSecret.MatchString(p.key) {
-			a.addToken("SecretsUsedInArgOrEnv", start, node.EndLine, p.key, fmt.Sprintf("%s %q looks like a secret: it stays readable in the image (%s)", kw, p.key, map[bool]string{true: "config", false: "history"}[kw == "ENV"]), nil)
-		}
-		if p.noDelim && kw == "ENV" && node.StartLine == node.EndLine {
-			text := a.line(start)
-			indent := text[:len(text)-len(strings.TrimLeft(text, " \t"))]
-			val := p.value
-			if strings.ContainsAny(val, " \t") && !strings.HasPrefix(val, `"`) {
-				val = strconv.Quote(val)
-			}
-			a.add("LegacyKeyValueFormat", start, fmt.Sprintf("ENV %s %s is the legacy form: write ENV %s=%s", p.key, p.value, p.key, val),
-				&engine.Fix{Title: "Use KEY=value", Line: start, EndLine: start, Text: indent + node.Value + " " + p.key + "=" + val})
-		} else if p.noDelim && kw == "ENV" {
-			a.add("LegacyKeyValueFormat", start, fmt.Sprintf("ENV %s <value> is the legacy form: write ENV %s=<value>", p.key, p.key), nil)
-		}
-	}
-}
-
-type emptyEnv struct{}
-
-func (emptyEnv) Get(string) (string, bool) { return "", true }
-func (emptyEnv) Keys() []string            { return nil }
-
-// isAbs accepts Linux paths and Windows ones (C:\app, \app).
-func isAbs(p string) bool {
-	if strings.HasPrefix(p, "/") || strings.HasPrefix(p, "\\") {
-		return true
-	}
-	return len(p) >= 3 && p[1] == ':' && (p[2] == '\\' || p[2] == '/') && (p[0]|0x20 >= 'a' && p[0]|0x20 <= 'z')
-}
+func editDistance(a, b string) int { return levenshtein.Distance(a, b, nil) }

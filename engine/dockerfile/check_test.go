@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/broken")
@@ -48,39 +51,60 @@ func TestCorpusHasNoErrors(t *testing.T) {
 	}
 }
 
-func TestBrokenGoldens(t *testing.T) {
+// checkCase analyzes a corpus file as the editor would: with the
+// <case>.dockerignore beside it as the context's, when there is one.
+func checkCase(t testing.TB, f string) []engine.Diagnostic {
+	src, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opts Options
+	if data, err := os.ReadFile(strings.TrimSuffix(f, ".Dockerfile") + ".dockerignore"); err == nil {
+		patterns, err := ignorefile.ReadAll(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opts.Ignore, err = patternmatcher.New(patterns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return (&Analyzer{Options: opts}).Analyze(src).Diagnostics
+}
+
+// The goldens: testdata/broken holds files with problems (each must have
+// a diagnostic), testdata/falsealarms files that other checkers, or an
+// earlier Berth, wrongly complained about (most must have none).
+func TestGoldens(t *testing.T) {
 	if *update && os.Getenv("CI") != "" {
 		t.Fatal("-update rewrites goldens; never in CI")
 	}
-	files, _ := filepath.Glob(filepath.Join("testdata", "broken", "*.Dockerfile"))
-	if len(files) < 30 {
-		t.Fatalf("%d broken files, want at least 30", len(files))
-	}
-	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".Dockerfile"), func(t *testing.T) {
-			src, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := format(Check(src))
-			golden := strings.TrimSuffix(f, ".Dockerfile") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
+	for _, dir := range []string{"broken", "falsealarms"} {
+		files, _ := filepath.Glob(filepath.Join("testdata", dir, "*.Dockerfile"))
+		if len(files) < 10 {
+			t.Fatalf("%d files in %s", len(files), dir)
+		}
+		for _, f := range files {
+			t.Run(dir+"/"+strings.TrimSuffix(filepath.Base(f), ".Dockerfile"), func(t *testing.T) {
+				got := format(checkCase(t, f))
+				golden := strings.TrimSuffix(f, ".Dockerfile") + ".golden"
+				if *update {
+					if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
 				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./engine/dockerfile -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("diagnostics differ from %s:\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
-			if got == "" {
-				t.Error("a broken file with no diagnostic")
-			}
-		})
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test ./engine/dockerfile -update)", err)
+				}
+				if got != string(want) {
+					t.Errorf("diagnostics differ from %s:\ngot:\n%s\nwant:\n%s", golden, got, want)
+				}
+				if dir == "broken" && got == "" {
+					t.Error("a broken file with no diagnostic")
+				}
+			})
+		}
 	}
 }
 
@@ -108,8 +132,7 @@ func TestRulesAreDeclaredAndExplained(t *testing.T) {
 	fired := map[string]bool{}
 	files, _ := filepath.Glob(filepath.Join("testdata", "broken", "*.Dockerfile"))
 	for _, f := range files {
-		src, _ := os.ReadFile(f)
-		for _, d := range Check(src) {
+		for _, d := range checkCase(t, f) {
 			if !seen[d.Rule] {
 				t.Errorf("%s: rule %s is not declared in rules.go", f, d.Rule)
 			}
@@ -119,6 +142,19 @@ func TestRulesAreDeclaredAndExplained(t *testing.T) {
 	for _, r := range Rules {
 		if !fired[r.ID] {
 			t.Errorf("rule %s never fires in testdata/broken", r.ID)
+		}
+	}
+	// BuildKit's checks that Berth has are named as BuildKit names them
+	// (docker build reports the same name), and every hadolint code
+	// belongs to one rule.
+	for name := range buildkitRules {
+		if _, ok := rulesByID[name]; !ok && name != "InvalidBaseImagePlatform" && name != "InvalidDefaultArgInFrom" {
+			t.Errorf("BuildKit's check %s has no rule of that name", name)
+		}
+	}
+	for code, ids := range rulesByHadolint {
+		if len(ids) != 1 {
+			t.Errorf("hadolint's %s maps to %v", code, ids)
 		}
 	}
 }
@@ -132,6 +168,20 @@ func TestFixesApply(t *testing.T) {
 		{"FROM alpine:3.20\nENV GREETING hello world\n", "LegacyKeyValueFormat", `ENV GREETING="hello world"`},
 		{"FROM alpine:3.20\nMAINTAINER jane\n", "MaintainerDeprecated", `LABEL org.opencontainers.image.authors="jane"`},
 		{"FROM alpine:3.20\nWORKDIR app\n", "WorkdirRelativePath", "WORKDIR /app"},
+		{"FROM debian:12\nRUN apt install -y x=1 --no-install-recommends && rm -rf /var/lib/apt/lists/*\n", "UseAptGet", "RUN apt-get install -y x=1 --no-install-recommends && rm -rf /var/lib/apt/lists/*"},
+		{"FROM debian:12\nRUN apt-get install x=1 --no-install-recommends && rm -rf /var/lib/apt/lists/*\n", "AptGetYes", "RUN apt-get install -y x=1 --no-install-recommends && rm -rf /var/lib/apt/lists/*"},
+		{"FROM alpine:3.20\nRUN apk add curl=8\n", "ApkNoCache", "RUN apk add --no-cache curl=8"},
+		{"FROM python:3.12\nRUN pip install flask==3\n", "PipNoCacheDir", "RUN pip install --no-cache-dir flask==3"},
+		{"FROM python:3.12\nRUN pip install —no-cache-dir flask==3\n", "TypographicDash", "RUN pip install --no-cache-dir flask==3"},
+		{"FROM Python:3.12\n", "InvalidImageName", "FROM python:3.12"},
+		{"FROM alpine:3.20\nWORKDIR /app\nCOPY app.py ./ # the app\n", "InlineComment", "# the app\nCOPY app.py ./"},
+		{"FROM debian:12\nRUN source /etc/profile && env\n", "SourceInSh", "RUN . /etc/profile && env"},
+		{"FROM nginx:1.27\nHEALTHCHECK CMD curl localhost\n", "HealthcheckWithoutFail", "HEALTHCHECK CMD curl -f localhost"},
+		{"FROM alpine:3.20\nEXPOSE 8080:80\n", "ExposeInvalidFormat", "EXPOSE 80"},
+		{"FROM alpine:3.20\nEXPOSE 80/TCP\n", "ExposeProtoCasing", "EXPOSE 80/tcp"},
+		{"FROM alpine:3.20 as build\n", "FromAsCasing", "FROM alpine:3.20 AS build"},
+		{"FROM alpine:3.20\nRUN echo a && echo b\nrun echo c && echo d\n", "ConsistentInstructionCasing", "RUN echo c && echo d"},
+		{"FROM alpine:3.20\napk add --no-cache curl=8\n", "UnknownInstruction", "RUN apk add --no-cache curl=8"},
 	}
 	for _, tc := range cases {
 		var fix *engine.Fix

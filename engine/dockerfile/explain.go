@@ -99,12 +99,17 @@ func (s Step) Note() string {
 	return "changes the image's settings only: no layer"
 }
 
-func (a *analysis) step(node *parser.Node, kw string, stage int, stageName string, layer int) {
+// step records what the instruction does, in the current stage.
+func (a *analysis) step(node *parser.Node, kw string, layer int) {
 	e, ok := explanations[kw]
 	if !ok {
 		return
 	}
-	a.steps = append(a.steps, Step{Line: node.StartLine, EndLine: node.EndLine, Keyword: e.Keyword, Stage: stage, StageName: stageName, Effect: e.Effect, Layer: layer})
+	s := Step{Line: node.StartLine, EndLine: node.EndLine, Keyword: e.Keyword, Stage: -1, Effect: e.Effect, Layer: layer}
+	if a.cur != nil {
+		s.Stage, s.StageName = a.cur.index, a.cur.name
+	}
+	a.steps = append(a.steps, s)
 }
 
 // StepAt is the step on line ln, if any.

@@ -89,6 +89,11 @@ test)
   CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc go vet ./...
   CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc go build -o "${TMPDIR:-/tmp}/berth-windows-amd64.exe" ./cmd/berth
   go test -race -count=1 -timeout 20m ./...
+  # Fuzz the Dockerfile paths for a bounded time: the validator (parse,
+  # rules, steps, incremental re-analysis) and the builder's parse must
+  # never panic on any input.
+  go test -run '^$' -fuzz '^FuzzAnalyze$' -fuzztime 20s ./engine/dockerfile
+  go test -run '^$' -fuzz '^FuzzParseDockerfile$' -fuzztime 10s ./engine/build
   ;;
 *)
   echo "usage: $0 run [berthd flags] | test" >&2

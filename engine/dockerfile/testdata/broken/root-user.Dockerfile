@@ -1,3 +1,4 @@
 FROM alpine:3.20
 USER app
 USER root
+EXPOSE 80

@@ -1,0 +1,5 @@
+FROM alpine:3.20
+WORKDIR /app
+COPY secrets.env ./
+COPY node_modules/x ./x
+COPY src ./src

@@ -1,0 +1,4 @@
+FROM alpine:3.20
+ENV A=1 B=$A
+ENV C=2
+ENV D=$C

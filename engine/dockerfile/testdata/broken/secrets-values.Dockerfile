@@ -1,0 +1,4 @@
+FROM alpine:3.20
+ENV AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
+ARG DEPLOY=ghp_0123456789abcdefghijklmnopqrstuvwxyzAB
+ENV SSH_KEY_FILE=/run/secrets/key

@@ -1,0 +1,4 @@
+FROM scratch
+
+# check=skip=JSONArgsRecommended
+CMD mycommand
