@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine"
-	units "github.com/docker/go-units"
+	"github.com/berth-dev/berth/engine/human"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 )
@@ -141,7 +141,7 @@ func specFrom(name string, req container.CreateRequest) (engine.ContainerSpec, e
 		}
 	}
 	for _, bind := range hc.Binds {
-		m, err := parseBind(bind)
+		m, err := engine.ParseMountSpec(bind)
 		if err != nil {
 			return spec, err
 		}
@@ -151,26 +151,6 @@ func specFrom(name string, req container.CreateRequest) (engine.ContainerSpec, e
 		spec.Mounts = append(spec.Mounts, engine.Mount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
 	return spec, nil
-}
-
-// parseBind reads -v's "SRC:DST[:ro|rw]"; a SRC that is not a path names a volume.
-func parseBind(bind string) (engine.Mount, error) {
-	parts := strings.Split(bind, ":")
-	if len(parts) < 2 || len(parts) > 3 {
-		return engine.Mount{}, fmt.Errorf("invalid volume specification: %q: %w", bind, engine.ErrInvalidArgument)
-	}
-	m := engine.Mount{Type: "volume", Source: parts[0], Target: parts[1]}
-	if strings.HasPrefix(parts[0], "/") {
-		m.Type = "bind"
-	}
-	if len(parts) == 3 {
-		for _, opt := range strings.Split(parts[2], ",") {
-			if opt == "ro" {
-				m.ReadOnly = true
-			}
-		}
-	}
-	return m, nil
 }
 
 func (s *server) containerList(w http.ResponseWriter, r *http.Request) {
@@ -193,7 +173,7 @@ func (s *server) containerList(w http.ResponseWriter, r *http.Request) {
 		sum := container.Summary{
 			ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Image, ImageID: c.ImageID,
 			Command: strings.Join(append([]string{c.Path}, c.Args...), " "), Created: c.Created.Unix(),
-			Labels: nonNilMap(c.Labels), State: container.ContainerState(c.State.Status), Status: humanStatus(c.State),
+			Labels: nonNilMap(c.Labels), State: container.ContainerState(c.State.Status), Status: human.Status(c.State, time.Now()),
 			Ports: []container.PortSummary{}, Mounts: []container.MountPoint{},
 		}
 		sum.HostConfig.NetworkMode = "bridge"
@@ -239,22 +219,6 @@ func matchContainer(f map[string][]string, c engine.Container) bool {
 }
 
 // humanStatus is the STATUS column of docker ps.
-func humanStatus(st engine.ContainerState) string {
-	switch st.Status {
-	case engine.StatusRunning:
-		return "Up " + units.HumanDuration(time.Since(st.StartedAt))
-	case engine.StatusPaused:
-		return "Up " + units.HumanDuration(time.Since(st.StartedAt)) + " (Paused)"
-	case engine.StatusRestarting:
-		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, units.HumanDuration(time.Since(st.FinishedAt)))
-	case engine.StatusExited:
-		if st.FinishedAt.IsZero() {
-			return fmt.Sprintf("Exited (%d)", st.ExitCode)
-		}
-		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, units.HumanDuration(time.Since(st.FinishedAt)))
-	}
-	return "Created"
-}
 
 func mountPoint(m engine.Mount) container.MountPoint {
 	mp := container.MountPoint{Type: "volume", Name: m.Source, Destination: m.Target, RW: !m.ReadOnly, Driver: "local"}

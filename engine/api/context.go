@@ -2,8 +2,6 @@ package api
 
 import (
 	"archive/tar"
-	"bufio"
-	"compress/bzip2"
 	"errors"
 	"fmt"
 	"io"
@@ -12,28 +10,20 @@ import (
 	"path/filepath"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/iox"
 	securejoin "github.com/cyphar/filepath-securejoin"
-	"github.com/klauspost/compress/gzip"
 )
 
-// extractContext unpacks an uploaded build context (a tar, plain, gzip or
-// bzip2) into dir. Names are resolved inside dir, so "../" and symlinks
+// extractContext unpacks an uploaded build context (a tar, plain or
+// compressed) into dir. Names are resolved inside dir, so "../" and symlinks
 // in the archive cannot write outside it; ownership is not kept (the
 // context is read, never run).
 func extractContext(r io.Reader, dir string) error {
-	br := bufio.NewReader(r)
-	var in io.Reader = br
-	magic, _ := br.Peek(3)
-	switch {
-	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("build context: %w: %w", err, engine.ErrInvalidArgument)
-		}
-		in = gz
-	case len(magic) == 3 && string(magic) == "BZh":
-		in = bzip2.NewReader(br)
+	in, err := iox.Decompress(r)
+	if err != nil {
+		return fmt.Errorf("build context: %w: %w", err, engine.ErrInvalidArgument)
 	}
+	defer in.Close()
 	tr := tar.NewReader(in)
 	for {
 		hdr, err := tr.Next()

@@ -2,8 +2,6 @@ package build
 
 import (
 	"archive/tar"
-	"bufio"
-	"compress/bzip2"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,11 +20,10 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/iox"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
 	securejoin "github.com/cyphar/filepath-securejoin"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/sys/user"
@@ -516,23 +513,17 @@ func resolveOwner(root, spec string) (owner, error) {
 	if uerr == nil && (!hasGroup || gerr == nil) {
 		if !hasGroup {
 			gid = uid
-			if eu, err := lookupUser(root, u); err == nil {
+			if eu, err := runtime.LookupUser(root, u, &user.ExecUser{}); err == nil {
 				gid = eu.Gid
 			}
 		}
 		return owner{uid, gid}, nil
 	}
-	eu, err := lookupUser(root, spec)
+	eu, err := runtime.LookupUser(root, spec, &user.ExecUser{})
 	if err != nil {
 		return owner{}, fmt.Errorf("unable to find user or group %q in the image's /etc/passwd and /etc/group: %w", spec, engine.ErrInvalidArgument)
 	}
 	return owner{eu.Uid, eu.Gid}, nil
-}
-
-func lookupUser(root, spec string) (*user.ExecUser, error) {
-	passwd, _ := securejoin.SecureJoin(root, "/etc/passwd")
-	group, _ := securejoin.SecureJoin(root, "/etc/group")
-	return user.GetExecUserPath(spec, &user.ExecUser{}, passwd, group)
 }
 
 // mkdirAllIn makes dir (absolute inside root) and its missing parents,
@@ -772,36 +763,20 @@ func (c *copier) setMeta(p string, mode os.FileMode) error {
 }
 
 // isArchive says whether ADD unpacks the file: a tar, plain or compressed
-// with gzip, bzip2 or zstd.
+// with gzip, bzip2, xz or zstd.
 func isArchive(p string) bool {
 	f, err := os.Open(p)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	r, err := decompress(bufio.NewReader(f))
+	r, err := iox.Decompress(f)
 	if err != nil {
 		return false
 	}
+	defer r.Close()
 	_, err = tar.NewReader(r).Next()
 	return err == nil
-}
-
-func decompress(br *bufio.Reader) (io.Reader, error) {
-	magic, _ := br.Peek(4)
-	switch {
-	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		return gzip.NewReader(br)
-	case len(magic) >= 3 && string(magic[:3]) == "BZh":
-		return bzip2.NewReader(br), nil
-	case len(magic) == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd:
-		d, err := zstd.NewReader(br)
-		if err != nil {
-			return nil, err
-		}
-		return d.IOReadCloser(), nil
-	}
-	return br, nil
 }
 
 // extract unpacks an archive into dest. Every name is resolved inside the
@@ -812,10 +787,11 @@ func (c *copier) extract(archive, dest string) error {
 		return err
 	}
 	defer f.Close()
-	r, err := decompress(bufio.NewReader(f))
+	r, err := iox.Decompress(f)
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	tr := tar.NewReader(r)
 	for {
 		if err := c.ctx.Err(); err != nil {

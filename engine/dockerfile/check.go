@@ -12,6 +12,7 @@ import (
 
 	"github.com/agext/levenshtein"
 	"github.com/berth-dev/berth/engine"
+	bkcommand "github.com/moby/buildkit/frontend/dockerfile/command"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -315,7 +316,15 @@ func (a *analysis) checkContinuation() {
 	}
 }
 
-var instructionNames = []string{"FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
+// instructionNames are BuildKit's instructions, upper case.
+var instructionNames = func() []string {
+	var out []string
+	for c := range bkcommand.Commands {
+		out = append(out, strings.ToUpper(c))
+	}
+	slices.Sort(out)
+	return out
+}()
 
 // walk checks the instructions in order, following the stages.
 func (a *analysis) walk(ast *parser.Node) {

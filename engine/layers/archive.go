@@ -2,7 +2,6 @@ package layers
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -12,9 +11,8 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/iox"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 )
 
 // FromTarball analyses an image in a `docker save` tarball at path (from
@@ -90,29 +88,20 @@ func FromTarball(archivePath, imageName string) (*Analysis, error) {
 
 // layerEntries lists a layer stored in the archive, compressed or not.
 func layerEntries(sec *io.SectionReader) ([]Entry, int64, error) {
-	magic := make([]byte, 4)
+	magic := make([]byte, 6)
 	sec.ReadAt(magic, 0)
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		zr, err := gzip.NewReader(bufio.NewReaderSize(sec, 1<<20))
-		if err != nil {
-			return nil, 0, err
-		}
-		c := &countingReader{r: zr}
-		e, err := EntriesFromTar(c)
-		return e, c.n, err
-	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(sec)
-		if err != nil {
-			return nil, 0, err
-		}
-		defer zr.Close()
-		c := &countingReader{r: zr}
-		e, err := EntriesFromTar(c)
-		return e, c.n, err
+	if iox.Detect(magic) == iox.None {
+		e, err := EntriesFromTar(newWindowReader(sec, sec.Size())) // seekable: bodies are skipped
+		return e, sec.Size(), err
 	}
-	e, err := EntriesFromTar(newWindowReader(sec, sec.Size())) // seekable: bodies are skipped
-	return e, sec.Size(), err
+	zr, err := iox.Decompress(sec)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer zr.Close()
+	c := iox.NewCountingReader(zr)
+	e, err := EntriesFromTar(c)
+	return e, c.Count(), err
 }
 
 type archiveIndex map[string][2]int64 // name → offset, size

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/iox"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -47,7 +48,7 @@ func EntriesFromTar(r io.Reader) ([]Entry, error) {
 		if len(out) >= MaxEntries {
 			return out, fmt.Errorf("layer has more than %d entries: %w", MaxEntries, engine.ErrInvalidArgument)
 		}
-		p, err := cleanPath(hdr.Name)
+		p, err := iox.EntryPath(hdr.Name)
 		if err != nil {
 			return out, err
 		}
@@ -73,7 +74,7 @@ func EntriesFromTar(r io.Reader) ([]Entry, error) {
 		case tar.TypeSymlink:
 			e.LinkTarget = hdr.Linkname
 		case tar.TypeLink:
-			target, err := cleanPath(hdr.Linkname)
+			target, err := iox.EntryPath(hdr.Linkname)
 			if err != nil {
 				return out, err
 			}
@@ -84,15 +85,6 @@ func EntriesFromTar(r io.Reader) ([]Entry, error) {
 		}
 		out = append(out, e)
 	}
-}
-
-func cleanPath(name string) (string, error) {
-	for _, part := range strings.Split(name, "/") {
-		if part == ".." {
-			return "", fmt.Errorf("entry %q leaves the layer root: %w", name, engine.ErrUnsafeLayer)
-		}
-	}
-	return strings.TrimPrefix(path.Clean("/"+name), "/"), nil
 }
 
 // inputsFor pairs an image's layers with its history: each layer gets the
@@ -160,13 +152,13 @@ func FromImage(img v1.Image) (*Analysis, error) {
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", i, err)
 		}
-		counted := &countingReader{r: rc}
+		counted := iox.NewCountingReader(rc)
 		entries, err := EntriesFromTar(counted)
 		rc.Close()
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", i, err)
 		}
-		inputs[i].Entries, inputs[i].UncompressedSize = entries, counted.n
+		inputs[i].Entries, inputs[i].UncompressedSize = entries, counted.Count()
 	}
 	return Analyze(inputs), nil
 }
@@ -191,15 +183,4 @@ func FromUnpacked(img v1.Image, dir func(diffID string) string) (*Analysis, erro
 		}
 	}
 	return Analyze(inputs), nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

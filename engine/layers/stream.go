@@ -10,9 +10,8 @@ import (
 	"path"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/iox"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 )
 
 // FromArchiveStream analyses a `docker save` archive as it streams in (from
@@ -63,18 +62,18 @@ func FromArchiveStream(r io.Reader, imageName string) (*Analysis, error) {
 			}
 			jsonByPath[name] = data
 		case isLayer(head):
-			plain, closeFn, err := decompressed(br, head)
+			plain, err := iox.Decompress(br)
 			if err != nil {
 				return nil, fmt.Errorf("layer %s: %w", name, err)
 			}
-			c := &countingReader{r: plain}
+			c := iox.NewCountingReader(plain)
 			entries, err := EntriesFromTar(c)
-			closeFn()
+			plain.Close()
 			if err != nil {
 				return nil, fmt.Errorf("layer %s: %w", name, err)
 			}
 			io.Copy(io.Discard, c) // the padding the tar reader leaves
-			layersByPath[name] = layerData{entries: entries, compressed: hdr.Size, size: c.n}
+			layersByPath[name] = layerData{entries: entries, compressed: hdr.Size, size: c.Count()}
 		}
 	}
 	resolve := func(p string) string {
@@ -128,27 +127,8 @@ func FromArchiveStream(r io.Reader, imageName string) (*Analysis, error) {
 	return Analyze(inputs), nil
 }
 
-// isLayer recognises a layer by its first bytes: gzip, zstd, or a tar
+// isLayer recognises a layer by its first bytes: compressed, or a tar
 // header ("ustar" at offset 257).
 func isLayer(head []byte) bool {
-	return bytes.HasPrefix(head, []byte{0x1f, 0x8b}) || bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}) ||
-		len(head) >= 262 && string(head[257:262]) == "ustar"
-}
-
-func decompressed(r io.Reader, head []byte) (io.Reader, func(), error) {
-	switch {
-	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, nil, err
-		}
-		return zr, func() { zr.Close() }, nil
-	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(r)
-		if err != nil {
-			return nil, nil, err
-		}
-		return zr, zr.Close, nil
-	}
-	return r, func() {}, nil
+	return iox.Detect(head) != iox.None || len(head) >= 262 && string(head[257:262]) == "ustar"
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/reference"
@@ -58,7 +59,7 @@ func (s *Store) hasName(id, canonical string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	rec, ok := s.state.Images[id]
-	return ok && contains(rec.Names, canonical)
+	return ok && slices.Contains(rec.Names, canonical)
 }
 
 // Load stores every image in a docker-archive tarball (from `docker save`

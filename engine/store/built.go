@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/berth-dev/berth/engine/iox"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
@@ -57,7 +58,7 @@ func (s *Store) AddLayer(ctx context.Context, dir string) (layer Layer, ok bool,
 	defer blob.Close()
 
 	diffHash, blobHash := sha256.New(), sha256.New()
-	counted := &countingWriter{w: io.MultiWriter(blob, blobHash)}
+	counted := iox.NewCountingWriter(io.MultiWriter(blob, blobHash))
 	gz, _ := gzip.NewWriterLevel(counted, gzip.BestSpeed)
 	entries, unpacked, err := packDir(ctx, dir, io.MultiWriter(diffHash, gz))
 	if err != nil {
@@ -69,7 +70,7 @@ func (s *Store) AddLayer(ctx context.Context, dir string) (layer Layer, ok bool,
 	if err := gz.Close(); err != nil {
 		return Layer{}, false, nil, fmt.Errorf("add layer: %w", err)
 	}
-	layer = Layer{DiffID: sum(diffHash), Digest: sum(blobHash), Size: counted.n, Unpacked: unpacked}
+	layer = Layer{DiffID: sum(diffHash), Digest: sum(blobHash), Size: counted.Count(), Unpacked: unpacked}
 	release = s.Lease(layer.DiffID, layer.Digest)
 	defer func() {
 		if err != nil {
@@ -195,17 +196,6 @@ func digestOf(b []byte) v1.Hash {
 }
 
 func sum(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
 
 // Collect removes blobs and layers nothing uses (no image, lease or
 // root) and returns the bytes freed.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -207,7 +208,7 @@ func (s *Store) Remove(ctx context.Context, nameOrID string, force bool) ([]engi
 	}
 	byName := ""
 	if ref, err := reference.Parse(nameOrID); err == nil {
-		if canon := reference.Canonical(ref); contains(rec.Names, canon) || contains(rec.RepoDigests, canon) {
+		if canon := reference.Canonical(ref); slices.Contains(rec.Names, canon) || slices.Contains(rec.RepoDigests, canon) {
 			byName = canon
 		}
 	}
@@ -216,8 +217,8 @@ func (s *Store) Remove(ctx context.Context, nameOrID string, force bool) ([]engi
 	}
 	var results []engine.DeleteResult
 	if byName != "" && len(rec.Names) > 1 {
-		rec.Names = remove(rec.Names, byName)
-		rec.RepoDigests = remove(rec.RepoDigests, byName)
+		rec.Names = slices.DeleteFunc(rec.Names, func(x string) bool { return x == byName })
+		rec.RepoDigests = slices.DeleteFunc(rec.RepoDigests, func(x string) bool { return x == byName })
 		if err := s.saveLocked(); err != nil {
 			return nil, err
 		}

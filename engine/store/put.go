@@ -10,10 +10,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/iox"
 	"github.com/berth-dev/berth/engine/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
@@ -130,7 +132,7 @@ func (s *Store) record(id, manifest string, names []string, repoDigest string) e
 	if len(names) > 0 {
 		rec.LastTagTime = now
 	}
-	if repoDigest != "" && !contains(rec.RepoDigests, repoDigest) {
+	if repoDigest != "" && !slices.Contains(rec.RepoDigests, repoDigest) {
 		rec.RepoDigests = append(rec.RepoDigests, repoDigest)
 	}
 	if err := s.saveLocked(); err != nil {
@@ -145,12 +147,12 @@ func (s *Store) record(id, manifest string, names []string, repoDigest string) e
 // moveNameLocked points name at rec, taking it from any other image.
 // It reports whether anything changed.
 func (s *Store) moveNameLocked(name string, rec *imageRecord) bool {
-	if contains(rec.Names, name) {
+	if slices.Contains(rec.Names, name) {
 		return false
 	}
 	for _, other := range s.state.Images {
-		if other != rec && contains(other.Names, name) {
-			other.Names = remove(other.Names, name)
+		if other != rec && slices.Contains(other.Names, name) {
+			other.Names = slices.DeleteFunc(other.Names, func(x string) bool { return x == name })
 			s.publish("untag", other.ID, map[string]string{"name": reference.Familiar(name)})
 		}
 	}
@@ -207,29 +209,49 @@ func (s *Store) putLayer(ctx context.Context, layer v1.Layer, diffID v1.Hash, pr
 		return err
 	}
 	id := shortID(digest)
-	return s.flights.do(digest.String(), func() error {
-		blobPath, layerDir := s.blobPath(digest.String()), s.LayerPath(diffID.String())
-		_, blobErr := os.Stat(blobPath)
-		_, layerErr := os.Stat(layerDir)
-		haveBlob, haveLayer := blobErr == nil, layerErr == nil
-		size, _ := layer.Size()
+	// One writer per layer: a concurrent pull of an image that shares it
+	// waits for that work. A waiter that shared a failure it did not
+	// cause (the other pull was cancelled) tries again itself.
+	for {
+		leader := false
+		_, err, _ := s.flights.Do(digest.String(), func() (any, error) {
+			leader = true
+			return nil, s.fetchLayer(ctx, layer, digest, diffID, id, progress)
+		})
 		switch {
-		case haveBlob && haveLayer:
+		case leader || ctx.Err() != nil:
+			return err
+		case err == nil:
 			progress.Report(engine.Progress{ID: id, Status: engine.ProgressAlreadyExists})
 			return nil
-		case haveBlob:
-			// Resume: the download finished before, the unpack did not.
-			progress.Report(engine.Progress{ID: id, Status: engine.ProgressExtracting, Total: size})
-			f, err := os.Open(blobPath)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			return s.unpackLayer(ctx, f, func() {}, diffID, id, size, progress)
 		}
-		progress.Report(engine.Progress{ID: id, Status: engine.ProgressWaiting, Total: size})
-		return s.downloadAndUnpack(ctx, layer, digest, size, diffID, id, haveLayer, progress)
-	})
+	}
+}
+
+// fetchLayer stores a layer: nothing to do when it is there, an unpack
+// when only its blob is, else a download and an unpack.
+func (s *Store) fetchLayer(ctx context.Context, layer v1.Layer, digest v1.Hash, diffID v1.Hash, id string, progress engine.ProgressFunc) error {
+	blobPath, layerDir := s.blobPath(digest.String()), s.LayerPath(diffID.String())
+	_, blobErr := os.Stat(blobPath)
+	_, layerErr := os.Stat(layerDir)
+	haveBlob, haveLayer := blobErr == nil, layerErr == nil
+	size, _ := layer.Size()
+	switch {
+	case haveBlob && haveLayer:
+		progress.Report(engine.Progress{ID: id, Status: engine.ProgressAlreadyExists})
+		return nil
+	case haveBlob:
+		// Resume: the download finished before, the unpack did not.
+		progress.Report(engine.Progress{ID: id, Status: engine.ProgressExtracting, Total: size})
+		f, err := os.Open(blobPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return s.unpackLayer(ctx, f, func() {}, diffID, id, size, progress)
+	}
+	progress.Report(engine.Progress{ID: id, Status: engine.ProgressWaiting, Total: size})
+	return s.downloadAndUnpack(ctx, layer, digest, size, diffID, id, haveLayer, progress)
 }
 
 func (s *Store) downloadAndUnpack(ctx context.Context, layer v1.Layer, digest v1.Hash, size int64, diffID v1.Hash, id string, haveLayer bool, progress engine.ProgressFunc) error {
@@ -320,8 +342,8 @@ func (s *Store) unpackLayer(ctx context.Context, r io.Reader, stop func(), diffI
 		return fmt.Errorf("layer %s: %w", id, err)
 	}
 	defer removeAll(dir)
-	counted := &countingReader{r: r}
-	plain, err := decompress(counted)
+	counted := iox.NewCountingReader(r)
+	plain, err := iox.Decompress(counted)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", id, err)
 	}
@@ -353,7 +375,7 @@ func (s *Store) unpackLayer(ctx context.Context, r io.Reader, stop func(), diffI
 	s.mu.Lock()
 	s.state.LayerSizes[diffID.String()] = unpackedSize
 	s.mu.Unlock()
-	progress.Report(engine.Progress{ID: id, Status: engine.ProgressPullComplete, Current: counted.n, Total: size})
+	progress.Report(engine.Progress{ID: id, Status: engine.ProgressPullComplete, Current: counted.Count(), Total: size})
 	return nil
 }
 
@@ -474,17 +496,6 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 type hashingReader struct {
 	r io.Reader
 	h hash.Hash
@@ -494,41 +505,4 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
 	h.h.Write(p[:n])
 	return n, err
-}
-
-// flightGroup lets one goroutine at a time work on a key; the others wait
-// and then find the work done. Keys are forgotten when nobody holds them.
-type flightGroup struct {
-	mu    sync.Mutex
-	locks map[string]*flight
-}
-
-type flight struct {
-	sync.Mutex
-	users int
-}
-
-func (f *flightGroup) do(key string, fn func() error) error {
-	f.mu.Lock()
-	if f.locks == nil {
-		f.locks = map[string]*flight{}
-	}
-	l, ok := f.locks[key]
-	if !ok {
-		l = &flight{}
-		f.locks[key] = l
-	}
-	l.users++
-	f.mu.Unlock()
-
-	l.Lock()
-	defer func() {
-		l.Unlock()
-		f.mu.Lock()
-		if l.users--; l.users == 0 {
-			delete(f.locks, key)
-		}
-		f.mu.Unlock()
-	}()
-	return fn()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/berth-dev/berth/engine/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"golang.org/x/sync/singleflight"
 )
 
 // Store is an image store rooted at one directory. It is safe for
@@ -29,7 +31,7 @@ type Store struct {
 	state  state
 	leases map[string]int // digests an unfinished write needs; GC keeps them
 
-	flights flightGroup // one writer per blob or layer at a time
+	flights singleflight.Group // one writer per blob or layer at a time
 }
 
 // state is what state.json holds: every image and what it is called.
@@ -245,7 +247,7 @@ func (s *Store) resolveLocked(nameOrID string) (*imageRecord, error) {
 	if ref, err := reference.Parse(nameOrID); err == nil {
 		canon := reference.Canonical(ref)
 		for _, rec := range s.state.Images {
-			if contains(rec.Names, canon) || contains(rec.RepoDigests, canon) {
+			if slices.Contains(rec.Names, canon) || slices.Contains(rec.RepoDigests, canon) {
 				return rec, nil
 			}
 		}
@@ -325,7 +327,7 @@ func (s *Store) AddRepoDigest(imageID, repoDigest string) error {
 	if !ok {
 		return notFound(imageID)
 	}
-	if contains(rec.RepoDigests, repoDigest) {
+	if slices.Contains(rec.RepoDigests, repoDigest) {
 		return nil
 	}
 	rec.RepoDigests = append(rec.RepoDigests, repoDigest)
@@ -337,25 +339,6 @@ func (s *Store) publish(action, id string, attrs map[string]string) {
 		return
 	}
 	s.opts.publish(engine.Event{Type: "image", Action: action, ID: id, Attributes: attrs, Time: time.Now()})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func remove(list []string, s string) []string {
-	out := list[:0]
-	for _, x := range list {
-		if x != s {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // timeNow is the clock, in UTC so state.json reads the same everywhere.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/iox"
 	"golang.org/x/sys/unix"
 )
 
@@ -155,7 +156,7 @@ func (u *unpacker) run(ctx context.Context, tr *tar.Reader) (int64, error) {
 }
 
 func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header) (int64, error) {
-	rel, err := cleanEntryPath(hdr.Name)
+	rel, err := iox.EntryPath(hdr.Name)
 	if err != nil || rel == "" {
 		return 0, err // "" is the root itself
 	}
@@ -199,7 +200,7 @@ func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header) (int64, error) {
 		u.dirTimes = append(u.dirTimes, dirTime{full, hdr.ModTime, hdr.AccessTime})
 		return 0, finish(hdr, full)
 	case tar.TypeLink:
-		target, err := cleanEntryPath(hdr.Linkname)
+		target, err := iox.EntryPath(hdr.Linkname)
 		if err != nil || target == "" {
 			return 0, fmt.Errorf("hard link %q to %q leaves the layer root: %w", hdr.Name, hdr.Linkname, engine.ErrUnsafeLayer)
 		}

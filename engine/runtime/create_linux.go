@@ -1,0 +1,266 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+
+	// Device rules in cgroups need the devices controller's code.
+	_ "github.com/opencontainers/cgroups/devices"
+)
+
+// Create makes a container from spec.
+func (rt *Runtime) Create(ctx context.Context, spec engine.ContainerSpec) (string, error) {
+	img, err := rt.images.Inspect(ctx, spec.Image)
+	if err != nil {
+		return "", err
+	}
+	argv := commandLine(spec, img.Config)
+	if len(argv) == 0 {
+		return "", fmt.Errorf("no command specified: %w", engine.ErrInvalidArgument)
+	}
+	id := newID()
+	name := strings.TrimPrefix(spec.Name, "/")
+	rt.mu.Lock()
+	if name == "" {
+		for name = randomName(); rt.nameTaken(name); name = randomName() + "_" + id[:4] {
+		}
+	} else if !validName.MatchString(name) {
+		rt.mu.Unlock()
+		return "", fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed: %w", name, engine.ErrInvalidArgument)
+	} else if other := rt.nameTakenBy(name); other != "" {
+		rt.mu.Unlock()
+		return "", conflict(`Conflict. The container name "/%s" is already in use by container "%s". You have to remove (or rename) that container to be able to reuse that name`, name, other)
+	}
+	// Reserve the name while the container's files are made.
+	placeholder := &ctr{rec: &record{Container: engine.Container{ID: id, Name: name}}, removed: make(chan struct{}), exited: closedChan()}
+	rt.byID[id] = placeholder
+	rt.mu.Unlock()
+	fail := func(err error) (string, error) {
+		rt.mu.Lock()
+		delete(rt.byID, id)
+		rt.mu.Unlock()
+		os.RemoveAll(filepath.Join(rt.root, id))
+		return "", err
+	}
+
+	if spec.StopSignal == "" {
+		spec.StopSignal = img.Config.StopSignal
+	}
+	rec := &record{
+		Container: engine.Container{
+			ID: id, Name: name, Image: spec.Image, ImageID: img.ID, Created: time.Now().UTC(),
+			Path: argv[0], Args: argv[1:], Spec: spec, Labels: mergeLabels(img.Config.Labels, spec.Labels),
+			State: engine.ContainerState{Status: engine.StatusCreated},
+		},
+		Env:      mergeEnv(img.Config.Env, spec.Env),
+		Cwd:      firstNonEmpty(spec.WorkingDir, img.Config.WorkingDir, "/"),
+		UserSpec: firstNonEmpty(spec.User, img.Config.User),
+		Layers:   img.Layers,
+	}
+	if !hasEnv(rec.Env, "PATH") {
+		rec.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, rec.Env...)
+	}
+	rec.Env = mergeEnv(rec.Env, []string{"HOSTNAME=" + rec.hostname()})
+	if spec.Tty {
+		rec.Env = mergeEnv(rec.Env, []string{"TERM=xterm"})
+	}
+	rec.Spec.ExposedPorts = mergePorts(img.Config.ExposedPorts, spec.ExposedPorts)
+	if spec.PublishAll {
+		for _, p := range rec.Spec.ExposedPorts {
+			port, proto, err := engine.ParsePort(p)
+			if err == nil && !published(spec.Ports, port, proto) {
+				rec.Spec.Ports = append(rec.Spec.Ports, engine.PortBinding{ContainerPort: port, Proto: proto})
+			}
+		}
+	}
+	dir := filepath.Join(rt.root, id)
+	for _, d := range []string{dir, filepath.Join(dir, "rootfs"), filepath.Join(dir, "upper"), filepath.Join(dir, "work")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fail(err)
+		}
+	}
+	if err := rt.resolveMounts(rec, img.Config.Volumes); err != nil {
+		return fail(err)
+	}
+	if err := writeEtcFiles(dir, rec); err != nil {
+		return fail(err)
+	}
+	rec.LogPath = filepath.Join(dir, id+"-json.log")
+	if err := rec.save(dir); err != nil {
+		return fail(err)
+	}
+	c := &ctr{rt: rt, dir: dir, rec: rec, exited: closedChan(), removed: make(chan struct{})}
+	c.streams = &streams{attached: map[*attachment]struct{}{}}
+	rt.mu.Lock()
+	rt.byID[id] = c
+	rt.mu.Unlock()
+	rt.event("create", rec, nil)
+	return id, nil
+}
+
+func (rt *Runtime) nameTaken(name string) bool { return rt.nameTakenBy(name) != "" }
+
+func (rt *Runtime) nameTakenBy(name string) string {
+	for id, c := range rt.byID {
+		if c.rec.Name == name {
+			return id
+		}
+	}
+	return ""
+}
+
+// checkShared refuses, in a VM, a missing bind source outside the folders
+// the user's computer shares with it (WithSharedFolders).
+func (rt *Runtime) checkShared(source string) error {
+	if rt.sharedFolders == nil {
+		return nil
+	}
+	if _, err := os.Lstat(source); err == nil {
+		return nil // the VM's own (/var/run/…), or in a share
+	}
+	clean := filepath.Clean(source)
+	for _, f := range rt.sharedFolders {
+		if clean == f || strings.HasPrefix(clean, strings.TrimSuffix(f, "/")+"/") {
+			return nil
+		}
+	}
+	return fmt.Errorf("mounts denied: the path %s is not shared from your computer with Berth's VM; add a folder that holds it to shares under [vm] in Berth's settings: %w", source, engine.ErrInvalidArgument)
+}
+
+// resolveMounts gives every bind mount and volume a host directory: named
+// volumes under volumes/<name>/_data, anonymous ones (the request's and
+// the image's VOLUME paths) under volumes/<random>/_data.
+func (rt *Runtime) resolveMounts(rec *record, imageVolumes []string) error {
+	targets := map[string]bool{}
+	for _, m := range rec.Spec.Mounts {
+		mp := mountPoint{Mount: m}
+		switch m.Type {
+		case "bind":
+			if !filepath.IsAbs(m.Source) {
+				return fmt.Errorf("invalid mount %s:%s: a bind mount source must be an absolute path: %w", m.Source, m.Target, engine.ErrInvalidArgument)
+			}
+			if err := rt.checkShared(m.Source); err != nil {
+				return err
+			}
+			// docker run -v creates a missing source directory.
+			if err := os.MkdirAll(m.Source, 0o755); err != nil {
+				return err
+			}
+			mp.hostPath = m.Source
+		default:
+			name := m.Source
+			if name == "" {
+				name = newID()
+				rec.AnonVolumes = append(rec.AnonVolumes, name)
+			}
+			mp.hostPath = filepath.Join(rt.volumes, name, "_data")
+			if err := os.MkdirAll(mp.hostPath, 0o755); err != nil {
+				return err
+			}
+		}
+		if !filepath.IsAbs(m.Target) {
+			return fmt.Errorf("invalid mount target %q: must be absolute: %w", m.Target, engine.ErrInvalidArgument)
+		}
+		targets[filepath.Clean(m.Target)] = true
+		rec.mounts = append(rec.mounts, mp)
+	}
+	for _, v := range imageVolumes {
+		if targets[filepath.Clean(v)] {
+			continue
+		}
+		name := newID()
+		rec.AnonVolumes = append(rec.AnonVolumes, name)
+		host := filepath.Join(rt.volumes, name, "_data")
+		if err := os.MkdirAll(host, 0o755); err != nil {
+			return err
+		}
+		rec.mounts = append(rec.mounts, mountPoint{Mount: engine.Mount{Type: "volume", Target: v}, hostPath: host})
+	}
+	return nil
+}
+
+// writeEtcFiles makes the container's /etc/hostname, /etc/hosts and
+// /etc/resolv.conf (the host's, less loopback resolvers that mean nothing
+// inside the container's network namespace).
+func writeEtcFiles(dir string, rec *record) error {
+	if err := os.WriteFile(filepath.Join(dir, "hostname"), []byte(rec.hostname()+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := writeHosts(dir, rec); err != nil {
+		return err
+	}
+	resolv, _ := os.ReadFile("/etc/resolv.conf")
+	var kept []string
+	for _, line := range strings.Split(string(resolv), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "nameserver" && (strings.HasPrefix(f[1], "127.") || f[1] == "::1") {
+			continue
+		}
+		kept = append(kept, line)
+	}
+	out := strings.TrimSpace(strings.Join(kept, "\n"))
+	if !strings.Contains(out, "nameserver") {
+		out += "\nnameserver 8.8.8.8\nnameserver 8.8.4.4"
+	}
+	return os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(strings.TrimSpace(out)+"\n"), 0o644)
+}
+
+func writeHosts(dir string, rec *record) error {
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+	if rec.IPAddress != "" {
+		hosts += rec.IPAddress + "\t" + rec.hostname() + "\n"
+	}
+	return os.WriteFile(filepath.Join(dir, "hosts"), []byte(hosts), 0o644)
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func mergeLabels(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+func mergePorts(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range append(append([]string(nil), a...), b...) {
+		if !strings.Contains(p, "/") {
+			p += "/tcp"
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func published(bindings []engine.PortBinding, port int, proto string) bool {
+	for _, b := range bindings {
+		if b.ContainerPort == port && firstNonEmpty(b.Proto, "tcp") == proto {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,99 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/containerd/console"
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/utils"
+	"golang.org/x/sys/unix"
+
+	// Device rules in cgroups need the devices controller's code.
+	_ "github.com/opencontainers/cgroups/devices"
+)
+
+// Exec runs a process in a running container and returns its exit code.
+func (rt *Runtime) Exec(ctx context.Context, name string, spec engine.ExecSpec, streams engine.AttachOptions) (int, error) {
+	c, err := rt.find(name)
+	if err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	if !c.running {
+		c.mu.Unlock()
+		return 0, conflict("Container %s is not running", c.rec.ID)
+	}
+	lc, rec := c.lc, c.rec
+	env := mergeEnv(c.rec.Env, spec.Env)
+	cwd := firstNonEmpty(spec.WorkingDir, c.rec.Cwd)
+	userSpec := firstNonEmpty(spec.User, c.rec.UserSpec)
+	c.mu.Unlock()
+	u, err := resolveUser(filepath.Join(c.dir, "rootfs"), userSpec)
+	if err != nil {
+		return 0, err
+	}
+	proc := &libcontainer.Process{Args: spec.Cmd, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGroups: u.Groups,
+		ConsoleHeight: uint16(spec.ConsoleHeight), ConsoleWidth: uint16(spec.ConsoleWidth)}
+	var copiers sync.WaitGroup
+	var closers []io.Closer
+	var pty console.Console
+	var parentSock *os.File
+	if spec.Tty {
+		parent, child, err := utils.NewSockPair("console")
+		if err != nil {
+			return 0, err
+		}
+		proc.ConsoleSocket, parentSock = child, parent
+		closers = append(closers, child)
+	} else {
+		proc.Stdin = streams.Stdin
+		proc.Stdout = orDiscard(streams.Stdout)
+		proc.Stderr = orDiscard(streams.Stderr)
+	}
+	if err := lc.Run(proc); err != nil {
+		for _, cl := range closers {
+			cl.Close()
+		}
+		return 126, startError(err)
+	}
+	for _, cl := range closers {
+		cl.Close()
+	}
+	if parentSock != nil {
+		master, err := utils.RecvFile(parentSock)
+		parentSock.Close()
+		if err != nil {
+			proc.Signal(unix.SIGKILL)
+			proc.Wait()
+			return 0, err
+		}
+		pty, _ = console.ConsoleFromFile(master)
+		copiers.Add(1)
+		go func() { defer copiers.Done(); io.Copy(orDiscard(streams.Stdout), pty) }()
+		if streams.Stdin != nil {
+			go io.Copy(pty, streams.Stdin)
+		}
+	}
+	rt.event("exec_start", rec, map[string]string{"command": strings.Join(spec.Cmd, " ")})
+	ps, _ := proc.Wait()
+	if pty != nil {
+		done := make(chan struct{})
+		go func() { copiers.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+		}
+		pty.Close()
+	}
+	code := exitCode(ps)
+	rt.event("exec_die", rec, map[string]string{"exitCode": fmt.Sprint(code)})
+	return code, nil
+}
