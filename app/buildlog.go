@@ -42,24 +42,13 @@ type BuildLog struct {
 	err      error
 	running  bool
 	cancel   context.CancelFunc
-	watchers []func()
+	watchers observers
 }
 
 // OnChange registers fn to run after every update (on the build's goroutine).
-func (l *BuildLog) OnChange(fn func()) {
-	l.mu.Lock()
-	l.watchers = append(l.watchers, fn)
-	l.mu.Unlock()
-}
+func (l *BuildLog) OnChange(fn func()) { l.watchers.add(fn) }
 
-func (l *BuildLog) changed() {
-	l.mu.Lock()
-	ws := append([]func(){}, l.watchers...)
-	l.mu.Unlock()
-	for _, w := range ws {
-		w()
-	}
-}
+func (l *BuildLog) changed() { l.watchers.notify() }
 
 // Apply takes one build event.
 func (l *BuildLog) Apply(ev engine.BuildEvent) {

@@ -44,7 +44,7 @@ type VMSettings struct {
 	DiskGB      int  `toml:"disk_gb"`
 	KeepRunning bool `toml:"keep_running"`
 	// StateDir holds the VM's disk, keys and console log; default
-	// DefaultVMStateDir.
+	// vm.DefaultStateDir.
 	StateDir string `toml:"state_dir"`
 	// Shares are the folders of this computer that containers in the VM
 	// can bind-mount, at the same paths ("~" is the home folder); default

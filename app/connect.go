@@ -8,39 +8,60 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/client"
 )
 
-// Connection is the engine the app drives.
-type Connection struct {
-	Client  *client.Client
-	Address string
-	Server  client.ServerVersion
-	// Status is the status bar's line: which engine, and whether the app
+// connection is an engine that answered: the client over it and what it
+// said it is.
+type connection struct {
+	client *client.Client
+	info   EngineInfo
+	// status is the status bar's line: which engine, and whether the app
 	// started it.
-	Status string
-	// Started is the berthd the app started, nil when one was running.
-	Started *os.Process
+	status string
+	// started is the berthd the app started, nil when one was running.
+	started *os.Process
 }
 
-// Engine roles, for the views' state holders.
-func (c *Connection) Images() engine.Images     { return c.Client }
-func (c *Connection) Registry() engine.Registry { return c.Client }
-func (c *Connection) Events() engine.Events     { return c.Client }
-func (c *Connection) Builder() engine.Builder   { return c.Client }
-func (c *Connection) Containers() client.ContainerClient {
-	return c.Client.Containers()
+func (c *connection) roles() Roles {
+	return Roles{Images: c.client, Registry: c.client, Archives: c.client, Events: c.client, Builder: c.client, Containers: c.client.Containers()}
 }
+
+// dial makes a client for address and asks the engine what it is: the
+// one "ping, then connect" step every way of reaching an engine takes.
+func dial(ctx context.Context, address string, timeout time.Duration, tls *tlsFrom) (*connection, error) {
+	c, err := client.New(address)
+	if err != nil {
+		return nil, err
+	}
+	if tls != nil {
+		if c, err = c.WithTLS(tls.certDir); err != nil {
+			return nil, err
+		}
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	v, err := c.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &connection{client: c, info: EngineInfo{Product: v.Product, Version: v.Version, Address: address}}, nil
+}
+
+// tlsFrom is a TLS connection's certificates folder.
+type tlsFrom struct{ certDir string }
 
 // StartEngineFunc starts Berth's engine listening at address; tests
 // replace it. It returns the started process.
 type StartEngineFunc func(ctx context.Context, address string) (*os.Process, error)
 
-// Connect finds the engine: settings.Engine, else $DOCKER_HOST, else
+// connect finds the engine: settings.Engine, else $DOCKER_HOST, else
 // Berth's own socket. When Berth's own engine does not answer (on Linux),
-// start calls up a berthd and Connect waits for it.
-func Connect(ctx context.Context, s Settings, start StartEngineFunc) (*Connection, error) {
+// start calls up a berthd and connect waits for it.
+func connect(ctx context.Context, s Settings, start StartEngineFunc) (*connection, error) {
 	addr, source := s.Engine, "settings"
 	if addr == "" {
 		if h := os.Getenv("DOCKER_HOST"); h != "" {
@@ -49,26 +70,16 @@ func Connect(ctx context.Context, s Settings, start StartEngineFunc) (*Connectio
 			addr, source = client.BerthHost(), "berth"
 		}
 	}
-	c, err := client.New(addr)
-	if err != nil {
-		return nil, err
-	}
+	var tls *tlsFrom
 	if s.TLSVerify || source == "DOCKER_HOST" && os.Getenv("DOCKER_TLS_VERIFY") != "" {
-		dir := s.CertPath
-		if dir == "" {
-			dir = os.Getenv("DOCKER_CERT_PATH")
-		}
-		if c, err = c.WithTLS(dir); err != nil {
-			return nil, err
+		tls = &tlsFrom{s.CertPath}
+		if tls.certDir == "" {
+			tls.certDir = os.Getenv("DOCKER_CERT_PATH")
 		}
 	}
-	conn := &Connection{Client: c, Address: addr}
-	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	v, err := c.Version(pingCtx)
-	cancel()
+	conn, err := dial(ctx, addr, 2*time.Second, tls)
 	if err == nil {
-		conn.Server = v
-		conn.Status = fmt.Sprintf("Connected to %s %s at %s", productName(v), v.Version, addr)
+		conn.status = fmt.Sprintf("Connected to %s %s at %s", productName(conn.info.Product), conn.info.Version, addr)
 		return conn, nil
 	}
 	if source != "berth" || start == nil || goruntime.GOOS != "linux" {
@@ -80,10 +91,7 @@ func Connect(ctx context.Context, s Settings, start StartEngineFunc) (*Connectio
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		pingCtx, cancel := context.WithTimeout(ctx, time.Second)
-		v, err = c.Version(pingCtx)
-		cancel()
-		if err == nil {
+		if conn, err = dial(ctx, addr, time.Second, nil); err == nil {
 			break
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -92,17 +100,18 @@ func Connect(ctx context.Context, s Settings, start StartEngineFunc) (*Connectio
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	conn.Server, conn.Started = v, proc
-	conn.Status = fmt.Sprintf("Started Berth's engine %s at %s", v.Version, addr)
+	conn.started = proc
+	conn.info.Started = true
+	conn.status = fmt.Sprintf("Started Berth's engine %s at %s", conn.info.Version, addr)
 	return conn, nil
 }
 
-func productName(v client.ServerVersion) string {
+func productName(product string) string {
 	switch {
-	case strings.Contains(v.Product, "Berth"):
+	case strings.Contains(product, "Berth"):
 		return "Berth's engine"
-	case v.Product != "":
-		return v.Product
+	case product != "":
+		return product
 	}
 	return "the engine"
 }

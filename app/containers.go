@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/human"
 )
 
 // ContainerEngine is what the containers panel needs from the engine.
@@ -27,7 +27,7 @@ type Containers struct {
 	list     []engine.Container
 	showAll  bool
 	err      error
-	watchers []func()
+	watchers observers
 }
 
 // Engine is the engine the state drives.
@@ -39,20 +39,9 @@ func NewContainers(eng ContainerEngine) *Containers {
 }
 
 // OnChange registers fn to run after the list changes.
-func (s *Containers) OnChange(fn func()) {
-	s.mu.Lock()
-	s.watchers = append(s.watchers, fn)
-	s.mu.Unlock()
-}
+func (s *Containers) OnChange(fn func()) { s.watchers.add(fn) }
 
-func (s *Containers) changed() {
-	s.mu.Lock()
-	ws := append([]func(){}, s.watchers...)
-	s.mu.Unlock()
-	for _, w := range ws {
-		w()
-	}
-}
+func (s *Containers) changed() { s.watchers.notify() }
 
 // Refresh reloads the list.
 func (s *Containers) Refresh(ctx context.Context) error {
@@ -113,9 +102,9 @@ func ParseRunOptions(o RunOptions) (engine.ContainerSpec, error) {
 		return spec, fmt.Errorf("choose an image to run: %w", engine.ErrInvalidArgument)
 	}
 	for _, p := range strings.FieldsFunc(o.Ports, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
-		b, err := parsePublish(p)
+		b, err := engine.ParsePortBinding(p)
 		if err != nil {
-			return spec, err
+			return spec, fmt.Errorf("%w; write HOST:CONTAINER, e.g. 8080:80 (the app's port inside the container on the right)", err)
 		}
 		spec.Ports = append(spec.Ports, b)
 	}
@@ -134,13 +123,9 @@ func ParseRunOptions(o RunOptions) (engine.ContainerSpec, error) {
 		if line == "" {
 			continue
 		}
-		parts := strings.Split(line, ":")
-		if len(parts) < 2 || len(parts) > 3 || !strings.HasPrefix(parts[1], "/") {
-			return spec, fmt.Errorf("volume %q: write /host/path:/container/path or name:/container/path (add :ro for read-only): %w", line, engine.ErrInvalidArgument)
-		}
-		m := engine.Mount{Type: "volume", Source: parts[0], Target: parts[1], ReadOnly: len(parts) == 3 && parts[2] == "ro"}
-		if strings.HasPrefix(parts[0], "/") {
-			m.Type = "bind"
+		m, err := engine.ParseMountSpec(line)
+		if err != nil {
+			return spec, fmt.Errorf("%w; write /host/path:/container/path or name:/container/path (add :ro for read-only)", err)
 		}
 		spec.Mounts = append(spec.Mounts, m)
 	}
@@ -148,40 +133,6 @@ func ParseRunOptions(o RunOptions) (engine.ContainerSpec, error) {
 		spec.Cmd = []string{"/bin/sh", "-c", cmd}
 	}
 	return spec, nil
-}
-
-// parsePublish reads -p's "[IP:]HOST:CONTAINER[/proto]" or "CONTAINER".
-func parsePublish(p string) (engine.PortBinding, error) {
-	bad := fmt.Errorf("port %q: write HOST:CONTAINER, e.g. 8080:80 (the app's port inside the container on the right): %w", p, engine.ErrInvalidArgument)
-	spec, proto, _ := strings.Cut(p, "/")
-	if proto == "" {
-		proto = "tcp"
-	}
-	if proto != "tcp" && proto != "udp" {
-		return engine.PortBinding{}, bad
-	}
-	parts := strings.Split(spec, ":")
-	b := engine.PortBinding{Proto: proto}
-	var err error
-	switch len(parts) {
-	case 1:
-		b.ContainerPort, err = strconv.Atoi(parts[0])
-	case 2:
-		if b.HostPort, err = strconv.Atoi(parts[0]); err == nil {
-			b.ContainerPort, err = strconv.Atoi(parts[1])
-		}
-	case 3:
-		b.HostIP = parts[0]
-		if b.HostPort, err = strconv.Atoi(parts[1]); err == nil {
-			b.ContainerPort, err = strconv.Atoi(parts[2])
-		}
-	default:
-		return b, bad
-	}
-	if err != nil || b.ContainerPort < 1 || b.ContainerPort > 65535 || b.HostPort < 0 || b.HostPort > 65535 {
-		return b, bad
-	}
-	return b, nil
 }
 
 // Run creates and starts a container; it returns the container's ID.
@@ -246,21 +197,42 @@ type Usage struct {
 	MemoryLimit uint64
 }
 
-// Stats samples twice, interval apart, to compute CPU use.
-func (s *Containers) Stats(ctx context.Context, id string, interval time.Duration) (Usage, error) {
-	a, err := s.eng.Stats(ctx, id)
-	if err != nil {
-		return Usage{}, err
+// statsStreamer is an engine that streams a container's resource use
+// (the Docker Engine API's stats stream).
+type statsStreamer interface {
+	StatsStream(ctx context.Context, name string, fn func(engine.ContainerStats)) error
+}
+
+// FollowStats reports a running container's CPU and memory use as the
+// engine streams it, about once a second, until the container stops or
+// ctx ends. An engine without the stream is asked once a second.
+func (s *Containers) FollowStats(ctx context.Context, id string, fn func(Usage)) error {
+	var prev *engine.ContainerStats
+	emit := func(cur engine.ContainerStats) {
+		if prev != nil {
+			fn(usage(*prev, cur))
+		}
+		prev = &cur
 	}
-	select {
-	case <-time.After(interval):
-	case <-ctx.Done():
-		return Usage{}, ctx.Err()
+	if st, ok := s.eng.(statsStreamer); ok {
+		return st.StatsStream(ctx, id, emit)
 	}
-	b, err := s.eng.Stats(ctx, id)
-	if err != nil {
-		return Usage{}, err
+	for {
+		cur, err := s.eng.Stats(ctx, id)
+		if err != nil {
+			return err
+		}
+		emit(cur)
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return nil
+		}
 	}
+}
+
+// usage is the use between two samples.
+func usage(a, b engine.ContainerStats) Usage {
 	u := Usage{MemoryBytes: b.MemoryUsage, MemoryLimit: b.MemoryLimit}
 	if dsys := float64(b.SystemCPU - a.SystemCPU); dsys > 0 && b.CPUTotal >= a.CPUTotal {
 		cpus := float64(b.OnlineCPUs)
@@ -269,7 +241,19 @@ func (s *Containers) Stats(ctx context.Context, id string, interval time.Duratio
 		}
 		u.CPUPercent = float64(b.CPUTotal-a.CPUTotal) / dsys * cpus * 100
 	}
-	return u, nil
+	return u
+}
+
+// HumanSize is bytes as docker writes them: 3B, 512kB, 1.98MB. Every
+// panel uses it, so a size reads the same in each.
+func HumanSize(n int64) string { return human.Size(n) }
+
+// StatusText is `docker ps`'s STATUS for a container, at the time now.
+func StatusText(c engine.Container, now time.Time) string {
+	if c.State.StartedAt.IsZero() && c.StatusText != "" {
+		return c.StatusText // an engine that reports only the text
+	}
+	return human.Status(c.State, now)
 }
 
 // URL is the address to open a container's first published port at.

@@ -28,8 +28,8 @@ type Editor struct {
 	result      *dockerfile.Result
 	timer       *time.Timer
 	gen         int
-	onAnalyzed  []func()
-	onFileState []func()
+	onAnalyzed  observers
+	onFileState observers
 
 	// analyzer re-validates incrementally (only the edited instruction
 	// is parsed again); amu serialises its use by the timer and by
@@ -108,26 +108,13 @@ func (e *Editor) Dirty() bool { e.mu.Lock(); defer e.mu.Unlock(); return e.text 
 
 // OnAnalyzed registers fn to run (on a timer goroutine) when new
 // diagnostics are ready; OnFileState when the file is opened or saved.
-func (e *Editor) OnAnalyzed(fn func()) {
-	e.mu.Lock()
-	e.onAnalyzed = append(e.onAnalyzed, fn)
-	e.mu.Unlock()
-}
-func (e *Editor) OnFileState(fn func()) {
-	e.mu.Lock()
-	e.onFileState = append(e.onFileState, fn)
-	e.mu.Unlock()
-}
+func (e *Editor) OnAnalyzed(fn func())  { e.onAnalyzed.add(fn) }
+func (e *Editor) OnFileState(fn func()) { e.onFileState.add(fn) }
 
 func (e *Editor) notify(file bool) {
-	e.mu.Lock()
-	fns := append([]func(){}, e.onAnalyzed...)
+	e.onAnalyzed.notify()
 	if file {
-		fns = append(fns, e.onFileState...)
-	}
-	e.mu.Unlock()
-	for _, f := range fns {
-		f()
+		e.onFileState.notify()
 	}
 }
 

@@ -22,15 +22,15 @@ func TestMain(m *testing.M) { apptest.Main(m) }
 func TestConnectWithoutEngineSaysWhy(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "")
 	t.Setenv("BERTH_HOST", "unix://"+filepath.Join(t.TempDir(), "none.sock"))
-	_, err := app.Connect(context.Background(), app.DefaultSettings(), func(context.Context, string) (*os.Process, error) {
+	_, err := app.Open(context.Background(), app.DefaultSettings(), nil, app.WithEngineStarter(func(context.Context, string) (*os.Process, error) {
 		return nil, errors.New("berthd is not installed")
-	})
+	}))
 	if err == nil || !strings.Contains(err.Error(), "starting Berth's engine failed: berthd is not installed") {
-		t.Fatalf("Connect: %v", err)
+		t.Fatalf("Open: %v", err)
 	}
 	s := app.DefaultSettings()
 	s.Engine = "unix://" + filepath.Join(t.TempDir(), "docker.sock")
-	if _, err := app.Connect(context.Background(), s, nil); err == nil || !strings.Contains(err.Error(), "from settings") {
+	if _, err := app.Open(context.Background(), s, nil); err == nil || !strings.Contains(err.Error(), "from settings") {
 		t.Fatalf("Connect to a configured engine that is down: %v", err)
 	}
 }
@@ -39,9 +39,9 @@ func TestImagesAndContainersFollowTheEngine(t *testing.T) {
 	te := apptest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	images := app.NewImages(te.Conn.Images(), te.Conn.Registry())
-	containers := app.NewContainers(te.Conn.Containers())
-	go app.Follow(ctx, te.Conn.Events(), images, containers)
+	images := app.NewImages(te.Core.Engine.Images, te.Core.Engine.Registry)
+	containers := app.NewContainers(te.Core.Engine.Containers)
+	go app.Follow(ctx, te.Core.Engine.Events, images, containers)
 	time.Sleep(200 * time.Millisecond) // the event stream is open
 
 	ref := te.Registry.Host + "/library/busybox:1.36"
@@ -60,7 +60,7 @@ func TestImagesAndContainersFollowTheEngine(t *testing.T) {
 
 	// A tag made elsewhere (the docker CLI, another window) shows up
 	// through the event stream, with no refresh from the test.
-	if err := te.Conn.Client.Tag(ctx, ref, "app/web:v1"); err != nil {
+	if err := te.Core.Engine.Images.Tag(ctx, ref, "app/web:v1"); err != nil {
 		t.Fatal(err)
 	}
 	apptest.WaitFor(t, "the new tag in the gallery", func() bool { return len(images.Rows()) == 2 })
@@ -109,7 +109,11 @@ func TestImagesAndContainersFollowTheEngine(t *testing.T) {
 	if err := containers.Logs(ctx, id, false, func(e engine.LogEntry) { logs = append(logs, string(e.Data)) }); err != nil || len(logs) != 1 || logs[0] != "started\n" {
 		t.Fatalf("logs %q %v", logs, err)
 	}
-	if u, err := containers.Stats(ctx, id, 100*time.Millisecond); err != nil || u.MemoryBytes == 0 {
+	// Resource use streams from the engine (two samples make the first usage).
+	statsCtx, stopStats := context.WithCancel(ctx)
+	var u app.Usage
+	err = containers.FollowStats(statsCtx, id, func(got app.Usage) { u = got; stopStats() })
+	if err != nil || u.MemoryBytes == 0 {
 		t.Fatalf("stats %+v %v", u, err)
 	}
 	// The image is in use: removing it explains why it refuses.
@@ -122,7 +126,7 @@ func TestImagesAndContainersFollowTheEngine(t *testing.T) {
 		t.Fatalf("removing an image in use: %v / %q", err, app.Explain(err))
 	}
 	// Stopped from elsewhere: the panel follows.
-	te.Conn.Client.Stop(ctx, id, nil)
+	te.Core.Engine.Containers.Stop(ctx, id, nil)
 	apptest.WaitFor(t, "the stop to show", func() bool {
 		l := containers.List()
 		return len(l) == 1 && l[0].State.Status == engine.StatusExited
@@ -138,10 +142,10 @@ func TestImagesAndContainersFollowTheEngine(t *testing.T) {
 func TestEditorBuildsWithTheEngine(t *testing.T) {
 	te := apptest.Start(t)
 	ctx := context.Background()
-	if _, err := te.Conn.Registry().Pull(ctx, te.Registry.Host+"/library/busybox:1.36", nil, nil); err != nil {
+	if _, err := te.Core.Engine.Registry.Pull(ctx, te.Registry.Host+"/library/busybox:1.36", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	te.Conn.Client.Tag(ctx, te.Registry.Host+"/library/busybox:1.36", "busybox:latest")
+	te.Core.Engine.Images.Tag(ctx, te.Registry.Host+"/library/busybox:1.36", "busybox:latest")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("v1\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nCOPY index.html /www/\nCMD httpd -f -h /www\n"), 0o644)
@@ -181,12 +185,12 @@ func TestEditorBuildsWithTheEngine(t *testing.T) {
 
 	// Building with the typo fails before any step, on its line.
 	log := &app.BuildLog{}
-	_, err := log.Build(ctx, te.Conn.Builder(), ed, app.BuildRequest{Tag: "site:dev"})
+	_, err := log.Build(ctx, te.Core.Engine.Builder, ed, app.BuildRequest{Tag: "site:dev"})
 	if err == nil || !strings.Contains(app.Explain(err), "RUNN") {
 		t.Fatalf("build with a typo: %v", err)
 	}
 	ed.SetText(strings.Replace(ed.Text(), "RUNN echo typo\n", "RUN echo built > /www/built.txt\n", 1))
-	res, err := log.Build(ctx, te.Conn.Builder(), ed, app.BuildRequest{Tag: "site:dev"})
+	res, err := log.Build(ctx, te.Core.Engine.Builder, ed, app.BuildRequest{Tag: "site:dev"})
 	if err != nil || res.ImageID == "" {
 		t.Fatalf("build: %v", err)
 	}
@@ -197,13 +201,13 @@ func TestEditorBuildsWithTheEngine(t *testing.T) {
 	if ed.Dirty() {
 		t.Fatal("Build did not save the Dockerfile first")
 	}
-	res2, _ := log.Build(ctx, te.Conn.Builder(), ed, app.BuildRequest{Tag: "site:dev"})
+	res2, _ := log.Build(ctx, te.Core.Engine.Builder, ed, app.BuildRequest{Tag: "site:dev"})
 	steps, _, _, _, _ = log.Snapshot()
 	if res2.ImageID != res.ImageID || steps[1].State != app.StepCached || steps[3].State != app.StepCached {
 		t.Fatalf("rebuild %+v", steps)
 	}
 	ed.SetText(ed.Text() + "RUN echo failing; exit 4\n")
-	if _, err := log.Build(ctx, te.Conn.Builder(), ed, app.BuildRequest{Tag: "site:dev"}); err == nil || log.FailedLine() != 5 {
+	if _, err := log.Build(ctx, te.Core.Engine.Builder, ed, app.BuildRequest{Tag: "site:dev"}); err == nil || log.FailedLine() != 5 {
 		t.Fatalf("failing build: %v, line %d", err, log.FailedLine())
 	}
 	steps, _, _, _, _ = log.Snapshot()

@@ -45,7 +45,7 @@ type Images struct {
 	dangling bool
 	sortBy   string
 	err      error
-	watchers []func()
+	watchers observers
 }
 
 // NewImages makes the gallery's state over an engine.
@@ -55,20 +55,9 @@ func NewImages(eng engine.Images, reg engine.Registry) *Images {
 
 // OnChange registers fn to run (on the caller's goroutine of the change)
 // after the rows change.
-func (s *Images) OnChange(fn func()) {
-	s.mu.Lock()
-	s.watchers = append(s.watchers, fn)
-	s.mu.Unlock()
-}
+func (s *Images) OnChange(fn func()) { s.watchers.add(fn) }
 
-func (s *Images) changed() {
-	s.mu.Lock()
-	ws := append([]func(){}, s.watchers...)
-	s.mu.Unlock()
-	for _, w := range ws {
-		w()
-	}
-}
+func (s *Images) changed() { s.watchers.notify() }
 
 // Refresh reloads the list from the engine.
 func (s *Images) Refresh(ctx context.Context) error {

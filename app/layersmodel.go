@@ -2,12 +2,12 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/berth-dev/berth/engine/human"
 	"github.com/berth-dev/berth/engine/layers"
 )
 
@@ -67,7 +67,7 @@ func formatWasted(w layers.WastedPath) string {
 	for _, l := range w.Layers {
 		idx = append(idx, itoa(l))
 	}
-	return humanBytes(w.Bytes) + "  " + w.Path + "  (layers " + strings.Join(idx, ", ") + ")"
+	return human.Size(w.Bytes) + "  " + w.Path + "  (layers " + strings.Join(idx, ", ") + ")"
 }
 
 // Files lists a layer's own changes, or (merged) the whole filesystem as
@@ -131,16 +131,3 @@ func Tree(rows []FileRow) (children map[string][]string, byPath map[string]FileR
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-func humanBytes(n int64) string {
-	units := []string{"B", "kB", "MB", "GB"}
-	f, i := float64(n), 0
-	for f >= 1000 && i < len(units)-1 {
-		f /= 1000
-		i++
-	}
-	if i == 0 {
-		return strconv.FormatInt(n, 10) + "B"
-	}
-	return fmt.Sprintf("%.1f%s", f, units[i])
-}

@@ -41,10 +41,10 @@ func TestWatchRebuildsAndReplacesTheContainer(t *testing.T) {
 	e := apptest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if _, err := e.Conn.Registry().Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
+	if _, err := e.Core.Engine.Registry.Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	e.Conn.Client.Tag(ctx, e.BusyboxRef, "busybox:1.36")
+	e.Core.Engine.Images.Tag(ctx, e.BusyboxRef, "busybox:1.36")
 	dir := t.TempDir()
 	dockerfile := "FROM busybox:1.36\nCOPY index.html /www/\nRUN sleep 1\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n"
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644)
@@ -55,7 +55,7 @@ func TestWatchRebuildsAndReplacesTheContainer(t *testing.T) {
 	var mu sync.Mutex
 	var results []app.RebuildResult
 	r := &app.Rebuilder{
-		Builder: e.Conn.Builder(), Containers: e.Conn.Containers(),
+		Builder: e.Core.Engine.Builder, Containers: e.Core.Engine.Containers,
 		Build: engine.BuildOptions{ContextDir: dir, Tags: []string{"watched:dev"}},
 		Run:   &engine.ContainerSpec{Name: "watched", Ports: []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: port, ContainerPort: 8080}}},
 		OnResult: func(res app.RebuildResult) {
@@ -96,7 +96,7 @@ func TestWatchRebuildsAndReplacesTheContainer(t *testing.T) {
 		t.Fatalf("rebuild %+v", res)
 	}
 	apptest.WaitFor(t, "v4 served", func() bool { return get(url) == "v4\n" })
-	if list, _ := e.Conn.Containers().List(ctx, true); len(list) != 1 {
+	if list, _ := e.Core.Engine.Containers.List(ctx, true); len(list) != 1 {
 		t.Fatalf("the old container was not replaced: %d containers", len(list))
 	}
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/enginetest"
+	"github.com/berth-dev/berth/engine/vm"
 )
 
 // The app's VM mode end to end, under emulation: settings choose
@@ -31,7 +32,7 @@ func TestVMEngineFromSettings(t *testing.T) {
 		t.Skip("-short: booting the VM under emulation takes a while")
 	}
 	work := t.TempDir()
-	archive := filepath.Join(work, VMImageArchive)
+	archive := filepath.Join(work, vm.ImageArchive)
 	mk := exec.Command("go", "run", "./packaging/vm/mkimage", "-out", filepath.Join(work, "image"), "-archive", archive,
 		"-cache", filepath.Join(os.TempDir(), "berth-vm-cache"))
 	mk.Dir = ".."
@@ -67,11 +68,12 @@ state_dir = %q
 	defer cancel()
 	var steps []string
 	start := time.Now()
-	conn, v, err := ConnectVM(ctx, s, func(step string, f float64) { steps = append(steps, fmt.Sprintf("%s %.2f", step, f)) })
+	core, err := Open(ctx, s, func(step string, f float64) { steps = append(steps, fmt.Sprintf("%s %.2f", step, f)) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer v.Stop(context.Background())
+	defer core.Close()
+	v := core.VM().(*VM)
 	t.Logf("image unpacked and engine ready in %v (TCG, first boot)", time.Since(start).Round(time.Millisecond))
 	if len(steps) < 3 || !strings.HasPrefix(steps[0], "Unpacking") || !strings.HasSuffix(steps[len(steps)-2], "1.00") || !strings.HasPrefix(steps[len(steps)-1], "Starting") {
 		t.Errorf("progress: %q", steps)
@@ -83,17 +85,17 @@ state_dir = %q
 		t.Fatalf("the engine socket: %v %v", fi, err)
 	}
 
-	c := conn.Client
-	if _, err := c.Pull(ctx, guestReg+"/library/busybox:1.36", nil, nil); err != nil {
+	c := core.Engine
+	if _, err := c.Registry.Pull(ctx, guestReg+"/library/busybox:1.36", nil, nil); err != nil {
 		t.Fatalf("pull in the VM: %v", err)
 	}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+guestReg+"/library/busybox:1.36\nRUN mkdir /www && echo built in the VM > /www/index.html\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n"), 0o644)
-	if _, err := c.Build(ctx, engine.BuildOptions{ContextDir: dir, Tags: []string{"vmapp"}}, nil); err != nil {
+	if _, err := c.Builder.Build(ctx, engine.BuildOptions{ContextDir: dir, Tags: []string{"vmapp"}}, nil); err != nil {
 		t.Fatalf("build in the VM: %v", err)
 	}
 	hostPort := freeTCPPort(t)
-	cc := c.Containers()
+	cc := c.Containers
 	id, err := cc.Create(ctx, engine.ContainerSpec{Image: "vmapp", Ports: []engine.PortBinding{{HostPort: hostPort, ContainerPort: 8080}}})
 	if err != nil {
 		t.Fatal(err)
@@ -108,11 +110,15 @@ state_dir = %q
 	// A crash: the VM comes back by itself, behind the same socket, with
 	// the images it had (the data disk survives an unclean stop).
 	states := make(chan VMStatus, 16)
-	go v.Supervise(ctx, func(st VMStatus) { states <- st })
+	core.OnStatus(func(st Status) { // the Core supervises its VM
+		if st.VM != nil {
+			states <- *st.VM
+		}
+	})
 	v.Crash()
 	var seen []string
 	for st := range states {
-		seen = append(seen, st.State)
+		seen = append(seen, string(st.State))
 		if st.State == "running" {
 			break
 		}
@@ -123,7 +129,7 @@ state_dir = %q
 	if strings.Join(seen, ",") != "failed,starting,running" {
 		t.Fatalf("states after a crash: %v", seen)
 	}
-	if _, err := c.Inspect(ctx, "vmapp"); err != nil {
+	if _, err := c.Images.Inspect(ctx, "vmapp"); err != nil {
 		t.Fatalf("the image built before the crash: %v", err)
 	}
 
@@ -156,27 +162,28 @@ state_dir = %q
 	// What berth vm status/stop and the terminal commands see: served
 	// while the app holds it; after the app lets go (keep_running) it
 	// runs unserved, commands say how to serve it, and an idle VM stops.
-	if st, err := ProbeVM(ctx, s); err != nil || !st.Running || !st.Served || st.Socket != conn.Address {
+	if st, err := ProbeVM(ctx, s); err != nil || !st.Running || !st.Served || st.Socket != core.Info().Address {
 		t.Fatalf("probe while served: %+v %v", st, err)
 	}
 	if _, err := StopIdleVM(ctx, s); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("stopping a VM the app serves: %v", err)
 	}
-	if c2, err := ConnectRunningVM(ctx, s); err != nil {
+	if c2, err := Open(ctx, s, nil, WithoutVMBoot()); err != nil {
 		t.Fatalf("a terminal command's connection: %v", err)
-	} else if _, err := c2.Client.Inspect(ctx, "vmapp"); err != nil {
+	} else if _, err := c2.Engine.Images.Inspect(ctx, "vmapp"); err != nil {
 		t.Fatalf("through it: %v", err)
 	}
 	// A second app (or the app while berth vm start serves the VM) uses
 	// the served engine and leaves the VM to whoever serves it.
-	conn2, v2, err := ConnectVM(ctx, s, nil)
+	core2, err := Open(ctx, s, nil)
 	if err != nil {
 		t.Fatalf("connect while another Berth serves the VM: %v", err)
 	}
-	if _, err := conn2.Client.Inspect(ctx, "vmapp"); err != nil || v2.Status().State != "running" || !strings.Contains(v2.Status().Line(), "berth vm start") {
+	v2 := core2.VM()
+	if _, err := core2.Engine.Images.Inspect(ctx, "vmapp"); err != nil || v2.Status().State != "running" || !strings.Contains(v2.Status().Line(), "berth vm start") {
 		t.Fatalf("the second connection: %v, %+v", err, v2.Status())
 	}
-	v2.Stop(ctx)
+	core2.Close()
 	if st, err := ProbeVM(ctx, s); err != nil || !st.Served {
 		t.Fatalf("the second app's Stop stopped a VM it does not serve: %+v %v", st, err)
 	}
@@ -187,7 +194,7 @@ state_dir = %q
 	if st, err := ProbeVM(ctx, s); err != nil || !st.Running || st.Served {
 		t.Fatalf("probe after Detach: %+v %v", st, err)
 	}
-	if _, err := ConnectRunningVM(ctx, s); err == nil || !strings.Contains(err.Error(), "berth vm start") {
+	if _, err := Open(ctx, s, nil, WithoutVMBoot()); err == nil || !strings.Contains(err.Error(), "berth vm start") {
 		t.Fatalf("a terminal command without a served VM: %v", err)
 	}
 	if stopped, err := StopIdleVM(ctx, s); err != nil || !stopped {

@@ -40,7 +40,7 @@ func benchSaveToServed(b *testing.B, sample string, base func(e *apptest.Engine)
 	if sample == "pyhello" {
 		containerPort = 8000
 	}
-	r := &app.Rebuilder{Builder: e.Conn.Builder(), Containers: e.Conn.Containers(),
+	r := &app.Rebuilder{Builder: e.Core.Engine.Builder, Containers: e.Core.Engine.Containers,
 		Build: engine.BuildOptions{ContextDir: dir, Tags: []string{"bench:" + sample}},
 		Run:   &engine.ContainerSpec{Name: "bench-" + sample, Ports: []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: port, ContainerPort: containerPort}}}}
 	r.Trigger(ctx, nil)
@@ -78,7 +78,7 @@ func freePortB(b *testing.B) int {
 
 func BenchmarkSaveToServedBusybox(b *testing.B) {
 	benchSaveToServed(b, "bbhello", func(e *apptest.Engine) string {
-		if _, err := e.Conn.Registry().Pull(context.Background(), e.BusyboxRef, nil, nil); err != nil {
+		if _, err := e.Core.Engine.Registry.Pull(context.Background(), e.BusyboxRef, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 		return e.BusyboxRef
@@ -92,7 +92,7 @@ func BenchmarkSaveToServedPython(b *testing.B) {
 	benchSaveToServed(b, "pyhello", func(e *apptest.Engine) string {
 		e.Registry.Push(b, enginetest.Python(b), "library/python:3.11-slim")
 		ref := e.Registry.Host + "/library/python:3.11-slim"
-		if _, err := e.Conn.Registry().Pull(context.Background(), ref, nil, nil); err != nil {
+		if _, err := e.Core.Engine.Registry.Pull(context.Background(), ref, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 		return ref

@@ -33,7 +33,7 @@ type WatchOptions struct {
 }
 
 // StartWatch starts watching the editor's context; it builds once at once.
-func StartWatch(builder engine.Builder, containers ContainerEngine, e *Editor, o WatchOptions) (*WatchSession, error) {
+func StartWatch(ctx context.Context, builder engine.Builder, containers ContainerEngine, e *Editor, o WatchOptions) (*WatchSession, error) {
 	dir, path := e.ContextDir(), e.Path()
 	if dir == "" || path == "" {
 		return nil, fmt.Errorf("save the Dockerfile in the folder to watch first: %w", engine.ErrInvalidArgument)
@@ -66,7 +66,7 @@ func StartWatch(builder engine.Builder, containers ContainerEngine, e *Editor, o
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(ctx)
 	s.watcher, s.rebuild, s.cancel = w, r, cancel
 	r.Trigger(ctx, nil)
 	go w.Run(ctx, func(paths []string) { r.Trigger(ctx, paths) }, nil)

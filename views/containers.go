@@ -28,16 +28,19 @@ type ContainersPanel struct {
 	Empty   *widget.Label
 	Buttons map[string]*widget.Button
 
+	core     *app.Core
 	state    *app.Containers
 	win      fyne.Window
 	items    []engine.Container
 	selected int
-	statsGen int
+	// stopStats ends the stats stream of the container selected before.
+	stopStats context.CancelFunc
 }
 
 // NewContainersPanel builds the Containers panel over s.
-func NewContainersPanel(s *app.Containers, w fyne.Window) *ContainersPanel {
-	p := &ContainersPanel{state: s, win: w, selected: -1, Buttons: map[string]*widget.Button{}}
+func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
+	s := c.Containers
+	p := &ContainersPanel{core: c, state: s, win: w, selected: -1, Buttons: map[string]*widget.Button{}}
 	p.List = widget.NewList(
 		func() int { return len(p.items) },
 		func() fyne.CanvasObject {
@@ -69,8 +72,8 @@ func NewContainersPanel(s *app.Containers, w fyne.Window) *ContainersPanel {
 			}
 			status.Refresh()
 		})
-	p.List.OnSelected = func(i widget.ListItemID) { p.selected = i; p.update(); p.sampleStats() }
-	p.List.OnUnselected = func(widget.ListItemID) { p.selected = -1; p.update() }
+	p.List.OnSelected = func(i widget.ListItemID) { p.selected = i; p.update(); p.followStats() }
+	p.List.OnUnselected = func(widget.ListItemID) { p.selected = -1; p.update(); p.followStats() }
 	p.ShowAll = widget.NewCheck("Show stopped", s.SetShowAll)
 	p.ShowAll.SetChecked(true)
 	p.Stats = widget.NewLabel("")
@@ -89,7 +92,7 @@ func NewContainersPanel(s *app.Containers, w fyne.Window) *ContainersPanel {
 	do := func(f func(context.Context, string) error) func(engine.Container) {
 		return func(c engine.Container) {
 			go func() {
-				err := f(context.Background(), c.ID)
+				err := f(p.core.Context(), c.ID)
 				onMain(func() { showError(err, w) })
 			}()
 		}
@@ -103,7 +106,7 @@ func NewContainersPanel(s *app.Containers, w fyne.Window) *ContainersPanel {
 				}
 			}, w)
 		}),
-		act("Logs", func(c engine.Container) { ShowLogs(s, c, w) }),
+		act("Logs", func(ct engine.Container) { ShowLogs(c, ct, w) }),
 		act("Open in browser", func(c engine.Container) {
 			if u, err := url.Parse(app.URL(c)); err == nil && u.Host != "" {
 				fyne.CurrentApp().OpenURL(u)
@@ -111,7 +114,7 @@ func NewContainersPanel(s *app.Containers, w fyne.Window) *ContainersPanel {
 		}),
 		act("Inspect", func(c engine.Container) {
 			go func() {
-				full, err := s.Inspect(context.Background(), c.ID)
+				full, err := s.Inspect(p.core.Context(), c.ID)
 				onMain(func() {
 					if err != nil {
 						showError(err, w)
@@ -187,37 +190,31 @@ func (p *ContainersPanel) update() {
 	}
 }
 
-// sampleStats shows CPU and memory of the selected running container,
-// refreshed every two seconds while it stays selected.
-func (p *ContainersPanel) sampleStats() {
-	p.statsGen++
-	gen := p.statsGen
+// followStats shows CPU and memory of the selected running container as
+// the engine streams them, until another is selected.
+func (p *ContainersPanel) followStats() {
+	if p.stopStats != nil {
+		p.stopStats()
+		p.stopStats = nil
+	}
 	c, ok := p.Selected()
 	if !ok || c.State.Status != engine.StatusRunning {
 		return
 	}
-	go func() {
-		for {
-			u, err := p.state.Stats(context.Background(), c.ID, time.Second)
-			var stop bool
-			onMainAndWait(func() {
-				cur, ok := p.Selected()
-				stop = gen != p.statsGen || !ok || cur.ID != c.ID || err != nil
-				if !stop {
-					p.Stats.SetText(fmt.Sprintf("%s — CPU %.1f%%, memory %s", c.Name, u.CPUPercent, HumanSize(int64(u.MemoryBytes))))
-				}
-			})
-			if stop {
-				return
+	ctx, cancel := context.WithCancel(p.core.Context())
+	p.stopStats = cancel
+	go p.state.FollowStats(ctx, c.ID, func(u app.Usage) {
+		onMain(func() {
+			if ctx.Err() == nil {
+				p.Stats.SetText(fmt.Sprintf("%s — CPU %.1f%%, memory %s", c.Name, u.CPUPercent, HumanSize(int64(u.MemoryBytes))))
 			}
-			time.Sleep(time.Second)
-		}
-	}()
+		})
+	})
 }
 
 // ShowLogs opens a container's logs: live (follow), with a search box
 // that keeps only matching lines.
-func ShowLogs(s *app.Containers, c engine.Container, parent fyne.Window) {
+func ShowLogs(core *app.Core, c engine.Container, parent fyne.Window) {
 	w := fyne.CurrentApp().NewWindow("Logs — " + c.Name)
 	var mu sync.Mutex
 	var lines []string
@@ -243,13 +240,13 @@ func ShowLogs(s *app.Containers, c engine.Container, parent fyne.Window) {
 		}
 	}
 	filter.OnChanged = func(string) { render() }
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(core.Context())
 	w.SetOnClosed(cancel)
 	w.SetContent(container.NewBorder(container.NewBorder(nil, nil, nil, follow, filter), nil, nil, nil, scroll))
 	w.Resize(fyne.NewSize(760, 480))
 	w.Show()
 	go func() {
-		err := s.Logs(ctx, c.ID, true, func(e engine.LogEntry) {
+		err := core.Containers.Logs(ctx, c.ID, true, func(e engine.LogEntry) {
 			mu.Lock()
 			lines = append(lines, strings.TrimRight(string(e.Data), "\n"))
 			mu.Unlock()
@@ -268,7 +265,7 @@ type RunDialog struct {
 }
 
 // ShowRun opens the Run dialog for image; onStarted gets the new container's ID.
-func ShowRun(s *app.Containers, image string, w fyne.Window, onStarted func(id string)) *RunDialog {
+func ShowRun(c *app.Core, image string, w fyne.Window, onStarted func(id string)) *RunDialog {
 	d := &RunDialog{Image: widget.NewEntry(), Name: widget.NewEntry(), Ports: widget.NewEntry(), Env: widget.NewMultiLineEntry(), Volumes: widget.NewMultiLineEntry(), Command: widget.NewEntry()}
 	d.Image.SetText(image)
 	d.Name.SetPlaceHolder("optional, e.g. web")
@@ -288,7 +285,7 @@ func ShowRun(s *app.Containers, image string, w fyne.Window, onStarted func(id s
 		}
 		opts := app.RunOptions{Image: d.Image.Text, Name: d.Name.Text, Ports: d.Ports.Text, Env: d.Env.Text, Volumes: d.Volumes.Text, Command: d.Command.Text}
 		go func() {
-			id, err := s.Run(context.Background(), opts)
+			id, err := c.Containers.Run(c.Context(), opts)
 			onMain(func() {
 				showError(err, w)
 				if err == nil && onStarted != nil {

@@ -45,6 +45,7 @@ type EditorPanel struct {
 	logCancel  context.CancelFunc
 	logLines   []string
 
+	core     *app.Core
 	ed       *app.Editor
 	log      *app.BuildLog
 	builder  engine.Builder
@@ -58,8 +59,8 @@ type EditorPanel struct {
 
 // NewEditorPanel builds the Editor panel; onBuilt runs after a build
 // succeeds (the window shows the image's layers).
-func NewEditorPanel(ed *app.Editor, log *app.BuildLog, builder engine.Builder, containers *app.Containers, w fyne.Window, onBuilt func(engine.BuildResult)) *EditorPanel {
-	p := &EditorPanel{ed: ed, log: log, builder: builder, containers: containers, win: w, problem: -1, onBuilt: onBuilt}
+func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Window, onBuilt func(engine.BuildResult)) *EditorPanel {
+	p := &EditorPanel{core: c, ed: ed, log: log, builder: c.Engine.Builder, containers: c.Containers, win: w, problem: -1, onBuilt: onBuilt}
 	p.Text = widget.NewMultiLineEntry()
 	p.Text.TextStyle = fyne.TextStyle{Monospace: true}
 	p.Text.Wrapping = fyne.TextWrapOff
@@ -327,7 +328,7 @@ func (p *EditorPanel) startBuild() {
 	p.LogStatus.SetText("Building…")
 	start := time.Now()
 	go func() {
-		res, err := p.log.Build(context.Background(), p.builder, p.ed, req)
+		res, err := p.log.Build(p.core.Context(), p.builder, p.ed, req)
 		onMain(func() {
 			p.Build.Enable()
 			p.Cancel.Disable()
@@ -398,7 +399,7 @@ func (p *EditorPanel) toggleWatch(on bool) {
 			}
 		})
 	}
-	s, err := app.StartWatch(p.builder, cengine, p.ed, opts)
+	s, err := app.StartWatch(p.core.Context(), p.builder, cengine, p.ed, opts)
 	if err != nil {
 		showError(err, p.win)
 		p.Watch.SetChecked(false)
@@ -417,7 +418,7 @@ func (p *EditorPanel) followLogs(id string) {
 	if p.logCancel != nil {
 		p.logCancel()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(p.core.Context())
 	p.logCancel = cancel
 	p.logLines = append(p.logLines, "── "+time.Now().Format("15:04:05")+" new container "+app.ShortID(id)+" ──")
 	p.AppLogs.SetText(strings.Join(p.logLines, "\n"))

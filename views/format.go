@@ -5,29 +5,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/engine"
 )
 
 // HumanSize writes bytes as docker does: 1.98MB, 512kB, 3B.
-func HumanSize(n int64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB"}
-	f := float64(n)
-	i := 0
-	for f >= 1000 && i < len(units)-1 {
-		f /= 1000
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%dB", n)
-	}
-	if f < 10 {
-		return fmt.Sprintf("%.2f%s", f, units[i])
-	}
-	if f < 100 {
-		return fmt.Sprintf("%.1f%s", f, units[i])
-	}
-	return fmt.Sprintf("%.0f%s", f, units[i])
-}
+func HumanSize(n int64) string { return app.HumanSize(n) }
 
 // HumanAge writes how long ago t was: "just now", "5 minutes ago", "3 days ago".
 func HumanAge(t, now time.Time) string {
@@ -57,24 +40,7 @@ func HumanAge(t, now time.Time) string {
 }
 
 // Uptime is `docker ps`'s STATUS column.
-func Uptime(c engine.Container, now time.Time) string {
-	if c.State.StartedAt.IsZero() && c.StatusText != "" {
-		return c.StatusText
-	}
-	switch c.State.Status {
-	case engine.StatusRunning:
-		return "Up " + strings.TrimSuffix(HumanAge(c.State.StartedAt, now), " ago")
-	case engine.StatusExited:
-		s := fmt.Sprintf("Exited (%d)", c.State.ExitCode)
-		if !c.State.FinishedAt.IsZero() {
-			s += " " + HumanAge(c.State.FinishedAt, now)
-		}
-		return s
-	case engine.StatusCreated:
-		return "Created"
-	}
-	return strings.ToUpper(string(c.State.Status[:1])) + string(c.State.Status[1:])
-}
+func Uptime(c engine.Container, now time.Time) string { return app.StatusText(c, now) }
 
 // Ports is `docker ps`'s PORTS column: 127.0.0.1:8080->80/tcp.
 func Ports(c engine.Container) string {

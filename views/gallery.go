@@ -34,6 +34,7 @@ type Gallery struct {
 	Empty    *widget.Label
 	Buttons  map[string]*widget.Button
 
+	core     *app.Core
 	state    *app.Images
 	win      fyne.Window
 	acts     GalleryActions
@@ -44,8 +45,9 @@ type Gallery struct {
 var galleryColumns = []string{"Repository", "Tag", "Image ID", "Size", "Created"}
 
 // NewGallery builds the Images panel over s.
-func NewGallery(s *app.Images, w fyne.Window, acts GalleryActions) *Gallery {
-	g := &Gallery{state: s, win: w, acts: acts, selected: -1, Buttons: map[string]*widget.Button{}}
+func NewGallery(c *app.Core, w fyne.Window, acts GalleryActions) *Gallery {
+	s := c.Images
+	g := &Gallery{core: c, state: s, win: w, acts: acts, selected: -1, Buttons: map[string]*widget.Button{}}
 	g.Filter = widget.NewEntry()
 	g.Filter.SetPlaceHolder("Filter by name, tag or ID")
 	g.Filter.OnChanged = s.SetFilter
@@ -188,13 +190,13 @@ func showError(err error, w fyne.Window) {
 	dialog.ShowError(errors.New(app.Explain(err)), w)
 }
 
-func (g *Gallery) showPull() { ShowPull(g.state, g.win, "") }
+func (g *Gallery) showPull() { ShowPull(g.core, g.win, "") }
 
 // ShowPull asks for an image name (unless ref is given) and pulls it with
 // one progress bar per layer, a total, and Cancel.
-func ShowPull(s *app.Images, w fyne.Window, ref string) {
+func ShowPull(c *app.Core, w fyne.Window, ref string) {
 	if ref != "" {
-		pullWithProgress(s, w, ref)
+		pullWithProgress(c, w, ref)
 		return
 	}
 	entry := widget.NewEntry()
@@ -203,14 +205,14 @@ func ShowPull(s *app.Images, w fyne.Window, ref string) {
 		widget.NewFormItem("Image", entry),
 	}, func(ok bool) {
 		if ok && strings.TrimSpace(entry.Text) != "" {
-			pullWithProgress(s, w, strings.TrimSpace(entry.Text))
+			pullWithProgress(c, w, strings.TrimSpace(entry.Text))
 		}
 	}, w)
 	w.Canvas().Focus(entry)
 }
 
-func pullWithProgress(s *app.Images, w fyne.Window, ref string) {
-	ctx, cancel := context.WithCancel(context.Background())
+func pullWithProgress(c *app.Core, w fyne.Window, ref string) {
+	ctx, cancel := context.WithCancel(c.Context())
 	total := widget.NewProgressBar()
 	layers := container.NewVBox()
 	status := widget.NewLabel("Pulling " + ref + "…")
@@ -241,7 +243,7 @@ func pullWithProgress(s *app.Images, w fyne.Window, ref string) {
 	d.Resize(fyne.NewSize(480, 360))
 	d.Show()
 	go func() {
-		err := s.Pull(ctx, ref, tr)
+		err := c.Images.Pull(ctx, ref, tr)
 		onMain(func() {
 			d.Hide()
 			showError(err, w)
@@ -257,7 +259,7 @@ func (g *Gallery) showTag(r app.ImageRow) {
 			return
 		}
 		go func() {
-			err := g.state.Tag(context.Background(), r.Ref, strings.TrimSpace(entry.Text))
+			err := g.state.Tag(g.core.Context(), r.Ref, strings.TrimSpace(entry.Text))
 			onMain(func() { showError(err, g.win) })
 		}()
 	}, g.win)
@@ -268,7 +270,7 @@ func (g *Gallery) push(r app.ImageRow) {
 		showError(fmt.Errorf("tag the image with a registry name first (Tag…), e.g. localhost:5000/me/app:v1"), g.win)
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(g.core.Context())
 	bar := widget.NewProgressBarInfinite()
 	d := dialog.NewCustom("Pushing "+r.Ref, "Cancel", container.NewVBox(widget.NewLabel("Uploading the layers the registry does not have…"), bar), g.win)
 	d.SetOnClosed(cancel)
@@ -291,7 +293,7 @@ func (g *Gallery) remove(r app.ImageRow) {
 			return
 		}
 		go func() {
-			err := g.state.Remove(context.Background(), r.Ref, false)
+			err := g.state.Remove(g.core.Context(), r.Ref, false)
 			onMain(func() { showError(err, g.win) })
 		}()
 	}, g.win)
@@ -299,7 +301,7 @@ func (g *Gallery) remove(r app.ImageRow) {
 
 func (g *Gallery) inspect(r app.ImageRow) {
 	go func() {
-		d, err := g.state.Inspect(context.Background(), r.Ref)
+		d, err := g.state.Inspect(g.core.Context(), r.Ref)
 		onMain(func() {
 			if err != nil {
 				showError(err, g.win)
@@ -313,7 +315,7 @@ func (g *Gallery) inspect(r app.ImageRow) {
 
 func (g *Gallery) history(r app.ImageRow) {
 	go func() {
-		items, err := g.state.History(context.Background(), r.Ref)
+		items, err := g.state.History(g.core.Context(), r.Ref)
 		onMain(func() {
 			if err != nil {
 				showError(err, g.win)

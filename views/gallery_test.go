@@ -8,18 +8,18 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/berth-dev/berth/app"
-	"github.com/berth-dev/berth/app/apptest"
 )
 
 func TestGalleryShowsFiltersAndActs(t *testing.T) {
-	e := apptest.Start(t)
-	a := test.NewTempApp(t)
-	_ = a
+	core, fake := fakeCore(t)
+	test.NewTempApp(t)
 	ctx := context.Background()
-	images := app.NewImages(e.Conn.Images(), e.Conn.Registry())
+	images := core.Images
+	go app.Follow(core.Context(), fake, images, nil)
+	fake.Publish("registry.example/library/busybox:1.36", smallImage(t))
 	w := test.NewTempWindow(t, nil)
 	var ran, explored string
-	g := NewGallery(images, w, GalleryActions{Run: func(r string) { ran = r }, ExploreLayers: func(r string) { explored = r }})
+	g := NewGallery(core, w, GalleryActions{Run: func(r string) { ran = r }, ExploreLayers: func(r string) { explored = r }})
 	w.SetContent(g.Object)
 	w.Resize(g.Object.MinSize().Max(sizeOf(900, 500)))
 
@@ -29,17 +29,16 @@ func TestGalleryShowsFiltersAndActs(t *testing.T) {
 	if g.Buttons["Remove"].Disabled() == false {
 		t.Fatal("Remove is enabled with nothing selected")
 	}
-	if err := images.Pull(ctx, e.BusyboxRef, app.NewTransfer(nil)); err != nil {
+	if err := images.Pull(ctx, "registry.example/library/busybox:1.36", app.NewTransfer(nil)); err != nil {
 		t.Fatal(err)
 	}
-	e.Conn.Client.Tag(ctx, e.BusyboxRef, "tutorial/hello:v1")
-	images.Refresh(ctx)
+	fake.Tag(ctx, "registry.example/library/busybox:1.36", "tutorial/hello:v1")
 	waitUI(t, "two rows", func() bool { return len(g.Rows()) == 2 })
 	if g.Empty.Visible() || !g.Table.Visible() {
 		t.Fatal("the empty-state hint stays with images shown")
 	}
 	row := g.Rows()[0]
-	if g.cell(row, 2) != row.ShortID || !strings.HasSuffix(g.cell(row, 3), "MB") {
+	if g.cell(row, 2) != row.ShortID || !strings.HasSuffix(g.cell(row, 3), "kB") {
 		t.Fatalf("cells %q %q", g.cell(row, 2), g.cell(row, 3))
 	}
 

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -8,9 +9,11 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/app/apptest"
 	"github.com/berth-dev/berth/engine/enginetest"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 )
 
 func TestMain(m *testing.M) { apptest.Main(m) }
@@ -62,7 +65,25 @@ func topOverlay(w fyne.Window) fyne.CanvasObject { return w.Canvas().Overlays().
 
 func sizeOf(w, h float32) fyne.Size { return fyne.NewSize(w, h) }
 
-func mustImage(t *testing.T) v1.Image { return enginetest.Busybox(t) }
+// fakeCore is a Core over an engine in memory: views' tests need no
+// root and no engine (the tests in integration_linux_test.go use a real
+// one).
+func fakeCore(t *testing.T) (*app.Core, *enginetest.Fake) {
+	f := enginetest.NewFake()
+	roles := app.Roles{Images: f, Registry: f, Archives: f, Events: f, Builder: f, Containers: f.Containers()}
+	c := app.NewCore(context.Background(), roles, app.DefaultSettings(), nil)
+	t.Cleanup(func() { c.Close() })
+	return c, f
+}
+
+// smallImage is an image of two random layers, about 300 kB.
+func smallImage(t *testing.T) v1.Image {
+	img, err := random.Image(150_000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
 
 // In tests, UI updates from other goroutines wait in uiQueue until the
 // test goroutine drains it (pump), as Fyne's main loop would: the test

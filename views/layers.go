@@ -27,6 +27,7 @@ type LayersPanel struct {
 	Wasted     *widget.Label
 
 	engine   app.Saver
+	ctx      context.Context // the Core's
 	images   *app.Images
 	model    *app.LayersModel
 	layer    int
@@ -35,8 +36,8 @@ type LayersPanel struct {
 }
 
 // NewLayersPanel builds the Layers panel; images feeds the image picker.
-func NewLayersPanel(engine app.Saver, images *app.Images) *LayersPanel {
-	p := &LayersPanel{engine: engine, images: images, layer: -1, children: map[string][]string{}, rows: map[string]app.FileRow{}}
+func NewLayersPanel(c *app.Core) *LayersPanel {
+	p := &LayersPanel{engine: c.Engine.Archives, images: c.Images, ctx: c.Context(), layer: -1, children: map[string][]string{}, rows: map[string]app.FileRow{}}
 	p.Image = widget.NewSelectEntry(nil)
 	p.Image.SetPlaceHolder("Image to explore, e.g. python:3.12-slim")
 	p.Load = widget.NewButton("Explore", func() { p.Show(p.Image.Text) })
@@ -100,8 +101,8 @@ func NewLayersPanel(engine app.Saver, images *app.Images) *LayersPanel {
 	split := container.NewHSplit(left, right)
 	split.Offset = 0.42
 	p.Object = container.NewBorder(container.NewBorder(nil, nil, nil, p.Load, p.Image), nil, nil, nil, split)
-	if images != nil {
-		images.OnChange(func() { onMain(p.updateChoices) })
+	if p.images != nil {
+		p.images.OnChange(func() { onMain(p.updateChoices) })
 		p.updateChoices()
 	}
 	return p
@@ -125,7 +126,7 @@ func (p *LayersPanel) Show(image string) {
 	p.Efficiency.SetText("Reading the layers of " + image + "…")
 	p.Load.Disable()
 	go func() {
-		m, err := app.LoadLayers(context.Background(), p.engine, image)
+		m, err := app.LoadLayers(p.ctx, p.engine, image)
 		onMain(func() {
 			p.Load.Enable()
 			if err != nil {

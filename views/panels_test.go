@@ -2,7 +2,6 @@ package views
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,22 +14,22 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/berth-dev/berth/app"
-	"github.com/berth-dev/berth/app/apptest"
 	"github.com/berth-dev/berth/engine"
 )
 
 func TestSearchFindsPicksTagsAndPulls(t *testing.T) {
-	e := apptest.Start(t)
+	core, fake := fakeCore(t)
 	test.NewTempApp(t)
-	e.Registry.Push(t, mustImage(t), "library/busybox:1.37")
+	const host = "127.0.0.1:5000"
+	fake.Publish(host+"/library/busybox:1.36", smallImage(t))
+	fake.Publish(host+"/library/busybox:1.37", smallImage(t))
 	var pulled, ran string
-	p := NewSearchPanel(app.NewSearch(e.Conn.Registry(), "docker.io"), func(r string) { pulled = r }, func(r string) { ran = r })
-	w := test.NewTempWindow(t, p.Object)
-	_ = w
-	test.Type(p.Query, e.Registry.Host+"/busy")
+	p := NewSearchPanel(core, func(r string) { pulled = r }, func(r string) { ran = r })
+	test.NewTempWindow(t, p.Object)
+	test.Type(p.Query, host+"/busy")
 	test.Tap(p.Go)
 	waitUI(t, "results", func() bool { return len(p.ResultNames()) == 1 })
-	if p.ResultNames()[0] != e.Registry.Host+"/library/busybox" || !strings.Contains(p.Status.Text, "1 images") {
+	if p.ResultNames()[0] != host+"/library/busybox" || !strings.Contains(p.Status.Text, "1 images") {
 		t.Fatalf("results %v, status %q", p.ResultNames(), p.Status.Text)
 	}
 	if !p.Pull.Disabled() {
@@ -44,7 +43,7 @@ func TestSearchFindsPicksTagsAndPulls(t *testing.T) {
 	p.Tags.SetSelected("1.36")
 	test.Tap(p.Pull)
 	test.Tap(p.Run)
-	if want := e.Registry.Host + "/library/busybox:1.36"; pulled != want || ran != want {
+	if want := host + "/library/busybox:1.36"; pulled != want || ran != want {
 		t.Fatalf("pull %q run %q", pulled, ran)
 	}
 	p.Query.SetText("")
@@ -53,37 +52,34 @@ func TestSearchFindsPicksTagsAndPulls(t *testing.T) {
 }
 
 func TestContainersPanelRunsAndControls(t *testing.T) {
-	e := apptest.Start(t)
+	core, fake := fakeCore(t)
 	test.NewTempApp(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if _, err := e.Conn.Registry().Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	state := app.NewContainers(e.Conn.Containers())
-	go app.Follow(ctx, e.Conn.Events(), nil, state)
+	ctx := context.Background()
+	const ref = "busybox:1.36"
+	fake.Store(ref, smallImage(t))
+	go app.Follow(core.Context(), fake, nil, core.Containers)
 	w := test.NewTempWindow(t, nil)
-	p := NewContainersPanel(state, w)
+	p := NewContainersPanel(core, w)
 	w.SetContent(p.Object)
 	if !p.Empty.Visible() {
 		t.Fatal("no empty-state hint")
 	}
 	var started string
-	d := ShowRun(state, e.BusyboxRef, w, func(id string) { started = id })
+	d := ShowRun(core, ref, w, func(id string) { started = id })
 	d.Name.SetText("web")
-	d.Ports.SetText("127.0.0.1:0:8080")
-	d.Command.SetText("mkdir /www && echo hi > /www/index.html && echo ready && exec httpd -f -p 8080 -h /www")
+	d.Ports.SetText("127.0.0.1:8081:8080")
+	d.Command.SetText("httpd -f -p 8080")
 	test.Tap(buttonIn(topOverlay(w), "Run"))
 	waitUI(t, "the container in the list", func() bool { return started != "" && len(p.Items()) == 1 })
 	c := p.Items()[0]
-	if c.Name != "web" || c.State.Status != engine.StatusRunning || !strings.HasPrefix(Ports(c), "127.0.0.1:") || !strings.HasPrefix(Uptime(c, time.Now()), "Up") {
+	if c.Name != "web" || c.State.Status != engine.StatusRunning || Ports(c) != "127.0.0.1:8081->8080/tcp" || !strings.HasPrefix(Uptime(c, time.Now()), "Up") {
 		t.Fatalf("row %+v (%q, %q)", c, Ports(c), Uptime(c, time.Now()))
 	}
 	p.List.Select(0)
 	if p.Buttons["Start"].Disabled() == false || p.Buttons["Stop"].Disabled() || p.Buttons["Open in browser"].Disabled() {
 		t.Fatal("buttons do not follow the running state")
 	}
-	waitUI(t, "CPU and memory", func() bool { return strings.Contains(p.Stats.Text, "memory") })
+	waitUI(t, "CPU and memory", func() bool { return strings.Contains(p.Stats.Text, "memory 4.19MB") })
 	test.Tap(p.Buttons["Stop"])
 	waitUI(t, "the stop", func() bool { return len(p.Items()) == 1 && p.Items()[0].State.Status == engine.StatusExited })
 	p.ShowAll.SetChecked(false)
@@ -96,22 +92,20 @@ func TestContainersPanelRunsAndControls(t *testing.T) {
 	waitUI(t, "the removal", func() bool { return len(p.Items()) == 0 })
 
 	// A bad port in the Run dialog is explained, nothing is created.
-	ShowRun(state, e.BusyboxRef, w, nil).Ports.SetText("80:http")
+	ShowRun(core, ref, w, nil).Ports.SetText("80:http")
 	test.Tap(buttonIn(topOverlay(w), "Run"))
 	waitUI(t, "the error dialog", func() bool { return buttonIn(topOverlay(w), "OK") != nil })
-	if list, _ := e.Conn.Containers().List(ctx, true); len(list) != 0 {
+	if list, _ := core.Engine.Containers.List(ctx, true); len(list) != 0 {
 		t.Fatalf("a bad Run created %v", list)
 	}
 }
 
-func TestEditorPanelValidatesBuildsAndExplores(t *testing.T) {
-	e := apptest.Start(t)
+// The editor validates as the user types, offers fixes, explains the line
+// under the cursor, and builds with a step-by-step log.
+func TestEditorPanelValidatesAndBuilds(t *testing.T) {
+	core, fake := fakeCore(t)
 	test.NewTempApp(t)
-	ctx := context.Background()
-	if _, err := e.Conn.Registry().Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	e.Conn.Client.Tag(ctx, e.BusyboxRef, "busybox:1.36")
+	fake.Store("busybox:1.36", smallImage(t))
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("hello\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:1.36\nWORKDIR /www\nCOPY index.html .\nCMD httpd -f -h /www\n"), 0o644)
@@ -120,14 +114,30 @@ func TestEditorPanelValidatesBuildsAndExplores(t *testing.T) {
 	ed.Debounce = 10 * time.Millisecond
 	w := test.NewTempWindow(t, nil)
 	var built engine.BuildResult
-	p := NewEditorPanel(ed, &app.BuildLog{}, e.Conn.Builder(), app.NewContainers(e.Conn.Containers()), w, func(r engine.BuildResult) { built = r })
+	p := NewEditorPanel(core, ed, &app.BuildLog{}, w, func(r engine.BuildResult) { built = r })
 	w.SetContent(p.Object)
 	p.Open(dir)
 	pump()
 	if p.Text.Text == "" || p.Tag.Text == "" || !strings.HasSuffix(p.File.Text, "Dockerfile") {
 		t.Fatalf("open: text %q tag %q file %q", p.Text.Text, p.Tag.Text, p.File.Text)
 	}
-	// Typing a broken line shows a problem marker and a fix.
+	checkEditorValidates(t, p)
+	p.Tag.SetText("site:dev")
+	test.Tap(p.Build)
+	waitUI(t, "the build", func() bool { return built.ImageID != "" })
+	if len(p.steps) != 5 || p.steps[4].State != app.StepDone || !strings.Contains(p.LogStatus.Text, "Built") {
+		t.Fatalf("log %+v, status %q", p.steps, p.LogStatus.Text)
+	}
+	if _, err := fake.Inspect(context.Background(), "site:dev"); err != nil {
+		t.Fatalf("the build's tag: %v", err)
+	}
+}
+
+// checkEditorValidates types a broken line into the editor: a problem
+// marker and a fix appear, the fix applies, and the side note follows the
+// cursor.
+func checkEditorValidates(t *testing.T, p *EditorPanel) {
+	t.Helper()
 	p.Text.SetText(p.Text.Text + "RUNN echo\n")
 	waitUI(t, "the typo's diagnostic", func() bool {
 		for _, d := range p.Diagnostics() {
@@ -152,95 +162,9 @@ func TestEditorPanelValidatesBuildsAndExplores(t *testing.T) {
 	if !strings.Contains(p.Text.Text, "RUN echo") {
 		t.Fatalf("fix not applied: %q", p.Text.Text)
 	}
-	// The side note follows the cursor.
 	p.goToLine(3)
 	if !strings.Contains(p.Note.Text, "COPY") || !strings.Contains(p.Note.Text, "adds layer 2") {
 		t.Fatalf("note %q", p.Note.Text)
-	}
-	p.Tag.SetText("site:dev")
-	test.Tap(p.Build)
-	waitUI(t, "the build", func() bool { return built.ImageID != "" })
-	if len(p.steps) != 5 || p.steps[4].State != app.StepDone || !strings.Contains(p.LogStatus.Text, "Built") {
-		t.Fatalf("log %+v, status %q", p.steps, p.LogStatus.Text)
-	}
-
-	// The Layers panel explores what was built.
-	images := app.NewImages(e.Conn.Images(), e.Conn.Registry())
-	lp := NewLayersPanel(e.Conn.Client, images)
-	test.NewTempWindow(t, lp.Object)
-	lp.Show("site:dev")
-	waitUI(t, "the layers", func() bool { return lp.Model() != nil && len(lp.Rows()) > 0 })
-	m := lp.Model()
-	// RUN echo changed no file: no layer, as in Docker.
-	if len(m.Layers) != 3 || !strings.Contains(lp.Efficiency.Text, "3 layers") {
-		t.Fatalf("layers %+v, %q", m.Layers, lp.Efficiency.Text)
-	}
-	lp.List.Select(1) // WORKDIR /www
-	if _, ok := lp.Rows()["www/index.html"]; ok {
-		t.Fatalf("the WORKDIR layer holds index.html: %+v", lp.Rows())
-	}
-	lp.List.Select(2) // COPY index.html
-	if r := lp.Rows()["www/index.html"]; r.Change != "added" || r.Size != 6 {
-		t.Fatalf("COPY layer rows %+v", lp.Rows())
-	}
-	lp.Merged.SetChecked(true)
-	if r := lp.Rows()["bin/busybox"]; r.Change != "unchanged" {
-		t.Fatalf("merged view lacks the base's files: %+v", r)
-	}
-	lp.Search.SetText("index")
-	if len(lp.Rows()) != 2 { // www and www/index.html
-		t.Fatalf("search rows %+v", lp.Rows())
-	}
-}
-
-func TestEditorWatchToggleRebuildsAndKeepsRunning(t *testing.T) {
-	e := apptest.Start(t)
-	test.NewTempApp(t)
-	ctx := context.Background()
-	if _, err := e.Conn.Registry().Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	e.Conn.Client.Tag(ctx, e.BusyboxRef, "busybox:1.36")
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "index.html"), []byte("first\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:1.36\nCOPY index.html /www/\nCMD [\"sh\", \"-c\", \"echo serving; exec httpd -f -p 8080 -h /www\"]\n"), 0o644)
-	ed := app.NewEditor("")
-	ed.Debounce = 50 * time.Millisecond
-	w := test.NewTempWindow(t, nil)
-	p := NewEditorPanel(ed, &app.BuildLog{}, e.Conn.Builder(), app.NewContainers(e.Conn.Containers()), w, nil)
-	w.SetContent(p.Object)
-	p.Open(dir)
-	pump()
-	port := freePort(t)
-	p.Tag.SetText("watched:dev")
-	p.RunPorts.SetText(fmt.Sprintf("127.0.0.1:%d:8080", port))
-	p.KeepRunning.SetChecked(true)
-	p.Watch.SetChecked(true)
-	t.Cleanup(func() { p.Watch.SetChecked(false); e.Conn.Containers().Remove(ctx, "watched-dev", true, false) })
-	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	waitUI(t, "the first build to serve", func() bool { return httpGet(url) == "first\n" })
-	waitUI(t, "the status", func() bool {
-		return strings.Contains(p.WatchStatus.Text, "Watching 2 files") && strings.Contains(p.WatchStatus.Text, "last build ok")
-	})
-
-	os.WriteFile(filepath.Join(dir, "index.html"), []byte("second\n"), 0o644)
-	waitUI(t, "the rebuilt container to serve", func() bool { return httpGet(url) == "second\n" })
-	waitUI(t, "its output in the panel", func() bool {
-		return strings.Count(p.AppLogText(), "new container") == 2 && strings.Count(p.AppLogText(), "serving") == 2
-	})
-	if list, _ := e.Conn.Containers().List(ctx, true); len(list) != 1 {
-		t.Fatalf("%d containers: the old one was not replaced", len(list))
-	}
-
-	// A broken Dockerfile: the old container keeps serving, the status says why.
-	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:1.36\nCOPY missing.html /www/\n"), 0o644)
-	waitUI(t, "the failure in the status", func() bool { return strings.Contains(p.WatchStatus.Text, "last build failed") })
-	if got := httpGet(url); got != "second\n" {
-		t.Fatalf("after a failed build the container answers %q", got)
-	}
-	p.Watch.SetChecked(false)
-	if p.Watching() != nil {
-		t.Fatal("the watch did not stop")
 	}
 }
 

@@ -26,13 +26,14 @@ type SearchPanel struct {
 	Status  *widget.Label
 
 	search   *app.Search
+	ctx      context.Context // the Core's: searches end with it
 	results  []engine.SearchResult
 	selected int
 }
 
 // NewSearchPanel builds the Search panel; pull and run take "name:tag".
-func NewSearchPanel(s *app.Search, pull, run func(ref string)) *SearchPanel {
-	p := &SearchPanel{search: s, selected: -1}
+func NewSearchPanel(c *app.Core, pull, run func(ref string)) *SearchPanel {
+	p := &SearchPanel{search: c.Search, ctx: c.Context(), selected: -1}
 	p.Query = widget.NewEntry()
 	p.Query.SetPlaceHolder("Search images, e.g. python, nginx, redis")
 	p.Query.OnSubmitted = func(string) { p.find() }
@@ -99,7 +100,7 @@ func (p *SearchPanel) find() {
 	p.Status.SetText("Searching…")
 	p.Go.Disable()
 	go func() {
-		res, err := p.search.Find(context.Background(), term)
+		res, err := p.search.Find(p.ctx, term)
 		onMain(func() {
 			p.Go.Enable()
 			p.selected = -1
@@ -133,7 +134,7 @@ func (p *SearchPanel) choose(i int) {
 	p.Tags.Options = []string{"latest"}
 	p.Tags.SetSelected("latest")
 	go func() {
-		tags, err := p.search.Tags(context.Background(), name)
+		tags, err := p.search.Tags(p.ctx, name)
 		onMain(func() {
 			if p.selected != i {
 				return

@@ -8,48 +8,72 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/app"
-	"github.com/berth-dev/berth/app/apptest"
+	"github.com/berth-dev/berth/engine/enginetest"
 )
 
 // fakeVM stands in for Berth's VM to test the window alone: it fails
 // for good as soon as it is supervised.
 type fakeVM struct{ stopped, detached atomic.Bool }
 
+func (f *fakeVM) Status() app.VMStatus       { return app.VMStatus{State: app.VMRunning} }
 func (f *fakeVM) Stop(context.Context) error { f.stopped.Store(true); return nil }
 func (f *fakeVM) Detach()                    { f.detached.Store(true) }
 func (f *fakeVM) Supervise(ctx context.Context, report func(app.VMStatus)) {
-	report(app.VMStatus{State: "failed", Reason: "the VM stopped unexpectedly"})
-	report(app.VMStatus{State: "starting", Reason: "the VM stopped unexpectedly"})
-	report(app.VMStatus{State: "failed", Reason: "the VM stopped while starting", ConsoleTail: "Kernel panic - not syncing: VFS: Unable to mount root fs"})
+	report(app.VMStatus{State: app.VMFailed, Reason: "the VM stopped unexpectedly"})
+	report(app.VMStatus{State: app.VMStarting, Reason: "the VM stopped unexpectedly"})
+	report(app.VMStatus{State: app.VMFailed, Reason: "the VM stopped while starting", ConsoleTail: "Kernel panic - not syncing: VFS: Unable to mount root fs"})
+}
+
+// openFake is an Opener that reaches a fake engine run by vm, after
+// before (which may report progress, wait or fail).
+func openFake(t *testing.T, vm app.VMHandle, before func(ctx context.Context, progress app.Progress) error) Opener {
+	return func(ctx context.Context, s app.Settings, progress app.Progress, _ ...app.OpenOption) (*app.Core, error) {
+		if before != nil {
+			if err := before(ctx, progress); err != nil {
+				return nil, err
+			}
+		}
+		f := enginetest.NewFake()
+		return app.NewCore(ctx, app.Roles{Images: f, Registry: f, Archives: f, Events: f, Builder: f, Containers: f.Containers()}, s, vm), nil
+	}
+}
+
+// waitFor polls cond (what another goroutine does) for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 500 && !cond(); i++ {
+		pump()
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !cond() {
+		t.Fatalf("timed out waiting for %s", what)
+	}
 }
 
 // engine = "vm": the window shows the image unpacking with a progress
 // bar, then the panels; a VM that fails for good is explained with the
 // console's tail; closing the window stops the VM.
 func TestWindowFollowsTheVM(t *testing.T) {
-	e := apptest.Start(t)
 	a := test.NewTempApp(t)
 	settings := filepath.Join(t.TempDir(), "config.toml")
 	os.WriteFile(settings, []byte("engine = \"vm\"\nwelcome = false\n"), 0o644)
 	fake := &fakeVM{}
 	var bars []float64
-	saved := connectVM
-	defer func() { connectVM = saved }()
 	proceed := make(chan struct{})
-	connectVM = func(ctx context.Context, s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
+	w := Start(a, Options{SettingsPath: settings, Open: openFake(t, fake, func(ctx context.Context, progress app.Progress) error {
 		progress("Unpacking Berth's VM image (first use)", 0.4)
 		<-proceed
 		progress("Unpacking Berth's VM image (first use)", 1)
 		progress("Starting Berth's VM…", -1)
-		return e.Conn, fake, nil
-	}
-	w := Start(a, settings, "")
+		return nil
+	})})
 	var bar *widget.ProgressBar
 	waitUI(t, "the progress bar", func() bool {
 		bar, _ = find(w.Win.Content(), func(o fyne.CanvasObject) bool { _, ok := o.(*widget.ProgressBar); return ok }).(*widget.ProgressBar)
@@ -76,30 +100,24 @@ func TestWindowFollowsTheVM(t *testing.T) {
 		t.Fatal("the dialog does not show the console's tail")
 	}
 	w.Win.Close()
-	pump()
-	if !fake.stopped.Load() || fake.detached.Load() {
-		t.Fatal("closing the window left the VM running")
+	waitFor(t, "the VM to stop", fake.stopped.Load)
+	if fake.detached.Load() {
+		t.Fatal("closing the window detached the VM instead of stopping it")
 	}
 }
 
 // keep_running: closing the window lets go of the VM and leaves it
 // running, for the next start to adopt.
 func TestWindowKeepsTheVMRunning(t *testing.T) {
-	e := apptest.Start(t)
 	a := test.NewTempApp(t)
 	settings := filepath.Join(t.TempDir(), "config.toml")
 	os.WriteFile(settings, []byte("engine = \"vm\"\nwelcome = false\n[vm]\nkeep_running = true\n"), 0o644)
 	fake := &runningVM{}
-	saved := connectVM
-	defer func() { connectVM = saved }()
-	connectVM = func(ctx context.Context, s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
-		return e.Conn, fake, nil
-	}
-	w := Start(a, settings, "")
+	w := Start(a, Options{SettingsPath: settings, Open: openFake(t, fake, nil)})
 	waitUI(t, "the panels", func() bool { return w.Tabs != nil })
 	w.Win.Close()
-	pump()
-	if fake.stopped.Load() || !fake.detached.Load() {
+	waitFor(t, "the VM to be let go", fake.detached.Load)
+	if fake.stopped.Load() {
 		t.Fatalf("keep_running: stopped %v, detached %v; want the VM left running", fake.stopped.Load(), fake.detached.Load())
 	}
 }
@@ -108,28 +126,24 @@ func TestWindowKeepsTheVMRunning(t *testing.T) {
 type runningVM struct{ fakeVM }
 
 func (r *runningVM) Supervise(ctx context.Context, report func(app.VMStatus)) {
-	report(app.VMStatus{State: "running"})
+	report(app.VMStatus{State: app.VMRunning})
 	<-ctx.Done()
 }
 
 // A VM that does not start: the window says why and offers to try
 // again, which connects.
 func TestWindowRetriesTheVM(t *testing.T) {
-	e := apptest.Start(t)
 	a := test.NewTempApp(t)
 	settings := filepath.Join(t.TempDir(), "config.toml")
 	os.WriteFile(settings, []byte("engine = \"vm\"\nwelcome = false\n"), 0o644)
-	saved := connectVM
-	defer func() { connectVM = saved }()
 	var calls atomic.Int32
-	connectVM = func(ctx context.Context, s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
+	w := Start(a, Options{SettingsPath: settings, Open: openFake(t, &runningVM{}, func(ctx context.Context, progress app.Progress) error {
 		progress("Starting Berth's VM…", -1)
 		if calls.Add(1) == 1 {
-			return nil, nil, errors.New("Berth's VM did not start: the VM stopped while starting: no space left on device")
+			return errors.New("Berth's VM did not start: the VM stopped while starting: no space left on device")
 		}
-		return e.Conn, &runningVM{}, nil
-	}
-	w := Start(a, settings, "")
+		return nil
+	})})
 	var retry *widget.Button
 	waitUI(t, "the Try again button", func() bool {
 		retry, _ = find(w.Win.Content(), func(o fyne.CanvasObject) bool { b, ok := o.(*widget.Button); return ok && b.Text == "Try again" }).(*widget.Button)
@@ -144,7 +158,7 @@ func TestWindowRetriesTheVM(t *testing.T) {
 	test.Tap(retry)
 	waitUI(t, "the panels after trying again", func() bool { return w.Tabs != nil })
 	if calls.Load() != 2 {
-		t.Fatalf("connectVM called %d times", calls.Load())
+		t.Fatalf("the engine was opened %d times", calls.Load())
 	}
 	w.Win.Close()
 }
@@ -155,21 +169,15 @@ func TestWindowCancelsTheVMBootOnClose(t *testing.T) {
 	a := test.NewTempApp(t)
 	settings := filepath.Join(t.TempDir(), "config.toml")
 	os.WriteFile(settings, []byte("engine = \"vm\"\nwelcome = false\n"), 0o644)
-	saved := connectVM
-	defer func() { connectVM = saved }()
 	booting := make(chan struct{})
 	var cancelled atomic.Bool
-	connectVM = func(ctx context.Context, s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
+	w := Start(a, Options{SettingsPath: settings, Open: openFake(t, nil, func(ctx context.Context, progress app.Progress) error {
 		close(booting)
 		<-ctx.Done() // a boot that takes its time
 		cancelled.Store(true)
-		return nil, nil, ctx.Err()
-	}
-	w := Start(a, settings, "")
+		return ctx.Err()
+	})})
 	<-booting
 	w.Win.Close()
-	pump()
-	if !cancelled.Load() {
-		t.Fatal("closing the window did not stop the VM's boot")
-	}
+	waitFor(t, "the boot to be given up", cancelled.Load)
 }

@@ -2,6 +2,7 @@ package views
 
 import (
 	"context"
+	"fmt"
 	"image/color"
 	"os"
 	"path/filepath"
@@ -20,7 +21,17 @@ import (
 	"github.com/berth-dev/berth/engine"
 )
 
-// Window is Berth's main window: one tab per panel and a status bar.
+// Tab names: panels are chosen by name.
+const (
+	TabImages     = "Images"
+	TabSearch     = "Search"
+	TabContainers = "Containers"
+	TabBuild      = "Build"
+	TabLayers     = "Layers"
+)
+
+// Window is Berth's main window: one tab per panel and a status bar. It
+// draws an app.Core; connecting, the VM and shutting down are the Core's.
 type Window struct {
 	Win    fyne.Window
 	Tabs   *container.AppTabs
@@ -32,61 +43,46 @@ type Window struct {
 	Editor     *EditorPanel
 	Layers     *LayersPanel
 
-	Conn           *app.Connection
-	Images         *app.Images
-	ContainerState *app.Containers
+	// Core is the engine the panels draw, nil until it answers.
+	Core           *app.Core
+	shownVMFailure app.VMStatus
 	Settings       app.Settings
-	settingsAt     string
-	cancel         context.CancelFunc // the panels' following of the engine
+	opts           Options
 
-	vm             vmHandle // Berth's VM, when the engine runs there
-	stopWatchingVM context.CancelFunc
-	startCancel    context.CancelFunc // the connection under way (launch)
-	starting       chan struct{}      // closed when it is over
-	shutdownOnce   sync.Once
+	// ctx is the window's life: reaching the engine derives from it, and
+	// closing the window cancels it.
+	ctx          context.Context
+	cancel       context.CancelFunc
+	opening      sync.WaitGroup
+	shutdownOnce sync.Once
 }
 
-// Shutdown ends the window's work when it closes or the app ends (a quit
-// from the menu, a logout's SIGTERM): the panels stop following the
-// engine, and Berth's VM stops cleanly, or with keep_running is left
-// running for the next start to adopt. It may be called more than once.
-func (w *Window) Shutdown() {
-	w.shutdownOnce.Do(func() {
-		// A VM still booting is stopped, not left behind (startEngine
-		// stops, or with keep_running lets go of, what it started).
-		if w.startCancel != nil {
-			w.startCancel()
-			select {
-			case <-w.starting:
-			case <-time.After(40 * time.Second):
-			}
-		}
-		if w.stopWatchingVM != nil {
-			w.stopWatchingVM()
-		}
-		if w.cancel != nil {
-			w.cancel()
-		}
-		if w.vm == nil {
-			return
-		}
-		if w.Settings.VM.KeepRunning {
-			w.vm.Detach()
-		} else {
-			w.vm.Stop(context.Background())
-		}
-	})
+// Opener reaches the engine: app.Open, or a stand-in in tests.
+type Opener func(ctx context.Context, s app.Settings, progress app.Progress, opts ...app.OpenOption) (*app.Core, error)
+
+// Options are where the window's settings live and how it reaches the
+// engine.
+type Options struct {
+	SettingsPath string
+	// Engine overrides the settings' engine (berth --engine).
+	Engine string
+	// Open reaches the engine (default app.Open).
+	Open Opener
 }
 
-// Start shows the window at once, connects to the engine in the
-// background (starting Berth's own when none answers) and fills the
-// panels when it answers.
-func Start(a fyne.App, settingsPath, engineOverride string) *Window {
-	w := &Window{Win: a.NewWindow("Berth"), Status: widget.NewLabel("Connecting to the engine…"), settingsAt: settingsPath}
+// Start shows the window at once, reaches the engine in the background
+// (Berth's own is started when none answers) and draws the panels when
+// it answers.
+func Start(a fyne.App, opts Options) *Window {
+	if opts.Open == nil {
+		opts.Open = app.Open
+	}
+	w := &Window{Win: a.NewWindow("Berth"), Status: widget.NewLabel("Connecting to the engine…"), opts: opts}
+	w.ctx, w.cancel = context.WithCancel(context.Background())
 	w.Win.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	s, warnings, err := app.LoadSettings(settingsPath)
-	if engineOverride != "" {
-		s.Engine = engineOverride
+	s, warnings, err := app.LoadSettings(opts.SettingsPath)
+	if opts.Engine != "" {
+		s.Engine = opts.Engine
 	}
 	w.Settings = s
 	applyTheme(a, s.Theme)
@@ -98,91 +94,102 @@ func Start(a fyne.App, settingsPath, engineOverride string) *Window {
 	if len(warnings) > 0 {
 		w.Status.SetText(strings.Join(warnings, "; "))
 	}
-	w.Win.SetOnClosed(w.Shutdown) // (a close while the engine starts, too)
-	w.launch(s)
+	// Closing the window cancels what is under way at once; the VM's
+	// clean stop runs off the UI thread (main waits for it).
+	w.Win.SetOnClosed(func() {
+		w.cancel()
+		go w.Shutdown()
+	})
+	w.open(s)
 	return w
 }
 
-// launch starts connecting in the background; Shutdown cancels it.
-func (w *Window) launch(s app.Settings) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	w.startCancel, w.starting = cancel, done
-	go func() {
-		defer close(done)
-		w.startEngine(ctx, s)
-	}()
-}
-
-// startEngine connects to the engine the settings name, starting Berth's
-// (natively, or its VM with its progress) when none answers, and fills
-// the window; on failure it says why and offers to try again.
-func (w *Window) startEngine(ctx context.Context, s app.Settings) {
-	var conn *app.Connection
-	var err error
-	var h vmHandle
-	if s.UsesVM() {
-		onMain(func() { w.Status.SetText("Starting Berth's VM…") })
-		bar := widget.NewProgressBar()
-		determinate := false
-		conn, h, err = connectVM(ctx, s, func(step string, fraction float64) {
-			onMain(func() {
-				w.Status.SetText(step)
-				switch {
-				case fraction >= 0 && !determinate: // a first use: the image is unpacked
-					determinate = true
-					w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewCenter(container.NewGridWrap(fyne.NewSize(420, 40), bar))))
-				case fraction < 0 && determinate: // then the VM boots, for a time nobody can tell
-					determinate = false
-					w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewCenter(container.NewGridWrap(fyne.NewSize(420, 40), widget.NewProgressBarInfinite()))))
-				}
-				if fraction >= 0 {
-					bar.SetValue(fraction)
-				}
-			})
-		})
-	} else {
-		conn, err = app.Connect(ctx, s, app.StartBerthdFor(s))
-	}
-	if ctx.Err() != nil { // the app is quitting: a VM booted meanwhile goes too
-		if h != nil && s.VM.KeepRunning {
-			h.Detach()
-		} else if h != nil {
-			h.Stop(context.Background())
-		}
-		return
-	}
-	onMain(func() {
-		if err != nil {
-			w.Status.SetText("No engine: " + app.Explain(err))
-			hint := "Start an engine (packaging/dev/setup.sh run starts Berth's), or choose another one in Settings."
-			if s.UsesVM() {
-				hint = "Berth's VM did not start; what it printed last is above. Try again, or change the VM's settings."
-			}
-			msg := widget.NewLabel(app.Explain(err) + "\n\n" + hint)
-			msg.Wrapping = fyne.TextWrapWord
-			retry := widget.NewButton("Try again", func() {
-				w.Status.SetText("Connecting to the engine…")
-				w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewCenter(widget.NewProgressBarInfinite())))
-				w.launch(s)
-			})
-			w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewVBox(msg, container.NewHBox(retry, widget.NewButton("Settings…", w.ShowSettings)))))
-			return
-		}
-		w.Connect(conn)
-		if h != nil {
-			w.watchVM(h) // after Connect: the VM's state then has the status bar's last word
+// Shutdown ends the window's work when it closes or the app ends (a quit
+// from the menu, a logout's SIGTERM): an engine still being reached is
+// given up, and the Core closes (Berth's VM stops cleanly, or with
+// keep_running is left running for the next start to adopt). It may be
+// called more than once, and waits for all that: not on the UI thread.
+func (w *Window) Shutdown() {
+	w.shutdownOnce.Do(func() {
+		w.cancel()
+		w.opening.Wait()
+		if c := w.core(); c != nil {
+			c.Close()
 		}
 	})
 }
 
-// Connect builds the panels over conn and follows the engine's events.
-func (w *Window) Connect(conn *app.Connection) {
-	w.Conn = conn
-	w.Status.SetText(conn.Status)
-	w.Images = app.NewImages(conn.Images(), conn.Registry())
-	w.ContainerState = app.NewContainers(conn.Containers())
-	search := app.NewSearch(conn.Registry(), w.Settings.DefaultRegistry)
+func (w *Window) core() *app.Core {
+	var c *app.Core
+	onMainAndWait(func() { c = w.Core })
+	return c
+}
+
+// open reaches the engine the settings s name in the background, drawing
+// the progress, then the panels, or why it failed with Try again (which
+// uses the settings as they are then).
+func (w *Window) open(s app.Settings) {
+	w.opening.Add(1)
+	bar := widget.NewProgressBar()
+	determinate := false
+	progress := func(step string, fraction float64) {
+		onMain(func() {
+			w.Status.SetText(step)
+			switch {
+			case fraction >= 0 && !determinate: // a first use: the VM's image is unpacked
+				determinate = true
+				w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewCenter(container.NewGridWrap(fyne.NewSize(420, 40), bar))))
+			case fraction < 0 && determinate: // then the VM boots, for a time nobody can tell
+				determinate = false
+				w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewCenter(container.NewGridWrap(fyne.NewSize(420, 40), widget.NewProgressBarInfinite()))))
+			}
+			if fraction >= 0 {
+				bar.SetValue(fraction)
+			}
+		})
+	}
+	if s.UsesVM() {
+		w.Status.SetText("Starting Berth's VM…")
+	}
+	go func() {
+		defer w.opening.Done()
+		core, err := w.opts.Open(w.ctx, s, progress)
+		if w.ctx.Err() != nil {
+			if core != nil {
+				core.Close()
+			}
+			return
+		}
+		onMain(func() {
+			if err != nil {
+				w.showNoEngine(s, err)
+				return
+			}
+			w.Connect(core)
+		})
+	}()
+}
+
+func (w *Window) showNoEngine(s app.Settings, err error) {
+	w.Status.SetText("No engine: " + app.Explain(err))
+	hint := "Start an engine (packaging/dev/setup.sh run starts Berth's), or choose another one in Settings."
+	if s.UsesVM() {
+		hint = "Berth's VM did not start; what it printed last is above. Try again, or change the VM's settings."
+	}
+	msg := widget.NewLabel(app.Explain(err) + "\n\n" + hint)
+	msg.Wrapping = fyne.TextWrapWord
+	retry := widget.NewButton("Try again", func() {
+		w.Status.SetText("Connecting to the engine…")
+		w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewCenter(widget.NewProgressBarInfinite())))
+		w.open(w.Settings)
+	})
+	w.Win.SetContent(container.NewBorder(nil, w.Status, nil, nil, container.NewVBox(msg, container.NewHBox(retry, widget.NewButton("Settings…", w.ShowSettings)))))
+}
+
+// Connect draws the panels over c and follows the engine through it.
+func (w *Window) Connect(c *app.Core) {
+	w.Core = c
+	w.Status.SetText(c.Status().Line)
 	editor := app.NewEditor("")
 	editor.Debounce = 150 * time.Millisecond
 	if w.Settings.WatchDebounce.Duration > 0 {
@@ -191,41 +198,59 @@ func (w *Window) Connect(conn *app.Connection) {
 	buildLog := &app.BuildLog{}
 
 	run := func(ref string) {
-		ShowRun(w.ContainerState, ref, w.Win, func(string) { w.Tabs.SelectIndex(2) })
+		ShowRun(c, ref, w.Win, func(string) { w.ShowTab(TabContainers) })
 	}
-	w.Layers = NewLayersPanel(conn.Client, w.Images)
-	w.Gallery = NewGallery(w.Images, w.Win, GalleryActions{Run: run, ExploreLayers: func(ref string) {
-		w.Tabs.SelectIndex(4)
+	w.Layers = NewLayersPanel(c)
+	w.Gallery = NewGallery(c, w.Win, GalleryActions{Run: run, ExploreLayers: func(ref string) {
+		w.ShowTab(TabLayers)
 		w.Layers.Show(ref)
 	}})
-	w.Search = NewSearchPanel(search, func(ref string) {
-		w.Tabs.SelectIndex(0)
-		ShowPull(w.Images, w.Win, ref)
+	w.Search = NewSearchPanel(c, func(ref string) {
+		w.ShowTab(TabImages)
+		ShowPull(c, w.Win, ref)
 	}, run)
-	w.Containers = NewContainersPanel(w.ContainerState, w.Win)
-	w.Editor = NewEditorPanel(editor, buildLog, conn.Builder(), w.ContainerState, w.Win, func(res engine.BuildResult) {
+	w.Containers = NewContainersPanel(c, w.Win)
+	w.Editor = NewEditorPanel(c, editor, buildLog, w.Win, func(res engine.BuildResult) {
 		w.Layers.Show(res.ImageID)
 	})
 	w.Tabs = container.NewAppTabs(
-		container.NewTabItemWithIcon("Images", theme.StorageIcon(), w.Gallery.Object),
-		container.NewTabItemWithIcon("Search", theme.SearchIcon(), w.Search.Object),
-		container.NewTabItemWithIcon("Containers", theme.ComputerIcon(), w.Containers.Object),
-		container.NewTabItemWithIcon("Build", theme.DocumentCreateIcon(), w.Editor.Object),
-		container.NewTabItemWithIcon("Layers", theme.ListIcon(), w.Layers.Object),
+		container.NewTabItemWithIcon(TabImages, theme.StorageIcon(), w.Gallery.Object),
+		container.NewTabItemWithIcon(TabSearch, theme.SearchIcon(), w.Search.Object),
+		container.NewTabItemWithIcon(TabContainers, theme.ComputerIcon(), w.Containers.Object),
+		container.NewTabItemWithIcon(TabBuild, theme.DocumentCreateIcon(), w.Editor.Object),
+		container.NewTabItemWithIcon(TabLayers, theme.ListIcon(), w.Layers.Object),
 	)
 	settings := widget.NewButtonWithIcon("", theme.SettingsIcon(), w.ShowSettings)
 	help := widget.NewButtonWithIcon("", theme.HelpIcon(), w.ShowWelcome)
 	w.Win.SetContent(container.NewBorder(nil, container.NewBorder(nil, nil, nil, container.NewHBox(help, settings), w.Status), nil, nil, w.Tabs))
-	ctx, cancel := context.WithCancel(context.Background())
-	w.cancel = cancel
-	w.Win.SetOnClosed(w.Shutdown)
-	go func() {
-		w.Images.Refresh(ctx)
-		w.ContainerState.Refresh(ctx)
-		app.Follow(ctx, conn.Events(), w.Images, w.ContainerState)
-	}()
+	c.OnStatus(func(st app.Status) { onMain(func() { w.showStatus(st) }) })
+	w.showStatus(c.Status()) // what happened before the line above listened
+	c.Follow()
 	if w.Settings.Welcome == nil || *w.Settings.Welcome {
 		w.ShowWelcome()
+	}
+}
+
+// showStatus puts the Core's news in the status bar, and explains a VM
+// that failed for good (once for each failure).
+func (w *Window) showStatus(st app.Status) {
+	w.Status.SetText(st.Line)
+	if st.VM != nil && st.VM.State == app.VMFailed && *st.VM != w.shownVMFailure {
+		w.shownVMFailure = *st.VM
+		w.showVMFailure(*st.VM)
+	}
+}
+
+// ShowTab brings the panel called name to the front.
+func (w *Window) ShowTab(name string) {
+	if w.Tabs == nil {
+		return
+	}
+	for _, t := range w.Tabs.Items {
+		if t.Text == name {
+			w.Tabs.Select(t)
+			return
+		}
 	}
 }
 
@@ -257,7 +282,7 @@ func (w *Window) ShowWelcome() {
 	d.SetOnClosed(func() {
 		no := false
 		w.Settings.Welcome = &no
-		app.SaveSettings(w.settingsAt, w.Settings)
+		app.SaveSettings(w.opts.SettingsPath, w.Settings)
 	})
 	d.Resize(fyne.NewSize(720, 460))
 	d.Show()
@@ -266,14 +291,14 @@ func (w *Window) ShowWelcome() {
 func (w *Window) welcomeStep(i int) {
 	switch i {
 	case 0:
-		w.Tabs.SelectIndex(0)
-		ShowPull(w.Images, w.Win, "busybox:1.36")
+		w.ShowTab(TabImages)
+		ShowPull(w.Core, w.Win, "busybox:1.36")
 	case 1:
-		d := ShowRun(w.ContainerState, "busybox:1.36", w.Win, func(string) { w.Tabs.SelectIndex(2) })
+		d := ShowRun(w.Core, "busybox:1.36", w.Win, func(string) { w.ShowTab(TabContainers) })
 		d.Ports.SetText("8080:8080")
 		d.Command.SetText("mkdir -p /www && echo '<h1>Hello from a container</h1>' > /www/index.html && httpd -f -p 8080 -h /www")
 	case 2:
-		w.Tabs.SelectIndex(2)
+		w.ShowTab(TabContainers)
 	case 3:
 		home, _ := os.UserHomeDir()
 		dir, err := assets.WriteSample("hello", filepath.Join(home, "BerthSamples"))
@@ -283,11 +308,11 @@ func (w *Window) welcomeStep(i int) {
 		}
 		w.Editor.Open(dir)
 		w.Editor.Tag.SetText("hello:dev")
-		w.Tabs.SelectIndex(3)
+		w.ShowTab(TabBuild)
 	case 4:
-		w.Tabs.SelectIndex(3)
+		w.ShowTab(TabBuild)
 	case 5:
-		w.Tabs.SelectIndex(4)
+		w.ShowTab(TabLayers)
 	}
 }
 
@@ -327,7 +352,7 @@ func (w *Window) ShowSettings() {
 			showError(err, w.Win)
 			return
 		}
-		if err := app.SaveSettings(w.settingsAt, s); err != nil {
+		if err := app.SaveSettings(w.opts.SettingsPath, s); err != nil {
 			showError(err, w.Win)
 			return
 		}
@@ -335,9 +360,34 @@ func (w *Window) ShowSettings() {
 		w.Settings = s
 		applyTheme(fyne.CurrentApp(), s.Theme)
 		if engineChanged {
-			dialog.ShowInformation("Settings saved", "Berth connects to the new engine the next time it starts.", w.Win)
+			w.reconnect(s)
 		}
 	}, w.Win)
+}
+
+// reconnect switches to the engine the settings s name now; the panels
+// stay on the old one until the new one answers, and stay there if it
+// does not.
+func (w *Window) reconnect(s app.Settings) {
+	old := w.Core
+	if old == nil {
+		w.open(s)
+		return
+	}
+	w.Status.SetText("Connecting to the engine in the settings…")
+	w.opening.Add(1)
+	go func() {
+		defer w.opening.Done()
+		next, err := old.Reconnect(w.ctx, s, func(step string, _ float64) { onMain(func() { w.Status.SetText(step) }) })
+		onMain(func() {
+			if err != nil {
+				w.Status.SetText(old.Status().Line)
+				showError(fmt.Errorf("Berth stays on the engine it uses: %w", err), w.Win)
+				return
+			}
+			w.Connect(next)
+		})
+	}()
 }
 
 // variantTheme forces the light or dark variant of the default theme.
@@ -359,38 +409,6 @@ func applyTheme(a fyne.App, name string) {
 	default:
 		a.Settings().SetTheme(theme.DefaultTheme())
 	}
-}
-
-// vmHandle is Berth's VM as the window holds it.
-type vmHandle interface {
-	Stop(context.Context) error
-	Detach()
-	Supervise(context.Context, func(app.VMStatus))
-}
-
-// connectVM starts the VM helper (a var so a test can stand in for it).
-var connectVM = func(ctx context.Context, s app.Settings, progress app.Progress) (*app.Connection, vmHandle, error) {
-	conn, v, err := app.ConnectVM(ctx, s, progress)
-	if err != nil {
-		return nil, nil, err
-	}
-	return conn, v, nil
-}
-
-// watchVM keeps the status bar on the VM's state (it restarts after a
-// crash) and shows why when it fails for good; Shutdown stops it.
-func (w *Window) watchVM(h vmHandle) {
-	ctx, cancel := context.WithCancel(context.Background())
-	w.vm, w.stopWatchingVM = h, cancel
-	go h.Supervise(ctx, func(st app.VMStatus) {
-		onMain(func() {
-			w.Status.SetText(st.Line())
-			if st.State == "failed" {
-				w.showVMFailure(st)
-			}
-		})
-	})
-	w.Win.SetOnClosed(w.Shutdown)
 }
 
 // showVMFailure explains a VM failure with the console's last lines,

@@ -20,13 +20,13 @@ var seq atomic.Int32
 
 // Engine is a berthd of the test's own and a registry holding busybox.
 type Engine struct {
-	Conn *app.Connection
+	Core *app.Core
 	// Registry serves BusyboxRef.
 	Registry   *enginetest.Registry
 	BusyboxRef string
 }
 
-// Start starts berthd through app.Connect on a socket, data root and
+// Start starts berthd through app.Open on a socket, data root and
 // bridge of the test's own; it is stopped when the test ends.
 func Start(t testing.TB) *Engine {
 	t.Helper()
@@ -40,15 +40,22 @@ func Start(t testing.TB) *Engine {
 	t.Setenv("BERTH_HOST", "unix://"+filepath.Join(dir, "berth.sock"))
 	t.Setenv("DOCKER_HOST", "")
 	t.Setenv("PATH", berthdDir+":"+os.Getenv("PATH"))
-	start := app.StartBerthdWith("--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "run"), "--bridge", bridge, "--bip", bip, "--ip-masq=false")
-	conn, err := app.Connect(context.Background(), app.DefaultSettings(), start)
+	berthd := app.StartBerthdWith("--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "run"), "--bridge", bridge, "--bip", bip, "--ip-masq=false")
+	var started *os.Process
+	start := func(ctx context.Context, address string) (*os.Process, error) {
+		p, err := berthd(ctx, address)
+		started = p
+		return p, err
+	}
+	core, err := app.Open(context.Background(), app.DefaultSettings(), nil, app.WithEngineStarter(start))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if conn.Started != nil {
-			conn.Started.Signal(syscall.SIGTERM)
-			for i := 0; i < 150 && conn.Started.Signal(syscall.Signal(0)) == nil; i++ {
+		core.Close()
+		if started != nil {
+			started.Signal(syscall.SIGTERM)
+			for i := 0; i < 150 && started.Signal(syscall.Signal(0)) == nil; i++ {
 				time.Sleep(100 * time.Millisecond)
 			}
 		}
@@ -56,12 +63,12 @@ func Start(t testing.TB) *Engine {
 		exec.Command("iptables", "-D", "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT").Run()
 		unmountUnder(dir)
 	})
-	if conn.Started == nil || !strings.HasPrefix(conn.Status, "Started Berth's engine") {
-		t.Fatalf("Connect did not start berthd: %+v", conn)
+	if started == nil || !core.Info().Started || !strings.HasPrefix(core.Status().Line, "Started Berth's engine") {
+		t.Fatalf("Open did not start berthd: %+v %+v", core.Info(), core.Status())
 	}
 	reg := enginetest.StartRegistry(t)
 	reg.Push(t, enginetest.Busybox(t), "library/busybox:1.36")
-	return &Engine{Conn: conn, Registry: reg, BusyboxRef: reg.Host + "/library/busybox:1.36"}
+	return &Engine{Core: core, Registry: reg, BusyboxRef: reg.Host + "/library/busybox:1.36"}
 }
 
 // unmountUnder removes mounts a berthd killed mid-run left.

@@ -11,7 +11,7 @@ import (
 
 // Engine is a berthd of the test's own and a registry holding busybox.
 type Engine struct {
-	Conn       *app.Connection
+	Core       *app.Core
 	Registry   *enginetest.Registry
 	BusyboxRef string
 }

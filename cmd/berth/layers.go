@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/berth-dev/berth/app"
-	"github.com/berth-dev/berth/engine/client"
 	"github.com/berth-dev/berth/engine/layers"
 )
 
@@ -21,7 +19,7 @@ func layersCommand(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the analysis as JSON")
 	tarPath := fs.String("tar", "", "analyse an image tarball (docker save) instead of asking the engine")
-	host := fs.String("H", "", "engine address (default $DOCKER_HOST, else "+client.DefaultHost+")")
+	host := fs.String("H", "", "engine address (default: the settings' engine, else $DOCKER_HOST, else Berth's own)")
 	ci := fs.Bool("ci", false, "exit 1 when the efficiency is below --lowest-efficiency")
 	lowest := fs.Float64("lowest-efficiency", 0.9, "the lowest efficiency --ci accepts (0 to 1)")
 	top := fs.Int("top", 10, "how many wasted paths to list")
@@ -38,21 +36,14 @@ func layersCommand(args []string, stdout, stderr io.Writer) int {
 	if *tarPath != "" {
 		a, err = layers.FromTarball(*tarPath, image)
 	} else {
-		var c *client.Client
 		settings, _, _ := app.LoadSettings(app.ConfigPath())
-		switch {
-		case *host != "":
-			c, err = client.New(*host)
-		case os.Getenv("DOCKER_HOST") == "" && settings.UsesVM():
-			var conn *app.Connection
-			if conn, err = app.ConnectRunningVM(context.Background(), settings); err == nil {
-				c = conn.Client
-			}
-		default:
-			c, err = client.FromEnv()
+		if *host != "" {
+			settings.Engine = *host
 		}
-		if err == nil {
-			a, err = app.ImageLayers(context.Background(), c, image)
+		var core *app.Core
+		if core, err = openForCommand(context.Background(), settings); err == nil {
+			defer core.Close()
+			a, err = app.ImageLayers(core.Context(), core.Engine.Archives, image)
 		}
 	}
 	if err != nil {

@@ -23,7 +23,7 @@ func main() {
 		os.Exit(subcommand(os.Args[1], os.Args[2:]))
 	}
 	a := fyneapp.NewWithID("dev.berth.app")
-	w := views.Start(a, app.ConfigPath(), engine)
+	w := views.Start(a, views.Options{SettingsPath: app.ConfigPath(), Engine: engine})
 	w.Win.Show()
 	// A logout or kill ends the app as a quit does: Berth's VM stops cleanly.
 	signals := make(chan os.Signal, 1)

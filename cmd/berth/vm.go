@@ -76,7 +76,8 @@ func vmStart(ctx context.Context, settings app.Settings, keep bool, stdout, stde
 		return 0
 	}
 	last := ""
-	conn, v, err := app.ConnectVM(ctx, settings, func(step string, fraction float64) {
+	settings.Engine, settings.VM.KeepRunning = "vm", keep
+	core, err := app.Open(ctx, settings, func(step string, fraction float64) {
 		if step != last {
 			fmt.Fprintln(stderr, step)
 			last = step
@@ -86,16 +87,16 @@ func vmStart(ctx context.Context, settings app.Settings, keep bool, stdout, stde
 		fmt.Fprintln(stderr, "berth vm start:", app.Explain(err))
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s.\nexport DOCKER_HOST=%s\n", conn.Status, conn.Address)
-	go v.Supervise(ctx, func(st app.VMStatus) { fmt.Fprintln(stderr, st.Line()) })
+	fmt.Fprintf(stdout, "%s.\nexport DOCKER_HOST=%s\n", core.Status().Line, core.Info().Address)
+	core.OnStatus(func(st app.Status) { fmt.Fprintln(stderr, st.Line) }) // the Core restarts a crashed VM
 	<-ctx.Done()
 	if keep {
-		v.Detach()
+		core.Close()
 		fmt.Fprintln(stderr, "Berth's VM is left running; berth vm start serves it again, berth vm stop stops it.")
 		return 0
 	}
 	fmt.Fprintln(stderr, "Stopping Berth's VM…")
-	if err := v.Stop(context.Background()); err != nil {
+	if err := core.Close(); err != nil {
 		fmt.Fprintln(stderr, "berth vm:", app.Explain(err))
 		return 1
 	}

@@ -53,14 +53,15 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	conn, err := connectForCommand(ctx, settings)
+	core, err := openForCommand(ctx, settings)
 	if err != nil {
 		fmt.Fprintln(stderr, "berth watch:", app.Explain(err))
 		return 2
 	}
-	fmt.Fprintln(stdout, conn.Status)
+	defer core.Close()
+	fmt.Fprintln(stdout, core.Status().Line)
 
-	r := &app.Rebuilder{Builder: conn.Builder(), Containers: conn.Containers(),
+	r := &app.Rebuilder{Builder: core.Engine.Builder, Containers: core.Engine.Containers,
 		Build: engine.BuildOptions{ContextDir: dir, Dockerfile: *file, Tags: []string{*tag}}}
 	if *run {
 		cname := *name
@@ -125,13 +126,10 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// connectForCommand is the engine a terminal command uses: the one the
-// app would, except that Berth's VM must already be running (the app or
-// berth vm start serves it), since a command should not boot a VM it
-// would stop again when it ends.
-func connectForCommand(ctx context.Context, settings app.Settings) (*app.Connection, error) {
-	if settings.UsesVM() {
-		return app.ConnectRunningVM(ctx, settings)
-	}
-	return app.Connect(ctx, settings, app.StartBerthdFor(settings))
+// openForCommand is the engine a terminal command uses: the one the app
+// would, except that Berth's VM must already be running (the app or berth
+// vm start serves it), since a command should not boot a VM it would stop
+// again when it ends.
+func openForCommand(ctx context.Context, settings app.Settings) (*app.Core, error) {
+	return app.Open(ctx, settings, nil, app.WithoutVMBoot())
 }

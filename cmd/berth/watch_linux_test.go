@@ -33,10 +33,10 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // each rebuild's steps and result, and stops on Ctrl-C.
 func TestWatchCommand(t *testing.T) {
 	e := apptest.Start(t) // BERTH_HOST now names its socket
-	if _, err := e.Conn.Registry().Pull(t.Context(), e.BusyboxRef, nil, nil); err != nil {
+	if _, err := e.Core.Engine.Registry.Pull(t.Context(), e.BusyboxRef, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	e.Conn.Client.Tag(t.Context(), e.BusyboxRef, "busybox:1.36")
+	e.Core.Engine.Images.Tag(t.Context(), e.BusyboxRef, "busybox:1.36")
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("one\n"), 0o644)
@@ -78,5 +78,5 @@ func TestWatchCommand(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
 	}
-	e.Conn.Containers().Remove(t.Context(), "cli-dev", true, false)
+	e.Core.Engine.Containers.Remove(t.Context(), "cli-dev", true, false)
 }

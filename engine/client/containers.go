@@ -375,8 +375,33 @@ func (c *Client) Stats(ctx context.Context, name string) (engine.ContainerStats,
 	if err := c.getJSON(ctx, "/containers/"+name+"/stats", url.Values{"stream": {"0"}}, &s); err != nil {
 		return engine.ContainerStats{}, fmt.Errorf("stats of %s: %w", name, err)
 	}
+	return statsOf(s), nil
+}
+
+func statsOf(s container.StatsResponse) engine.ContainerStats {
 	return engine.ContainerStats{Read: s.Read, CPUTotal: s.CPUStats.CPUUsage.TotalUsage, SystemCPU: s.CPUStats.SystemUsage, OnlineCPUs: int(s.CPUStats.OnlineCPUs),
-		MemoryUsage: s.MemoryStats.Usage, MemoryLimit: s.MemoryStats.Limit, PIDs: s.PidsStats.Current}, nil
+		MemoryUsage: s.MemoryStats.Usage, MemoryLimit: s.MemoryStats.Limit, PIDs: s.PidsStats.Current}
+}
+
+// StatsStream follows a container's resource use as the engine streams it
+// (a sample a second) until the container stops or ctx ends.
+func (c *Client) StatsStream(ctx context.Context, name string, fn func(engine.ContainerStats)) error {
+	resp, err := c.do(ctx, http.MethodGet, "/containers/"+name+"/stats", url.Values{"stream": {"1"}}, nil)
+	if err != nil {
+		return fmt.Errorf("stats of %s: %w", name, err)
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var s container.StatsResponse
+		if err := dec.Decode(&s); err != nil {
+			if err == io.EOF || ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("stats of %s: %w", name, err)
+		}
+		fn(statsOf(s))
+	}
 }
 
 // Containers is the client's container roles under the engine's names
@@ -390,6 +415,9 @@ func (cc ContainerClient) Create(ctx context.Context, spec engine.ContainerSpec)
 	return cc.c.Create(ctx, spec)
 }
 func (cc ContainerClient) Start(ctx context.Context, name string) error { return cc.c.Start(ctx, name) }
+func (cc ContainerClient) StatsStream(ctx context.Context, name string, fn func(engine.ContainerStats)) error {
+	return cc.c.StatsStream(ctx, name, fn)
+}
 func (cc ContainerClient) Stop(ctx context.Context, name string, t *time.Duration) error {
 	return cc.c.Stop(ctx, name, t)
 }

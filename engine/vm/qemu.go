@@ -1,14 +1,12 @@
 package vm
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/digitalocean/go-qemu/qmp"
 
 	"github.com/berth-dev/berth/engine"
 )
@@ -634,48 +634,45 @@ func (q *QEMU) monitor(command string) (string, error) {
 	return q.qmp(`{"execute":"human-monitor-command","arguments":{"command-line":` + string(arg) + `}}`)
 }
 
-// qmp sends one command over QEMU's machine protocol and returns its answer.
+// qmp sends one command over QEMU's machine protocol (go-qemu's client,
+// as lima uses) and returns its answer's string, if it has one. A QEMU
+// that does not answer within 5 s is given up on: the client itself has
+// no deadline, and a stuck VM must not hang the app.
 func (q *QEMU) qmp(command string) (string, error) {
-	c, err := net.DialTimeout("unix", filepath.Join(q.cfg.Dir, "qmp.sock"), 2*time.Second)
+	mon, err := qmp.NewSocketMonitor("unix", filepath.Join(q.cfg.Dir, "qmp.sock"), 2*time.Second)
 	if err != nil {
 		return "", fmt.Errorf("QMP: %w", err)
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	r := bufio.NewReader(c)
-	if _, err := r.ReadString('\n'); err != nil { // the greeting
-		return "", fmt.Errorf("QMP: %w", err)
+	type answer struct {
+		raw []byte
+		err error
 	}
-	for _, cmd := range []string{`{"execute":"qmp_capabilities"}`, command} {
-		if _, err := io.WriteString(c, cmd+"\n"); err != nil {
-			return "", err
+	done := make(chan answer, 1)
+	go func() {
+		if err := mon.Connect(); err != nil {
+			done <- answer{nil, err}
+			return
 		}
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return "", fmt.Errorf("QMP: %w", err)
-			}
-			var msg struct {
-				Return json.RawMessage        `json:"return"`
-				Error  *struct{ Desc string } `json:"error"`
-			}
-			if json.Unmarshal([]byte(line), &msg) != nil {
-				continue
-			}
-			if msg.Error != nil {
-				return "", fmt.Errorf("QMP: %s", msg.Error.Desc)
-			}
-			if msg.Return != nil {
-				var s string
-				json.Unmarshal(msg.Return, &s)
-				if cmd == command {
-					return s, nil
-				}
-				break
-			}
-		}
+		raw, err := mon.Run([]byte(command))
+		done <- answer{raw, err}
+	}()
+	var a answer
+	select {
+	case a = <-done:
+	case <-time.After(5 * time.Second):
+		a.err = errors.New("QEMU did not answer in 5 s")
 	}
-	return "", nil
+	mon.Disconnect()
+	if a.err != nil {
+		return "", fmt.Errorf("QMP: %w", a.err)
+	}
+	var msg struct {
+		Return json.RawMessage `json:"return"`
+	}
+	json.Unmarshal(a.raw, &msg)
+	var out string
+	json.Unmarshal(msg.Return, &out)
+	return out, nil
 }
 
 func freePort() (int, error) {

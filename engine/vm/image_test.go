@@ -1,4 +1,4 @@
-package app
+package vm
 
 import (
 	"archive/tar"
@@ -23,7 +23,7 @@ func writeArchive(t *testing.T, files [][2]string, sums string) string {
 			sums += hex.EncodeToString(h[:]) + "  " + f[0] + "\n"
 		}
 	}
-	p := filepath.Join(t.TempDir(), VMImageArchive)
+	p := filepath.Join(t.TempDir(), ImageArchive)
 	out, err := os.Create(p)
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func writeArchive(t *testing.T, files [][2]string, sums string) string {
 	return p
 }
 
-func TestUnpackVMImage(t *testing.T) {
+func TestUnpackImage(t *testing.T) {
 	image := [][2]string{{"initramfs.cpio", strings.Repeat("i", 5<<20)}, {"vmlinux", strings.Repeat("k", 9<<20)}}
 	h := sha256.Sum256([]byte("another kernel"))
 	wrongSums := "0000  initramfs.cpio\n" + hex.EncodeToString(h[:]) + "  vmlinux\n"
@@ -70,7 +70,7 @@ func TestUnpackVMImage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "berth", "vm")
 			var fractions []float64
-			err := UnpackVMImage(context.Background(), tc.archive(t), dir, func(step string, f float64) { fractions = append(fractions, f) })
+			err := UnpackImage(context.Background(), tc.archive(t), dir, func(step string, f float64) { fractions = append(fractions, f) })
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -101,7 +101,7 @@ func TestUnpackVMImage(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		dir := filepath.Join(t.TempDir(), "vm")
-		if err := UnpackVMImage(ctx, writeArchive(t, image, ""), dir, nil); err != context.Canceled {
+		if err := UnpackImage(ctx, writeArchive(t, image, ""), dir, nil); err != context.Canceled {
 			t.Fatalf("err = %v", err)
 		}
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {
@@ -112,22 +112,22 @@ func TestUnpackVMImage(t *testing.T) {
 
 // A new release's archive replaces the image unpacked before; the same
 // one is not unpacked again.
-func TestEnsureVMImageFollowsTheArchive(t *testing.T) {
+func TestEnsureImageFollowsTheArchive(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
 	first := writeArchive(t, [][2]string{{"initramfs.cpio", "i1"}, {"vmlinux", "k1"}}, "")
 	t.Setenv("BERTH_VM_IMAGE", first)
 	calls := 0
-	dir, err := EnsureVMImage(context.Background(), func(string, float64) { calls++ })
+	dir, err := EnsureImage(context.Background(), func(string, float64) { calls++ })
 	if err != nil || calls == 0 {
 		t.Fatalf("first use: %v, %d progress reports", err, calls)
 	}
 	calls = 0
-	if again, err := EnsureVMImage(context.Background(), func(string, float64) { calls++ }); err != nil || again != dir || calls != 0 {
+	if again, err := EnsureImage(context.Background(), func(string, float64) { calls++ }); err != nil || again != dir || calls != 0 {
 		t.Fatalf("second use unpacked again: %v %v %d", again, err, calls)
 	}
 	t.Setenv("BERTH_VM_IMAGE", writeArchive(t, [][2]string{{"initramfs.cpio", "i2"}, {"vmlinux", "k2"}}, ""))
-	if _, err := EnsureVMImage(context.Background(), nil); err != nil {
+	if _, err := EnsureImage(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if k, _ := os.ReadFile(filepath.Join(dir, "vmlinux")); string(k) != "k2" {
@@ -137,7 +137,7 @@ func TestEnsureVMImageFollowsTheArchive(t *testing.T) {
 
 // The VM's disk holds the user's images: it lives in a data directory,
 // and a disk that earlier builds left in the cache moves there intact.
-func TestDefaultVMStateDir(t *testing.T) {
+func TestDefaultStateDir(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the XDG layout is Linux's")
 	}
@@ -146,7 +146,7 @@ func TestDefaultVMStateDir(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
 	t.Setenv("XDG_DATA_HOME", "")
 	want := filepath.Join(tmp, "home", ".local", "share", "berth", "vm")
-	if dir, err := DefaultVMStateDir(); err != nil || dir != want {
+	if dir, err := DefaultStateDir(); err != nil || dir != want {
 		t.Fatalf("no XDG_DATA_HOME: %q %v, want %q", dir, err, want)
 	}
 
@@ -156,7 +156,7 @@ func TestDefaultVMStateDir(t *testing.T) {
 	os.WriteFile(filepath.Join(old, "data.img"), []byte("the user's images"), 0o600)
 	want = filepath.Join(tmp, "data", "berth", "vm")
 	for i := 0; i < 2; i++ { // the second call finds it in place
-		dir, err := DefaultVMStateDir()
+		dir, err := DefaultStateDir()
 		if err != nil || dir != want {
 			t.Fatalf("call %d: %q %v, want %q", i, dir, err, want)
 		}

@@ -1,0 +1,134 @@
+package views
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/berth-dev/berth/app"
+	"github.com/berth-dev/berth/app/apptest"
+	"github.com/berth-dev/berth/engine"
+)
+
+// Views over a real engine (berthd, root): what the fake engine cannot
+// show, real layers and a container serving HTTP.
+
+// On a real engine: the editor builds, and the Layers panel shows what
+// each step of the build really wrote.
+func TestEditorPanelBuildsAndExplores(t *testing.T) {
+	e := apptest.Start(t)
+	test.NewTempApp(t)
+	ctx := context.Background()
+	if _, err := e.Core.Engine.Registry.Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Core.Engine.Images.Tag(ctx, e.BusyboxRef, "busybox:1.36")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("hello\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:1.36\nWORKDIR /www\nCOPY index.html .\nCMD httpd -f -h /www\n"), 0o644)
+
+	ed := app.NewEditor("")
+	ed.Debounce = 10 * time.Millisecond
+	w := test.NewTempWindow(t, nil)
+	var built engine.BuildResult
+	p := NewEditorPanel(e.Core, ed, &app.BuildLog{}, w, func(r engine.BuildResult) { built = r })
+	w.SetContent(p.Object)
+	p.Open(dir)
+	pump()
+	if p.Text.Text == "" || p.Tag.Text == "" || !strings.HasSuffix(p.File.Text, "Dockerfile") {
+		t.Fatalf("open: text %q tag %q file %q", p.Text.Text, p.Tag.Text, p.File.Text)
+	}
+	checkEditorValidates(t, p)
+	p.Tag.SetText("site:dev")
+	test.Tap(p.Build)
+	waitUI(t, "the build", func() bool { return built.ImageID != "" })
+	if len(p.steps) != 5 || p.steps[4].State != app.StepDone || !strings.Contains(p.LogStatus.Text, "Built") {
+		t.Fatalf("log %+v, status %q", p.steps, p.LogStatus.Text)
+	}
+
+	// The Layers panel explores what was built.
+	lp := NewLayersPanel(e.Core)
+	test.NewTempWindow(t, lp.Object)
+	lp.Show("site:dev")
+	waitUI(t, "the layers", func() bool { return lp.Model() != nil && len(lp.Rows()) > 0 })
+	m := lp.Model()
+	// RUN echo changed no file: no layer, as in Docker.
+	if len(m.Layers) != 3 || !strings.Contains(lp.Efficiency.Text, "3 layers") {
+		t.Fatalf("layers %+v, %q", m.Layers, lp.Efficiency.Text)
+	}
+	lp.List.Select(1) // WORKDIR /www
+	if _, ok := lp.Rows()["www/index.html"]; ok {
+		t.Fatalf("the WORKDIR layer holds index.html: %+v", lp.Rows())
+	}
+	lp.List.Select(2) // COPY index.html
+	if r := lp.Rows()["www/index.html"]; r.Change != "added" || r.Size != 6 {
+		t.Fatalf("COPY layer rows %+v", lp.Rows())
+	}
+	lp.Merged.SetChecked(true)
+	if r := lp.Rows()["bin/busybox"]; r.Change != "unchanged" {
+		t.Fatalf("merged view lacks the base's files: %+v", r)
+	}
+	lp.Search.SetText("index")
+	if len(lp.Rows()) != 2 { // www and www/index.html
+		t.Fatalf("search rows %+v", lp.Rows())
+	}
+}
+
+// On a real engine: Watch rebuilds on every save and keeps the new
+// container serving.
+func TestEditorWatchToggleRebuildsAndKeepsRunning(t *testing.T) {
+	e := apptest.Start(t)
+	test.NewTempApp(t)
+	ctx := context.Background()
+	if _, err := e.Core.Engine.Registry.Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Core.Engine.Images.Tag(ctx, e.BusyboxRef, "busybox:1.36")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("first\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:1.36\nCOPY index.html /www/\nCMD [\"sh\", \"-c\", \"echo serving; exec httpd -f -p 8080 -h /www\"]\n"), 0o644)
+	ed := app.NewEditor("")
+	ed.Debounce = 50 * time.Millisecond
+	w := test.NewTempWindow(t, nil)
+	p := NewEditorPanel(e.Core, ed, &app.BuildLog{}, w, nil)
+	w.SetContent(p.Object)
+	p.Open(dir)
+	pump()
+	port := freePort(t)
+	p.Tag.SetText("watched:dev")
+	p.RunPorts.SetText(fmt.Sprintf("127.0.0.1:%d:8080", port))
+	p.KeepRunning.SetChecked(true)
+	p.Watch.SetChecked(true)
+	t.Cleanup(func() { p.Watch.SetChecked(false); e.Core.Engine.Containers.Remove(ctx, "watched-dev", true, false) })
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	waitUI(t, "the first build to serve", func() bool { return httpGet(url) == "first\n" })
+	waitUI(t, "the status", func() bool {
+		return strings.Contains(p.WatchStatus.Text, "Watching 2 files") && strings.Contains(p.WatchStatus.Text, "last build ok")
+	})
+
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("second\n"), 0o644)
+	waitUI(t, "the rebuilt container to serve", func() bool { return httpGet(url) == "second\n" })
+	waitUI(t, "its output in the panel", func() bool {
+		return strings.Count(p.AppLogText(), "new container") == 2 && strings.Count(p.AppLogText(), "serving") == 2
+	})
+	if list, _ := e.Core.Engine.Containers.List(ctx, true); len(list) != 1 {
+		t.Fatalf("%d containers: the old one was not replaced", len(list))
+	}
+
+	// A broken Dockerfile: the old container keeps serving, the status says why.
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:1.36\nCOPY missing.html /www/\n"), 0o644)
+	waitUI(t, "the failure in the status", func() bool { return strings.Contains(p.WatchStatus.Text, "last build failed") })
+	if got := httpGet(url); got != "second\n" {
+		t.Fatalf("after a failed build the container answers %q", got)
+	}
+	p.Watch.SetChecked(false)
+	if p.Watching() != nil {
+		t.Fatal("the watch did not stop")
+	}
+}
