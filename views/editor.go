@@ -118,6 +118,25 @@ func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Windo
 		}
 	}
 
+	top := p.fileBar(w)
+	editor, side := p.editorArea()
+	buildBox := p.buildArea(w)
+	main := container.NewHSplit(editor, side)
+	main.Offset = 0.65
+	whole := container.NewVSplit(container.NewBorder(top, nil, nil, nil, main), buildBox)
+	whole.Offset = 0.6
+	p.Object = whole
+
+	ed.OnAnalyzed(func() { onMain(p.showDiagnostics) })
+	ed.OnFileState(func() { onMain(p.updateFile) })
+	log.OnChange(func() { onMain(p.showLog) })
+	p.showDiagnostics()
+	p.updateFile()
+	return p
+}
+
+// fileBar is the row above the text: open, save, the file's name.
+func (p *EditorPanel) fileBar(w fyne.Window) fyne.CanvasObject {
 	open := widget.NewButton("Open folder…", func() {
 		dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
 			if err != nil || u == nil {
@@ -142,6 +161,22 @@ func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Windo
 		p.updateFile()
 	})
 
+	return container.NewBorder(nil, nil, container.NewHBox(open, save), NewConcept("layer"), p.File)
+}
+
+// editorArea is the text with its gutter, and beside it the note on the
+// line under the cursor and the problems.
+func (p *EditorPanel) editorArea() (editor, side fyne.CanvasObject) {
+	textArea := container.NewStack(p.Coloured, container.NewThemeOverride(p.Text, clearTextTheme{theme.DefaultTheme()}))
+	editor = container.NewScroll(container.NewBorder(nil, nil, p.Gutter, nil, textArea))
+	problems := container.NewBorder(widget.NewLabel("Problems"), p.Fix, nil, nil, p.Problems)
+	side = container.NewVSplit(container.NewVScroll(p.Note), problems)
+	return editor, side
+}
+
+// buildArea is the build's fields and buttons, the Watch row, the build
+// log and the output of the container Watch keeps running.
+func (p *EditorPanel) buildArea(w fyne.Window) fyne.CanvasObject {
 	p.Tag = widget.NewEntry()
 	p.Tag.SetPlaceHolder("name:tag, e.g. myapp:dev")
 	p.BuildArgs = widget.NewEntry()
@@ -150,7 +185,7 @@ func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Windo
 	p.Target.SetPlaceHolder("stage (optional)")
 	p.Build = widget.NewButton("Build", p.startBuild)
 	p.Build.Importance = widget.HighImportance
-	p.Cancel = widget.NewButton("Cancel", log.Cancel)
+	p.Cancel = widget.NewButton("Cancel", p.log.Cancel)
 	p.Cancel.Disable()
 	p.LogStatus = widget.NewLabel("")
 	p.Log = widget.NewList(
@@ -182,11 +217,6 @@ func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Windo
 		}
 	}
 
-	textArea := container.NewStack(p.Coloured, container.NewThemeOverride(p.Text, clearTextTheme{theme.DefaultTheme()}))
-	editor := container.NewScroll(container.NewBorder(nil, nil, p.Gutter, nil, textArea))
-	problems := container.NewBorder(widget.NewLabel("Problems"), p.Fix, nil, nil, p.Problems)
-	side := container.NewVSplit(container.NewVScroll(p.Note), problems)
-	top := container.NewBorder(nil, nil, container.NewHBox(open, save), NewConcept("layer"), p.File)
 	fields := container.NewGridWithColumns(3, p.Tag, p.BuildArgs, p.Target)
 	p.WatchStatus = widget.NewLabel("")
 	p.WatchStatus.Truncation = fyne.TextTruncateEllipsis
@@ -199,18 +229,7 @@ func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Windo
 	logs := container.NewHSplit(p.Log, container.NewBorder(widget.NewLabel("Container output"), nil, nil, nil, container.NewScroll(p.AppLogs)))
 	logs.Offset = 0.6
 	buildBox := container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(p.Build, p.Cancel), fields), watchRow, p.LogStatus, p.WatchStatus), nil, nil, nil, logs)
-	main := container.NewHSplit(editor, side)
-	main.Offset = 0.65
-	whole := container.NewVSplit(container.NewBorder(top, nil, nil, nil, main), buildBox)
-	whole.Offset = 0.6
-	p.Object = whole
-
-	ed.OnAnalyzed(func() { onMain(p.showDiagnostics) })
-	ed.OnFileState(func() { onMain(p.updateFile) })
-	log.OnChange(func() { onMain(p.showLog) })
-	p.showDiagnostics()
-	p.updateFile()
-	return p
+	return buildBox
 }
 
 func (p *EditorPanel) colour() {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -179,7 +180,7 @@ func (s *server) containerList(w http.ResponseWriter, r *http.Request) {
 		sum.HostConfig.NetworkMode = "bridge"
 		for _, p := range c.Ports {
 			ps := container.PortSummary{PrivatePort: uint16(p.ContainerPort), PublicPort: uint16(p.HostPort), Type: p.Proto}
-			ps.IP, _ = netip.ParseAddr(firstNonEmpty(p.HostIP, "0.0.0.0"))
+			ps.IP, _ = netip.ParseAddr(cmp.Or(p.HostIP, "0.0.0.0"))
 			sum.Ports = append(sum.Ports, ps)
 		}
 		for _, m := range c.Spec.Mounts {
@@ -253,14 +254,14 @@ func (s *server) containerInspect(w http.ResponseWriter, r *http.Request, id str
 		Image: c.ImageID, LogPath: c.LogPath, Name: "/" + c.Name, RestartCount: c.RestartCount,
 		Driver: "overlayfs", Platform: "linux", Mounts: []container.MountPoint{},
 		Config: &container.Config{
-			Hostname: firstNonEmpty(c.Spec.Hostname, c.ID[:12]), User: c.Spec.User, Tty: c.Spec.Tty, OpenStdin: c.Spec.OpenStdin,
+			Hostname: cmp.Or(c.Spec.Hostname, c.ID[:12]), User: c.Spec.User, Tty: c.Spec.Tty, OpenStdin: c.Spec.OpenStdin,
 			Env: c.Spec.Env, Cmd: c.Spec.Cmd, Image: c.Image, WorkingDir: c.Spec.WorkingDir, Entrypoint: c.Spec.Entrypoint,
 			Labels: nonNilMap(c.Labels), StopSignal: c.Spec.StopSignal, StopTimeout: c.Spec.StopTimeout,
 			ExposedPorts: network.PortSet{},
 		},
 		HostConfig: &container.HostConfig{
 			NetworkMode: "bridge", AutoRemove: c.Spec.AutoRemove, PublishAllPorts: c.Spec.PublishAll,
-			RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(firstNonEmpty(c.Spec.Restart.Name, "no")), MaximumRetryCount: c.Spec.Restart.MaxRetries},
+			RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(cmp.Or(c.Spec.Restart.Name, "no")), MaximumRetryCount: c.Spec.Restart.MaxRetries},
 			PortBindings:  network.PortMap{},
 		},
 		NetworkSettings: &container.NetworkSettings{Ports: network.PortMap{}, Networks: map[string]*network.EndpointSettings{"bridge": endpoint(c)}},
@@ -272,16 +273,16 @@ func (s *server) containerInspect(w http.ResponseWriter, r *http.Request, id str
 		}
 	}
 	for _, p := range c.Ports {
-		port, err := network.ParsePort(fmt.Sprintf("%d/%s", p.ContainerPort, firstNonEmpty(p.Proto, "tcp")))
+		port, err := network.ParsePort(fmt.Sprintf("%d/%s", p.ContainerPort, cmp.Or(p.Proto, "tcp")))
 		if err != nil {
 			continue
 		}
-		ip, _ := netip.ParseAddr(firstNonEmpty(p.HostIP, "0.0.0.0"))
+		ip, _ := netip.ParseAddr(cmp.Or(p.HostIP, "0.0.0.0"))
 		b := network.PortBinding{HostIP: ip, HostPort: strconv.Itoa(p.HostPort)}
 		resp.NetworkSettings.Ports[port] = append(resp.NetworkSettings.Ports[port], b)
 	}
 	for _, p := range c.Spec.Ports { // as requested: HostPort "" when any port would do
-		port, err := network.ParsePort(fmt.Sprintf("%d/%s", p.ContainerPort, firstNonEmpty(p.Proto, "tcp")))
+		port, err := network.ParsePort(fmt.Sprintf("%d/%s", p.ContainerPort, cmp.Or(p.Proto, "tcp")))
 		if err != nil {
 			continue
 		}

@@ -264,13 +264,5 @@ func hostname() string {
 	return h
 }
 
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
-}
 
 func randRead(b []byte) { rand.Read(b) }

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -60,8 +61,8 @@ func (rt *Runtime) Create(ctx context.Context, spec engine.ContainerSpec) (strin
 			State: engine.ContainerState{Status: engine.StatusCreated},
 		},
 		Env:      mergeEnv(img.Config.Env, spec.Env),
-		Cwd:      firstNonEmpty(spec.WorkingDir, img.Config.WorkingDir, "/"),
-		UserSpec: firstNonEmpty(spec.User, img.Config.User),
+		Cwd:      cmp.Or(spec.WorkingDir, img.Config.WorkingDir, "/"),
+		UserSpec: cmp.Or(spec.User, img.Config.User),
 		Layers:   img.Layers,
 	}
 	if !hasEnv(rec.Env, "PATH") {
@@ -220,15 +221,6 @@ func writeHosts(dir string, rec *record) error {
 	return os.WriteFile(filepath.Join(dir, "hosts"), []byte(hosts), 0o644)
 }
 
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
-}
-
 func mergeLabels(a, b map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range a {
@@ -258,7 +250,7 @@ func mergePorts(a, b []string) []string {
 
 func published(bindings []engine.PortBinding, port int, proto string) bool {
 	for _, b := range bindings {
-		if b.ContainerPort == port && firstNonEmpty(b.Proto, "tcp") == proto {
+		if b.ContainerPort == port && cmp.Or(b.Proto, "tcp") == proto {
 			return true
 		}
 	}

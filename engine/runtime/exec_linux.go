@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -33,8 +34,8 @@ func (rt *Runtime) Exec(ctx context.Context, name string, spec engine.ExecSpec, 
 	}
 	lc, rec := c.lc, c.rec
 	env := mergeEnv(c.rec.Env, spec.Env)
-	cwd := firstNonEmpty(spec.WorkingDir, c.rec.Cwd)
-	userSpec := firstNonEmpty(spec.User, c.rec.UserSpec)
+	cwd := cmp.Or(spec.WorkingDir, c.rec.Cwd)
+	userSpec := cmp.Or(spec.User, c.rec.UserSpec)
 	c.mu.Unlock()
 	u, err := resolveUser(filepath.Join(c.dir, "rootfs"), userSpec)
 	if err != nil {

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -307,7 +308,7 @@ func (c *ctr) stop(ctx context.Context, timeout *time.Duration) error {
 	} else if c.rec.Spec.StopTimeout != nil {
 		wait = time.Duration(*c.rec.Spec.StopTimeout) * time.Second
 	}
-	sig, err := signalNumber(firstNonEmpty(c.rec.Spec.StopSignal, "SIGTERM"))
+	sig, err := signalNumber(cmp.Or(c.rec.Spec.StopSignal, "SIGTERM"))
 	if err != nil {
 		sig = unix.SIGTERM
 	}
