@@ -264,5 +264,4 @@ func hostname() string {
 	return h
 }
 
-
 func randRead(b []byte) { rand.Read(b) }
