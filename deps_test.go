@@ -37,6 +37,7 @@ var rules = []struct {
 	{"engine/build", false, []string{module + "/engine/api", module + "/engine/registry", module + "/engine/client"}, false, "the builder gets base images through its Puller seam"},
 	{"app", false, []string{"fyne.io/", module + "/views", module + "/engine/store", module + "/engine/runtime", module + "/engine/build", module + "/engine/api", "github.com/opencontainers/runc"}, false, "app is Fyne-free and talks to the engine through its interfaces"},
 	{"views", false, []string{module + "/engine/", "github.com/google/go-containerregistry", "github.com/opencontainers/runc", "github.com/moby/", "github.com/docker/"}, false, "views see Berth's own types only"},
+	{"cmd/berth", true, []string{module + "/engine/client", module + "/engine/vm"}, false, "app.Open is the one way the app and its subcommands reach an engine"},
 	{"cmd/berthd", false, []string{"fyne.io/", module + "/app", module + "/views"}, true, "the engine daemon has no UI"},
 }
 
