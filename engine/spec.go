@@ -74,6 +74,22 @@ func port(s string) (int, error) {
 	return n, nil
 }
 
+// ValidVolumeName checks a volume's name as Docker does: a letter or digit,
+// then letters, digits, _, . or -. A name is a folder under the data
+// root, so nothing else (a / or ..) may reach the file system.
+func ValidVolumeName(name string) error {
+	ok := len(name) >= 2
+	for i := 0; i < len(name) && ok; i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		ok = alnum || i > 0 && (c == '_' || c == '.' || c == '-')
+	}
+	if !ok {
+		return fmt.Errorf("%q includes invalid characters for a local volume name, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed: %w", name, ErrInvalidArgument)
+	}
+	return nil
+}
+
 // ParseMountSpec reads docker run -v's "SOURCE:TARGET[:OPTIONS]": a
 // SOURCE that is an absolute path binds a host folder, anything else
 // names a volume; TARGET is absolute; OPTIONS are ro or rw and the SELinux
@@ -90,6 +106,8 @@ func ParseMountSpec(s string) (Mount, error) {
 	m := Mount{Type: "volume", Source: parts[0], Target: parts[1]}
 	if strings.HasPrefix(parts[0], "/") {
 		m.Type = "bind"
+	} else if err := ValidVolumeName(m.Source); err != nil {
+		return Mount{}, fmt.Errorf("%w; to mount a folder of this computer, give its absolute path", err)
 	}
 	if !strings.HasPrefix(m.Target, "/") {
 		return bad("the path in the container must be absolute, e.g. /data")

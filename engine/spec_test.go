@@ -44,6 +44,11 @@ func TestParseMountSpec(t *testing.T) {
 		{"data:relative", Mount{}, false},
 		{"/x:/y:bogus", Mount{}, false},
 		{":/y", Mount{}, false},
+		{"../../../../tmp/x:/x", Mount{}, false},
+		{"rel/path:/x", Mount{}, false},
+		{"..:/x", Mount{}, false},
+		{"a:/x", Mount{}, false},
+		{"my-vol_1.0:/x", Mount{Type: "volume", Source: "my-vol_1.0", Target: "/x"}, true},
 	} {
 		got, err := ParseMountSpec(tc.in)
 		if tc.ok && (err != nil || got != tc.want) || !tc.ok && !errors.Is(err, ErrInvalidArgument) {

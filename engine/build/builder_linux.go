@@ -19,6 +19,7 @@ import (
 	"github.com/berth-dev/berth/engine/dockerignore"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
+	securejoin "github.com/cyphar/filepath-securejoin"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -240,9 +241,11 @@ func (b *Builder) Build(ctx context.Context, opts engine.BuildOptions, fn func(e
 
 // readDockerfile reads the Dockerfile from inside the context.
 func readDockerfile(contextDir, name string) ([]byte, error) {
-	p := name
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(contextDir, name)
+	// Inside the context only: an absolute name, ../ or a symlink
+	// resolve within it, never to a file of the engine's host.
+	p, err := securejoin.SecureJoin(contextDir, name)
+	if err != nil {
+		return nil, fmt.Errorf("the Dockerfile %q: %w", name, err)
 	}
 	data, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {

@@ -7,16 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/berth-dev/berth/engine"
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 )
 
 // Read returns the patterns of the context in dir, as Docker finds them:
 // <Dockerfile>.dockerignore beside the Dockerfile's name first, else
-// .dockerignore. dockerfile is relative to dir, or absolute. No file is no
+// .dockerignore. dockerfile is relative to dir. No file is no
 // patterns: nil, nil. A pattern that is no pattern wraps
 // engine.ErrInvalidArgument.
 func Read(dir, dockerfile string) (*patternmatcher.PatternMatcher, error) {
@@ -25,9 +25,10 @@ func Read(dir, dockerfile string) (*patternmatcher.PatternMatcher, error) {
 		names = append([]string{dockerfile + ".dockerignore"}, names...)
 	}
 	for _, name := range names {
-		p := name
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, name)
+		// Inside the context only (a symlink or ../ cannot lead out).
+		p, err := securejoin.SecureJoin(dir, name)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
 		}
 		f, err := os.Open(p)
 		if errors.Is(err, os.ErrNotExist) {

@@ -3,6 +3,7 @@ package runtime
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -150,21 +151,28 @@ func (rt *Runtime) resolveMounts(rec *record, imageVolumes []string) error {
 			if err := rt.checkShared(m.Source); err != nil {
 				return err
 			}
-			// docker run -v creates a missing source directory.
-			if err := os.MkdirAll(m.Source, 0o755); err != nil {
-				return err
+			// docker run -v creates a missing source directory; a file is
+			// bound as a file.
+			if _, err := os.Stat(m.Source); errors.Is(err, os.ErrNotExist) {
+				if err := os.MkdirAll(m.Source, 0o755); err != nil {
+					return err
+				}
 			}
 			mp.hostPath = m.Source
-		default:
+		case "volume", "":
 			name := m.Source
 			if name == "" {
 				name = newID()
 				rec.AnonVolumes = append(rec.AnonVolumes, name)
+			} else if err := engine.ValidVolumeName(name); err != nil {
+				return err // a name is a folder under the data root: no / or ..
 			}
 			mp.hostPath = filepath.Join(rt.volumes, name, "_data")
 			if err := os.MkdirAll(mp.hostPath, 0o755); err != nil {
 				return err
 			}
+		default:
+			return fmt.Errorf("mount type %q is not supported (bind or volume): %w", m.Type, engine.ErrInvalidArgument)
 		}
 		if !filepath.IsAbs(m.Target) {
 			return fmt.Errorf("invalid mount target %q: must be absolute: %w", m.Target, engine.ErrInvalidArgument)

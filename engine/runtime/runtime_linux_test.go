@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -325,6 +326,33 @@ func TestMountsAndVolumes(t *testing.T) {
 	_, out, _, _ = e.run(t, engine.ContainerSpec{Cmd: []string{"cat", "/data/file"}, Mounts: []engine.Mount{{Type: "volume", Source: "appdata", Target: "/data"}}})
 	if out != "written\n" {
 		t.Errorf("named volume in a second container = %q", out)
+	}
+}
+
+// A volume's name is a folder under the data root: names that climb out
+// of it (or nest) are refused before anything is made; a bind of a single
+// file binds the file.
+func TestVolumeNamesStayInTheDataRoot(t *testing.T) {
+	e := newEnv(t)
+	outside := filepath.Join(t.TempDir(), "escape")
+	rel, _ := filepath.Rel(filepath.Join(e.data, "volumes"), outside)
+	for _, name := range []string{rel, "rel/path", "..", "a"} {
+		_, err := e.rt.Create(context.Background(), engine.ContainerSpec{Image: "busybox", Mounts: []engine.Mount{{Type: "volume", Source: name, Target: "/x"}}})
+		if !errors.Is(err, engine.ErrInvalidArgument) {
+			t.Errorf("volume %q: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(outside); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a volume name made %s outside the data root: %v", outside, err)
+	}
+	if _, err := e.rt.Create(context.Background(), engine.ContainerSpec{Image: "busybox", Mounts: []engine.Mount{{Type: "tmpfs", Target: "/x"}}}); !errors.Is(err, engine.ErrInvalidArgument) {
+		t.Errorf("an unsupported mount type: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "config.txt")
+	os.WriteFile(file, []byte("from a file\n"), 0o644)
+	_, out, errOut, code := e.run(t, engine.ContainerSpec{Cmd: []string{"cat", "/etc/app.conf"}, Mounts: []engine.Mount{{Type: "bind", Source: file, Target: "/etc/app.conf", ReadOnly: true}}})
+	if code != 0 || out != "from a file\n" {
+		t.Fatalf("a bound file: %q %q exit %d", out, errOut, code)
 	}
 }
 
