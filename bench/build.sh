@@ -22,7 +22,7 @@ curl -sf http://127.0.0.1:5000/v2/python/tags/list | grep -q 3.11-slim || "$PEER
 [ -x "$PEERS/tools/docker-config/cli-plugins/docker-buildx" ] || "$PEERS/get-buildx.sh" >/dev/null
 PY=127.0.0.1:5000/python:3.11-slim
 
-go build -o "$ROOT/bin/berthd" ./cmd/berthd
+go build -tags seccomp -o "$ROOT/bin/berthd" ./cmd/berthd
 SOCK=/run/berth-bench/berth.sock
 DATA=/var/lib/berth-bench-build
 pkill -f "berthd -H unix://$SOCK" 2>/dev/null || true

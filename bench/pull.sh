@@ -30,7 +30,7 @@ rm -rf "$PEERS" && cp -r "$ROOT/../shared/peers" "$PEERS" && chmod -R u+w "$PEER
 "$PEERS/mkbase.sh"
 
 IMG=127.0.0.1:5000/python:3.11-slim
-go build -o "$ROOT/bin/berthd" ./cmd/berthd
+go build -tags seccomp -o "$ROOT/bin/berthd" ./cmd/berthd
 SOCK=/run/berth-bench/berth.sock
 DATA=/var/lib/berth-bench
 pkill -f "berthd -H unix://$SOCK" 2>/dev/null || true

@@ -25,7 +25,7 @@ rm -rf "$PEERS" && cp -r "$ROOT/../shared/peers" "$PEERS" && chmod -R u+w "$PEER
 "$PEERS/mkbase.sh" >/dev/null
 IMG=127.0.0.1:5000/busybox:latest
 
-go build -o "$ROOT/bin/berthd" ./cmd/berthd
+go build -tags seccomp -o "$ROOT/bin/berthd" ./cmd/berthd
 SOCK=/run/berth-bench/berth.sock
 pkill -f "berthd -H unix://$SOCK" 2>/dev/null || true
 { grep /var/lib/berth-bench-run /proc/mounts || true; } | awk '{print $2}' | xargs -r umount -l

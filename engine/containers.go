@@ -39,6 +39,42 @@ type ContainerSpec struct {
 	// NoNewPrivileges stops setuid binaries from gaining privileges
 	// (--security-opt no-new-privileges).
 	NoNewPrivileges bool
+	Security        Security
+	// Network is "" or "bridge" (Berth's bridge), "none" (a loopback
+	// only) or "host" (the engine's own network).
+	Network string
+}
+
+// Security is what a container may do, beyond Docker's defaults (the
+// default capabilities, Docker's seccomp profile, masked /proc paths).
+type Security struct {
+	// Privileged gives every capability and device, no seccomp filter
+	// and no masked paths (docker run --privileged).
+	Privileged bool
+	// CapAdd and CapDrop change the default capabilities ("NET_ADMIN" or
+	// "CAP_NET_ADMIN"; "ALL" for every one).
+	CapAdd, CapDrop []string
+	// Seccomp is "" (Docker's default profile), "unconfined", or a
+	// profile in Docker's JSON format (--security-opt seccomp=FILE).
+	Seccomp string
+	// ReadOnly mounts the root filesystem read-only (--read-only).
+	ReadOnly bool
+	// PidsLimit bounds the processes in the container; 0: no limit.
+	PidsLimit int64
+	Ulimits   []Ulimit
+	Devices   []Device
+}
+
+// Ulimit is a resource limit (--ulimit nofile=1024:2048).
+type Ulimit struct {
+	Name       string // "nofile", "nproc", …
+	Soft, Hard int64
+}
+
+// Device is a host device given to the container (--device).
+type Device struct {
+	PathOnHost, PathInContainer string
+	Permissions                 string // "rwm" by default
 }
 
 // PortBinding publishes ContainerPort/Proto on HostIP:HostPort.

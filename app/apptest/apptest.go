@@ -28,7 +28,7 @@ func Main(m *testing.M) {
 		defer os.RemoveAll(dir)
 		_, file, _, _ := goruntime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "berthd"), "./cmd/berthd")
+		cmd := exec.Command("go", "build", "-tags", "seccomp", "-o", filepath.Join(dir, "berthd"), "./cmd/berthd")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			os.Stderr.Write(out)

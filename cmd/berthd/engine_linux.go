@@ -12,6 +12,10 @@ import (
 	"github.com/berth-dev/berth/engine/store"
 )
 
+// claim makes this berthd the engine of its data root and ends what a
+// berthd killed before it left running (runtime.Claim).
+func claim(dataRoot, runDir string) (func(), error) { return runtime.Claim(dataRoot, runDir) }
+
 // containers adds the container runtime to the backend, and tells the
 // store which images containers use.
 // The returned func stops the containers when the engine shuts down.

@@ -11,6 +11,9 @@ import (
 	"github.com/berth-dev/berth/engine/store"
 )
 
+// claim has nothing to end where containers do not run.
+func claim(dataRoot, runDir string) (func(), error) { return func() {}, nil }
+
 // Containers need Linux; on macOS and Windows berthd runs inside Berth's VM.
 func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, setUsage func(func(string) int), setRoots func(func() []string)) (func(context.Context), error) {
 	return nil, errors.New("berthd runs containers on Linux only: on macOS and Windows the Berth app starts it inside its Linux VM")

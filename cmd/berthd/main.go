@@ -88,6 +88,11 @@ func run(args []string) error {
 		hosts = listOpt{defaultHost()}
 	}
 
+	release, err := claim(*dataRoot, *runDir) // before the store's recovery reads the data root
+	if err != nil {
+		return err
+	}
+	defer release()
 	evlog := events.NewLog(0)
 	var imageUsers func(string) int // set once the runtime is up
 	var cacheRoots func() []string  // set once the builder is up

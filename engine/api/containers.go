@@ -91,69 +91,6 @@ func (s *server) containerCreate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"Id": id, "Warnings": []string{}})
 }
 
-// specFrom converts docker's create request into Berth's spec.
-func specFrom(name string, req container.CreateRequest) (engine.ContainerSpec, error) {
-	cfg := req.Config
-	spec := engine.ContainerSpec{
-		Name: name, Image: cfg.Image, Cmd: cfg.Cmd, Entrypoint: cfg.Entrypoint,
-		Env: cfg.Env, WorkingDir: cfg.WorkingDir, User: cfg.User, Hostname: cfg.Hostname,
-		Tty: cfg.Tty, OpenStdin: cfg.OpenStdin, Labels: cfg.Labels,
-		StopSignal: cfg.StopSignal, StopTimeout: cfg.StopTimeout,
-	}
-	// --entrypoint "" arrives as [""]: it clears the image's entrypoint.
-	if len(spec.Entrypoint) == 1 && spec.Entrypoint[0] == "" {
-		spec.Entrypoint = []string{}
-	}
-	for p := range cfg.ExposedPorts {
-		spec.ExposedPorts = append(spec.ExposedPorts, p.String())
-	}
-	hc := req.HostConfig
-	if hc == nil {
-		return spec, nil
-	}
-	spec.PublishAll, spec.AutoRemove = hc.PublishAllPorts, hc.AutoRemove
-	spec.ConsoleHeight, spec.ConsoleWidth = hc.ConsoleSize[0], hc.ConsoleSize[1]
-	spec.Memory, spec.NanoCPUs = hc.Memory, hc.NanoCPUs
-	for _, opt := range hc.SecurityOpt {
-		switch opt {
-		case "no-new-privileges", "no-new-privileges:true", "no-new-privileges=true":
-			spec.NoNewPrivileges = true
-		}
-	}
-	spec.Restart = engine.RestartPolicy{Name: string(hc.RestartPolicy.Name), MaxRetries: hc.RestartPolicy.MaximumRetryCount}
-	if spec.AutoRemove && spec.Restart.Name != "" && spec.Restart.Name != "no" {
-		return spec, fmt.Errorf("can't create 'AutoRemove' container with restart policy: %w", engine.ErrInvalidArgument)
-	}
-	for port, bindings := range hc.PortBindings {
-		for _, b := range bindings {
-			hostPort := 0
-			if b.HostPort != "" {
-				n, err := strconv.Atoi(b.HostPort)
-				if err != nil {
-					return spec, fmt.Errorf("invalid host port %q: %w", b.HostPort, engine.ErrInvalidArgument)
-				}
-				hostPort = n
-			}
-			hostIP := ""
-			if b.HostIP.IsValid() && !b.HostIP.IsUnspecified() {
-				hostIP = b.HostIP.String()
-			}
-			spec.Ports = append(spec.Ports, engine.PortBinding{HostIP: hostIP, HostPort: hostPort, ContainerPort: int(port.Num()), Proto: string(port.Proto())})
-		}
-	}
-	for _, bind := range hc.Binds {
-		m, err := engine.ParseMountSpec(bind)
-		if err != nil {
-			return spec, err
-		}
-		spec.Mounts = append(spec.Mounts, m)
-	}
-	for _, m := range hc.Mounts {
-		spec.Mounts = append(spec.Mounts, engine.Mount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
-	}
-	return spec, nil
-}
-
 func (s *server) containerList(w http.ResponseWriter, r *http.Request) {
 	f, err := filters(r)
 	if err != nil {

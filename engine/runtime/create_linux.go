@@ -27,6 +27,9 @@ func (rt *Runtime) Create(ctx context.Context, spec engine.ContainerSpec) (strin
 	if len(argv) == 0 {
 		return "", fmt.Errorf("no command specified: %w", engine.ErrInvalidArgument)
 	}
+	if err := checkSpec(spec); err != nil {
+		return "", err
+	}
 	id := newID()
 	name := strings.TrimPrefix(spec.Name, "/")
 	rt.mu.Lock()

@@ -42,7 +42,7 @@ func (rt *Runtime) Exec(ctx context.Context, name string, spec engine.ExecSpec, 
 		return 0, err
 	}
 	proc := &libcontainer.Process{Args: spec.Cmd, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGroups: u.Groups,
-		ConsoleHeight: uint16(spec.ConsoleHeight), ConsoleWidth: uint16(spec.ConsoleWidth)}
+		ConsoleHeight: uint16(spec.ConsoleHeight), ConsoleWidth: uint16(spec.ConsoleWidth), Rlimits: c.rlimits}
 	var copiers sync.WaitGroup
 	var closers []io.Closer
 	var pty console.Console

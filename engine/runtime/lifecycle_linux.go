@@ -76,6 +76,7 @@ func (c *ctr) start(ctx context.Context) (err error) {
 			}
 			rec.State.Error = err.Error()
 			rec.save(c.dir)
+			c.streams.endRun() // an attached docker run hears of the failure and lets go
 		}
 	}()
 	rootfs := filepath.Join(c.dir, "rootfs")
@@ -96,18 +97,26 @@ func (c *ctr) start(ctx context.Context) (err error) {
 			p.close()
 		}
 	})
-	ns, err := c.rt.net.take()
-	if err != nil {
-		return fmt.Errorf("container network: %w", err)
+	netnsPath := "" // --network none: a namespace of its own, with only lo
+	switch rec.Spec.Network {
+	case "", "bridge", "default":
+		ns, err := c.rt.net.take()
+		if err != nil {
+			return fmt.Errorf("container network: %w", err)
+		}
+		undo = append(undo, func() { c.rt.net.discard(ns) })
+		rec.NetNS, netnsPath = ns.id, c.rt.net.nsPath(ns.id)
+		rec.IPAddress, rec.Gateway, rec.MacAddress = ns.ip.String(), c.rt.net.gateway.String(), ns.mac
 	}
-	undo = append(undo, func() { c.rt.net.discard(ns) })
-	rec.NetNS = ns.id
-	rec.IPAddress, rec.Gateway, rec.MacAddress, rec.Ports = ns.ip.String(), c.rt.net.gateway.String(), ns.mac, ports
+	rec.Ports = ports
 	if err := writeHosts(c.dir, rec); err != nil {
 		return err
 	}
 
-	spec := buildSpec(rec, rootfs, c.rt.net.nsPath(ns.id), c.dir, u, rec.Spec.Tty)
+	spec, err := buildSpec(rec, rootfs, netnsPath, c.dir, u, rec.Spec.Tty)
+	if err != nil {
+		return err
+	}
 	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: rec.ID, Spec: spec, NoNewKeyring: true})
 	if err != nil {
 		return fmt.Errorf("container config: %w", err)
@@ -129,7 +138,8 @@ func (c *ctr) start(ctx context.Context) (err error) {
 	// The log is in place before the process can print anything.
 	c.streams.setLog(log)
 	proc := &libcontainer.Process{Args: spec.Process.Args, Env: rec.Env, Cwd: rec.Cwd, UID: u.UID, GID: u.GID, AdditionalGroups: u.Groups, Init: true,
-		ConsoleHeight: uint16(rec.Spec.ConsoleHeight), ConsoleWidth: uint16(rec.Spec.ConsoleWidth)}
+		ConsoleHeight: uint16(rec.Spec.ConsoleHeight), ConsoleWidth: uint16(rec.Spec.ConsoleWidth), Rlimits: processRlimits(spec)}
+	c.rlimits = proc.Rlimits
 	rio, err := c.wireIO(proc, rec.Spec.Tty, rec.Spec.OpenStdin)
 	if err != nil {
 		return err
@@ -446,6 +456,12 @@ func (rt *Runtime) remove(c *ctr, volumes bool) error {
 	}
 	delete(rt.byID, c.rec.ID)
 	rt.mu.Unlock()
+	// Whatever a run left (its state, cgroups, mount) goes with it.
+	if lc, err := libcontainer.Load(rt.stateRoot, c.rec.ID); err == nil {
+		lc.Signal(unix.SIGKILL)
+		lc.Destroy()
+	}
+	os.RemoveAll(filepath.Join(rt.stateRoot, c.rec.ID))
 	unix.Unmount(filepath.Join(c.dir, "rootfs"), unix.MNT_DETACH)
 	err := os.RemoveAll(c.dir)
 	// Anonymous volumes go with the container when asked, and always with

@@ -13,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/engine"
 	"github.com/containerd/console"
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 
 	// Device rules in cgroups need the devices controller's code.
 	_ "github.com/opencontainers/cgroups/devices"
@@ -64,6 +65,8 @@ type ctr struct {
 	running bool
 	// nextExit are waiters for the end of the next run to start.
 	nextExit []chan struct{}
+	// rlimits are the current run's limits, for the processes exec adds.
+	rlimits []configs.Rlimit
 }
 
 // Option configures a Runtime.
@@ -174,7 +177,8 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 // Shutdown stops every running container (each with its own stop signal
 // and timeout, all at once), as dockerd does when it exits: their output
 // would have nowhere to go. Those with a restart policy come back when the
-// engine starts again.
+// engine starts again. The bridge and the firewall rules the runtime made
+// go too: nothing of the engine stays behind it.
 func (rt *Runtime) Shutdown(ctx context.Context) {
 	rt.mu.Lock()
 	var running []*ctr
@@ -205,6 +209,7 @@ func (rt *Runtime) Shutdown(ctx context.Context) {
 	}
 	wg.Wait()
 	rt.Close()
+	rt.net.remove()
 }
 
 // Close stops preparing network namespaces and releases the prepared ones.

@@ -37,7 +37,7 @@ type processUser struct {
 }
 
 // buildSpec makes the OCI runtime spec for one run of a container.
-func buildSpec(c *record, rootfs, netnsPath, dir string, u processUser, tty bool) *specs.Spec {
+func buildSpec(c *record, rootfs, netnsPath, dir string, u processUser, tty bool) (*specs.Spec, error) {
 	s := specconv.Example()
 	s.Root = &specs.Root{Path: rootfs}
 	s.Hostname = c.hostname()
@@ -70,7 +70,10 @@ func buildSpec(c *record, rootfs, netnsPath, dir string, u processUser, tty bool
 	}
 	s.Linux.Namespaces = []specs.LinuxNamespace{
 		{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace},
-		{Type: specs.MountNamespace}, {Type: specs.NetworkNamespace, Path: netnsPath},
+		{Type: specs.MountNamespace},
+	}
+	if c.Spec.Network != "host" { // host: the engine's own network namespace
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: netnsPath})
 	}
 	if cgroups.IsCgroup2UnifiedMode() {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
@@ -87,7 +90,10 @@ func buildSpec(c *record, rootfs, netnsPath, dir string, u processUser, tty bool
 		quota := c.Spec.NanoCPUs * int64(period) / 1e9
 		s.Linux.Resources.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
 	}
-	return s
+	if err := applySecurity(s, c.Spec.Security); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func defaultMounts() []specs.Mount {
@@ -121,6 +127,9 @@ func signalNumber(name string) (unix.Signal, error) {
 		return unix.SIGKILL, nil
 	}
 	if n, err := parseInt(name); err == nil {
+		if n < 1 || n > 64 { // SIGRTMAX
+			return 0, errInvalid("invalid signal: " + name)
+		}
 		return unix.Signal(n), nil
 	}
 	up := strings.ToUpper(name)

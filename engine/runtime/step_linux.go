@@ -84,16 +84,12 @@ func (rt *Runtime) RunStep(ctx context.Context, st Step) (code int, err error) {
 			return -1, err
 		}
 	}
-	spec := buildSpec(rec, rootfs, netnsPath, dir, u, false)
+	spec, err := buildSpec(rec, rootfs, netnsPath, dir, u, false)
+	if err != nil {
+		return -1, err
+	}
 	for _, m := range st.Mounts {
 		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: m.Target, Type: "bind", Source: m.Source, Options: []string{"rbind", "rprivate", "ro"}})
-	}
-	if netnsPath == "" {
-		for i, ns := range spec.Linux.Namespaces {
-			if ns.Type == specs.NetworkNamespace {
-				spec.Linux.Namespaces[i].Path = "" // a new namespace with only loopback
-			}
-		}
 	}
 	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: id, Spec: spec, NoNewKeyring: true})
 	if err != nil {
@@ -107,7 +103,7 @@ func (rt *Runtime) RunStep(ctx context.Context, st Step) (code int, err error) {
 
 	var copiers sync.WaitGroup
 	var childEnds []*os.File
-	proc := &libcontainer.Process{Args: st.Args, Env: st.Env, Cwd: rec.Cwd, UID: u.UID, GID: u.GID, AdditionalGroups: u.Groups, Init: true}
+	proc := &libcontainer.Process{Args: st.Args, Env: st.Env, Cwd: rec.Cwd, UID: u.UID, GID: u.GID, AdditionalGroups: u.Groups, Init: true, Rlimits: processRlimits(spec)}
 	for _, out := range []struct {
 		w   io.Writer
 		set func(*os.File)

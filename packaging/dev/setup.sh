@@ -40,13 +40,18 @@ go_ok() { # true when `go` can build this module (itself or via GOTOOLCHAIN)
   [ -n "$v" ] && [ "$(printf '%s\n1.21\n' "$v" | sort -V | head -n1)" = 1.21 ]
 }
 
-# gcc: cgo, for libcontainer's nsenter. iptables: containers' outbound NAT
-# (and forwarding where dockerd set the FORWARD policy to DROP).
-base_packages=(ca-certificates git gcc libc6-dev iptables)
+# gcc: cgo, for libcontainer's nsenter. libseccomp-dev: Docker's seccomp
+# profile for every container and build step (berthd is built with the
+# seccomp tag). iptables: containers' outbound NAT (and forwarding where
+# dockerd set the FORWARD policy to DROP).
+base_packages=(ca-certificates git gcc libc6-dev libseccomp-dev iptables)
 # The desktop app (Fyne): OpenGL and X11/Wayland headers for its cgo driver.
 gui_packages=(pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libwayland-dev libxkbcommon-dev)
 ensure_go
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go$GO_VERSION+auto}
+# Every build of the engine, and every test that runs containers, has
+# Docker's seccomp profile (libcontainer's seccomp support).
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-tags=seccomp"
 
 case "${1:-}" in
 run)

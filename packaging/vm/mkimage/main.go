@@ -503,13 +503,14 @@ func modDepends(ko []byte) ([]string, error) {
 }
 
 // goBuild builds a Linux binary for the VM: static, reproducible
-// (-trimpath, no build ID); berthd needs cgo (libcontainer's nsenter) and
-// is linked statically against glibc.
+// (-trimpath, no build ID); berthd needs cgo (libcontainer's nsenter, and
+// libseccomp for Docker's seccomp profile) and is linked statically
+// against glibc and libseccomp.
 func goBuild(root, out, pkg string, cgo bool) error {
 	args := []string{"build", "-trimpath", "-buildvcs=false", "-o", out}
 	env := append(os.Environ(), "GOOS=linux", "GOARCH=amd64")
 	if cgo {
-		args = append(args, "-tags", "netgo,osusergo", "-ldflags", "-s -w -buildid= -linkmode external -extldflags -static")
+		args = append(args, "-tags", "netgo,osusergo,seccomp", "-ldflags", "-s -w -buildid= -linkmode external -extldflags -static")
 		env = append(env, "CGO_ENABLED=1")
 	} else {
 		args = append(args, "-ldflags", "-s -w -buildid=")
