@@ -97,7 +97,13 @@ func TestErrorStatusCodes(t *testing.T) {
 		{"DELETE", "/images/" + id + "?force=1", 200},
 		{"GET", "/images/json?filters=" + url.QueryEscape(`{"dangling":{"true":true}}`), 200},
 		{"GET", "/images/json?filters=notjson", 400},
+		{"GET", "/images/json?filters=" + url.QueryEscape(`{"dangling":["maybe"]}`), 400},
+		{"POST", "/images/prune?filters=" + url.QueryEscape(`{"dangling":["maybe"]}`), 400},
 		{"GET", "/events?since=abc", 400},
+		{"GET", "/v0.1/version", 400},
+		{"GET", "/v99.99/version", 400},
+		{"GET", "/v1.24/version", 200},
+		{"GET", "/v1.51/version", 200},
 	}
 	for _, tt := range tests {
 		if resp, body := f.do(t, tt.method, tt.path, nil); resp.StatusCode != tt.want {

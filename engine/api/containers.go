@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -70,8 +71,7 @@ func (s *server) containerRoutes(w http.ResponseWriter, r *http.Request, p strin
 
 func (s *server) containerCreate(w http.ResponseWriter, r *http.Request) {
 	var req container.CreateRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("invalid create request: %w", err))
+	if !decodeJSON(w, r, &req, "create request") {
 		return
 	}
 	if req.Config == nil {
@@ -435,8 +435,8 @@ func (s *server) containerLogs(w http.ResponseWriter, r *http.Request, id string
 		writeError(w, http.StatusBadRequest, errors.New("Bad parameters: you must choose at least one stream"))
 		return
 	}
-	if t := q.Get("tail"); t != "" && t != "all" {
-		opts.Tail, _ = strconv.Atoi(t)
+	if n, err := strconv.Atoi(q.Get("tail")); err == nil && n >= 0 {
+		opts.Tail = n // anything else ("all", "abc") is every line, as dockerd
 	}
 	if since, err := timestampParam(q.Get("since")); err == nil && since > 0 {
 		opts.Since = time.Unix(0, since)
@@ -539,8 +539,7 @@ type execInstance struct {
 
 func (s *server) execCreate(w http.ResponseWriter, r *http.Request, id string) {
 	var req container.ExecCreateRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if !decodeJSON(w, r, &req, "exec request") {
 		return
 	}
 	if len(req.Cmd) == 0 {
@@ -598,7 +597,7 @@ func (s *server) execRoutes(w http.ResponseWriter, r *http.Request, rest string)
 
 func (s *server) execStart(w http.ResponseWriter, r *http.Request, e *execInstance) {
 	var req container.ExecStartRequest
-	json.NewDecoder(r.Body).Decode(&req)
+	json.NewDecoder(io.LimitReader(r.Body, MaxJSONBody)).Decode(&req) // an empty body starts it as created
 	s.execs.mu.Lock()
 	if e.running || e.exitCode != nil {
 		s.execs.mu.Unlock()

@@ -70,6 +70,13 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 	defer recoverHandler(w, r)
 	p := r.URL.Path
 	if loc := versionPrefix.FindStringIndex(p); loc != nil {
+		if v := p[2 : loc[1]-1]; versionLess(v, MinAPIVersion) {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version", v, MinAPIVersion))
+			return
+		} else if versionLess(APIVersion, v) {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("client version %s is too new. Maximum supported API version is %s", v, APIVersion))
+			return
+		}
 		p = p[loc[1]-1:]
 	}
 	w.Header().Set("Api-Version", APIVersion)
@@ -111,6 +118,40 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(w, http.StatusNotFound, errors.New("page not found"))
 	}
+}
+
+// MaxJSONBody bounds a request's JSON body (a container's create request
+// with its environment and labels, an exec): 8 MiB, above it 413.
+const MaxJSONBody = 8 << 20
+
+// decodeJSON reads a request's JSON body into v, answering 413 past
+// MaxJSONBody and 400 for what is not JSON; false when it answered.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any, what string) bool {
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxJSONBody)).Decode(v)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("the %s is larger than Berth accepts (%d MiB)", what, MaxJSONBody>>20))
+		return false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, fmt.Errorf("invalid %s: %w", what, err))
+		return false
+	}
+	return true
+}
+
+// versionLess compares API versions ("1.24" < "1.51").
+func versionLess(a, b string) bool {
+	am, an, _ := strings.Cut(a, ".")
+	bm, bn, _ := strings.Cut(b, ".")
+	ai, _ := strconv.Atoi(am)
+	bi, _ := strconv.Atoi(bm)
+	if ai != bi {
+		return ai < bi
+	}
+	aj, _ := strconv.Atoi(an)
+	bj, _ := strconv.Atoi(bn)
+	return aj < bj
 }
 
 // recoverHandler answers a request whose handler panicked (a bug) with a
@@ -237,7 +278,7 @@ func filters(r *http.Request) (map[string][]string, error) {
 		return out, nil
 	}
 	if err := json.Unmarshal([]byte(raw), &out); err == nil {
-		return out, nil
+		return out, checkFilters(out)
 	}
 	var old map[string]map[string]bool
 	if err := json.Unmarshal([]byte(raw), &old); err != nil {
@@ -251,7 +292,22 @@ func filters(r *http.Request) (map[string][]string, error) {
 			}
 		}
 	}
-	return out, nil
+	return out, checkFilters(out)
+}
+
+// checkFilters refuses values dockerd refuses: a boolean filter that is
+// not one.
+func checkFilters(f map[string][]string) error {
+	for _, key := range []string{"dangling"} {
+		for _, v := range f[key] {
+			switch strings.ToLower(v) {
+			case "true", "false", "1", "0":
+			default:
+				return fmt.Errorf("invalid filter '%s=%s': true or false: %w", key, v, engine.ErrInvalidArgument)
+			}
+		}
+	}
+	return nil
 }
 
 func boolParam(r *http.Request, name string) bool {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
 	"strings"
+	"syscall"
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -54,9 +57,16 @@ func classify(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	// A local file system error (a full disk, a name too long) is not the
+	// network's, though a syscall.Errno satisfies net.Error.
+	var pathErr *fs.PathError
+	var linkErr *os.LinkError
+	if errors.As(err, &pathErr) || errors.As(err, &linkErr) {
+		return err
+	}
 	var netErr net.Error
 	var opErr *net.OpError
-	if errors.As(err, &opErr) || errors.As(err, &netErr) {
+	if errors.As(err, &opErr) || errors.As(err, &netErr) && !isErrno(err) {
 		return &kindError{engine.ErrUnavailable, "cannot reach the registry: " + lastLine(err), err}
 	}
 	return err
@@ -96,4 +106,12 @@ func lastLine(err error) string {
 		return s[i+2:]
 	}
 	return s
+}
+
+// isErrno says whether err is a bare system call error (ENOENT, EEXIST,
+// ENAMETOOLONG …) rather than a network one.
+func isErrno(err error) bool {
+	var errno syscall.Errno
+	var opErr *net.OpError
+	return errors.As(err, &errno) && !errors.As(err, &opErr)
 }

@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/berth-dev/berth/engine"
@@ -352,5 +356,22 @@ func TestSplitSearchTerm(t *testing.T) {
 		if h, q := splitSearchTerm(term); h != want[0] || q != want[1] {
 			t.Errorf("splitSearchTerm(%q) = %q, %q", term, h, q)
 		}
+	}
+}
+
+// A local file system error during a pull is said as such, not as a
+// registry that cannot be reached (a syscall.Errno is also a net.Error).
+func TestLocalErrorsAreNotNetworkErrors(t *testing.T) {
+	for _, err := range []error{
+		&fs.PathError{Op: "mkdir", Path: "/var/lib/berth/images/tmp/x", Err: syscall.ENOSPC},
+		&os.LinkError{Op: "rename", Old: "a", New: "b", Err: syscall.EEXIST},
+		fmt.Errorf("unpack: %w", syscall.ENAMETOOLONG),
+	} {
+		if errors.Is(classify(err), engine.ErrUnavailable) {
+			t.Errorf("%v is reported as the registry being unreachable", err)
+		}
+	}
+	if !errors.Is(classify(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), engine.ErrUnavailable) {
+		t.Error("a refused connection is not reported as the registry being unreachable")
 	}
 }

@@ -145,7 +145,7 @@ func (c *ctr) start(ctx context.Context) (err error) {
 		return err
 	}
 	undo = append(undo, rio.closeAll)
-	if err := lc.Run(proc); err != nil {
+	if err := runInit(lc, proc, filepath.Join(c.rt.stateRoot, rec.ID)); err != nil {
 		return startError(err)
 	}
 	if err := rio.afterStart(proc); err != nil {

@@ -60,3 +60,30 @@ func TestMountOverlayManyLayers(t *testing.T) {
 		t.Fatal("read-only mount took a write")
 	}
 }
+
+// An image that holds one layer twice (two identical COPY steps) mounts:
+// overlayfs refused the repeated lower directory.
+func TestMountOverlayRepeatedLayer(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting overlayfs needs root")
+	}
+	base := t.TempDir()
+	a, b := filepath.Join(base, "a"), filepath.Join(base, "b")
+	os.MkdirAll(a, 0o755)
+	os.MkdirAll(b, 0o755)
+	os.WriteFile(filepath.Join(a, "app"), []byte("from a"), 0o644)
+	os.WriteFile(filepath.Join(b, "app"), []byte("from b"), 0o644)
+	os.WriteFile(filepath.Join(b, "only-b"), []byte("b"), 0o644)
+	target := filepath.Join(base, "mnt")
+	os.Mkdir(target, 0o755)
+	if err := MountOverlay(target, []string{a, b, a}, "", ""); err != nil { // top first: a over b over a
+		t.Fatal(err)
+	}
+	defer unix.Unmount(target, unix.MNT_DETACH)
+	if got, _ := os.ReadFile(filepath.Join(target, "app")); string(got) != "from a" {
+		t.Errorf("app = %q, want the top layer's", got)
+	}
+	if _, err := os.Stat(filepath.Join(target, "only-b")); err != nil {
+		t.Errorf("the middle layer's file: %v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -121,7 +122,7 @@ func (rt *Runtime) RunStep(ctx context.Context, st Step) (code int, err error) {
 			io.Copy(orDiscard(w), pr)
 		}(out.w)
 	}
-	err = lc.Run(proc)
+	err = runInit(lc, proc, filepath.Join(rt.stateRoot, id))
 	for _, f := range childEnds {
 		f.Close()
 	}
@@ -157,6 +158,16 @@ func (rt *Runtime) RunStep(ctx context.Context, st Step) (code int, err error) {
 // where the kernel knows them, so the upper directory holds whole files
 // and plain whiteouts, which is what a layer is.
 func MountOverlay(target string, lower []string, upper, work string) error {
+	// An image may hold one layer twice (two identical COPY steps make the
+	// same layer): overlayfs refuses a lower directory given twice. The
+	// top occurrence alone gives the same files (its copy below it is
+	// covered by itself).
+	seen := map[string]bool{}
+	lower = slices.DeleteFunc(slices.Clone(lower), func(l string) bool {
+		dup := seen[l]
+		seen[l] = true
+		return dup
+	})
 	// Mount options fit in one page; long store paths allow ~40 layers.
 	// Past that, go through short symlinks (overlayfs resolves them when
 	// mounting; they can go right after), as Docker's overlay2 does.

@@ -1,14 +1,17 @@
 package store
 
 import (
+	"archive/tar"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"slices"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/iox"
 	"github.com/berth-dev/berth/engine/reference"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -73,8 +76,16 @@ func (s *Store) Load(ctx context.Context, r io.Reader, progress engine.ProgressF
 	}
 	defer os.Remove(spool.Name())
 	defer spool.Close()
-	if _, err := io.Copy(spool, &ctxReader{ctx: ctx, r: r}); err != nil {
+	plain, err := iox.Decompress(&ctxReader{ctx: ctx, r: r}) // docker load takes gzip, bzip2, xz and zstd
+	if err != nil {
+		return nil, fmt.Errorf("load: %w: %w", err, engine.ErrInvalidArgument)
+	}
+	defer plain.Close()
+	if _, err := io.Copy(spool, plain); err != nil {
 		return nil, fmt.Errorf("load: read archive: %w", err)
+	}
+	if err := checkLinks(spool.Name()); err != nil {
+		return nil, fmt.Errorf("load: %w", err)
 	}
 	opener := func() (io.ReadCloser, error) { return os.Open(spool.Name()) }
 	manifest, err := tarball.LoadManifest(opener)
@@ -115,6 +126,54 @@ func (s *Store) Load(ctx context.Context, r io.Reader, progress engine.ProgressF
 		}
 	}
 	return loaded, nil
+}
+
+// maxLinkDepth bounds the symlinks one name in an archive may go through:
+// go-containerregistry reads the archive again for each link, so a long
+// chain costs time and open files in its square.
+const maxLinkDepth = 8
+
+// checkLinks refuses an archive whose links go round or run deeper than
+// maxLinkDepth.
+func checkLinks(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	links := map[string]string{}
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("not an image archive (docker save format): %w: %w", err, engine.ErrInvalidArgument)
+		}
+		if hdr.Typeflag == tar.TypeSymlink || hdr.Typeflag == tar.TypeLink {
+			name := pathpkg.Clean(hdr.Name)
+			target := hdr.Linkname
+			if hdr.Typeflag == tar.TypeSymlink {
+				target = pathpkg.Join(pathpkg.Dir(name), target)
+			}
+			links[name] = pathpkg.Clean(target)
+		}
+	}
+	for name := range links {
+		n, depth := name, 0
+		for {
+			next, ok := links[n]
+			if !ok {
+				break
+			}
+			if depth++; depth > maxLinkDepth {
+				return fmt.Errorf("the archive's link %s goes through more than %d links (or round): %w", name, maxLinkDepth, engine.ErrInvalidArgument)
+			}
+			n = next
+		}
+	}
+	return nil
 }
 
 // Interface guards.

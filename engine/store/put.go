@@ -32,6 +32,10 @@ type PutOptions struct {
 	Progress engine.ProgressFunc
 }
 
+// MaxConfigSize bounds an image's config and manifest (8 MiB: real ones
+// are a few kB; Docker Hub's largest are well under 1 MiB).
+const MaxConfigSize = 8 << 20
+
 // Put stores img: every blob verified against its digest, every layer
 // unpacked and checked against its diff ID, then the image and its names
 // recorded in one step. Blobs and layers already present are reused, so a
@@ -48,6 +52,14 @@ func (s *Store) Put(ctx context.Context, img v1.Image, opts PutOptions) (string,
 	configName, err := img.ConfigName()
 	if err != nil {
 		return "", fmt.Errorf("read config digest: %w", err)
+	}
+	// A config is read whole into memory: bounded, as a lying registry or
+	// archive could announce gigabytes.
+	if m, err := img.Manifest(); err == nil && m.Config.Size > MaxConfigSize {
+		return "", fmt.Errorf("the image's config is %d bytes; Berth reads configs of up to %d: %w", m.Config.Size, MaxConfigSize, engine.ErrInvalidArgument)
+	}
+	if len(rawManifest) > MaxConfigSize {
+		return "", fmt.Errorf("the image's manifest is %d bytes; Berth reads manifests of up to %d: %w", len(rawManifest), MaxConfigSize, engine.ErrInvalidArgument)
 	}
 	rawConfig, err := img.RawConfigFile()
 	if err != nil {
