@@ -103,6 +103,14 @@ func specFrom(name string, req container.CreateRequest) (engine.ContainerSpec, e
 		default:
 			return spec, fmt.Errorf("mount type %q: Berth mounts bind and volume: %w", m.Type, engine.ErrNotSupported)
 		}
+		if m.Type == "volume" && m.Source != "" {
+			if err := engine.ValidVolumeName(m.Source); err != nil {
+				return spec, err
+			}
+		}
+		if m.Target == "" {
+			return spec, fmt.Errorf("a %s mount needs a target path in the container: %w", m.Type, engine.ErrInvalidArgument)
+		}
 		spec.Mounts = append(spec.Mounts, engine.Mount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
 	return spec, nil

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,7 +20,7 @@ import (
 )
 
 // saved is a docker save archive of a random image named name.
-func saved(t *testing.T, name string) []byte {
+func saved(t testing.TB, name string) []byte {
 	t.Helper()
 	s := openStore(t)
 	mustPut(t, s, randomImage(t, 2), name)
@@ -99,4 +101,32 @@ func TestLoadRefusesCraftedArchives(t *testing.T) {
 	if list, _ := s.List(context.Background()); len(list) != 0 {
 		t.Errorf("it loaded %+v", list)
 	}
+}
+
+// FuzzLoad feeds docker load any bytes, seeded with a real archive: it
+// either loads images that can be read back whole or refuses and keeps
+// nothing.
+func FuzzLoad(f *testing.F) {
+	f.Add(saved(f, "example/fuzz:v1"))
+	f.Add([]byte{})
+	f.Add([]byte("\x1f\x8b\x08"))
+	f.Fuzz(func(t *testing.T, archive []byte) {
+		s := openStore(t)
+		loaded, err := s.Load(context.Background(), bytes.NewReader(archive), nil)
+		list, lerr := s.List(context.Background())
+		if lerr != nil {
+			t.Fatal(lerr)
+		}
+		if err != nil && len(loaded) == 0 && len(list) != 0 {
+			t.Fatalf("a refused archive left %d images", len(list))
+		}
+		for _, img := range list {
+			if _, err := s.Inspect(context.Background(), img.ID); err != nil {
+				t.Fatalf("loaded image %s cannot be inspected: %v", img.ID, err)
+			}
+		}
+		if entries, _ := os.ReadDir(filepath.Join(s.Root(), "tmp")); len(entries) != 0 {
+			t.Fatalf("tmp/ keeps %d entries", len(entries))
+		}
+	})
 }

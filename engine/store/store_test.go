@@ -21,7 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-func openStore(t *testing.T, opts ...Option) *Store {
+func openStore(t testing.TB, opts ...Option) *Store {
 	t.Helper()
 	s, err := Open(t.TempDir(), opts...)
 	if err != nil {
@@ -31,7 +31,7 @@ func openStore(t *testing.T, opts ...Option) *Store {
 	return s
 }
 
-func randomImage(t *testing.T, layers int) v1.Image {
+func randomImage(t testing.TB, layers int) v1.Image {
 	t.Helper()
 	img, err := random.Image(64<<10, int64(layers))
 	if err != nil {
@@ -40,7 +40,7 @@ func randomImage(t *testing.T, layers int) v1.Image {
 	return img
 }
 
-func mustPut(t *testing.T, s *Store, img v1.Image, names ...string) string {
+func mustPut(t testing.TB, s *Store, img v1.Image, names ...string) string {
 	t.Helper()
 	id, err := s.Put(context.Background(), img, PutOptions{Names: names})
 	if err != nil {

@@ -94,11 +94,17 @@ test)
   CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc go vet ./...
   CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc go build -o "${TMPDIR:-/tmp}/berth-windows-amd64.exe" ./cmd/berth
   go test -race -count=1 -timeout 20m ./...
-  # Fuzz the Dockerfile paths for a bounded time: the validator (parse,
-  # rules, steps, incremental re-analysis) and the builder's parse must
-  # never panic on any input.
-  go test -run '^$' -fuzz '^FuzzAnalyze$' -fuzztime 20s ./engine/dockerfile
-  go test -run '^$' -fuzz '^FuzzParseDockerfile$' -fuzztime 10s ./engine/build
+  # Fuzz for a bounded time what takes untrusted input: the validator
+  # (parse, rules, steps, incremental re-analysis) and the builder's parse
+  # never panic; the layer unpacker writes nothing outside its directory;
+  # docker load keeps nothing it refused; create requests get a 4xx, never
+  # a 500. Minimizing a find is capped so it cannot eat the whole budget.
+  fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime "$2" -fuzzminimizetime 10x "$3"; }
+  fuzz FuzzAnalyze 20s ./engine/dockerfile
+  fuzz FuzzParseDockerfile 10s ./engine/build
+  fuzz FuzzUnpack 15s ./engine/store
+  fuzz FuzzLoad 15s ./engine/store
+  fuzz FuzzCreateRequest 10s ./engine/api
   ;;
 *)
   echo "usage: $0 run [berthd flags] | test" >&2
