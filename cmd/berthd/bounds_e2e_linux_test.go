@@ -68,7 +68,7 @@ func TestInputsAreBounded(t *testing.T) {
 		c.run("run", "--rm", "busybox", "nope")
 	}
 	if after := openFDs(t, d.cmd.Process.Pid); after > before+2 {
-		t.Errorf("10 failed runs: berthd's open files went from %d to %d", before, after)
+		t.Errorf("10 failed runs: berthd's open files went from %d to %d:\n%s", before, after, describeFDs(d.cmd.Process.Pid))
 	}
 
 	c.ok("run", "--name", "talker", "busybox", "sh", "-c", "echo one; echo two")
@@ -78,6 +78,25 @@ func TestInputsAreBounded(t *testing.T) {
 	if code, body := d.api(t, "POST", "/containers/talker/kill?signal=999", nil); code != http.StatusBadRequest && code != http.StatusConflict {
 		t.Errorf("kill?signal=999: %d %s", code, body)
 	}
+}
+
+// describeFDs lists a process's open files and their flags.
+func describeFDs(pid int) string {
+	dir := filepath.Join("/proc", itoa(int64(pid)))
+	entries, _ := os.ReadDir(filepath.Join(dir, "fd"))
+	var b strings.Builder
+	for _, e := range entries {
+		target, _ := os.Readlink(filepath.Join(dir, "fd", e.Name()))
+		info, _ := os.ReadFile(filepath.Join(dir, "fdinfo", e.Name()))
+		flags := ""
+		for _, line := range strings.Split(string(info), "\n") {
+			if v, ok := strings.CutPrefix(line, "flags:"); ok {
+				flags = strings.TrimSpace(v)
+			}
+		}
+		b.WriteString(e.Name() + " " + target + " flags=" + flags + "\n")
+	}
+	return b.String()
 }
 
 // rssOf is a process's resident memory in bytes.

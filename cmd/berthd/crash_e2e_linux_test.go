@@ -18,19 +18,36 @@ import (
 // cgroups, mounts under its folders, runtime state, build folders, its
 // bridge and firewall rule.
 type leftovers struct {
-	pids, mounts, state, steps []string
-	bridge, rule               bool
+	pids, cgroups, mounts, state, steps, veths []string
+	bridge, rule                               bool
 }
 
 func (d *testDaemon) leftovers(t *testing.T, ids []string) leftovers {
 	t.Helper()
 	var l leftovers
+	controllers, _ := os.ReadDir("/sys/fs/cgroup")
 	for _, id := range ids {
 		for _, ctl := range []string{"pids", "memory", "freezer", "unified", ""} {
 			procs, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", ctl, "berth", id, "cgroup.procs"))
 			if err == nil && strings.TrimSpace(string(procs)) != "" {
 				l.pids = append(l.pids, id+": "+strings.Join(strings.Fields(string(procs)), ","))
 				break
+			}
+		}
+		for _, ctl := range append(controllers, nil) { // nil: a cgroup2-only host's root
+			dir := filepath.Join("/sys/fs/cgroup", "berth", id)
+			if ctl != nil {
+				dir = filepath.Join("/sys/fs/cgroup", ctl.Name(), "berth", id)
+			}
+			if _, err := os.Stat(dir); err == nil {
+				l.cgroups = append(l.cgroups, dir)
+			}
+		}
+	}
+	if out, err := exec.Command("ip", "-o", "link", "show", "type", "veth").Output(); err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && strings.Contains(line, "master "+d.bridge+" ") {
+				l.veths = append(l.veths, strings.TrimSuffix(strings.SplitN(f[1], "@", 2)[0], ":"))
 			}
 		}
 	}
@@ -111,20 +128,18 @@ func TestCrashLeavesNothingBehind(t *testing.T) {
 	d.stop() // kill -9, mid-RUN, a container running
 	cancelBuild()
 	crashed := d.leftovers(t, ids)
-	if len(crashed.pids) < 2 || len(crashed.mounts) == 0 || len(crashed.state) == 0 {
+	if len(crashed.pids) < 2 || len(crashed.cgroups) == 0 || len(crashed.mounts) == 0 || len(crashed.state) == 0 || len(crashed.veths) == 0 {
 		t.Fatalf("a berthd killed -9 left nothing to clean (the test proves nothing): %+v", crashed)
 	}
 
 	d.start() // the next berthd ends what the last one left
 	after := d.leftovers(t, ids)
-	var stale []string // the new berthd's own namespace pool is not the last one's
-	for _, m := range after.mounts {
-		if slices.Contains(crashed.mounts, m) {
-			stale = append(stale, m)
-		}
+	// The new berthd's own namespace pool (mounts, veths) is not the last one's.
+	stale := func(now, then []string) []string {
+		return slices.DeleteFunc(slices.Clone(now), func(x string) bool { return !slices.Contains(then, x) })
 	}
-	if len(after.pids) > 0 || len(stale) > 0 || len(after.state) > 0 || len(after.steps) > 0 {
-		t.Fatalf("after a restart these are left: %+v (mounts of the crashed run: %v)", after, stale)
+	if len(after.pids) > 0 || len(after.cgroups) > 0 || len(stale(after.mounts, crashed.mounts)) > 0 || len(stale(after.veths, crashed.veths)) > 0 || len(after.state) > 0 || len(after.steps) > 0 {
+		t.Fatalf("after a restart these are left: %+v (mounts of the crashed run: %v, veths: %v)", after, stale(after.mounts, crashed.mounts), stale(after.veths, crashed.veths))
 	}
 	for _, p := range crashed.pids {
 		for _, pid := range strings.Split(strings.SplitN(p, ": ", 2)[1], ",") {
@@ -142,7 +157,7 @@ func TestCrashLeavesNothingBehind(t *testing.T) {
 	c.ok("start", "sleeper")
 	d.shutdown() // a clean stop
 	stopped := d.leftovers(t, d.cgroupIDs())
-	if len(stopped.pids) > 0 || len(stopped.mounts) > 0 || stopped.bridge || stopped.rule {
+	if len(stopped.pids) > 0 || len(stopped.cgroups) > 0 || len(stopped.mounts) > 0 || len(stopped.veths) > 0 || stopped.bridge || stopped.rule {
 		t.Fatalf("a clean stop left: %+v", stopped)
 	}
 }

@@ -125,7 +125,9 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	trimmer := &idleTrimmer{quiet: 5 * time.Second}
+	go trimmer.run(ctx)
+	srv := &http.Server{Handler: trimmer.wrap(handler), ReadHeaderTimeout: 30 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, len(hosts))
 	for _, h := range hosts {
 		l, err := listen(h, *tlsVerify)

@@ -59,7 +59,13 @@ func (rt *Runtime) Exec(ctx context.Context, name string, spec engine.ExecSpec, 
 		proc.Stdout = orDiscard(streams.Stdout)
 		proc.Stderr = orDiscard(streams.Stderr)
 	}
-	if err := lc.Run(proc); err != nil {
+	release, err := rt.launch(ctx)
+	if err != nil {
+		return 0, err
+	}
+	err = lc.Run(proc)
+	release()
+	if err != nil {
 		for _, cl := range closers {
 			cl.Close()
 		}
@@ -84,7 +90,7 @@ func (rt *Runtime) Exec(ctx context.Context, name string, spec engine.ExecSpec, 
 		}
 	}
 	rt.event("exec_start", rec, map[string]string{"command": strings.Join(spec.Cmd, " ")})
-	ps, _ := proc.Wait()
+	ps, _ := waitProcess(proc)
 	if pty != nil {
 		done := make(chan struct{})
 		go func() { copiers.Wait(); close(done) }()

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -41,8 +42,10 @@ func releaseExecFifo(fifo string) {
 	}
 }
 
-// closeFilesNamed closes this process's descriptors open on path and says
-// whether there were any.
+// closeFilesNamed closes this process's descriptors open for reading on
+// path and says whether there were any. Only those: libcontainer keeps an
+// O_PATH descriptor of the fifo that it (or a finalizer) closes itself, and
+// closing it here would close whatever file reuses the number next.
 func closeFilesNamed(path string) bool {
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
@@ -54,10 +57,27 @@ func closeFilesNamed(path string) bool {
 		if err != nil || (target != path && target != path+" (deleted)") {
 			continue
 		}
-		if fd, err := strconv.Atoi(e.Name()); err == nil {
-			unix.Close(fd)
-			found = true
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || !openForReading(fd) {
+			continue
 		}
+		unix.Close(fd)
+		found = true
 	}
 	return found
+}
+
+// openForReading says whether fd was opened read-only, not as an O_PATH.
+func openForReading(fd int) bool {
+	info, err := os.ReadFile(filepath.Join("/proc/self/fdinfo", strconv.Itoa(fd)))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(info), "\n") {
+		if v, ok := strings.CutPrefix(line, "flags:"); ok {
+			flags, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64)
+			return err == nil && flags&unix.O_ACCMODE == unix.O_RDONLY && flags&unix.O_PATH == 0
+		}
+	}
+	return false
 }

@@ -58,6 +58,11 @@ func (rt *Runtime) Start(ctx context.Context, name string) error {
 }
 
 func (c *ctr) start(ctx context.Context) (err error) {
+	release, err := c.rt.launch(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.running {
@@ -116,6 +121,9 @@ func (c *ctr) start(ctx context.Context) (err error) {
 	spec, err := buildSpec(rec, rootfs, netnsPath, c.dir, u, rec.Spec.Tty)
 	if err != nil {
 		return err
+	}
+	if err := checkCommand(rootfs, spec); err != nil {
+		return startError(err)
 	}
 	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: rec.ID, Spec: spec, NoNewKeyring: true})
 	if err != nil {
@@ -204,7 +212,7 @@ func (c *ctr) mountRootfs(rootfs string) error {
 // monitor waits for the run to end, records it, and applies the restart
 // policy and --rm.
 func (c *ctr) monitor(proc *libcontainer.Process, copiers *sync.WaitGroup, exited chan struct{}, waiters []chan struct{}) {
-	ps, _ := proc.Wait()
+	ps, _ := waitProcess(proc)
 	done := make(chan struct{})
 	go func() { copiers.Wait(); close(done) }()
 	select {

@@ -40,6 +40,36 @@ type network struct {
 	// milliseconds in the kernel; refill tops it up in the background.
 	pool   chan *netns0
 	refill chan struct{}
+
+	// nl talks to the host's namespace. Its replies have a deadline, as
+	// every netlink handle here: a lost reply (the kernel drops them when a
+	// socket's buffer overflows) otherwise blocks a start forever.
+	nl *netlink.Handle
+}
+
+// netlinkTimeout bounds one netlink request; the kernel answers in
+// microseconds, so reaching it means the reply is gone.
+const netlinkTimeout = 5 * time.Second
+
+// newNetlinkHandle opens a route netlink handle in ns (the current one
+// when ns is -1) whose replies have a deadline. Only routes: a minimal
+// kernel (the VM's) has no xfrm or netfilter netlink.
+func newNetlinkHandle(ns netns.NsHandle) (*netlink.Handle, error) {
+	var h *netlink.Handle
+	var err error
+	if ns < 0 {
+		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+	} else {
+		h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("netlink: %w", err)
+	}
+	if err := h.SetSocketTimeout(netlinkTimeout); err != nil {
+		h.Close()
+		return nil, fmt.Errorf("netlink: %w", err)
+	}
+	return h, nil
 }
 
 // netns0 is a network namespace ready for a container.
@@ -162,7 +192,11 @@ func newNetwork(nsDir, bridge, bip string, nat bool) (*network, error) {
 	if len(bridge) > 15 {
 		return nil, fmt.Errorf("bridge name %q is longer than 15 characters", bridge)
 	}
-	n := &network{bridge: bridge, gateway: gw, subnet: subnet, nsDir: nsDir, nat: nat, used: map[string]bool{gw.String(): true}}
+	nl, err := newNetlinkHandle(-1)
+	if err != nil {
+		return nil, err
+	}
+	n := &network{bridge: bridge, gateway: gw, subnet: subnet, nsDir: nsDir, nat: nat, used: map[string]bool{gw.String(): true}, nl: nl}
 	if err := os.MkdirAll(nsDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -173,21 +207,21 @@ func newNetwork(nsDir, bridge, bip string, nat bool) (*network, error) {
 }
 
 func (n *network) ensureBridge() error {
-	link, err := netlink.LinkByName(n.bridge)
+	link, err := n.nl.LinkByName(n.bridge)
 	if err != nil {
 		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.bridge}}
-		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
+		if err := n.nl.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
 			return err
 		}
-		if link, err = netlink.LinkByName(n.bridge); err != nil {
+		if link, err = n.nl.LinkByName(n.bridge); err != nil {
 			return err
 		}
 	}
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: n.gateway, Mask: n.subnet.Mask}}
-	if err := netlink.AddrAdd(link, addr); err != nil && !errors.Is(err, unix.EEXIST) {
+	if err := n.nl.AddrAdd(link, addr); err != nil && !errors.Is(err, unix.EEXIST) {
 		return err
 	}
-	if err := netlink.LinkSetUp(link); err != nil {
+	if err := n.nl.LinkSetUp(link); err != nil {
 		return err
 	}
 	n.ensureRules()
@@ -274,8 +308,8 @@ func (n *network) nsPath(id string) string { return filepath.Join(n.nsDir, id) }
 // their own.
 func (n *network) remove() {
 	n.removeRules()
-	if l, err := netlink.LinkByName(n.bridge); err == nil {
-		netlink.LinkDel(l)
+	if l, err := n.nl.LinkByName(n.bridge); err == nil {
+		n.nl.LinkDel(l)
 	}
 }
 
@@ -298,24 +332,24 @@ func (n *network) setup(id string, ip net.IP) (mac string, err error) {
 	rand.Read(macAddr)
 	macAddr[0] = (macAddr[0] | 0x02) & 0xfe // locally administered, unicast
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: hostSide, MTU: n.mtu()}, PeerName: peerSide, PeerHardwareAddr: macAddr}
-	if err := netlink.LinkAdd(veth); err != nil {
+	if err := n.nl.LinkAdd(veth); err != nil {
 		return "", fmt.Errorf("veth: %w", err)
 	}
-	br, err := netlink.LinkByName(n.bridge)
+	br, err := n.nl.LinkByName(n.bridge)
 	if err != nil {
 		return "", err
 	}
-	host, err := netlink.LinkByName(hostSide)
+	host, err := n.nl.LinkByName(hostSide)
 	if err != nil {
 		return "", err
 	}
-	if err := netlink.LinkSetMaster(host, br); err != nil {
+	if err := n.nl.LinkSetMaster(host, br); err != nil {
 		return "", err
 	}
-	if err := netlink.LinkSetUp(host); err != nil {
+	if err := n.nl.LinkSetUp(host); err != nil {
 		return "", err
 	}
-	peer, err := netlink.LinkByName(peerSide)
+	peer, err := n.nl.LinkByName(peerSide)
 	if err != nil {
 		return "", err
 	}
@@ -324,10 +358,10 @@ func (n *network) setup(id string, ip net.IP) (mac string, err error) {
 		return "", err
 	}
 	defer ns.Close()
-	if err := netlink.LinkSetNsFd(peer, int(ns)); err != nil {
+	if err := n.nl.LinkSetNsFd(peer, int(ns)); err != nil {
 		return "", fmt.Errorf("move eth0 into the container: %w", err)
 	}
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE) // only routes: a minimal kernel (the VM) has no xfrm or netfilter netlink
+	h, err := newNetlinkHandle(ns)
 	if err != nil {
 		return "", err
 	}
@@ -359,7 +393,7 @@ func (n *network) setup(id string, ip net.IP) (mac string, err error) {
 }
 
 func (n *network) mtu() int {
-	if l, err := netlink.LinkByName(n.bridge); err == nil && l.Attrs().MTU > 0 {
+	if l, err := n.nl.LinkByName(n.bridge); err == nil && l.Attrs().MTU > 0 {
 		return l.Attrs().MTU
 	}
 	return 1500
@@ -368,8 +402,8 @@ func (n *network) mtu() int {
 // teardown removes the namespace (and with it the container's veth end,
 // which takes the host end along).
 func (n *network) teardown(id string) {
-	if l, err := netlink.LinkByName("vb" + id[:12]); err == nil {
-		netlink.LinkDel(l)
+	if l, err := n.nl.LinkByName("vb" + id[:12]); err == nil {
+		n.nl.LinkDel(l)
 	}
 	path := n.nsPath(id)
 	unix.Unmount(path, unix.MNT_DETACH)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	goruntime "runtime"
 	"sync"
 
 	"github.com/berth-dev/berth/engine"
@@ -138,4 +139,24 @@ func orDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
+}
+
+// waitProcess waits for a process to end. The wait blocks a thread in the
+// kernel for as long as the process runs, and Go keeps every thread it
+// ever made: after a hundred containers at once the engine would keep a
+// hundred idle threads. Waiting on a locked thread that is never unlocked
+// makes Go end that thread with its goroutine.
+func waitProcess(proc *libcontainer.Process) (*os.ProcessState, error) {
+	type result struct {
+		ps  *os.ProcessState
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		goruntime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		ps, err := proc.Wait()
+		done <- result{ps, err}
+	}()
+	r := <-done
+	return r.ps, r.err
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,12 @@ type Runtime struct {
 
 	mu   sync.Mutex
 	byID map[string]*ctr
+
+	// launches bounds the processes being started at once (containers,
+	// execs, build steps). Past a few per core more do not finish sooner;
+	// each one blocked in the kernel holds a thread of its own, and Go
+	// never gives threads back.
+	launches chan struct{}
 
 	stop      chan struct{}
 	poolDone  <-chan struct{}
@@ -130,6 +137,7 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 		images:            images,
 		publish:           o.publish,
 		byID:              map[string]*ctr{},
+		launches:          make(chan struct{}, max(4, 2*goruntime.NumCPU())),
 		portsOnAnyAddress: o.anyAddress,
 		sharedFolders:     o.sharedFolders,
 	}
@@ -243,6 +251,16 @@ func (rt *Runtime) event(action string, c *record, attrs map[string]string) {
 }
 
 // find resolves a full ID, a name (with or without "/") or a unique ID prefix.
+// launch waits for a free launch slot; release gives it back.
+func (rt *Runtime) launch(ctx context.Context) (release func(), err error) {
+	select {
+	case rt.launches <- struct{}{}:
+		return func() { <-rt.launches }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 func (rt *Runtime) find(name string) (*ctr, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()

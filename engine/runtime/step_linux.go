@@ -122,7 +122,11 @@ func (rt *Runtime) RunStep(ctx context.Context, st Step) (code int, err error) {
 			io.Copy(orDiscard(w), pr)
 		}(out.w)
 	}
-	err = runInit(lc, proc, filepath.Join(rt.stateRoot, id))
+	release, err := rt.launch(ctx)
+	if err == nil {
+		err = runInit(lc, proc, filepath.Join(rt.stateRoot, id))
+		release()
+	}
 	for _, f := range childEnds {
 		f.Close()
 	}
@@ -138,7 +142,7 @@ func (rt *Runtime) RunStep(ctx context.Context, st Step) (code int, err error) {
 		case <-waited:
 		}
 	}()
-	ps, _ := proc.Wait()
+	ps, _ := waitProcess(proc)
 	close(waited)
 	done := make(chan struct{})
 	go func() { copiers.Wait(); close(done) }()
