@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"io"
+	"os"
 	"time"
 )
 
@@ -217,6 +218,41 @@ type Containers interface {
 	// Remove deletes a stopped container (force: kills it first) with its
 	// writable layer, and its anonymous volumes when volumes is set.
 	Remove(ctx context.Context, name string, force, volumes bool) error
+}
+
+// ContainerFiles copy files in and out of a container's file system
+// (docker cp), running or not. Paths are the container's; symlinks on the
+// way resolve inside it, and nothing is read or written outside it or the
+// mounts it was given.
+type ContainerFiles interface {
+	// StatPath describes path without following a final symlink.
+	StatPath(ctx context.Context, name, path string) (PathStat, error)
+	// ArchivePath streams path (a file, or a folder with what it holds) as
+	// a tar archive whose top entry is path's base name. Closing the
+	// reader early ends the copy.
+	ArchivePath(ctx context.Context, name, path string) (PathStat, io.ReadCloser, error)
+	// ExtractArchive unpacks a tar archive (plain or compressed) into the
+	// folder dir.
+	ExtractArchive(ctx context.Context, name, dir string, archive io.Reader, opts ExtractOptions) error
+}
+
+// PathStat is what docker cp is told about a path before the copy.
+type PathStat struct {
+	Name       string      `json:"name"`
+	Size       int64       `json:"size"`
+	Mode       os.FileMode `json:"mode"`
+	Mtime      time.Time   `json:"mtime"`
+	LinkTarget string      `json:"linkTarget"`
+}
+
+// ExtractOptions are docker cp's choices when copying in.
+type ExtractOptions struct {
+	// NoOverwriteDirNonDir refuses to replace a folder with a file or a
+	// file with a folder.
+	NoOverwriteDirNonDir bool
+	// KeepOwners keeps the archive's owners (docker cp -a); otherwise
+	// copied files belong to root.
+	KeepOwners bool
 }
 
 // ContainerViews look at containers.

@@ -25,4 +25,6 @@ var (
 	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrNotSupported: the operation does not exist on this platform or engine.
 	ErrNotSupported = errors.New("not supported")
+	// ErrForbidden: the target refuses the operation (a read-only file system).
+	ErrForbidden = errors.New("forbidden")
 )

@@ -16,15 +16,24 @@ import (
 	"github.com/berth-dev/berth/engine/enginetest"
 )
 
-// api is a raw client of a test berthd's socket.
-func (d *testDaemon) api(t *testing.T, method, path string, body io.Reader) (int, string) {
-	t.Helper()
+// rawRequest sends one request to a test berthd's socket; the caller
+// reads and closes the body.
+func (d *testDaemon) rawRequest(method, path string, body io.Reader) (*http.Response, error) {
 	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", d.sock)
 	}}}
-	req, _ := http.NewRequest(method, "http://berthd"+path, body)
+	req, err := http.NewRequest(method, "http://berthd"+path, body)
+	if err != nil {
+		return nil, err
+	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
+	return c.Do(req)
+}
+
+// api is a raw request whose answer is read whole.
+func (d *testDaemon) api(t *testing.T, method, path string, body io.Reader) (int, string) {
+	t.Helper()
+	resp, err := d.rawRequest(method, path, body)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"archive/tar"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,6 +105,7 @@ func TestCrashLeavesNothingBehind(t *testing.T) {
 	c := dockerCLI(t, d.host)
 	c.ok("pull", "-q", reg.Host+"/library/busybox")
 	c.ok("run", "-d", "--name", "sleeper", reg.Host+"/library/busybox", "sleep", "300")
+	c.ok("run", "--name", "idle", reg.Host+"/library/busybox", "dd", "if=/dev/zero", "of=/big", "bs=1M", "count=32")
 
 	ctx := t.TempDir()
 	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM "+reg.Host+"/library/busybox\nRUN sleep 300\n"), 0o644)
@@ -123,9 +126,25 @@ func TestCrashLeavesNothingBehind(t *testing.T) {
 	if len(during.steps) == 0 || len(during.pids) < 2 || len(during.mounts) < 2 {
 		t.Fatalf("the container and the build step are not both running: %+v", during)
 	}
+	// Mid-cp: a copy out of the stopped container and one into the
+	// running one, both under way.
+	copyOut, err := d.rawRequest("GET", "/containers/idle/archive?path=/big", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copyOut.Body.Close()
+	if _, err := io.ReadFull(copyOut.Body, make([]byte, 64<<10)); err != nil {
+		t.Fatalf("the copy out did not start: %v", err)
+	}
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	go d.rawRequest("PUT", "/containers/sleeper/archive?path=/tmp", inR)
+	tw := tar.NewWriter(inW)
+	tw.WriteHeader(&tar.Header{Name: "partial", Typeflag: tar.TypeReg, Size: 1 << 20, Mode: 0o644})
+	tw.Write(make([]byte, 64<<10)) // the rest never comes
 	ids := d.cgroupIDs()
 
-	d.stop() // kill -9, mid-RUN, a container running
+	d.stop() // kill -9, mid-RUN, mid-cp, a container running
 	cancelBuild()
 	crashed := d.leftovers(t, ids)
 	if len(crashed.pids) < 2 || len(crashed.cgroups) == 0 || len(crashed.mounts) == 0 || len(crashed.state) == 0 || len(crashed.veths) == 0 {
@@ -154,7 +173,10 @@ func TestCrashLeavesNothingBehind(t *testing.T) {
 		t.Errorf("the crashed container is not recorded as exited: %q", out)
 	}
 
+	// Both copied containers are whole: they start, and copy again.
 	c.ok("start", "sleeper")
+	c.ok("start", "idle")
+	c.ok("cp", "idle:/big", t.TempDir())
 	d.shutdown() // a clean stop
 	stopped := d.leftovers(t, d.cgroupIDs())
 	if len(stopped.pids) > 0 || len(stopped.cgroups) > 0 || len(stopped.mounts) > 0 || len(stopped.veths) > 0 || stopped.bridge || stopped.rule {

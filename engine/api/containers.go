@@ -58,6 +58,9 @@ func (s *server) containerRoutes(w http.ResponseWriter, r *http.Request, p strin
 			"POST rename":  s.containerRename,
 			"POST resize":  s.containerResize,
 			"POST exec":    s.execCreate,
+			"HEAD archive": s.archiveStat,
+			"GET archive":  s.archiveGet,
+			"PUT archive":  s.archivePut,
 		}[m+" "+action]
 		if !ok {
 			return false

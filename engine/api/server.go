@@ -38,6 +38,7 @@ type Backend struct {
 	ContainerViews    engine.ContainerViews
 	ContainerControls engine.ContainerControls
 	ContainerIO       engine.ContainerIO
+	ContainerFiles    engine.ContainerFiles
 	// Builder serves /build; BuildContextDir makes a directory for an
 	// uploaded context (the caller removes it).
 	Builder         engine.Builder
@@ -228,6 +229,8 @@ func statusOf(err error) int {
 		return http.StatusNotImplemented
 	case errors.Is(err, engine.ErrUnavailable):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, engine.ErrForbidden):
+		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError
 }
