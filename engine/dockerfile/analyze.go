@@ -65,7 +65,9 @@ const maxReparses = 64
 // parse is one whole-file parse: BuildKit's AST, or the errors that kept
 // instructions out of it.
 type parse struct {
-	lines  []string
+	lines []string
+	raw   []string // the lines as written, \r kept: the parser reads it
+
 	res    *parser.Result
 	errors []engine.Diagnostic // from the parser, with the lines they took out
 }
@@ -113,7 +115,7 @@ func (z *Analyzer) Analyze(src []byte) (res *Result) {
 }
 
 func fullParse(src []byte, lines []string) *parse {
-	p := &parse{lines: lines}
+	p := &parse{lines: lines, raw: rawLines(src)}
 	text := src
 	for i := 0; ; i++ {
 		r, err := parser.Parse(bytes.NewReader(text))
@@ -140,16 +142,18 @@ func (z *Analyzer) reparse(src []byte, lines []string) *parse {
 	if last == nil || last.res == nil || len(last.errors) > 0 {
 		return nil
 	}
-	// The lines before and after the edit.
+	// The lines before and after the edit, compared as written: a \r the
+	// lines drop still changes what the parser reads.
+	raw := rawLines(src)
 	pre := 0
-	for pre < len(lines) && pre < len(last.lines) && lines[pre] == last.lines[pre] {
+	for pre < len(raw) && pre < len(last.raw) && raw[pre] == last.raw[pre] {
 		pre++
 	}
-	if pre == len(lines) && len(lines) == len(last.lines) {
+	if pre == len(raw) && len(raw) == len(last.raw) {
 		return last // unchanged
 	}
 	post := 0
-	for post < len(lines)-pre && post < len(last.lines)-pre && lines[len(lines)-1-post] == last.lines[len(last.lines)-1-post] {
+	for post < len(raw)-pre && post < len(last.raw)-pre && raw[len(raw)-1-post] == last.raw[len(last.raw)-1-post] {
 		post++
 	}
 	// Edited: lines pre+1 .. len(last.lines)-post of the old text (1-based).
@@ -165,7 +169,7 @@ func (z *Analyzer) reparse(src []byte, lines []string) *parse {
 	if newEnd < old.StartLine {
 		return nil
 	}
-	region := strings.Join(lines[old.StartLine-1:newEnd], "\n")
+	region := strings.Join(raw[old.StartLine-1:newEnd], "\n")
 	esc := last.res.EscapeToken
 	if l := strings.TrimSpace(lines[newEnd-1]); l == "" || strings.HasPrefix(l, "#") || strings.HasSuffix(l, string(esc)) {
 		return nil // the instruction may now run on into the lines after it
@@ -218,7 +222,7 @@ func (z *Analyzer) reparse(src []byte, lines []string) *parse {
 		res.Warnings = append(res.Warnings, shiftWarning(w, offset))
 	}
 	slices.SortStableFunc(res.Warnings, func(x, y parser.Warning) int { return x.Location.Start.Line - y.Location.Start.Line })
-	return &parse{lines: lines, res: &res}
+	return &parse{lines: lines, raw: raw, res: &res}
 }
 
 func shiftWarning(w parser.Warning, delta int) parser.Warning {
@@ -241,6 +245,11 @@ func shiftNode(n *parser.Node, delta int) {
 		shiftNode(&next, delta)
 		n.Next = &next
 	}
+}
+
+// rawLines are src's lines as the parser reads them.
+func rawLines(src []byte) []string {
+	return strings.Split(strings.TrimPrefix(string(src), "\ufeff"), "\n")
 }
 
 func splitLines(src []byte) []string {

@@ -172,7 +172,7 @@ func (a *analysis) checkFromArgs(node *parser.Node, base string) {
 		msg := fmt.Sprintf("FROM uses $%s, which no ARG before the first FROM gives a default", name)
 		if _, declared := a.metaArgs[name]; !declared {
 			msg = fmt.Sprintf("FROM uses $%s, which no ARG before the first FROM declares", name)
-			if s := a.suggestVar(name, slices.Collect(maps.Keys(a.metaArgs))); s != "" {
+			if s := a.suggestVar(name, slices.Sorted(maps.Keys(a.metaArgs))); s != "" {
 				msg += fmt.Sprintf(" (did you mean $%s?)", s)
 			}
 		}
@@ -193,7 +193,7 @@ func (a *analysis) expandMeta(word string) (string, bool) {
 type metaEnv map[string]string
 
 func (e metaEnv) Get(k string) (string, bool) { v, ok := e[k]; return v, ok }
-func (e metaEnv) Keys() []string              { return slices.Collect(maps.Keys(e)) }
+func (e metaEnv) Keys() []string              { return slices.Sorted(maps.Keys(e)) }
 
 // A reference's repository path, as the distribution spec has it.
 var (
