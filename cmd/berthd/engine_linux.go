@@ -24,6 +24,9 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 	if n.portsOnAnyAddress {
 		opts = append(opts, runtime.WithPortsOnAnyAddress())
 	}
+	if n.rootless {
+		opts = append(opts, runtime.WithRootless())
+	}
 	if n.sharedFolders != nil {
 		opts = append(opts, runtime.WithSharedFolders(n.sharedFolders))
 	}
@@ -40,4 +43,18 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 	setRoots(bld.CacheRoots)
 	b.Builder, b.BuildContextDir = bld, bld.ContextDir
 	return rt.Shutdown, nil
+}
+
+// securityInfo is what docker info says of the engine's isolation, and
+// what it warns of.
+func securityInfo(n netFlags) (options, warnings []string) {
+	if runtime.SeccompEnabled {
+		options = append(options, "name=seccomp,profile=builtin")
+	}
+	if n.rootless {
+		options = append(options, "name=rootless")
+		warnings = append(warnings, rootlessWarnings()...)
+		warnings = append(warnings, "WARNING: Berth runs rootless and this system does not delegate cgroups to it: containers run without memory, CPU and process-count limits")
+	}
+	return options, warnings
 }

@@ -18,3 +18,5 @@ func claim(dataRoot, runDir string) (func(), error) { return func() {}, nil }
 func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, setUsage func(func(string) int), setRoots func(func() []string)) (func(context.Context), error) {
 	return nil, errors.New("berthd runs containers on Linux only: on macOS and Windows the Berth app starts it inside its Linux VM")
 }
+
+func securityInfo(netFlags) (options, warnings []string) { return nil, nil }

@@ -33,6 +33,7 @@ var version = "0.1.0-dev"
 type netFlags struct {
 	dataRoot, runDir, bridge, bip string
 	nat, portsOnAnyAddress        bool
+	rootless                      bool // an ordinary user's engine, in its user namespace
 	sharedFolders                 []string // not nil in a VM
 }
 
@@ -42,6 +43,7 @@ func (l *listOpt) String() string     { return strings.Join(*l, ",") }
 func (l *listOpt) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
+	runNamespaceInit()
 	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "berthd:", err)
@@ -87,6 +89,10 @@ func run(args []string) error {
 	if len(hosts) == 0 {
 		hosts = listOpt{defaultHost()}
 	}
+	rootlessEngine, err := becomeRootless(fs, args, map[string]string{"data-root": *dataRoot, "exec-root": *runDir, "H": hosts[0]})
+	if err != nil {
+		return err
+	}
 
 	release, err := claim(*dataRoot, *runDir) // before the store's recovery reads the data root
 	if err != nil {
@@ -113,7 +119,7 @@ func run(args []string) error {
 	defer st.Close()
 	reg := registry.New(st, registry.WithInsecure(insecure...), registry.WithEvents(evlog.Publish))
 	backend := api.Backend{Images: st, Registry: reg, Archives: st, Events: evlog}
-	nf := netFlags{dataRoot: *dataRoot, runDir: *runDir, bridge: *bridge, bip: *bip, nat: *ipMasq, portsOnAnyAddress: *portsOnAnyAddress}
+	nf := netFlags{dataRoot: *dataRoot, runDir: *runDir, bridge: *bridge, bip: *bip, nat: *ipMasq, portsOnAnyAddress: *portsOnAnyAddress, rootless: rootlessEngine}
 	if *inVM {
 		nf.sharedFolders = append([]string{}, shared...)
 	}
@@ -121,7 +127,8 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	handler := api.NewHandler(backend, api.Info{Version: version, DataRoot: *dataRoot, InsecureRegistries: insecure})
+	security, warnings := securityInfo(nf)
+	handler := api.NewHandler(backend, api.Info{Version: version, DataRoot: *dataRoot, InsecureRegistries: insecure, SecurityOptions: security, Warnings: warnings})
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -130,7 +137,7 @@ func run(args []string) error {
 	srv := &http.Server{Handler: trimmer.wrap(handler), ReadHeaderTimeout: 30 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, len(hosts))
 	for _, h := range hosts {
-		l, err := listen(h, *tlsVerify)
+		l, err := listen(h, *tlsVerify, rootlessEngine)
 		if err != nil {
 			return err
 		}
@@ -179,7 +186,7 @@ func serverTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
 	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}, nil
 }
 
-func listen(host string, authenticated bool) (net.Listener, error) {
+func listen(host string, authenticated, private bool) (net.Listener, error) {
 	proto, addr, ok := strings.Cut(host, "://")
 	if !ok {
 		return nil, fmt.Errorf("-H %s: want unix:///path or tcp://host:port", host)
@@ -190,7 +197,11 @@ func listen(host string, authenticated bool) (net.Listener, error) {
 			conn.Close()
 			return nil, fmt.Errorf("another daemon is already serving %s", host)
 		}
-		if err := os.MkdirAll(filepath.Dir(addr), 0o755); err != nil {
+		dirMode, sockMode := os.FileMode(0o755), os.FileMode(0o660)
+		if private { // an ordinary user's engine is that user's alone
+			dirMode, sockMode = 0o700, 0o600
+		}
+		if err := os.MkdirAll(filepath.Dir(addr), dirMode); err != nil {
 			return nil, err
 		}
 		if err := os.Remove(addr); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -201,7 +212,7 @@ func listen(host string, authenticated bool) (net.Listener, error) {
 			return nil, err
 		}
 		// Like docker.sock: whoever may use the socket controls the engine.
-		if err := os.Chmod(addr, 0o660); err != nil {
+		if err := os.Chmod(addr, sockMode); err != nil {
 			l.Close()
 			return nil, err
 		}

@@ -50,6 +50,11 @@ type Info struct {
 	Version            string // Berth's version
 	DataRoot           string
 	InsecureRegistries []string
+	// SecurityOptions are docker info's ("name=seccomp,profile=builtin",
+	// "name=rootless").
+	SecurityOptions []string
+	// Warnings are what docker info warns of (what the engine does without).
+	Warnings []string
 }
 
 type server struct {

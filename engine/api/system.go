@@ -63,14 +63,15 @@ func (s *server) systemInfo(w http.ResponseWriter, r *http.Request) {
 			IndexConfigs:          indexes,
 			Mirrors:               []string{},
 		},
-		NCPU:          runtime.NumCPU(),
-		MemTotal:      memTotal(),
-		DockerRootDir: s.info.DataRoot,
-		Name:          hostname(),
-		ServerVersion: s.info.Version,
-		Labels:        []string{},
-		Swarm:         swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},
-		Warnings:      []string{},
+		NCPU:            runtime.NumCPU(),
+		MemTotal:        memTotal(),
+		DockerRootDir:   s.info.DataRoot,
+		Name:            hostname(),
+		ServerVersion:   s.info.Version,
+		Labels:          []string{},
+		Swarm:           swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},
+		Warnings:        append([]string{}, s.info.Warnings...),
+		SecurityOptions: append([]string{}, s.info.SecurityOptions...),
 	})
 }
 

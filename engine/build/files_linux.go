@@ -21,6 +21,7 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/iox"
+	"github.com/berth-dev/berth/engine/overlayfs"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -63,7 +64,7 @@ func (bd *build) withRootfs(st *stage, fn func(root string) error) (*store.Layer
 		return nil, err
 	}
 	defer os.Remove(mnt)
-	if err := runtime.MountOverlay(mnt, bd.lowerDirs(st.layers), upper, work); err != nil {
+	if err := overlayfs.Mount(mnt, bd.lowerDirs(st.layers), upper, work); err != nil {
 		os.RemoveAll(upper)
 		return nil, err
 	}
@@ -94,7 +95,7 @@ func (bd *build) withReadOnly(layers []store.Layer, fn func(root string) error) 
 		return err
 	}
 	defer os.Remove(mnt)
-	if err := runtime.MountOverlay(mnt, bd.lowerDirs(layers), "", ""); err != nil {
+	if err := overlayfs.Mount(mnt, bd.lowerDirs(layers), "", ""); err != nil {
 		return err
 	}
 	defer unmount(mnt)

@@ -7,12 +7,13 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/berth-dev/berth/engine/overlayfs"
 	"golang.org/x/sys/unix"
 )
 
 // EntriesFromDir lists an unpacked layer directory, reading metadata only.
 // It follows the store's overlayfs conventions: a 0/0 character device is
-// a whiteout, and the trusted.overlay.opaque xattr marks an opaque
+// a whiteout, and overlayfs's opaque xattr marks an opaque
 // directory. Symlinks are listed, never followed, so loops are harmless.
 func EntriesFromDir(dir string) ([]Entry, error) {
 	var out []Entry
@@ -53,7 +54,7 @@ func EntriesFromDir(dir string) ([]Entry, error) {
 			e.LinkTarget, _ = os.Readlink(p)
 		case info.IsDir():
 			buf := make([]byte, 1)
-			if n, err := unix.Lgetxattr(p, "trusted.overlay.opaque", buf); err == nil && n == 1 && buf[0] == 'y' {
+			if n, err := unix.Lgetxattr(p, overlayfs.OpaqueXattr(), buf); err == nil && n == 1 && buf[0] == 'y' {
 				e.Opaque = true
 			}
 		}

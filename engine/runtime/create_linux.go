@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -94,7 +95,7 @@ func (rt *Runtime) Create(ctx context.Context, spec engine.ContainerSpec) (strin
 	if err := rt.resolveMounts(rec, img.Config.Volumes); err != nil {
 		return fail(err)
 	}
-	if err := writeEtcFiles(dir, rec); err != nil {
+	if err := rt.writeEtcFiles(dir, rec); err != nil {
 		return fail(err)
 	}
 	rec.LogPath = filepath.Join(dir, id+"-json.log")
@@ -199,9 +200,11 @@ func (rt *Runtime) resolveMounts(rec *record, imageVolumes []string) error {
 }
 
 // writeEtcFiles makes the container's /etc/hostname, /etc/hosts and
-// /etc/resolv.conf (the host's, less loopback resolvers that mean nothing
-// inside the container's network namespace).
-func writeEtcFiles(dir string, rec *record) error {
+// /etc/resolv.conf: the host's, less loopback resolvers that mean nothing
+// inside the container's network namespace; a rootless engine's containers
+// ask pasta's DNS relay, which asks the host's resolver (pasta answers
+// from the relay's address, so queries must go to it).
+func (rt *Runtime) writeEtcFiles(dir string, rec *record) error {
 	if err := os.WriteFile(filepath.Join(dir, "hostname"), []byte(rec.hostname()+"\n"), 0o644); err != nil {
 		return err
 	}
@@ -212,6 +215,12 @@ func writeEtcFiles(dir string, rec *record) error {
 	var kept []string
 	for _, line := range strings.Split(string(resolv), "\n") {
 		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "nameserver" && rt.rootless {
+			if !slices.Contains(kept, "nameserver "+DNSForward) {
+				kept = append(kept, "nameserver "+DNSForward)
+			}
+			continue
+		}
 		if len(f) >= 2 && f[0] == "nameserver" && (strings.HasPrefix(f[1], "127.") || f[1] == "::1") {
 			continue
 		}

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/overlayfs"
 	"github.com/opencontainers/runc/libcontainer"
-	"github.com/opencontainers/runc/libcontainer/specconv"
 	"golang.org/x/sys/unix"
 
 	// Device rules in cgroups need the devices controller's code.
@@ -125,7 +125,7 @@ func (c *ctr) start(ctx context.Context) (err error) {
 	if err := checkCommand(rootfs, spec); err != nil {
 		return startError(err)
 	}
-	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: rec.ID, Spec: spec, NoNewKeyring: true})
+	config, err := c.rt.containerConfig(rec.ID, spec)
 	if err != nil {
 		return fmt.Errorf("container config: %w", err)
 	}
@@ -169,7 +169,7 @@ func (c *ctr) start(ctx context.Context) (err error) {
 	runWaiters := c.nextExit
 	c.nextExit = nil
 	for i, p := range proxies {
-		p.serve(rec.IPAddress, rec.Ports[i].ContainerPort) // listenPorts keeps the order
+		p.serve(rec.IPAddress, rec.Ports[i].ContainerPort, c.rt.net.dial) // listenPorts keeps the order
 	}
 	rec.UserStopped = false
 	running.Pid, running.StartedAt = pid, time.Now().UTC()
@@ -203,7 +203,7 @@ func (c *ctr) mountRootfs(rootfs string) error {
 		lower = append(lower, p)
 	}
 	unix.Unmount(rootfs, unix.MNT_DETACH) // a mount left by a crash
-	if err := MountOverlay(rootfs, lower, filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work")); err != nil {
+	if err := overlayfs.Mount(rootfs, lower, filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work")); err != nil {
 		return fmt.Errorf("mount the container's filesystem: %w", err)
 	}
 	return nil

@@ -45,6 +45,12 @@ type network struct {
 	// every netlink handle here: a lost reply (the kernel drops them when a
 	// socket's buffer overflows) otherwise blocks a start forever.
 	nl *netlink.Handle
+
+	// hostNS, for a rootless engine, is the network namespace its bridge
+	// lives in (the engine's own), with pasta as its way out; empty: the
+	// host's.
+	hostNS string
+	pasta  *exec.Cmd
 }
 
 // netlinkTimeout bounds one netlink request; the kernel answers in
@@ -60,7 +66,14 @@ func newNetlinkHandle(ns netns.NsHandle) (*netlink.Handle, error) {
 	if ns < 0 {
 		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
 	} else {
-		h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+		// Not netlink.NewHandleAt: it unlocks its thread even when it
+		// could not bring it back to the host's namespace (a rootless
+		// engine cannot), and the next goroutine on that thread would
+		// open its sockets in the wrong namespace.
+		err = inNetnsHandle(ns, func() (err error) {
+			h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+			return err
+		})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("netlink: %w", err)
@@ -184,7 +197,10 @@ const (
 	DefaultBIP    = "10.88.0.1/16"
 )
 
-func newNetwork(nsDir, bridge, bip string, nat bool) (*network, error) {
+// newNetwork sets up the bridge in the host's network namespace, or, with
+// hostNS set (a rootless engine), in a namespace of the engine's own made
+// there, with pasta as its way out.
+func newNetwork(nsDir, bridge, bip string, nat bool, hostNS string) (n *network, err error) {
 	gw, subnet, err := net.ParseCIDR(bip)
 	if err != nil {
 		return nil, fmt.Errorf("bridge address %q: %w", bip, err)
@@ -192,18 +208,45 @@ func newNetwork(nsDir, bridge, bip string, nat bool) (*network, error) {
 	if len(bridge) > 15 {
 		return nil, fmt.Errorf("bridge name %q is longer than 15 characters", bridge)
 	}
-	nl, err := newNetlinkHandle(-1)
-	if err != nil {
+	if err := os.MkdirAll(nsDir, 0o700); err != nil {
 		return nil, err
 	}
-	n := &network{bridge: bridge, gateway: gw, subnet: subnet, nsDir: nsDir, nat: nat, used: map[string]bool{gw.String(): true}, nl: nl}
-	if err := os.MkdirAll(nsDir, 0o700); err != nil {
+	n = &network{bridge: bridge, gateway: gw, subnet: subnet, nsDir: nsDir, nat: nat, used: map[string]bool{gw.String(): true}, hostNS: hostNS}
+	where := netns.None()
+	if hostNS != "" {
+		removeNetns(hostNS) // a crashed engine's
+		if n.pasta, err = startRootlessNetwork(hostNS); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				n.stopRootless()
+			}
+		}()
+		if where, err = netns.GetFromPath(hostNS); err != nil {
+			return nil, err
+		}
+		defer where.Close()
+	}
+	if n.nl, err = newNetlinkHandle(where); err != nil {
 		return nil, err
 	}
 	if err := n.ensureBridge(); err != nil {
 		return nil, fmt.Errorf("network bridge %s: %w", bridge, err)
 	}
 	return n, nil
+}
+
+// stopRootless ends pasta and the engine's network namespace.
+func (n *network) stopRootless() {
+	if n.pasta != nil {
+		n.pasta.Process.Kill()
+		n.pasta.Wait()
+		n.pasta = nil
+	}
+	if n.hostNS != "" {
+		removeNetns(n.hostNS)
+	}
 }
 
 func (n *network) ensureBridge() error {
@@ -235,6 +278,12 @@ func (n *network) ensureBridge() error {
 // NAT, traffic out and its replies are allowed and masqueraded.
 func (n *network) rules() [][]string {
 	rules := [][]string{{"filter", "FORWARD", "-i", n.bridge, "-o", n.bridge, "-j", "ACCEPT"}}
+	if n.hostNS != "" {
+		// pasta sends packets conntrack holds invalid (a window update
+		// without ACK): not matched to a masqueraded connection, they would
+		// reach the namespace's own stack, which resets the connection.
+		rules = append(rules, []string{"filter", "INPUT", "!", "-i", n.bridge, "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"})
+	}
 	if n.nat {
 		rules = append(rules,
 			[]string{"filter", "FORWARD", "-i", n.bridge, "!", "-o", n.bridge, "-j", "ACCEPT"},
@@ -249,7 +298,12 @@ func (n *network) rules() [][]string {
 // Best effort: without iptables, containers still reach the host.
 func (n *network) ensureRules() {
 	if n.nat {
-		_ = os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644)
+		forward := func() error { return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644) }
+		if n.hostNS != "" {
+			_ = inNetns(n.hostNS, forward)
+		} else {
+			_ = forward()
+		}
 	}
 	path, err := exec.LookPath("iptables")
 	if err != nil {
@@ -257,8 +311,8 @@ func (n *network) ensureRules() {
 	}
 	for _, r := range n.rules() {
 		table, chain, spec := r[0], r[1], r[2:]
-		if exec.Command(path, append([]string{"-t", table, "-C", chain}, spec...)...).Run() != nil {
-			exec.Command(path, append([]string{"-t", table, "-I", chain, "1"}, spec...)...).Run()
+		if n.command(path, append([]string{"-t", table, "-C", chain}, spec...)...).Run() != nil {
+			n.command(path, append([]string{"-t", table, "-I", chain, "1"}, spec...)...).Run()
 		}
 	}
 }
@@ -269,7 +323,7 @@ func (n *network) removeRules() {
 		return
 	}
 	for _, r := range n.rules() {
-		exec.Command(path, append([]string{"-t", r[0], "-D", r[1]}, r[2:]...)...).Run()
+		n.command(path, append([]string{"-t", r[0], "-D", r[1]}, r[2:]...)...).Run()
 	}
 }
 
@@ -307,6 +361,10 @@ func (n *network) nsPath(id string) string { return filepath.Join(n.nsDir, id) }
 // remove deletes the bridge and its rules; for tests, which each make
 // their own.
 func (n *network) remove() {
+	if n.hostNS != "" {
+		n.stopRootless() // the bridge and rules go with the namespace
+		return
+	}
 	n.removeRules()
 	if l, err := n.nl.LinkByName(n.bridge); err == nil {
 		n.nl.LinkDel(l)
@@ -405,7 +463,11 @@ func (n *network) teardown(id string) {
 	if l, err := n.nl.LinkByName("vb" + id[:12]); err == nil {
 		n.nl.LinkDel(l)
 	}
-	path := n.nsPath(id)
+	removeNetns(n.nsPath(id))
+}
+
+// removeNetns undoes newNetns.
+func removeNetns(path string) {
 	unix.Unmount(path, unix.MNT_DETACH)
 	os.Remove(path)
 }
@@ -429,16 +491,19 @@ func newNetns(path string) error {
 		}
 		defer orig.Close()
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			errc <- err
+			errc <- fmt.Errorf("unshare: %w", err)
 			return
 		}
 		self := "/proc/self/task/" + strconv.Itoa(unix.Gettid()) + "/ns/net"
-		err = unix.Mount(self, path, "none", unix.MS_BIND, "")
-		if serr := netns.Set(orig); serr != nil {
-			errc <- serr // this thread is in the wrong namespace: let it die locked
-			return
+		if err = unix.Mount(self, path, "none", unix.MS_BIND, ""); err != nil {
+			err = fmt.Errorf("bind %s: %w", self, err)
 		}
-		goruntime.UnlockOSThread()
+		// Back to where the thread was; where it may not go back (a
+		// rootless engine may leave the host's namespace, not enter it),
+		// it stays locked and ends with this goroutine.
+		if netns.Set(orig) == nil {
+			goruntime.UnlockOSThread()
+		}
 		errc <- err
 	}()
 	if err := <-errc; err != nil {
@@ -455,6 +520,7 @@ type portProxy struct {
 	pc     net.PacketConn // UDP
 	port   int            // host port
 	target string
+	dial   func(network, addr string) (net.Conn, error)
 	wg     sync.WaitGroup
 }
 
@@ -509,8 +575,9 @@ func listenPorts(bindings []engine.PortBinding, anyAddress bool) ([]*portProxy, 
 }
 
 // serve starts forwarding to the container at ip.
-func (p *portProxy) serve(ip string, port int) {
+func (p *portProxy) serve(ip string, port int, dial func(network, addr string) (net.Conn, error)) {
 	p.target = net.JoinHostPort(ip, strconv.Itoa(port))
+	p.dial = dial
 	p.wg.Add(1)
 	if p.pc != nil {
 		go func() { defer p.wg.Done(); p.serveUDP() }()
@@ -523,7 +590,7 @@ func (p *portProxy) serve(ip string, port int) {
 			if err != nil {
 				return
 			}
-			go forward(conn, p.target)
+			go p.forward(conn)
 		}
 	}()
 }
@@ -556,10 +623,12 @@ func (p *portProxy) serveUDP() {
 		mu.Lock()
 		backend, ok := flows[client.String()]
 		if !ok {
-			if backend, err = net.DialUDP("udp", nil, target); err != nil {
+			conn, err := p.dial("udp", target.String())
+			if err != nil {
 				mu.Unlock()
 				continue
 			}
+			backend = conn.(*net.UDPConn)
 			flows[client.String()] = backend
 			go func() {
 				defer func() {
@@ -594,9 +663,9 @@ func (p *portProxy) close() {
 	p.wg.Wait()
 }
 
-func forward(client net.Conn, target string) {
+func (p *portProxy) forward(client net.Conn) {
 	defer client.Close()
-	backend, err := net.Dial("tcp", target)
+	backend, err := p.dial("tcp", p.target)
 	if err != nil {
 		return
 	}

@@ -38,6 +38,8 @@ type Runtime struct {
 	portsOnAnyAddress bool
 	// sharedFolders: see WithSharedFolders (nil: not in a VM).
 	sharedFolders []string
+	// rootless: see WithRootless.
+	rootless bool
 
 	mu   sync.Mutex
 	byID map[string]*ctr
@@ -90,6 +92,7 @@ type options struct {
 	anyAddress bool
 	// sharedFolders, when not nil: see WithSharedFolders.
 	sharedFolders []string
+	rootless      bool // see WithRootless
 }
 
 // WithBridge sets the bridge containers attach to and its address with
@@ -139,6 +142,7 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 		byID:              map[string]*ctr{},
 		launches:          make(chan struct{}, max(4, 2*goruntime.NumCPU())),
 		portsOnAnyAddress: o.anyAddress,
+		rootless:          o.rootless,
 		sharedFolders:     o.sharedFolders,
 	}
 	for _, d := range []string{rt.root, rt.volumes, rt.stateRoot} {
@@ -146,7 +150,11 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 			return nil, fmt.Errorf("runtime: %w", err)
 		}
 	}
-	n, err := newNetwork(filepath.Join(o.runDir, "netns"), o.bridge, o.bip, o.nat)
+	hostNS := ""
+	if o.rootless {
+		hostNS = filepath.Join(o.runDir, "hostns")
+	}
+	n, err := newNetwork(filepath.Join(o.runDir, "netns"), o.bridge, o.bip, o.nat, hostNS)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)
 	}

@@ -269,12 +269,17 @@ func TestStateSurvivesRestartOfTheEngine(t *testing.T) {
 	e.rt.Start(ctx, done)
 	waitDone()
 	// A new Runtime on the same directories is the engine coming back.
+	// The old one lives on in this process (a crashed engine would not):
+	// it must have seen its container end, or its clean-up would unmount
+	// the new run's file system.
+	oldEnded, _ := e.rt.Wait(ctx, id, "not-running")
 	e.rt.Close()
 	rt2, err := New(e.data, e.store, WithRunDir(e.runDir), WithBridge(e.rt.net.bridge, e.rt.net.gateway.String()+"/24", false))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rt2.Close()
+	oldEnded()
 	c, err := rt2.Inspect(ctx, "survivor")
 	if err != nil || c.State.Status != engine.StatusExited || c.State.Error == "" {
 		t.Errorf("running container after engine restart: %+v, %v", c.State, err)
@@ -467,7 +472,7 @@ func TestUDPProxyRelaysBothWays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxies[0].serve("127.0.0.1", bound[0].ContainerPort)
+	proxies[0].serve("127.0.0.1", bound[0].ContainerPort, (&network{}).dial)
 	defer proxies[0].close()
 	for _, client := range []string{"a", "b"} { // two clients, two flows
 		conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", bound[0].HostPort))

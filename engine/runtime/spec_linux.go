@@ -5,6 +5,7 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -148,3 +149,16 @@ type invalidError struct{ msg string }
 
 func (e *invalidError) Error() string        { return e.msg }
 func (e *invalidError) Is(target error) bool { return target == engine.ErrInvalidArgument }
+
+// containerConfig is libcontainer's config for a spec. A rootless engine
+// has no cgroups of its own where the system does not delegate them: its
+// containers run without cgroup limits (docker info says so), and
+// libcontainer is told to expect no cgroup it may write.
+func (rt *Runtime) containerConfig(cgroupName string, spec *specs.Spec) (*configs.Config, error) {
+	if rt.rootless && spec.Linux != nil {
+		// libcontainer skips a cgroup it may not make only when no path
+		// was asked for.
+		spec.Linux.Resources, spec.Linux.CgroupsPath = nil, ""
+	}
+	return specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: cgroupName, Spec: spec, NoNewKeyring: true, RootlessCgroups: rt.rootless})
+}

@@ -2,20 +2,16 @@ package runtime
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/engine/overlayfs"
 	"github.com/opencontainers/runc/libcontainer"
-	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -50,7 +46,7 @@ func (rt *Runtime) RunStep(ctx context.Context, st Step) (code int, err error) {
 		}
 		lower = append(lower, empty)
 	}
-	if err := MountOverlay(rootfs, lower, st.UpperDir, st.WorkDir); err != nil {
+	if err := overlayfs.Mount(rootfs, lower, st.UpperDir, st.WorkDir); err != nil {
 		return -1, err
 	}
 	defer unix.Unmount(rootfs, unix.MNT_DETACH)
@@ -69,7 +65,7 @@ func (rt *Runtime) RunStep(ctx context.Context, st Step) (code int, err error) {
 	rec := &record{Env: st.Env, Cwd: st.Cwd}
 	rec.ID = id
 	rec.Path, rec.Args = st.Args[0], st.Args[1:]
-	if err := writeEtcFiles(dir, rec); err != nil {
+	if err := rt.writeEtcFiles(dir, rec); err != nil {
 		return -1, err
 	}
 	netnsPath := ""
@@ -92,7 +88,7 @@ func (rt *Runtime) RunStep(ctx context.Context, st Step) (code int, err error) {
 	for _, m := range st.Mounts {
 		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: m.Target, Type: "bind", Source: m.Source, Options: []string{"rbind", "rprivate", "ro"}})
 	}
-	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: id, Spec: spec, NoNewKeyring: true})
+	config, err := rt.containerConfig(id, spec)
 	if err != nil {
 		return -1, fmt.Errorf("build step config: %w", err)
 	}
@@ -157,81 +153,6 @@ func (rt *Runtime) RunStep(ctx context.Context, st Step) (code int, err error) {
 	return exitCode(ps), nil
 }
 
-// MountOverlay mounts lower (top first) and upper at target; with no
-// upper the mount is read-only. Redirects and metacopy are turned off
-// where the kernel knows them, so the upper directory holds whole files
-// and plain whiteouts, which is what a layer is.
-func MountOverlay(target string, lower []string, upper, work string) error {
-	// An image may hold one layer twice (two identical COPY steps make the
-	// same layer): overlayfs refuses a lower directory given twice. The
-	// top occurrence alone gives the same files (its copy below it is
-	// covered by itself).
-	seen := map[string]bool{}
-	lower = slices.DeleteFunc(slices.Clone(lower), func(l string) bool {
-		dup := seen[l]
-		seen[l] = true
-		return dup
-	})
-	// Mount options fit in one page; long store paths allow ~40 layers.
-	// Past that, go through short symlinks (overlayfs resolves them when
-	// mounting; they can go right after), as Docker's overlay2 does.
-	if total := len(strings.Join(lower, ":")) + len(upper) + len(work); total > 3000 {
-		dir, err := os.MkdirTemp("", "ovl")
-		if err != nil {
-			return fmt.Errorf("overlay links: %w", err)
-		}
-		defer os.RemoveAll(dir)
-		short := make([]string, len(lower))
-		for i, l := range lower {
-			short[i] = filepath.Join(dir, strconv.Itoa(i))
-			if err := os.Symlink(l, short[i]); err != nil {
-				return fmt.Errorf("overlay links: %w", err)
-			}
-		}
-		lower = short
-		if upper != "" {
-			if err := os.Symlink(upper, filepath.Join(dir, "u")); err != nil {
-				return err
-			}
-			if err := os.Symlink(work, filepath.Join(dir, "w")); err != nil {
-				return err
-			}
-			// The root's mode is set on the real directory below.
-			if err := unix.Chmod(upper, 0o755); err != nil {
-				return fmt.Errorf("overlay upper directory: %w", err)
-			}
-			upper, work = filepath.Join(dir, "u"), filepath.Join(dir, "w")
-		}
-	}
-	var err error
-	if upper == "" {
-		if len(lower) == 1 {
-			// overlayfs wants two lower directories when there is no upper.
-			if err := unix.Mount(lower[0], target, "", unix.MS_BIND, ""); err != nil {
-				return fmt.Errorf("mount %s: %w", lower[0], err)
-			}
-			return unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "")
-		}
-		err = unix.Mount("overlay", target, "overlay", unix.MS_RDONLY, "lowerdir="+strings.Join(lower, ":"))
-	} else {
-		// The root directory's owner and mode come from the upper
-		// directory, made private by whoever created it: "/" is root's
-		// and 0755, or a non-root user could not even look into it.
-		if err := unix.Chmod(upper, 0o755); err != nil {
-			return fmt.Errorf("overlay upper directory: %w", err)
-		}
-		opts := "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + upper + ",workdir=" + work
-		err = unix.Mount("overlay", target, "overlay", 0, opts+",redirect_dir=off,metacopy=off")
-		if errors.Is(err, unix.EINVAL) {
-			err = unix.Mount("overlay", target, "overlay", 0, opts)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("mount the build step's filesystem (overlayfs): %w", err)
-	}
-	return nil
-}
-
 // removeMountStubs deletes the empty files and directories that mounting
 // made in upper, deepest first, and then the directories that only held
 // them: copied up for the stubs, they are no change of the step's.
@@ -265,7 +186,7 @@ func removeMountStubs(upper string, missing map[string]bool) {
 	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
 	for _, d := range dirs {
 		full := filepath.Join(upper, d)
-		if v, _ := unix.Lgetxattr(full, "trusted.overlay.opaque", make([]byte, 1)); v > 0 {
+		if v, _ := unix.Lgetxattr(full, overlayfs.OpaqueXattr(), make([]byte, 1)); v > 0 {
 			continue
 		}
 		os.Remove(full) // only when empty

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/engine/overlayfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -133,8 +134,8 @@ func addXattrs(hdr *tar.Header, path string) (opaque bool, err error) {
 		if name == "" {
 			continue
 		}
-		if strings.HasPrefix(name, "trusted.overlay.") {
-			if name == "trusted.overlay.opaque" {
+		if overlayfs.IsBookkeeping(name) {
+			if name == overlayfs.OpaqueXattr() {
 				v := make([]byte, 8)
 				n, _ := unix.Lgetxattr(path, name, v)
 				opaque = n > 0 && v[0] == 'y'

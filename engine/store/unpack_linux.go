@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/iox"
+	"github.com/berth-dev/berth/engine/overlayfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -167,7 +168,7 @@ func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header) (int64, error) {
 	}
 	full := filepath.Join(u.root, rel)
 	if base == whiteoutOpaque {
-		if err := unix.Lsetxattr(filepath.Join(u.root, parent), "trusted.overlay.opaque", []byte("y"), 0); err != nil {
+		if err := unix.Lsetxattr(filepath.Join(u.root, parent), overlayfs.OpaqueXattr(), []byte("y"), 0); err != nil {
 			return 0, fmt.Errorf("opaque whiteout %s: %w", hdr.Name, err)
 		}
 		return 0, nil

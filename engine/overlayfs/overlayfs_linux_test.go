@@ -1,4 +1,4 @@
-package runtime
+package overlayfs
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 
 // Images with many layers and long store paths go past the one page of
 // mount options; the mount still works.
-func TestMountOverlayManyLayers(t *testing.T) {
+func TestMountManyLayers(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("mounting overlayfs needs root")
 	}
@@ -35,7 +35,7 @@ func TestMountOverlayManyLayers(t *testing.T) {
 	for _, d := range []string{upper, work, target} {
 		os.MkdirAll(d, 0o700)
 	}
-	if err := MountOverlay(target, lower, upper, work); err != nil {
+	if err := Mount(target, lower, upper, work); err != nil {
 		t.Fatal(err)
 	}
 	defer unix.Unmount(target, unix.MNT_DETACH)
@@ -52,7 +52,7 @@ func TestMountOverlayManyLayers(t *testing.T) {
 	// Read-only, too.
 	ro := filepath.Join(base, "ro")
 	os.Mkdir(ro, 0o755)
-	if err := MountOverlay(ro, lower, "", ""); err != nil {
+	if err := Mount(ro, lower, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	defer unix.Unmount(ro, unix.MNT_DETACH)
@@ -63,7 +63,7 @@ func TestMountOverlayManyLayers(t *testing.T) {
 
 // An image that holds one layer twice (two identical COPY steps) mounts:
 // overlayfs refused the repeated lower directory.
-func TestMountOverlayRepeatedLayer(t *testing.T) {
+func TestMountRepeatedLayer(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("mounting overlayfs needs root")
 	}
@@ -76,7 +76,7 @@ func TestMountOverlayRepeatedLayer(t *testing.T) {
 	os.WriteFile(filepath.Join(b, "only-b"), []byte("b"), 0o644)
 	target := filepath.Join(base, "mnt")
 	os.Mkdir(target, 0o755)
-	if err := MountOverlay(target, []string{a, b, a}, "", ""); err != nil { // top first: a over b over a
+	if err := Mount(target, []string{a, b, a}, "", ""); err != nil { // top first: a over b over a
 		t.Fatal(err)
 	}
 	defer unix.Unmount(target, unix.MNT_DETACH)
