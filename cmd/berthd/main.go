@@ -33,7 +33,7 @@ var version = "0.1.0-dev"
 type netFlags struct {
 	dataRoot, runDir, bridge, bip string
 	nat, portsOnAnyAddress        bool
-	rootless                      bool // an ordinary user's engine, in its user namespace
+	rootless                      bool     // an ordinary user's engine, in its user namespace
 	sharedFolders                 []string // not nil in a VM
 }
 
