@@ -610,7 +610,7 @@ func (a *analysis) instructionError(node *parser.Node, kw string, err error) {
 		if i := strings.Index(flag, " "); i > 0 {
 			flag = flag[:i]
 		}
-		a.addToken("UnknownFlag", start, node.EndLine, flag, fmt.Sprintf("%s has no flag %s%s", strings.ToUpper(kw), flag, didYouMeanFlag(msg)), nil)
+		a.addToken("UnknownFlag", start, node.EndLine, flag, fmt.Sprintf("%s has no flag %s%s", strings.ToUpper(kw), flag, didYouMeanFlag(kw, flag, msg)), nil)
 	case strings.Contains(msg, "requires") || strings.Contains(msg, "arguments") || strings.Contains(msg, "argument"):
 		a.add("ArgumentCount", start, upperFirst(msg), nil)
 	case strings.Contains(msg, "time: invalid duration"):
@@ -652,7 +652,24 @@ func (a *analysis) unknownInstruction(node *parser.Node, kw string) {
 	a.addToken("UnknownInstruction", start, start, node.Value, fmt.Sprintf("Unknown instruction %s: instructions are FROM, RUN, COPY, ADD, CMD, ENTRYPOINT, ENV, ARG, WORKDIR, EXPOSE, LABEL, USER, VOLUME, STOPSIGNAL, HEALTHCHECK, SHELL, ONBUILD", strings.ToUpper(node.Value)), nil)
 }
 
-func didYouMeanFlag(msg string) string {
+// instructionFlags are the flags BuildKit's parser knows, sorted, so that a
+// typo as close to two flags as --chmow- (--chmod, --chown) gets the same
+// suggestion every time: BuildKit's own comes from ranging over a map.
+var instructionFlags = map[string][]string{
+	"add":         {"checksum", "chmod", "chown", "exclude", "keep-git-dir", "link", "unpack"},
+	"copy":        {"chmod", "chown", "exclude", "from", "link", "parents"},
+	"from":        {"platform"},
+	"healthcheck": {"interval", "retries", "start-interval", "start-period", "timeout"},
+	"run":         {"device", "mount", "network", "security"},
+}
+
+func didYouMeanFlag(kw, flag, msg string) string {
+	if flags, ok := instructionFlags[strings.ToLower(kw)]; ok {
+		if s, ok := suggest.Search(strings.TrimLeft(strings.SplitN(flag, "=", 2)[0], "-"), flags, true); ok {
+			return ": did you mean --" + s + "?"
+		}
+		return ""
+	}
 	if i := strings.Index(msg, "(did you mean "); i >= 0 {
 		s := strings.TrimSuffix(msg[i+len("(did you mean "):], ")")
 		s = strings.TrimSuffix(s, "?")

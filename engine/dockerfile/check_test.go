@@ -267,3 +267,27 @@ func TestCheckSkipDirective(t *testing.T) {
 		t.Errorf("skip=all left %v", d)
 	}
 }
+
+// A typo as close to two flags as to one another gets the same suggestion
+// on every run (BuildKit's comes from a map); CI's fuzzing met --chmow-.
+func TestFlagSuggestionIsStable(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"FROM scratch\nADD --chmow-=1 a b\n", "ADD has no flag --chmow-: did you mean --chmod?"},
+		{"FROM scratch\nCOPY --frm=a b c\n", "COPY has no flag --frm: did you mean --from?"},
+		{"FROM scratch\nRUN --mout=type=cache,target=/x true\n", "RUN has no flag --mout: did you mean --mount?"},
+		{"FROM scratch\nCOPY --zzzzzz a b\n", "COPY has no flag --zzzzzz"},
+	} {
+		for range 20 {
+			res := Analyze([]byte(tc.src))
+			var got []string
+			for _, d := range res.Diagnostics {
+				if d.Rule == "UnknownFlag" {
+					got = append(got, d.Message)
+				}
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Fatalf("%q: UnknownFlag diagnostics %q, want [%q]", tc.src, got, tc.want)
+			}
+		}
+	}
+}
