@@ -141,6 +141,7 @@ type cli struct {
 	t      *testing.T
 	host   string
 	config string
+	as     *person // nil: the test's own user
 }
 
 func dockerCLI(t *testing.T, host string) *cli {
@@ -158,7 +159,11 @@ func (c *cli) run(args ...string) (string, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", args...)
-	cmd.Env = append(os.Environ(), "DOCKER_HOST="+c.host, "DOCKER_CONFIG="+c.config, "DOCKER_CLI_HINTS=false")
+	cmd.Env = os.Environ()
+	if c.as != nil {
+		cmd = c.as.command(ctx, "docker", args...)
+	}
+	cmd.Env = append(cmd.Env, "DOCKER_HOST="+c.host, "DOCKER_CONFIG="+c.config, "DOCKER_CLI_HINTS=false")
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		return string(out) + "\n(docker did not finish in 3 minutes)", false

@@ -44,7 +44,9 @@ go_ok() { # true when `go` can build this module (itself or via GOTOOLCHAIN)
 # profile for every container and build step (berthd is built with the
 # seccomp tag). iptables: containers' outbound NAT (and forwarding where
 # dockerd set the FORWARD policy to DROP).
-base_packages=(ca-certificates git gcc libc6-dev libseccomp-dev iptables)
+# uidmap (newuidmap/newgidmap) and passt (pasta): the engine of an ordinary
+# user, in a user namespace from /etc/subuid with pasta as its network.
+base_packages=(ca-certificates git gcc libc6-dev libseccomp-dev iptables uidmap passt)
 # The desktop app (Fyne): OpenGL and X11/Wayland headers for its cgo driver.
 gui_packages=(pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libwayland-dev libxkbcommon-dev)
 ensure_go
@@ -82,6 +84,9 @@ test)
   # app (cgo: Fyne's GL driver) is cross-compiled and vetted.
   apt_install "${base_packages[@]}" "${gui_packages[@]}" busybox-static python3 xvfb xauth xdotool imagemagick xz-utils cpio qemu-system-x86 gcc-mingw-w64-x86-64
   command -v docker >/dev/null || apt_install docker.io
+  # pasta opens /dev/net/tun as the ordinary user the rootless tests
+  # create; Debian makes it 0666, some containers CI runs in make it 0600.
+  if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then chmod 0666 /dev/net/tun; fi
   unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
   if [ -n "$unformatted" ]; then echo "not gofmt-formatted:"; echo "$unformatted"; exit 1; fi
   go vet ./...
