@@ -20,7 +20,7 @@ type connection struct {
 	// started it.
 	status string
 	// started is the berthd the app started, nil when one was running.
-	started *os.Process
+	started *EngineProcess
 }
 
 func (c *connection) roles() Roles {
@@ -56,7 +56,7 @@ type tlsFrom struct{ certDir string }
 
 // StartEngineFunc starts Berth's engine listening at address; tests
 // replace it. It returns the started process.
-type StartEngineFunc func(ctx context.Context, address string) (*os.Process, error)
+type StartEngineFunc func(ctx context.Context, address string) (*EngineProcess, error)
 
 // connect finds the engine: settings.Engine, else $DOCKER_HOST, else
 // Berth's own socket. When Berth's own engine does not answer (on Linux),
@@ -89,16 +89,25 @@ func connect(ctx context.Context, s Settings, start StartEngineFunc) (*connectio
 	if serr != nil {
 		return nil, fmt.Errorf("no engine answers at %s, and starting Berth's engine failed: %w", addr, serr)
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	// The wait ends when the engine answers or its process ends (then with
+	// its own reason); the deadline only guards against one that hangs.
+	deadline := time.Now().Add(time.Minute)
 	for {
 		if conn, err = dial(ctx, addr, time.Second, nil); err == nil {
 			break
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		select {
+		case <-proc.Exited():
+			return nil, fmt.Errorf("Berth's engine stopped as it started: %w", proc.Err())
+		case <-ctx.Done():
 			proc.Kill()
-			return nil, fmt.Errorf("started Berth's engine, but it did not answer at %s: %w", addr, err)
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
 		}
-		time.Sleep(100 * time.Millisecond)
+		if time.Now().After(deadline) {
+			proc.Kill()
+			return nil, fmt.Errorf("started Berth's engine, but it did not answer at %s within a minute: %w", addr, err)
+		}
 	}
 	conn.started = proc
 	conn.info.Started = true
@@ -114,4 +123,14 @@ func productName(product string) string {
 		return product
 	}
 	return "the engine"
+}
+
+// ProbeBerthd asks Berth's own engine for this user (its socket,
+// client.BerthHost) what it is, without starting it.
+func ProbeBerthd(ctx context.Context) (EngineInfo, error) {
+	conn, err := dial(ctx, client.BerthHost(), 2*time.Second, nil)
+	if err != nil {
+		return EngineInfo{Address: client.BerthHost()}, err
+	}
+	return conn.info, nil
 }

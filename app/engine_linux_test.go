@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { apptest.Main(m) }
 func TestConnectWithoutEngineSaysWhy(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "")
 	t.Setenv("BERTH_HOST", "unix://"+filepath.Join(t.TempDir(), "none.sock"))
-	_, err := app.Open(context.Background(), app.DefaultSettings(), nil, app.WithEngineStarter(func(context.Context, string) (*os.Process, error) {
+	_, err := app.Open(context.Background(), app.DefaultSettings(), nil, app.WithEngineStarter(func(context.Context, string) (*app.EngineProcess, error) {
 		return nil, errors.New("berthd is not installed")
 	}))
 	if err == nil || !strings.Contains(err.Error(), "starting Berth's engine failed: berthd is not installed") {
@@ -32,6 +32,28 @@ func TestConnectWithoutEngineSaysWhy(t *testing.T) {
 	s.Engine = "unix://" + filepath.Join(t.TempDir(), "docker.sock")
 	if _, err := app.Open(context.Background(), s, nil); err == nil || !strings.Contains(err.Error(), "from settings") {
 		t.Fatalf("Connect to a configured engine that is down: %v", err)
+	}
+}
+
+// An engine the app starts that gives up says why in its own words, and
+// the app stops waiting when it ends (not after a timeout).
+func TestStartedEngineThatStopsSaysWhy(t *testing.T) {
+	apptest.UseBuiltBerthd(t)
+	dir := t.TempDir()
+	t.Setenv("DOCKER_HOST", "")
+	t.Setenv("BERTH_HOST", "unix://"+filepath.Join(dir, "berth.sock"))
+	start := app.StartBerthdWith("--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "run"), "--bip", "nope")
+	_, err := app.Open(context.Background(), app.DefaultSettings(), nil, app.WithEngineStarter(start))
+	if err == nil {
+		t.Fatal("Open succeeded with an engine that cannot start")
+	}
+	for _, want := range []string{"Berth's engine stopped as it started", `bridge address "nope": invalid CIDR address`, "exited with code 1", filepath.Join(dir, "berthd.log")} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Open: %v\nwant it to say %q", err, want)
+		}
+	}
+	if strings.Contains(app.Explain(err), "Is the engine running") {
+		t.Errorf("the engine's own reason is worded as a guess: %s", app.Explain(err))
 	}
 }
 

@@ -16,7 +16,7 @@ func Explain(err error) string {
 	var hint string
 	switch {
 	case errors.Is(err, engine.ErrUnavailable):
-		hint = "Berth's engine (or the registry) did not answer. Is berthd running? Start it with: packaging/dev/setup.sh run"
+		hint = "Berth's engine (or the registry) did not answer. Is the engine running? The app starts it; in a terminal: berth engine start"
 	case errors.Is(err, engine.ErrNotFound):
 		hint = "Not found. Check the name and tag (docker images lists what is here; docker pull fetches an image)."
 	case errors.Is(err, engine.ErrInvalidReference):

@@ -14,7 +14,7 @@ func TestExplain(t *testing.T) {
 		err  error
 		want string
 	}{
-		{fmt.Errorf("pull x: %w", engine.ErrUnavailable), "Is berthd running?"},
+		{fmt.Errorf("pull x: %w", engine.ErrUnavailable), "Is the engine running?"},
 		{fmt.Errorf("No such image: x: %w", engine.ErrNotFound), "Check the name and tag"},
 		{fmt.Errorf("pull: %w", engine.ErrDigestMismatch), "nothing was kept"},
 		{errors.New("something else"), "something else"},

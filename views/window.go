@@ -171,8 +171,10 @@ func (w *Window) open(s app.Settings) {
 }
 
 func (w *Window) showNoEngine(s app.Settings, err error) {
-	w.Status.SetText("No engine: " + app.Explain(err))
-	hint := "Start an engine (packaging/dev/setup.sh run starts Berth's), or choose another one in Settings."
+	// The status bar says only that; the reason (which can be long: the
+	// engine's own words, with what to run) wraps in the window.
+	w.Status.SetText("No engine")
+	hint := "Once that is fixed, try again (berth engine start, in a terminal, shows the engine's log as it starts), or choose another engine in Settings, such as Docker's or Podman's socket."
 	if s.UsesVM() {
 		hint = "Berth's VM did not start; what it printed last is above. Try again, or change the VM's settings."
 	}

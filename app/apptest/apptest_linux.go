@@ -30,19 +30,16 @@ type Engine struct {
 // bridge of the test's own; it is stopped when the test ends.
 func Start(t testing.TB) *Engine {
 	t.Helper()
-	if berthdDir == "" {
-		t.Skip("the app's engine tests start berthd, which needs root (namespaces, mounts, a bridge)")
-	}
+	UseBuiltBerthd(t)
 	dir := t.TempDir()
 	n := seq.Add(1)
 	pid := os.Getpid() % 100000
 	bridge, bip := fmt.Sprintf("bat%d-%d", pid, n), fmt.Sprintf("10.%d.%d.1/24", 100+pid%40, 100+n%100)
 	t.Setenv("BERTH_HOST", "unix://"+filepath.Join(dir, "berth.sock"))
 	t.Setenv("DOCKER_HOST", "")
-	t.Setenv("PATH", berthdDir+":"+os.Getenv("PATH"))
 	berthd := app.StartBerthdWith("--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "run"), "--bridge", bridge, "--bip", bip, "--ip-masq=false")
-	var started *os.Process
-	start := func(ctx context.Context, address string) (*os.Process, error) {
+	var started *app.EngineProcess
+	start := func(ctx context.Context, address string) (*app.EngineProcess, error) {
 		p, err := berthd(ctx, address)
 		started = p
 		return p, err
@@ -79,4 +76,14 @@ func unmountUnder(dir string) {
 			syscall.Unmount(f[4], syscall.MNT_DETACH)
 		}
 	}
+}
+
+// UseBuiltBerthd puts the berthd Main built first on the PATH, where
+// app.StartBerthd finds it; without root the test skips (see Main).
+func UseBuiltBerthd(t testing.TB) {
+	t.Helper()
+	if berthdDir == "" {
+		t.Skip("the app's engine tests start berthd, which needs root (namespaces, mounts, a bridge)")
+	}
+	t.Setenv("PATH", berthdDir+":"+os.Getenv("PATH"))
 }

@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +30,19 @@ func TestAppUnderXvfb(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the app's engine needs root")
 	}
+	appTour(t, nil, filepath.Join("testdata", "screenshots"))
+}
+
+// The same tour as an ordinary user, as a person who installed Berth would
+// take it: the app starts a rootless engine by itself.
+func TestAppForAnOrdinaryUser(t *testing.T) {
+	p := enginetest.OrdinaryUser(t)
+	appTour(t, p, filepath.Join("testdata", "screenshots-rootless"))
+}
+
+// appTour runs the app as p (nil: root, with an engine of the test's own),
+// takes the tour and saves its screenshots in shots.
+func appTour(t *testing.T, p *enginetest.Person, shots string) {
 	for _, tool := range []string{"Xvfb", "xdotool", "import"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed (packaging/dev/setup.sh test installs xvfb, xdotool and imagemagick)", tool)
@@ -35,6 +50,9 @@ func TestAppUnderXvfb(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
+	if p != nil { // where the person may run it from
+		bin = p.Mkdir(t, filepath.Join(p.Runtime, "bin"))
+	}
 	for _, b := range []string{"berth", "berthd"} {
 		if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, b), "../"+b).CombinedOutput(); err != nil {
 			t.Fatalf("build %s: %v\n%s", b, err, out)
@@ -44,25 +62,40 @@ func TestAppUnderXvfb(t *testing.T) {
 	reg.Push(t, enginetest.Busybox(t), "library/busybox:1.36")
 
 	display := freeDisplay(t)
-	xvfb := exec.Command("Xvfb", display, "-screen", "0", "1100x720x24", "-nolisten", "tcp")
+	// -ac: the person's app may draw on root's virtual display.
+	xvfb := exec.Command("Xvfb", display, "-screen", "0", "1100x720x24", "-nolisten", "tcp", "-ac")
 	if err := xvfb.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { xvfb.Process.Kill(); xvfb.Wait() })
 	waitX(t, display)
 
-	sock := filepath.Join(dir, "berth.sock")
+	var app *exec.Cmd
+	var sock string
 	bridge := fmt.Sprintf("brx%d", os.Getpid()%100000)
-	runtimeDir := filepath.Join(dir, "xdg-run")
-	os.MkdirAll(runtimeDir, 0o700)
-	home := filepath.Join(dir, "home")
-	os.MkdirAll(filepath.Join(home, ".config", "berth"), 0o755)
-	os.MkdirAll(filepath.Join(home, ".cache"), 0o755)
-	os.WriteFile(filepath.Join(home, ".config", "berth", "config.toml"), []byte("welcome = false\n"), 0o644)
-	app := exec.Command(filepath.Join(bin, "berth"))
-	app.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_RUNTIME_DIR="+runtimeDir,
-		"DOCKER_HOST=", "BERTH_HOST=unix://"+sock, "PATH="+bin+":"+os.Getenv("PATH"),
-		"BERTHD_FLAGS=--data-root "+filepath.Join(dir, "data")+" --exec-root "+filepath.Join(dir, "run")+" --bridge "+bridge+" --bip 10.251.7.1/24 --ip-masq=false")
+	if p == nil {
+		sock = filepath.Join(dir, "berth.sock")
+		runtimeDir := filepath.Join(dir, "xdg-run")
+		os.MkdirAll(runtimeDir, 0o700)
+		home := filepath.Join(dir, "home")
+		os.MkdirAll(filepath.Join(home, ".config", "berth"), 0o755)
+		os.MkdirAll(filepath.Join(home, ".cache"), 0o755)
+		os.WriteFile(filepath.Join(home, ".config", "berth", "config.toml"), []byte("welcome = false\n"), 0o644)
+		app = exec.Command(filepath.Join(bin, "berth"))
+		app.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_RUNTIME_DIR="+runtimeDir,
+			"DOCKER_HOST=", "BERTH_HOST=unix://"+sock, "PATH="+bin+":"+os.Getenv("PATH"),
+			"BERTHD_FLAGS=--data-root "+filepath.Join(dir, "data")+" --exec-root "+filepath.Join(dir, "run")+" --bridge "+bridge+" --bip 10.251.7.1/24 --ip-masq=false")
+	} else {
+		// Nothing but the person's session: the app finds the engine's
+		// place and starts it rootless, as it would for them.
+		sock = filepath.Join(p.Runtime, "berth", "berth.sock")
+		config := p.Mkdir(t, filepath.Join(p.Runtime, "config"))
+		p.Mkdir(t, filepath.Join(config, "berth"))
+		os.WriteFile(filepath.Join(config, "berth", "config.toml"), []byte("welcome = false\n"), 0o644)
+		app = p.Command(context.Background(), filepath.Join(bin, "berth"))
+		app.Env = append(app.Env, "DISPLAY="+display, "XDG_CONFIG_HOME="+config)
+		t.Cleanup(func() { stopEngineAt(t, filepath.Join(p.Runtime, "berth")) })
+	}
 	logf, _ := os.Create(filepath.Join(dir, "app.log"))
 	app.Stdout, app.Stderr = logf, logf
 	if err := app.Start(); err != nil {
@@ -71,13 +104,16 @@ func TestAppUnderXvfb(t *testing.T) {
 	t.Cleanup(func() {
 		app.Process.Kill()
 		app.Wait()
-		exec.Command("pkill", "-f", "berthd -H unix://"+sock).Run()
-		time.Sleep(500 * time.Millisecond)
-		exec.Command("ip", "link", "del", bridge).Run()
-		exec.Command("iptables", "-D", "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT").Run()
+		if p == nil {
+			stopEngineAt(t, filepath.Join(dir, "run"))
+			exec.Command("ip", "link", "del", bridge).Run()
+			exec.Command("iptables", "-D", "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT").Run()
+		}
 		if t.Failed() {
 			out, _ := os.ReadFile(filepath.Join(dir, "app.log"))
 			t.Logf("app log:\n%s", out)
+			out, _ = os.ReadFile(filepath.Join(filepath.Dir(sock), "berthd.log"))
+			t.Logf("engine log:\n%s", out)
 		}
 	})
 
@@ -100,6 +136,16 @@ func TestAppUnderXvfb(t *testing.T) {
 	if !strings.Contains(v.Product, "Berth") {
 		t.Fatalf("engine %+v", v)
 	}
+	if p != nil { // the engine the app started is the person's, not root's
+		data, err := os.ReadFile(filepath.Join(p.Runtime, "berth", client.PIDFile))
+		if err != nil {
+			t.Fatalf("the rootless engine recorded no PID: %v", err)
+		}
+		status, _ := os.ReadFile(filepath.Join("/proc", strings.TrimSpace(string(data)), "status"))
+		if want := fmt.Sprintf("Uid:\t%d\t%d", p.UID, p.UID); !strings.Contains(string(status), want) {
+			t.Fatalf("the engine the app started does not run as the person (want %q):\n%s", want, status)
+		}
+	}
 	ref := reg.Host + "/library/busybox:1.36"
 	x := func(args ...string) {
 		cmd := exec.Command("xdotool", args...)
@@ -108,7 +154,6 @@ func TestAppUnderXvfb(t *testing.T) {
 			t.Fatalf("xdotool %v: %v %s", args, err, out)
 		}
 	}
-	shots := filepath.Join("testdata", "screenshots")
 	os.RemoveAll(shots) // this run's pictures only
 	os.MkdirAll(shots, 0o755)
 	shot := func(name string) image.Image {
@@ -137,7 +182,7 @@ func TestAppUnderXvfb(t *testing.T) {
 			}
 		}
 		shot("failed")
-		t.Fatalf("timed out waiting for %s (see testdata/screenshots/failed.png)", what)
+		t.Fatalf("timed out waiting for %s (see %s)", what, filepath.Join(shots, "failed.png"))
 	}
 	// The clicks wait for what the screen shows rather than for a guessed
 	// time: on a loaded machine a frame can lag seconds behind a click, and a
@@ -199,7 +244,7 @@ func TestAppUnderXvfb(t *testing.T) {
 			}
 		}
 		shot("failed")
-		t.Fatalf("the %s tab did not open (see testdata/screenshots/failed.png)", name)
+		t.Fatalf("the %s tab did not open (see %s)", name, filepath.Join(shots, "failed.png"))
 	}
 	// A modal dialog shades the whole window, plain background (the dark
 	// theme's 23,23,24) included.
@@ -292,6 +337,24 @@ func TestAppUnderXvfb(t *testing.T) {
 	shot("layers")
 	if list, err := cc.List(ctx, false); err != nil || len(list) != 1 {
 		t.Fatalf("containers after the tour: %v %v", list, err)
+	}
+}
+
+// stopEngineAt stops the berthd whose run folder is runDir, by the PID it
+// recorded there, and waits for it to end.
+func stopEngineAt(t *testing.T, runDir string) {
+	data, err := os.ReadFile(filepath.Join(runDir, client.PIDFile))
+	if err != nil {
+		return // it is not running
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Errorf("the engine's PID file: %q", data)
+		return
+	}
+	syscall.Kill(pid, syscall.SIGTERM)
+	for i := 0; i < 300 && syscall.Kill(pid, 0) == nil; i++ {
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -118,7 +118,7 @@ func TestBerthLayers(t *testing.T) {
 	if _, errOut, code := run("-H", host, "nothing-here"); code != 2 || !strings.Contains(errOut, "Check the name and tag") || strings.Contains(errOut, "corrupt") {
 		t.Errorf("unknown image: exit %d, %q", code, errOut)
 	}
-	if _, errOut, code := run("-H", "unix:///nonexistent/berth.sock", "wasteful"); code != 2 || !strings.Contains(errOut, "Is berthd running?") {
+	if _, errOut, code := run("-H", "unix:///nonexistent/berth.sock", "wasteful"); code != 2 || !strings.Contains(errOut, "Is the engine running?") {
 		t.Errorf("engine down: exit %d, %q", code, errOut)
 	}
 	if _, errOut, code := run("--tar", "/nonexistent.tar"); code != 2 || errOut == "" {

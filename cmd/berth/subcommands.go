@@ -5,11 +5,16 @@ import (
 	"os"
 )
 
+// version is set by the package build (-ldflags -X main.version=…).
+var version = "0.1.0-dev"
+
 const usage = `usage:
   berth                      open the app
+  berth --version            print the version
   berth lint [--format text|json] [--failure-threshold error|warning|info] FILE...
   berth layers [--json] [--tar FILE] [--ci --lowest-efficiency N] IMAGE
   berth watch [-f Dockerfile] -t NAME [--run -p HOST:CONTAINER ...] DIR
+  berth engine start | stop | status                   Berth's engine without the app (Linux: rootless for an ordinary user)
   berth vm start [--keep-running] | stop | status      Berth's VM without the app (macOS, Windows)`
 
 // subcommand runs a terminal command and returns its exit code.
@@ -21,8 +26,13 @@ func subcommand(name string, args []string) int {
 		return lintCommand(args, os.Stdout, os.Stderr)
 	case "watch":
 		return watchCommand(args, os.Stdout, os.Stderr)
+	case "engine":
+		return engineCommand(args, os.Stdout, os.Stderr)
 	case "vm":
 		return vmCommand(args, os.Stdout, os.Stderr)
+	case "--version", "version":
+		fmt.Println("Berth", version)
+		return 0
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return 0

@@ -141,7 +141,7 @@ type cli struct {
 	t      *testing.T
 	host   string
 	config string
-	as     *person // nil: the test's own user
+	as     *enginetest.Person // nil: the test's own user
 }
 
 func dockerCLI(t *testing.T, host string) *cli {
@@ -161,7 +161,7 @@ func (c *cli) run(args ...string) (string, bool) {
 	cmd := exec.CommandContext(ctx, "docker", args...)
 	cmd.Env = os.Environ()
 	if c.as != nil {
-		cmd = c.as.command(ctx, "docker", args...)
+		cmd = c.as.Command(ctx, "docker", args...)
 	}
 	cmd.Env = append(cmd.Env, "DOCKER_HOST="+c.host, "DOCKER_CONFIG="+c.config, "DOCKER_CLI_HINTS=false")
 	out, err := cmd.CombinedOutput()

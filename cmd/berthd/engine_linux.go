@@ -2,19 +2,36 @@ package main
 
 import (
 	"context"
-
+	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/berth-dev/berth/engine/api"
 	"github.com/berth-dev/berth/engine/build"
+	"github.com/berth-dev/berth/engine/client"
 	"github.com/berth-dev/berth/engine/events"
+	"github.com/berth-dev/berth/engine/rootless"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
 )
 
 // claim makes this berthd the engine of its data root and ends what a
 // berthd killed before it left running (runtime.Claim).
-func claim(dataRoot, runDir string) (func(), error) { return runtime.Claim(dataRoot, runDir) }
+// It also records, in runDir/berthd.pid, the PID that stops the engine
+// (berth engine stop signals it).
+func claim(dataRoot, runDir string) (func(), error) {
+	release, err := runtime.Claim(dataRoot, runDir)
+	if err != nil {
+		return nil, err
+	}
+	pidFile := filepath.Join(runDir, client.PIDFile)
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(rootless.HostPID())+"\n"), 0o644); err != nil {
+		release()
+		return nil, fmt.Errorf("record the engine's PID: %w", err)
+	}
+	return func() { os.Remove(pidFile); release() }, nil
+}
 
 // containers adds the container runtime to the backend, and tells the
 // store which images containers use.

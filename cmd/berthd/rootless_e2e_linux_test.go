@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,83 +22,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// rootlessUser is the ordinary user the rootless tests run as, made when
-// missing (CI is root and may), with subordinate IDs as Debian's adduser
-// gives them.
-const rootlessUser = "berth-e2e"
-
-// person is an ordinary user: their IDs, home and the folders the session
-// would give them.
-type person struct {
-	uid, gid            int
-	home, runtime, data string
-}
-
-func ordinaryUser(t *testing.T) *person {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("making an ordinary user to test the rootless engine needs root (CI is root)")
-	}
-	if fi, err := os.Stat("/dev/net/tun"); err != nil || fi.Mode().Perm()&0o006 != 0o006 {
-		t.Skip("/dev/net/tun is not open to ordinary users (Debian's default mode is 0666; packaging/dev/setup.sh test sets it): the rootless engine's network needs it")
-	}
-	for _, tool := range []string{"newuidmap", "pasta"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (packages uidmap and passt; packaging/dev/setup.sh installs them)", tool)
-		}
-	}
-	u, err := user.Lookup(rootlessUser)
-	if err != nil {
-		if out, err := exec.Command("useradd", "--create-home", "--shell", "/bin/bash", rootlessUser).CombinedOutput(); err != nil {
-			t.Fatalf("useradd: %v %s", err, out)
-		}
-		if u, err = user.Lookup(rootlessUser); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if data, _ := os.ReadFile("/etc/subuid"); !strings.Contains(string(data), rootlessUser+":") {
-		if out, err := exec.Command("usermod", "--add-subuids", "300000-365535", "--add-subgids", "300000-365535", rootlessUser).CombinedOutput(); err != nil {
-			t.Fatalf("usermod: %v %s", err, out)
-		}
-	}
-	p := &person{home: u.HomeDir}
-	p.uid, _ = strconv.Atoi(u.Uid)
-	p.gid, _ = strconv.Atoi(u.Gid)
-	// What a login session gives: a private runtime folder, and the data
-	// folder under home.
-	p.runtime = p.mkdir(t, filepath.Join(os.TempDir(), "berth-e2e-run-"+strconv.Itoa(os.Getpid())))
-	p.data = filepath.Join(p.home, ".local", "share")
-	t.Cleanup(func() {
-		os.RemoveAll(p.runtime)
-		os.RemoveAll(filepath.Join(p.data, "berth"))
-	})
-	return p
-}
-
-func (p *person) mkdir(t *testing.T, dir string) string {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	os.Chown(dir, p.uid, p.gid)
-	return dir
-}
-
-// command runs name as the person, in their session's environment.
-func (p *person) command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = p.home
-	cmd.Env = []string{"HOME=" + p.home, "USER=" + rootlessUser, "LOGNAME=" + rootlessUser, "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
-		"XDG_RUNTIME_DIR=" + p.runtime, "XDG_DATA_HOME=" + p.data, "DOCKER_CLI_HINTS=false", "DOCKER_BUILDKIT=0"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(p.uid), Gid: uint32(p.gid)}}
-	return cmd
-}
-
 // startRootless starts berthd as the person, with no flags: everything it
 // uses is found as it would be for them.
-func (p *person) startRootless(t *testing.T) string {
+func startRootless(t *testing.T, p *enginetest.Person) string {
 	t.Helper()
-	bin := filepath.Join(p.mkdir(t, filepath.Join(p.runtime, "bin")), "berthd")
+	bin := filepath.Join(p.Mkdir(t, filepath.Join(p.Runtime, "bin")), "berthd")
 	data, err := os.ReadFile(berthdBinary)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +35,7 @@ func (p *person) startRootless(t *testing.T) string {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := p.command(ctx, bin)
+	cmd := p.Command(ctx, bin)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
@@ -131,7 +57,7 @@ func (p *person) startRootless(t *testing.T) string {
 			t.Logf("rootless berthd log:\n%s", log.String())
 		}
 	})
-	sock := filepath.Join(p.runtime, "berth", "berth.sock")
+	sock := filepath.Join(p.Runtime, "berth", "berth.sock")
 	for i := 0; i < 200; i++ {
 		select {
 		case <-exited:
@@ -152,10 +78,10 @@ func (p *person) startRootless(t *testing.T) string {
 	return ""
 }
 
-// docker is the docker CLI as the person.
-func (p *person) docker(t *testing.T, host string) *cli {
+// dockerAs is the docker CLI as the person.
+func dockerAs(t *testing.T, p *enginetest.Person, host string) *cli {
 	c := dockerCLI(t, host)
-	c.config = p.mkdir(t, filepath.Join(p.runtime, "docker-config"))
+	c.config = p.Mkdir(t, filepath.Join(p.Runtime, "docker-config"))
 	c.as = p
 	return c
 }
@@ -163,12 +89,12 @@ func (p *person) docker(t *testing.T, host string) *cli {
 // The tutorial, as an ordinary user against the engine berthd starts for
 // them: no root, no flags.
 func TestRootlessEngineForAnOrdinaryUser(t *testing.T) {
-	p := ordinaryUser(t)
+	p := enginetest.OrdinaryUser(t)
 	reg := enginetest.StartRegistry(t)
 	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
 	reg.Push(t, enginetest.Python(t), "library/python:3.11-slim")
-	host := p.startRootless(t)
-	c := p.docker(t, host)
+	host := startRootless(t, p)
+	c := dockerAs(t, p, host)
 
 	mustContain(t, "docker info", c.ok("info"), "rootless")
 	c.ok("pull", "-q", reg.Host+"/library/busybox")
@@ -182,20 +108,28 @@ func TestRootlessEngineForAnOrdinaryUser(t *testing.T) {
 	}
 
 	// build -t and -f of the Python sample app.
-	app := filepath.Join(p.mkdir(t, filepath.Join(p.runtime, "apps")), "pyhello")
-	p.copyTree(t, filepath.Join("..", "..", "testdata", "apps", "pyhello"), app)
+	app := filepath.Join(p.Mkdir(t, filepath.Join(p.Runtime, "apps")), "pyhello")
+	p.CopyTree(t, filepath.Join("..", "..", "testdata", "apps", "pyhello"), app)
 	c.ok("build", "-t", "me/pyhello:v1", app)
 	dockerfile, _ := os.ReadFile(filepath.Join(app, "Dockerfile"))
 	os.WriteFile(filepath.Join(app, "Dockerfile.dev"), append(dockerfile, []byte("ENV MODE=dev\n")...), 0o644)
 	mustContain(t, "build -f", c.ok("build", "-f", filepath.Join(app, "Dockerfile.dev"), "-t", "me/pyhello:dev", app), "Successfully tagged me/pyhello:dev")
 
 	// run -d -p: the port answers on the host.
-	port := strconv.Itoa(freePort(t))
-	c.ok("run", "-d", "--name", "web", "-p", "127.0.0.1:"+port+":8000", "me/pyhello:v1")
-	body := httpGet(t, "http://127.0.0.1:"+port+"/")
-	if body == "" {
-		t.Errorf("the published port answered nothing")
+	// run -d -p on loopback and on every address; UDP too.
+	port, anyPort, udpPort := strconv.Itoa(freePort(t)), strconv.Itoa(freePort(t)), freePort(t)
+	c.ok("run", "-d", "--name", "web", "-p", "127.0.0.1:"+port+":8000", "-p", anyPort+":8000", "me/pyhello:v1")
+	for _, url := range []string{"http://127.0.0.1:" + port + "/", "http://" + net.JoinHostPort(nonLoopbackAddress(t), anyPort) + "/"} {
+		if body := httpGet(t, url); body == "" {
+			t.Errorf("the published port %s answered nothing", url)
+		}
 	}
+	c.ok("run", "-d", "--name", "udp", "-p", strconv.Itoa(udpPort)+":9000/udp", "python:3.11-slim", "python3", "-c",
+		"import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('', 9000))\nwhile True:\n    d, a = s.recvfrom(100)\n    s.sendto(b'echo:' + d, a)")
+	if got := udpEcho(t, "127.0.0.1:"+strconv.Itoa(udpPort), "ping"); got != "echo:ping" {
+		t.Errorf("the published UDP port answered %q", got)
+	}
+	c.ok("rm", "-f", "udp")
 	mustContain(t, "logs", c.ok("logs", "web"), "listening on port 8000")
 	if out := c.ok("exec", "web", "python3", "-c", "print(6*7)"); out != "42\n" {
 		t.Errorf("exec: %q", out)
@@ -206,7 +140,7 @@ func TestRootlessEngineForAnOrdinaryUser(t *testing.T) {
 	// tag, push, rmi, save and load.
 	c.ok("tag", "me/pyhello:v1", reg.Host+"/me/pyhello:v1")
 	c.ok("push", reg.Host+"/me/pyhello:v1")
-	tarPath := filepath.Join(p.runtime, "apps", "pyhello.tar")
+	tarPath := filepath.Join(p.Runtime, "apps", "pyhello.tar")
 	c.ok("save", "-o", tarPath, "me/pyhello:v1")
 	c.ok("rmi", "me/pyhello:v1", reg.Host+"/me/pyhello:v1", "me/pyhello:dev")
 	mustContain(t, "load", c.ok("load", "-i", tarPath), "me/pyhello:v1")
@@ -240,7 +174,7 @@ func TestRootlessEngineForAnOrdinaryUser(t *testing.T) {
 // address (the host's own default gateway), as rootless Docker's
 // slirp4netns does at 10.0.2.2: the whole way out, without the internet.
 func TestRootlessContainersReachOut(t *testing.T) {
-	p := ordinaryUser(t)
+	p := enginetest.OrdinaryUser(t)
 	gw := defaultGateway(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -253,8 +187,8 @@ func TestRootlessContainersReachOut(t *testing.T) {
 
 	reg := enginetest.StartRegistry(t)
 	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
-	host := p.startRootless(t)
-	c := p.docker(t, host)
+	host := startRootless(t, p)
+	c := dockerAs(t, p, host)
 	c.ok("pull", "-q", reg.Host+"/library/busybox")
 	c.ok("tag", reg.Host+"/library/busybox", "busybox")
 	// nc, not wget: Debian's static busybox's wget crashes in its resolver.
@@ -269,7 +203,7 @@ func TestRootlessContainersReachOut(t *testing.T) {
 	} else {
 		t.Log("this machine resolves no names: the DNS relay is not tried")
 	}
-	ctxDir := p.mkdir(t, filepath.Join(p.runtime, "reach"))
+	ctxDir := p.Mkdir(t, filepath.Join(p.Runtime, "reach"))
 	os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM busybox\nRUN "+get+" > /fetched\nCMD [\"cat\", \"/fetched\"]\n"), 0o644)
 	c.ok("build", "-t", "reach", ctxDir)
 	mustContain(t, "a build step fetching "+url, c.ok("run", "--rm", "reach"), "200 OK", "outside")
@@ -291,6 +225,39 @@ func defaultGateway(t *testing.T) string {
 	return ""
 }
 
+// nonLoopbackAddress is an address of this machine other than loopback,
+// where a port published on every address answers too.
+func nonLoopbackAddress(t *testing.T) string {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
+			return ipn.IP.String()
+		}
+	}
+	t.Log("this machine has no address but loopback: the every-address port is tried there")
+	return "127.0.0.1"
+}
+
+// udpEcho sends msg to addr until a reply comes (the server may still be
+// starting) and returns it.
+func udpEcho(t *testing.T, addr, msg string) string {
+	t.Helper()
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 100)
+	for range 50 {
+		conn.Write([]byte(msg))
+		conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if n, err := conn.Read(buf); err == nil {
+			return string(buf[:n])
+		}
+	}
+	return ""
+}
+
 // httpGet fetches url, retrying while the server starts.
 func httpGet(t *testing.T, url string) string {
 	t.Helper()
@@ -305,28 +272,6 @@ func httpGet(t *testing.T, url string) string {
 	}
 	t.Errorf("%s never answered", url)
 	return ""
-}
-
-func (owner *person) copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			owner.mkdir(t, target)
-			return nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		os.WriteFile(target, data, 0o644)
-		os.Chown(target, owner.uid, owner.gid)
-		return nil
-	})
 }
 
 func layerImage(t *testing.T, entries func(tw *tar.Writer)) v1.Image {

@@ -27,6 +27,11 @@ func BerthHost() string {
 	return "unix://" + filepath.Join(os.TempDir(), fmt.Sprintf("berth-%d", os.Getuid()), "berth.sock")
 }
 
+// PIDFile is the file, in berthd's run directory (its default socket's
+// folder), that holds the PID stopping the engine: the one the app and
+// `berth engine stop` signal.
+const PIDFile = "berthd.pid"
+
 // Host is the address the client talks to.
 func (c *Client) Host() string { return c.host }
 

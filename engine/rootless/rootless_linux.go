@@ -21,10 +21,23 @@ import (
 const (
 	stageEnv    = "BERTH_ROOTLESS_STAGE"
 	warningsEnv = "BERTH_ROOTLESS_WARNINGS"
+	hostPIDEnv  = "BERTH_ROOTLESS_HOST_PID"
 )
 
 // Inside says whether this process is the engine in its user namespace.
 func Inside() bool { return os.Getenv(stageEnv) == "engine" }
+
+// HostPID is the PID that stands for this engine on the host: the
+// namespace's parent, which forwards signals to it, when the engine runs
+// rootless (its own PID is the namespace's), else its own.
+func HostPID() int {
+	if Inside() {
+		if pid, err := strconv.Atoi(os.Getenv(hostPIDEnv)); err == nil {
+			return pid
+		}
+	}
+	return os.Getpid()
+}
 
 // Warnings are what the set-up found missing and did without; docker info
 // shows them.
@@ -140,7 +153,7 @@ func Reexec(p *Plan, args []string) error {
 	}
 	defer syncW.Close()
 	cmd := exec.Command("/proc/self/exe", args...)
-	cmd.Env = append(withoutStage(os.Environ()), stageEnv+"=init", warningsEnv+"="+strings.Join(p.Warnings, "\n"))
+	cmd.Env = append(withoutStage(os.Environ()), stageEnv+"=init", warningsEnv+"="+strings.Join(p.Warnings, "\n"), hostPIDEnv+"="+strconv.Itoa(os.Getpid()))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{syncR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -198,7 +211,7 @@ func Reexec(p *Plan, args []string) error {
 // withoutStage is env without the variables the stages set.
 func withoutStage(env []string) []string {
 	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
-		return strings.HasPrefix(kv, stageEnv+"=") || strings.HasPrefix(kv, warningsEnv+"=")
+		return strings.HasPrefix(kv, stageEnv+"=") || strings.HasPrefix(kv, warningsEnv+"=") || strings.HasPrefix(kv, hostPIDEnv+"=")
 	})
 }
 

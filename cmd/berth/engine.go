@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/berth-dev/berth/app"
+)
+
+// engineCommand is `berth engine start|stop|status`: Berth's own engine
+// for terminal users, the one the app starts for this user (rootless for
+// an ordinary user), with no window.
+func engineCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: berth engine start | stop | status")
+		return 2
+	}
+	settings, _, err := app.LoadSettings(app.ConfigPath())
+	if err != nil {
+		fmt.Fprintln(stderr, "berth engine:", app.Explain(err))
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "status":
+		info, err := app.ProbeBerthd(ctx)
+		if err != nil {
+			fmt.Fprintf(stdout, "stopped (nothing answers at %s)\n", info.Address)
+			return 3 // as systemctl status: not running
+		}
+		fmt.Fprintf(stdout, "running: %s %s\nexport DOCKER_HOST=%s\n", info.Product, info.Version, info.Address)
+		return 0
+	case "stop":
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		stopped, err := app.StopBerthd(ctx)
+		switch {
+		case err != nil:
+			fmt.Fprintln(stderr, "berth engine stop:", err)
+			return 1
+		case stopped:
+			fmt.Fprintln(stdout, "Berth's engine stopped")
+		default:
+			fmt.Fprintln(stdout, "Berth's engine is not running")
+		}
+		return 0
+	case "start":
+		if info, err := app.ProbeBerthd(ctx); err == nil {
+			fmt.Fprintf(stdout, "Berth's engine is already running (berth engine stop stops it).\nexport DOCKER_HOST=%s\n", info.Address)
+			return 0
+		}
+		fmt.Fprintln(stderr, "Starting Berth's engine (Ctrl-C stops it)…")
+		err := app.RunBerthd(ctx, settings, stderr, func(address string) {
+			fmt.Fprintf(stdout, "Berth's engine is ready. Point the docker CLI at it with:\nexport DOCKER_HOST=%s\n", address)
+		})
+		if err != nil {
+			fmt.Fprintln(stderr, "berth engine start:", err)
+			return 1
+		}
+		return 0
+	}
+	fmt.Fprintf(stderr, "berth engine: unknown command %q: use start, stop or status\n", args[0])
+	return 2
+}

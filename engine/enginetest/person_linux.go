@@ -1,0 +1,133 @@
+package enginetest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// ordinaryUserName is the ordinary user the rootless tests run as, made when
+// missing (CI is root and may), with subordinate IDs as Debian's adduser
+// gives them.
+const ordinaryUserName = "berth-e2e"
+
+// Person is an ordinary user: their IDs, home and the folders the session
+// would give them.
+type Person struct {
+	UID, GID            int
+	Home, Runtime, Data string
+}
+
+// OrdinaryUser is the ordinary user rootless tests run as, made when
+// missing; the test skips, saying why, where that cannot be done or the
+// rootless engine could not run (no /dev/net/tun for users, no
+// newuidmap or pasta). Its runtime folder and Berth data go at cleanup.
+func OrdinaryUser(t testing.TB) *Person {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("making an ordinary user to test the rootless engine needs root (CI is root)")
+	}
+	if fi, err := os.Stat("/dev/net/tun"); err != nil || fi.Mode().Perm()&0o006 != 0o006 {
+		t.Skip("/dev/net/tun is not open to ordinary users (Debian's default mode is 0666; packaging/dev/setup.sh test sets it): the rootless engine's network needs it")
+	}
+	for _, tool := range []string{"newuidmap", "pasta"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (packages uidmap and passt; packaging/dev/setup.sh installs them)", tool)
+		}
+	}
+	u := ensureOrdinaryUser(t)
+	p := &Person{Home: u.HomeDir}
+	p.UID, _ = strconv.Atoi(u.Uid)
+	p.GID, _ = strconv.Atoi(u.Gid)
+	// What a login session gives: a private runtime folder, and a data
+	// folder under home, of this test process's own (tests of several
+	// packages run at once, each with its engine).
+	id := strconv.Itoa(os.Getpid())
+	p.Runtime = p.Mkdir(t, filepath.Join(os.TempDir(), "berth-e2e-run-"+id))
+	p.Mkdir(t, filepath.Join(p.Home, ".local"))
+	p.Data = p.Mkdir(t, filepath.Join(p.Home, ".local", "share-"+id))
+	t.Cleanup(func() {
+		os.RemoveAll(p.Runtime)
+		os.RemoveAll(p.Data)
+	})
+	return p
+}
+
+// ensureOrdinaryUser makes the user, with subordinate IDs as Debian's
+// adduser gives them, unless it exists; test processes of several
+// packages may ask at once, so one at a time.
+func ensureOrdinaryUser(t testing.TB) *user.User {
+	t.Helper()
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "berth-e2e-user.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	u, err := user.Lookup(ordinaryUserName)
+	if err != nil {
+		if out, err := exec.Command("useradd", "--create-home", "--shell", "/bin/bash", ordinaryUserName).CombinedOutput(); err != nil {
+			t.Fatalf("useradd: %v %s", err, out)
+		}
+		if u, err = user.Lookup(ordinaryUserName); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if data, _ := os.ReadFile("/etc/subuid"); !strings.Contains(string(data), ordinaryUserName+":") {
+		if out, err := exec.Command("usermod", "--add-subuids", "300000-365535", "--add-subgids", "300000-365535", ordinaryUserName).CombinedOutput(); err != nil {
+			t.Fatalf("usermod: %v %s", err, out)
+		}
+	}
+	return u
+}
+
+// Mkdir makes dir (and its parents) owned by the person.
+func (p *Person) Mkdir(t testing.TB, dir string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(dir, p.UID, p.GID)
+	return dir
+}
+
+// Command runs name as the person, in their session's environment.
+func (p *Person) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = p.Home
+	cmd.Env = []string{"HOME=" + p.Home, "USER=" + ordinaryUserName, "LOGNAME=" + ordinaryUserName, "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+		"XDG_RUNTIME_DIR=" + p.Runtime, "XDG_DATA_HOME=" + p.Data, "DOCKER_CLI_HINTS=false", "DOCKER_BUILDKIT=0"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(p.UID), Gid: uint32(p.GID)}}
+	return cmd
+}
+
+// CopyTree copies the files under src to dst, owned by the person.
+func (owner *Person) CopyTree(t testing.TB, src, dst string) {
+	t.Helper()
+	filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			owner.Mkdir(t, target)
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		os.WriteFile(target, data, 0o644)
+		os.Chown(target, owner.UID, owner.GID)
+		return nil
+	})
+}
