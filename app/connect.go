@@ -85,6 +85,14 @@ func connect(ctx context.Context, s Settings, start StartEngineFunc) (*connectio
 	if source != "berth" || start == nil || goruntime.GOOS != "linux" {
 		return nil, fmt.Errorf("no engine answers at %s (from %s): %w", addr, source, err)
 	}
+	// A person in the berth group chose the system's engine (root's, its
+	// socket theirs to use): take it rather than start one of their own.
+	if addr != client.DefaultHost && os.Geteuid() != 0 {
+		if sys, err := dial(ctx, client.DefaultHost, time.Second, nil); err == nil {
+			sys.status = fmt.Sprintf("Connected to the system's Berth engine %s at %s", sys.info.Version, client.DefaultHost)
+			return sys, nil
+		}
+	}
 	proc, serr := start(ctx, addr)
 	if serr != nil {
 		return nil, fmt.Errorf("no engine answers at %s, and starting Berth's engine failed: %w", addr, serr)

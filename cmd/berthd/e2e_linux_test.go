@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -295,3 +296,30 @@ func TestDockerCLIRejectsLyingRegistryAndKeepsStoreClean(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A root engine's socket belongs to a group whose members reach it
+// without sudo (Docker's docker group); a group named that does not exist
+// is an error that says how to make it.
+func TestSocketGroup(t *testing.T) {
+	const group = "berth-e2e-sock"
+	if _, err := user.LookupGroup(group); err != nil {
+		if out, err := exec.Command("groupadd", "--system", group).CombinedOutput(); err != nil {
+			t.Skipf("groupadd %s: %v %s (CI is root and can)", group, err, out)
+		}
+		t.Cleanup(func() { exec.Command("groupdel", group).Run() })
+	}
+	g, _ := user.LookupGroup(group)
+	d := startDaemon(t, "--group", group)
+	fi, err := os.Stat(d.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gid := fi.Sys().(*syscall.Stat_t).Gid; strconv.Itoa(int(gid)) != g.Gid || fi.Mode().Perm() != 0o660 {
+		t.Errorf("socket group %d mode %v, want %s and 0660", gid, fi.Mode().Perm(), g.Gid)
+	}
+	dir := t.TempDir()
+	out, err := exec.Command(berthdBinary, "-H", "unix://"+filepath.Join(dir, "s.sock"), "--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "run"), "--group", "no-such-berth-group").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "groupadd --system no-such-berth-group") {
+		t.Errorf("a missing group: %v %s", err, out)
+	}
+}

@@ -15,7 +15,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -67,6 +69,8 @@ func run(args []string) error {
 	fs.Var(&shared, "shared-folder", "a folder of the user's computer that this engine's VM sees at the same path; repeatable (see --vm)")
 	inVM := fs.Bool("vm", false, "this engine runs in Berth's VM: a bind mount's missing source must lie in a --shared-folder, since the user's other paths are on another computer")
 	portsOnAnyAddress := fs.Bool("publish-on-any-address", false, "published ports listen on every address whatever host IP they name (an engine in a VM: the host IP is the user's computer's, where the VM helper opens the port)")
+	group := fs.String("group", "berth", "group that owns a root engine's unix socket (mode 0660), so its members reach the engine without sudo, like Docker's docker group; \"\" for root alone")
+	fs.StringVar(group, "G", "berth", "same as --group")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	tlsVerify := fs.Bool("tlsverify", false, "serve tcp:// hosts over TLS and accept only clients with a certificate signed by --tlscacert")
 	tlsCA := fs.String("tlscacert", "", "CA certificate clients' certificates must be signed by")
@@ -92,6 +96,15 @@ func run(args []string) error {
 	rootlessEngine, err := becomeRootless(fs, args, map[string]string{"data-root": *dataRoot, "exec-root": *runDir, "H": hosts[0]})
 	if err != nil {
 		return err
+	}
+
+	access := socketAccess{private: rootlessEngine, gid: -1}
+	if !rootlessEngine {
+		groupSet := false
+		fs.Visit(func(f *flag.Flag) { groupSet = groupSet || f.Name == "group" || f.Name == "G" })
+		if access.gid, err = socketGroup(*group, groupSet); err != nil {
+			return err
+		}
 	}
 
 	release, err := claim(*dataRoot, *runDir) // before the store's recovery reads the data root
@@ -137,7 +150,7 @@ func run(args []string) error {
 	srv := &http.Server{Handler: trimmer.wrap(handler), ReadHeaderTimeout: 30 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, len(hosts))
 	for _, h := range hosts {
-		l, err := listen(h, *tlsVerify, rootlessEngine)
+		l, err := listen(h, *tlsVerify, access)
 		if err != nil {
 			return err
 		}
@@ -186,7 +199,31 @@ func serverTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
 	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}, nil
 }
 
-func listen(host string, authenticated, private bool) (net.Listener, error) {
+// socketAccess is who may reach a unix socket besides its owner: nobody
+// (private: an ordinary user's engine), or a group (gid, -1 for none).
+type socketAccess struct {
+	private bool
+	gid     int
+}
+
+// socketGroup is the ID of the group named to own the socket: -1 when
+// none is named, or when the default one (berth) does not exist, as
+// dockerd does with its docker group; a group named on purpose must exist.
+func socketGroup(name string, named bool) (int, error) {
+	if name == "" {
+		return -1, nil
+	}
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		if named {
+			return -1, fmt.Errorf("--group %s: %w (create it with: sudo groupadd --system %s)", name, err, name)
+		}
+		return -1, nil
+	}
+	return strconv.Atoi(g.Gid)
+}
+
+func listen(host string, authenticated bool, access socketAccess) (net.Listener, error) {
 	proto, addr, ok := strings.Cut(host, "://")
 	if !ok {
 		return nil, fmt.Errorf("-H %s: want unix:///path or tcp://host:port", host)
@@ -198,7 +235,7 @@ func listen(host string, authenticated, private bool) (net.Listener, error) {
 			return nil, fmt.Errorf("another daemon is already serving %s", host)
 		}
 		dirMode, sockMode := os.FileMode(0o755), os.FileMode(0o660)
-		if private { // an ordinary user's engine is that user's alone
+		if access.private { // an ordinary user's engine is that user's alone
 			dirMode, sockMode = 0o700, 0o600
 		}
 		if err := os.MkdirAll(filepath.Dir(addr), dirMode); err != nil {
@@ -215,6 +252,12 @@ func listen(host string, authenticated, private bool) (net.Listener, error) {
 		if err := os.Chmod(addr, sockMode); err != nil {
 			l.Close()
 			return nil, err
+		}
+		if access.gid >= 0 && !access.private {
+			if err := os.Chown(addr, -1, access.gid); err != nil {
+				l.Close()
+				return nil, fmt.Errorf("give the socket to its group: %w", err)
+			}
 		}
 		return l, nil
 	case "tcp":
