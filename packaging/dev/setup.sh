@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Berth's two set-up commands (see README.md):
-#   packaging/dev/setup.sh run    install what Berth needs, build it, open the app
-#                                 (run engine [FLAGS]: start only the engine, berthd)
+#   packaging/dev/setup.sh run    build Berth's package, install it, open the app as
+#                                 the user who ran sudo (run engine: only the engine)
 #   packaging/dev/setup.sh test   install what the tests need, run every test
 # Works on a fresh Debian 12 machine as root (or through sudo). Idempotent.
 set -euo pipefail
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 GO_VERSION=$(awk '/^go /{print $2}' go.mod)
 
 if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null || { echo "run as root: the engine needs namespaces, mounts and /var/lib/berth" >&2; exit 1; }
+  command -v sudo >/dev/null || { echo "installing needs root: run this as root (su -), or install sudo" >&2; exit 1; }
   exec sudo -E "$0" "$@"
 fi
 
@@ -57,22 +57,31 @@ export GOFLAGS="${GOFLAGS:+$GOFLAGS }-tags=seccomp"
 
 case "${1:-}" in
 run)
+  # As a person gets Berth: the package built here and installed, then
+  # the app started as the user who asked (through sudo), whose engine is
+  # a rootless one of their own.
   apt_install "${base_packages[@]}" "${gui_packages[@]}"
-  mkdir -p bin
-  go build -o bin/berthd ./cmd/berthd
+  echo "Building Berth's package (the first build compiles Fyne's graphics code: a few minutes)…"
+  deb=$(packaging/linux/build.sh dist | grep '\.deb$')
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$deb"
+  person=${SUDO_USER:-}
+  [ "$person" = root ] && person=
+  as_person() { # runs a command as the person, in their session (sudo -E kept its variables)
+    exec runuser -u "$person" -- "$@"
+  }
   if [ "${2:-}" = engine ]; then
-    echo "Starting berthd. Point the docker CLI at it with:"
+    if [ -n "$person" ]; then as_person berth engine start; fi
+    echo "Starting the system's engine (as root). Point the docker CLI at it with:"
     echo "  export DOCKER_HOST=unix:///run/berth/berth.sock"
-    exec bin/berthd "${@:3}"
+    exec berthd "${@:3}"
   fi
-  echo "Building the app (the first build compiles Fyne's graphics code: a few minutes)…"
-  go build -o bin/berth ./cmd/berth
   if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-    echo "No display here: start the engine alone with 'packaging/dev/setup.sh run engine', or run bin/berth on a desktop." >&2
+    echo "Berth is installed. No display here: open Berth from your desktop's menu, or in a terminal run: berth engine start" >&2
     exit 1
   fi
-  # The app starts bin/berthd (beside it) when no engine answers.
-  exec bin/berth
+  if [ -n "$person" ]; then as_person berth; fi
+  echo "Berth is installed. Started as root, the app uses the system's engine; as you, open Berth from the desktop's menu (or run: berth), and your engine is a rootless one of your own."
+  exec berth
   ;;
 test)
   # busybox-static: the tests' base image; python3 (Debian's): the Python
