@@ -323,3 +323,28 @@ func TestSocketGroup(t *testing.T) {
 		t.Errorf("a missing group: %v %s", err, out)
 	}
 }
+
+// docker login against a registry that asks for an account (Docker Hub's
+// token flow, then a registry's basic auth): a wrong password is refused
+// in words, the right one lets pull and push through, logout ends it.
+func TestDockerLogin(t *testing.T) {
+	d := startDaemon(t)
+	for _, bearer := range []bool{true, false} {
+		reg := enginetest.StartRegistry(t)
+		reg.Push(t, enginetest.Busybox(t), "private/busybox:latest")
+		reg.RequireLogin(enginetest.Login{User: "me", Password: "s3cret", Bearer: bearer})
+		c := dockerCLI(t, d.host)
+		private := reg.Host + "/private/busybox:latest"
+		c.fails("refused the user name and password", "login", "-u", "me", "-p", "wrong", reg.Host)
+		c.fails("access denied", "pull", private)
+		mustContain(t, "login", c.ok("login", "-u", "me", "-p", "s3cret", reg.Host), "Login Succeeded")
+		c.ok("pull", "-q", private)
+		c.ok("tag", private, reg.Host+"/me/copy:v1")
+		c.ok("push", reg.Host+"/me/copy:v1")
+		c.ok("logout", reg.Host)
+		c.fails("access denied", "pull", reg.Host+"/me/copy:v1")
+		c.ok("rmi", private, reg.Host+"/me/copy:v1")
+	}
+	// Swarm commands hear what a dockerd outside a swarm says.
+	dockerCLI(t, d.host).fails("not a swarm manager", "node", "ls")
+}

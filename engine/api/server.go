@@ -100,6 +100,11 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 		s.systemInfo(w, r)
 	case p == "/events" && m == http.MethodGet:
 		s.events(w, r)
+	case p == "/auth" && m == http.MethodPost:
+		s.login(w, r)
+	case isSwarmPath(p):
+		// As dockerd outside a swarm: clients read 503 as "not a member".
+		writeError(w, http.StatusServiceUnavailable, errors.New(`This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.`))
 	case p == "/images/json" && m == http.MethodGet:
 		s.imageList(w, r)
 	case p == "/images/create" && m == http.MethodPost:
@@ -124,6 +129,34 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(w, http.StatusNotFound, errors.New("page not found"))
 	}
+}
+
+// isSwarmPath: the swarm mode endpoints, which Berth (one engine, no
+// swarm) answers as a dockerd that joined none.
+func isSwarmPath(p string) bool {
+	for _, prefix := range []string{"/swarm", "/nodes", "/services", "/tasks", "/secrets", "/configs"} {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// login is POST /auth, docker login's check: the engine asks the
+// registry and keeps nothing (the CLI stores the credentials).
+func (s *server) login(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Username, Password, Auth, ServerAddress, IdentityToken, RegistryToken string
+	}
+	if !decodeJSON(w, r, &req, "login request") {
+		return
+	}
+	auth := &engine.AuthConfig{Username: req.Username, Password: req.Password, Auth: req.Auth, ServerAddress: req.ServerAddress, IdentityToken: req.IdentityToken, RegistryToken: req.RegistryToken}
+	if err := s.b.Registry.Login(r.Context(), auth); err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"Status": "Login Succeeded", "IdentityToken": ""})
 }
 
 // MaxJSONBody bounds a request's JSON body (a container's create request

@@ -118,6 +118,14 @@ func TestClientDrivesImagesRegistryAndEvents(t *testing.T) {
 	if err != nil || !strings.HasPrefix(digest, "sha256:") {
 		t.Fatalf("push: %q %v", digest, err)
 	}
+	// Login: the engine asks the registry (which now wants an account).
+	reg.RequireLogin(enginetest.Login{User: "me", Password: "s3cret", Bearer: true})
+	if err := c.Login(ctx, &engine.AuthConfig{Username: "me", Password: "s3cret", ServerAddress: reg.Host}); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	if err := c.Login(ctx, &engine.AuthConfig{Username: "me", Password: "wrong", ServerAddress: reg.Host}); !errors.Is(err, engine.ErrUnauthorized) {
+		t.Fatalf("login with a wrong password: %v", err)
+	}
 	del, err := c.Remove(ctx, "mine/bb:v1", false)
 	if err != nil || len(del) != 1 || del[0].Untagged != "mine/bb:v1" {
 		t.Fatalf("remove: %+v %v", del, err)

@@ -313,6 +313,22 @@ func (c *Client) Tags(ctx context.Context, repository string, auth *engine.AuthC
 	return tags, nil
 }
 
+// Login asks the engine to check credentials against a registry, as
+// docker login does (POST /auth); the engine keeps nothing.
+func (c *Client) Login(ctx context.Context, auth *engine.AuthConfig) error {
+	body, err := json.Marshal(map[string]string{"username": auth.Username, "password": auth.Password, "auth": auth.Auth,
+		"identitytoken": auth.IdentityToken, "registrytoken": auth.RegistryToken, "serveraddress": auth.ServerAddress})
+	if err != nil {
+		return err
+	}
+	resp, err := c.doJSON(ctx, http.MethodPost, "/auth", nil, body)
+	if err != nil {
+		return fmt.Errorf("log in to %s: %w", auth.ServerAddress, err)
+	}
+	resp.Body.Close()
+	return nil
+}
+
 var (
 	_ engine.Images   = (*Client)(nil)
 	_ engine.Registry = (*Client)(nil)

@@ -306,6 +306,15 @@ func (f *Fake) Search(ctx context.Context, term string, limit int, auth *engine.
 	return out, nil
 }
 
+// Login implements engine.Registry: the fake's registries let in any
+// user but "wrong".
+func (f *Fake) Login(ctx context.Context, auth *engine.AuthConfig) error {
+	if auth.Username == "" || auth.Username == "wrong" {
+		return fmt.Errorf("%s refused the user name and password: %w", auth.ServerAddress, engine.ErrUnauthorized)
+	}
+	return nil
+}
+
 // Tags implements engine.Registry, newest tag first as semver sorts them.
 func (f *Fake) Tags(ctx context.Context, repository string, auth *engine.AuthConfig) ([]string, error) {
 	f.mu.Lock()

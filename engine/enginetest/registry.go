@@ -31,6 +31,8 @@ type Registry struct {
 	CutBlobsAfter atomic.Int64
 	// BlobGets counts blob downloads served.
 	BlobGets atomic.Int64
+	// login, when set, is the one account the registry lets in.
+	login atomic.Pointer[Login]
 
 	server *httptest.Server
 }
@@ -41,6 +43,9 @@ func StartRegistry(t testing.TB) *Registry {
 	r := &Registry{}
 	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
 	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if l := r.login.Load(); l != nil && !l.admit(w, req, r.Host) {
+			return
+		}
 		if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/blobs/sha256:") {
 			r.BlobGets.Add(1)
 			if r.CorruptBlobs.Load() || r.CutBlobsAfter.Load() > 0 {
@@ -95,6 +100,50 @@ func copyHeader(dst, src http.Header) {
 	for k, v := range src {
 		dst[k] = v
 	}
+}
+
+// Login is an account a registry asks for, as Docker Hub does (Bearer:
+// a token from its /token endpoint for the user name and password) or as
+// a registry behind htpasswd does (Basic).
+type Login struct {
+	User, Password string
+	Bearer         bool
+}
+
+// testToken is the bearer token the registry's /token endpoint hands out.
+const testToken = "berth-test-token"
+
+// RequireLogin makes the registry refuse everyone but l from now on.
+func (r *Registry) RequireLogin(l Login) { r.login.Store(&l) }
+
+// admit answers the request itself and returns false unless it carries
+// the account's credentials (or its token).
+func (l *Login) admit(w http.ResponseWriter, req *http.Request, host string) bool {
+	user, pass, basic := req.BasicAuth()
+	goodBasic := basic && user == l.User && pass == l.Password
+	if l.Bearer && req.URL.Path == "/token" {
+		if !goodBasic {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"details":"incorrect username or password"}`)
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"token":"`+testToken+`","access_token":"`+testToken+`","expires_in":300}`)
+		return false
+	}
+	if l.Bearer && req.Header.Get("Authorization") == "Bearer "+testToken || !l.Bearer && goodBasic {
+		return true
+	}
+	if l.Bearer {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="http://`+host+`/token",service="berth-test"`)
+	} else {
+		w.Header().Set("WWW-Authenticate", `Basic realm="berth-test"`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusUnauthorized)
+	io.WriteString(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
+	return false
 }
 
 // Push uploads img to the registry as repo:tag ("busybox:latest") and
