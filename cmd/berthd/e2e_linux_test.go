@@ -348,3 +348,20 @@ func TestDockerLogin(t *testing.T) {
 	// Swarm commands hear what a dockerd outside a swarm says.
 	dockerCLI(t, d.host).fails("not a swarm manager", "node", "ls")
 }
+
+// docker-py (the Python library most tools are built on) through its
+// common container flows; each check names what dockerd does.
+func TestDockerPy(t *testing.T) {
+	if err := exec.Command("python3", "-c", "import docker").Run(); err != nil {
+		t.Skip("docker-py is not installed (Debian's python3-docker; packaging/dev/setup.sh test installs it)")
+	}
+	d := startDaemon(t)
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
+	ref := reg.Host + "/library/busybox:latest"
+	dockerCLI(t, d.host).ok("pull", "-q", ref)
+	out, err := exec.Command("python3", filepath.Join("testdata", "dockerpy_flows.py"), d.host, ref).CombinedOutput()
+	if err != nil || !strings.HasSuffix(string(out), "OK\n") {
+		t.Fatalf("docker-py: %v\n%s", err, out)
+	}
+}

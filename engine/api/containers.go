@@ -149,11 +149,7 @@ func matchContainer(f map[string][]string, c engine.Container) bool {
 		anyOf("name", func(v string) bool { return strings.Contains(c.Name, strings.TrimPrefix(v, "/")) }) &&
 		anyOf("id", func(v string) bool { return strings.HasPrefix(c.ID, v) }) &&
 		anyOf("ancestor", func(v string) bool { return c.Image == v || c.ImageID == v }) &&
-		anyOf("label", func(v string) bool {
-			k, val, has := strings.Cut(v, "=")
-			got, ok := c.Labels[k]
-			return ok && (!has || got == val)
-		}) &&
+		hasLabels(f["label"], c.Labels) &&
 		anyOf("exited", func(v string) bool {
 			return c.State.Status == engine.StatusExited && strconv.Itoa(c.State.ExitCode) == v
 		})
@@ -203,6 +199,8 @@ func (s *server) containerInspect(w http.ResponseWriter, r *http.Request, id str
 			NetworkMode: "bridge", AutoRemove: c.Spec.AutoRemove, PublishAllPorts: c.Spec.PublishAll,
 			RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(cmp.Or(c.Spec.Restart.Name, "no")), MaximumRetryCount: c.Spec.Restart.MaxRetries},
 			PortBindings:  network.PortMap{},
+			// What Berth keeps; docker-py reads the type to know logs can be read.
+			LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{}},
 		},
 		NetworkSettings: &container.NetworkSettings{Ports: network.PortMap{}, Networks: map[string]*network.EndpointSettings{"bridge": endpoint(c)}},
 	}
@@ -478,7 +476,7 @@ func (s *server) containerStats(w http.ResponseWriter, r *http.Request, id strin
 		writeEngineError(w, err)
 		return
 	}
-	stream := r.URL.Query().Get("stream") != "0" && r.URL.Query().Get("stream") != "false"
+	stream := boolParamOr(r, "stream", true)
 	oneShot := boolParam(r, "one-shot")
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
@@ -599,8 +597,15 @@ func (s *server) execRoutes(w http.ResponseWriter, r *http.Request, rest string)
 }
 
 func (s *server) execStart(w http.ResponseWriter, r *http.Request, e *execInstance) {
-	var req container.ExecStartRequest
+	var req struct {
+		Detach bool
+		Tty    *bool // the stream's framing, as dockerd: raw with a Tty, else multiplexed
+	}
 	json.NewDecoder(io.LimitReader(r.Body, MaxJSONBody)).Decode(&req) // an empty body starts it as created
+	rawStream := e.spec.Tty
+	if req.Tty != nil {
+		rawStream = *req.Tty
+	}
 	s.execs.mu.Lock()
 	if e.running || e.exitCode != nil {
 		s.execs.mu.Unlock()
@@ -630,11 +635,11 @@ func (s *server) execStart(w http.ResponseWriter, r *http.Request, e *execInstan
 		return
 	}
 	defer conn.Close()
-	if err := writeUpgrade(rw, r, e.spec.Tty); err != nil {
+	if err := writeUpgrade(rw, r, rawStream); err != nil {
 		finish(126)
 		return
 	}
-	stdout, stderr := streamWriters(conn, e.spec.Tty)
+	stdout, stderr := streamWriters(conn, rawStream)
 	streams := engine.AttachOptions{}
 	if e.attachStdout {
 		streams.Stdout = stdout

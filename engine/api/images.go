@@ -76,14 +76,7 @@ func matchImage(f map[string][]string, img engine.ImageSummary) bool {
 			return false
 		}
 	}
-	for _, l := range f["label"] {
-		k, v, hasValue := strings.Cut(l, "=")
-		got, ok := img.Labels[k]
-		if !ok || (hasValue && got != v) {
-			return false
-		}
-	}
-	return true
+	return hasLabels(f["label"], img.Labels)
 }
 
 func (s *server) imageInspect(w http.ResponseWriter, r *http.Request, name string) {
@@ -186,7 +179,8 @@ func (s *server) imagePrune(w http.ResponseWriter, r *http.Request) {
 	}
 	all := false
 	for _, v := range f["dangling"] {
-		all = v == "false" || v == "0"
+		dangling, _ := strconv.ParseBool(v) // checkFilters refused what is not a bool
+		all = !dangling
 	}
 	rep, err := s.b.Images.Prune(r.Context(), all)
 	if err != nil {

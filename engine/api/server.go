@@ -336,6 +336,19 @@ func filters(r *http.Request) (map[string][]string, error) {
 	return out, checkFilters(out)
 }
 
+// hasLabels: labels have every "key" and "key=value" of filters, as
+// Docker's label filters AND (compose lists a project's containers by two).
+func hasLabels(filters []string, labels map[string]string) bool {
+	for _, f := range filters {
+		k, v, hasValue := strings.Cut(f, "=")
+		got, ok := labels[k]
+		if !ok || hasValue && got != v {
+			return false
+		}
+	}
+	return true
+}
+
 // checkFilters refuses values dockerd refuses: a boolean filter that is
 // not one.
 func checkFilters(f map[string][]string) error {
@@ -351,8 +364,16 @@ func checkFilters(f map[string][]string) error {
 	return nil
 }
 
-func boolParam(r *http.Request, name string) bool {
-	v, _ := strconv.ParseBool(r.URL.Query().Get(name))
+// boolParam reads a boolean query parameter as Go and Python clients
+// write it ("1", "true", "True"); absent or unreadable is false.
+func boolParam(r *http.Request, name string) bool { return boolParamOr(r, name, false) }
+
+// boolParamOr is boolParam with the value an absent parameter has.
+func boolParamOr(r *http.Request, name string, absent bool) bool {
+	v, err := strconv.ParseBool(r.URL.Query().Get(name))
+	if err != nil {
+		return absent
+	}
 	return v
 }
 

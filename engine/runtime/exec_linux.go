@@ -21,6 +21,15 @@ import (
 	_ "github.com/opencontainers/cgroups/devices"
 )
 
+// execStartFailureCode is the exit code dockerd reports for an exec that
+// could not start: 127 when its command is not there, else 126.
+func execStartFailureCode(err error) int {
+	if msg := err.Error(); strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file or directory") {
+		return 127
+	}
+	return 126
+}
+
 // Exec runs a process in a running container and returns its exit code.
 func (rt *Runtime) Exec(ctx context.Context, name string, spec engine.ExecSpec, streams engine.AttachOptions) (int, error) {
 	c, err := rt.find(name)
@@ -39,7 +48,7 @@ func (rt *Runtime) Exec(ctx context.Context, name string, spec engine.ExecSpec, 
 	c.mu.Unlock()
 	u, err := resolveUser(filepath.Join(c.dir, "rootfs"), userSpec)
 	if err != nil {
-		return 0, err
+		return 126, err // as dockerd: the exec could not start
 	}
 	proc := &libcontainer.Process{Args: spec.Cmd, Env: env, Cwd: cwd, UID: u.UID, GID: u.GID, AdditionalGroups: u.Groups,
 		ConsoleHeight: uint16(spec.ConsoleHeight), ConsoleWidth: uint16(spec.ConsoleWidth), Rlimits: c.rlimits}
@@ -69,7 +78,7 @@ func (rt *Runtime) Exec(ctx context.Context, name string, spec engine.ExecSpec, 
 		for _, cl := range closers {
 			cl.Close()
 		}
-		return 126, startError(err)
+		return execStartFailureCode(err), startError(err)
 	}
 	for _, cl := range closers {
 		cl.Close()

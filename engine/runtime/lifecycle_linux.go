@@ -367,8 +367,8 @@ func (rt *Runtime) Kill(ctx context.Context, name, signal string) error {
 		return err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if !c.running {
+		c.mu.Unlock()
 		return conflict("Container %s is not running", c.rec.ID[:12])
 	}
 	if sig == unix.SIGKILL {
@@ -378,9 +378,21 @@ func (rt *Runtime) Kill(ctx context.Context, name, signal string) error {
 		c.lc.Resume()
 	}
 	if err := c.lc.Signal(sig); err != nil {
+		c.mu.Unlock()
 		return fmt.Errorf("kill %s: %w", c.rec.Name, err)
 	}
 	c.rt.event("kill", c.rec, map[string]string{"signal": fmt.Sprint(int(sig))})
+	exited := c.exited
+	c.mu.Unlock()
+	if sig == unix.SIGKILL {
+		// As dockerd: a SIGKILL returns once the container has stopped,
+		// so that kill then rm (docker-py's habit) finds it stopped.
+		select {
+		case <-exited:
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+		}
+	}
 	return nil
 }
 

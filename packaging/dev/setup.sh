@@ -92,7 +92,8 @@ test)
   # under emulation for the VM test. mingw-w64: the Windows build of the
   # app (cgo: Fyne's GL driver) is cross-compiled and vetted.
   # desktop-file-utils: the .deb's desktop entry is validated.
-  apt_install "${base_packages[@]}" "${gui_packages[@]}" busybox-static python3 xvfb xauth xdotool imagemagick xz-utils cpio qemu-system-x86 gcc-mingw-w64-x86-64 desktop-file-utils
+  # python3-docker: docker-py's flows are driven against berthd.
+  apt_install "${base_packages[@]}" "${gui_packages[@]}" busybox-static python3 python3-docker xvfb xauth xdotool imagemagick xz-utils cpio qemu-system-x86 gcc-mingw-w64-x86-64 desktop-file-utils
   command -v docker >/dev/null || apt_install docker.io
   # pasta opens /dev/net/tun as the ordinary user the rootless tests
   # create; Debian makes it 0666, some containers CI runs in make it 0600.

@@ -1,0 +1,44 @@
+"""docker-py's common flows against the engine at argv[1], with the busybox
+image argv[2]; prints OK, or fails naming what differed from dockerd."""
+import sys
+import time
+
+import docker
+
+client = docker.DockerClient(base_url=sys.argv[1], version="auto", timeout=60)
+image = sys.argv[2]
+
+
+def check(what, got, want):
+    if got != want:
+        sys.exit(f"{what}: got {got!r}, want {want!r}")
+
+
+# run without detach returns the output (docker-py reads the log type).
+check("run echo", client.containers.run(image, "echo hi", remove=True), b"hi\n")
+
+web = client.containers.run(image, ["sh", "-c", "echo started; exec sleep 300"], detach=True, labels={"app": "web", "tier": "front"})
+other = client.containers.run(image, "sleep 300", detach=True, labels={"app": "web"})
+try:
+    # Logs read right after start hold what the process wrote first.
+    for _ in range(100):
+        if web.logs() == b"started\n":
+            break
+        time.sleep(0.05)
+    check("logs after start", web.logs(), b"started\n")
+    # stats(stream=False) sends stream=False and must end.
+    stats = web.stats(stream=False)
+    check("stats has cpu_stats", "cpu_stats" in stats, True)
+    # Label filters AND, as dockerd's.
+    check("label filter", [c.id for c in client.containers.list(filters={"label": ["app=web", "tier=front"]})], [web.id])
+    check("exec", tuple(web.exec_run("echo fromexec")), (0, b"fromexec\n"))
+    check("exec with a tty", tuple(web.exec_run("echo tty", tty=True)), (0, b"tty\r\n"))
+    check("exec as an unknown user", web.exec_run("true", user="nosuchuser").exit_code, 126)
+    check("exec of a missing command", web.exec_run("nosuchcommand").exit_code, 127)
+    check("inspect log type", web.attrs["HostConfig"]["LogConfig"]["Type"], "json-file")
+finally:
+    # kill returns once the container has stopped: remove needs no force.
+    for c in (web, other):
+        c.kill()
+        c.remove()
+print("OK")
