@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -286,4 +287,50 @@ type ContainerIO interface {
 	Resize(ctx context.Context, name string, height, width uint) error
 	// Exec runs a process in a running container, returning its exit code.
 	Exec(ctx context.Context, name string, spec ExecSpec, io AttachOptions) (int, error)
+}
+
+// Volume is a named (or anonymous) volume as `docker volume inspect`
+// shows it.
+type Volume struct {
+	Name       string
+	Mountpoint string // its folder on the engine's host
+	Created    time.Time
+	Labels     map[string]string
+	// Anonymous: made for one container (its -v /path or the image's
+	// VOLUME), not by name; `docker volume prune` removes only these
+	// unless asked for all.
+	Anonymous bool
+	// UsedBy are the IDs of the containers that mount it.
+	UsedBy []string
+	// Size is what its files take, in bytes; -1 when not counted.
+	Size int64
+}
+
+// Volumes keeps named volumes: `docker volume` and compose's volumes.
+type Volumes interface {
+	// ListVolumes lists every volume; withSize counts their files.
+	ListVolumes(ctx context.Context, withSize bool) ([]Volume, error)
+	// CreateVolume makes a volume (a random name when name is empty) or
+	// returns the one of that name.
+	CreateVolume(ctx context.Context, name string, labels map[string]string) (Volume, error)
+	InspectVolume(ctx context.Context, name string) (Volume, error)
+	// RemoveVolume removes a volume no container uses (ErrConflict
+	// otherwise, unless force and the containers are gone).
+	RemoveVolume(ctx context.Context, name string, force bool) error
+	// PruneVolumes removes the volumes no container uses: anonymous ones,
+	// or all with all set, whose labels have every key[=value] of labels.
+	PruneVolumes(ctx context.Context, all bool, labels []string) (removed []string, reclaimed int64, err error)
+}
+
+// MatchLabels: labels have every "key" and "key=value" of filters, as
+// Docker's label filters AND (compose lists a project's containers by two).
+func MatchLabels(filters []string, labels map[string]string) bool {
+	for _, f := range filters {
+		k, v, hasValue := strings.Cut(f, "=")
+		got, ok := labels[k]
+		if !ok || hasValue && got != v {
+			return false
+		}
+	}
+	return true
 }

@@ -365,3 +365,44 @@ func TestDockerPy(t *testing.T) {
 		t.Fatalf("docker-py: %v\n%s", err, out)
 	}
 }
+
+// docker volume: create with labels, ls with filters, inspect, a volume a
+// container holds is refused removal, prune takes anonymous volumes and,
+// with -a, named ones too; what a container wrote stays in its volume.
+func TestDockerVolumes(t *testing.T) {
+	d := startDaemon(t)
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
+	c := dockerCLI(t, d.host)
+	bb := reg.Host + "/library/busybox:latest"
+	c.ok("pull", "-q", bb)
+
+	c.ok("volume", "create", "--label", "team=web", "data")
+	c.ok("volume", "create", "scratch")
+	mustContain(t, "volume ls", c.ok("volume", "ls", "--format", "{{.Driver}} {{.Name}}"), "local data", "local scratch")
+	if out := c.ok("volume", "ls", "-q", "--filter", "label=team=web"); out != "data\n" {
+		t.Errorf("volume ls --filter label: %q", out)
+	}
+	mustContain(t, "volume inspect", c.ok("volume", "inspect", "data"), `"team": "web"`, `"Driver": "local"`, filepath.Join(d.dataRoot, "volumes", "data", "_data"))
+	c.fails("no such volume", "volume", "inspect", "nothing")
+
+	c.ok("run", "--name", "writer", "-v", "data:/d", "-v", "/anon", bb, "sh", "-c", "echo kept > /d/f")
+	if out := c.ok("run", "--rm", "-v", "data:/d", bb, "cat", "/d/f"); out != "kept\n" {
+		t.Errorf("a volume's file seen by the next container: %q", out)
+	}
+	c.fails("volume is in use", "volume", "rm", "data")
+	if out := c.ok("volume", "ls", "-q", "--filter", "dangling=true"); out != "scratch\n" {
+		t.Errorf("dangling volumes while writer exists: %q", out)
+	}
+	c.ok("rm", "writer") // its anonymous volume stays, as with dockerd (no -v)
+	mustContain(t, "prune", c.ok("volume", "prune", "-f"), "Total reclaimed space")
+	if out := c.ok("volume", "ls", "-q"); out != "data\nscratch\n" {
+		t.Errorf("after prune (anonymous only): %q", out)
+	}
+	c.ok("volume", "rm", "scratch")
+	c.ok("volume", "prune", "-a", "-f")
+	if out := c.ok("volume", "ls", "-q"); out != "" {
+		t.Errorf("after prune -a: %q", out)
+	}
+	c.fails("no such volume", "volume", "rm", "data")
+}

@@ -149,7 +149,7 @@ func matchContainer(f map[string][]string, c engine.Container) bool {
 		anyOf("name", func(v string) bool { return strings.Contains(c.Name, strings.TrimPrefix(v, "/")) }) &&
 		anyOf("id", func(v string) bool { return strings.HasPrefix(c.ID, v) }) &&
 		anyOf("ancestor", func(v string) bool { return c.Image == v || c.ImageID == v }) &&
-		hasLabels(f["label"], c.Labels) &&
+		engine.MatchLabels(f["label"], c.Labels) &&
 		anyOf("exited", func(v string) bool {
 			return c.State.Status == engine.StatusExited && strconv.Itoa(c.State.ExitCode) == v
 		})

@@ -76,7 +76,7 @@ func matchImage(f map[string][]string, img engine.ImageSummary) bool {
 			return false
 		}
 	}
-	return hasLabels(f["label"], img.Labels)
+	return engine.MatchLabels(f["label"], img.Labels)
 }
 
 func (s *server) imageInspect(w http.ResponseWriter, r *http.Request, name string) {

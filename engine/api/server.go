@@ -43,6 +43,8 @@ type Backend struct {
 	// uploaded context (the caller removes it).
 	Builder         engine.Builder
 	BuildContextDir func() (string, error)
+	// Volumes serves /volumes; nil answers 501.
+	Volumes engine.Volumes
 }
 
 // Info is static facts about the daemon for /version and /info.
@@ -126,6 +128,7 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(p, "/images/"):
 		s.imageByName(w, r, strings.TrimPrefix(p, "/images/"))
 	case s.containerRoutes(w, r, p):
+	case s.volumeRoutes(w, r, p):
 	default:
 		writeError(w, http.StatusNotFound, errors.New("page not found"))
 	}
@@ -334,19 +337,6 @@ func filters(r *http.Request) (map[string][]string, error) {
 		}
 	}
 	return out, checkFilters(out)
-}
-
-// hasLabels: labels have every "key" and "key=value" of filters, as
-// Docker's label filters AND (compose lists a project's containers by two).
-func hasLabels(filters []string, labels map[string]string) bool {
-	for _, f := range filters {
-		k, v, hasValue := strings.Cut(f, "=")
-		got, ok := labels[k]
-		if !ok || hasValue && got != v {
-			return false
-		}
-	}
-	return true
 }
 
 // checkFilters refuses values dockerd refuses: a boolean filter that is

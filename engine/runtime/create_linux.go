@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/engine"
@@ -92,6 +93,11 @@ func (rt *Runtime) Create(ctx context.Context, spec engine.ContainerSpec) (strin
 			return fail(err)
 		}
 	}
+	// From making its volumes until it is listed, no volume removal may
+	// take them from under it.
+	rt.volMu.Lock()
+	unlockVolumes := sync.OnceFunc(rt.volMu.Unlock)
+	defer unlockVolumes()
 	if err := rt.resolveMounts(rec, img.Config.Volumes); err != nil {
 		return fail(err)
 	}
@@ -107,6 +113,7 @@ func (rt *Runtime) Create(ctx context.Context, spec engine.ContainerSpec) (strin
 	rt.mu.Lock()
 	rt.byID[id] = c
 	rt.mu.Unlock()
+	unlockVolumes()
 	rt.event("create", rec, nil)
 	return id, nil
 }
@@ -164,17 +171,16 @@ func (rt *Runtime) resolveMounts(rec *record, imageVolumes []string) error {
 			}
 			mp.hostPath = m.Source
 		case "volume", "":
-			name := m.Source
-			if name == "" {
+			name, anonymous := m.Source, m.Source == ""
+			if anonymous {
 				name = newID()
 				rec.AnonVolumes = append(rec.AnonVolumes, name)
-			} else if err := engine.ValidVolumeName(name); err != nil {
-				return err // a name is a folder under the data root: no / or ..
 			}
-			mp.hostPath = filepath.Join(rt.volumes, name, "_data")
-			if err := os.MkdirAll(mp.hostPath, 0o755); err != nil {
+			host, err := rt.ensureVolume(name, anonymous, nil)
+			if err != nil {
 				return err
 			}
+			mp.hostPath = host
 		default:
 			return fmt.Errorf("mount type %q is not supported (bind or volume): %w", m.Type, engine.ErrInvalidArgument)
 		}
@@ -190,8 +196,8 @@ func (rt *Runtime) resolveMounts(rec *record, imageVolumes []string) error {
 		}
 		name := newID()
 		rec.AnonVolumes = append(rec.AnonVolumes, name)
-		host := filepath.Join(rt.volumes, name, "_data")
-		if err := os.MkdirAll(host, 0o755); err != nil {
+		host, err := rt.ensureVolume(name, true, nil)
+		if err != nil {
 			return err
 		}
 		rec.mounts = append(rec.mounts, mountPoint{Mount: engine.Mount{Type: "volume", Target: v}, hostPath: host})

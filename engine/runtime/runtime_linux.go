@@ -43,6 +43,9 @@ type Runtime struct {
 
 	mu   sync.Mutex
 	byID map[string]*ctr
+	// volMu orders volume removal after a create that mounts the volume
+	// has recorded it (create holds it from making the volume on).
+	volMu sync.Mutex
 
 	// launches bounds the processes being started at once (containers,
 	// execs, build steps). Past a few per core more do not finish sooner;
@@ -149,6 +152,11 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("runtime: %w", err)
 		}
+	}
+	// Finish volume removals a crash cut short (deleteVolume).
+	half, _ := filepath.Glob(filepath.Join(rt.volumes, ".removing-*"))
+	for _, dir := range half {
+		os.RemoveAll(dir)
 	}
 	hostNS := ""
 	if o.rootless {

@@ -197,7 +197,7 @@ func (s *Store) putSmallBlob(digest v1.Hash, data []byte) error {
 	if _, err := os.Stat(s.blobPath(digest.String())); err == nil {
 		return nil
 	}
-	if err := writeFileAtomic(s.blobPath(digest.String()), data, filepath.Join(s.root, "tmp")); err != nil {
+	if err := iox.WriteFileAtomic(s.blobPath(digest.String()), data, filepath.Join(s.root, "tmp")); err != nil {
 		return fmt.Errorf("write blob %s: %w", digest, err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/iox"
 	"github.com/berth-dev/berth/engine/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -150,7 +151,7 @@ func (s *Store) recover() error {
 			return fmt.Errorf("clear leftovers: %w", err)
 		}
 	}
-	if err := writeFileAtomic(filepath.Join(s.root, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), tmp); err != nil {
+	if err := iox.WriteFileAtomic(filepath.Join(s.root, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), tmp); err != nil {
 		return err
 	}
 	data, err := os.ReadFile(filepath.Join(s.root, "state.json"))
@@ -181,7 +182,7 @@ func (s *Store) saveLocked() error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(s.root, "state.json"), data, filepath.Join(s.root, "tmp")); err != nil {
+	if err := iox.WriteFileAtomic(filepath.Join(s.root, "state.json"), data, filepath.Join(s.root, "tmp")); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	return s.writeIndexLocked()
@@ -215,7 +216,7 @@ func (s *Store) writeIndexLocked() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(s.root, "index.json"), data, filepath.Join(s.root, "tmp"))
+	return iox.WriteFileAtomic(filepath.Join(s.root, "index.json"), data, filepath.Join(s.root, "tmp"))
 }
 
 func (s *Store) manifestDescriptor(digest string) (v1.Descriptor, error) {
