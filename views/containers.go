@@ -146,19 +146,13 @@ func (p *ContainersPanel) Selected() (engine.Container, bool) {
 }
 
 func (p *ContainersPanel) reload() {
-	var keep string
-	if c, ok := p.Selected(); ok {
-		keep = c.ID
-	}
+	was, had := p.Selected()
 	p.items = p.state.List()
-	p.selected = -1
-	for i, c := range p.items {
-		if c.ID == keep {
-			p.selected = i
-		}
-	}
+	p.selected = reselect(p.items, func(c engine.Container) string { return c.ID }, was.ID, had)
 	if p.selected < 0 {
 		p.List.UnselectAll()
+	} else {
+		p.List.Select(p.selected)
 	}
 	p.List.Refresh()
 	p.Empty.Hidden = len(p.items) > 0

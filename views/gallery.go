@@ -143,19 +143,13 @@ func (g *Gallery) Selected() (app.ImageRow, bool) {
 }
 
 func (g *Gallery) reload() {
-	var keep string
-	if r, ok := g.Selected(); ok {
-		keep = r.Ref
-	}
+	was, had := g.Selected()
 	g.rows = g.state.Rows()
-	g.selected = -1
-	for i, r := range g.rows {
-		if r.Ref == keep {
-			g.selected = i
-		}
-	}
+	g.selected = reselect(g.rows, func(r app.ImageRow) string { return r.Ref }, was.Ref, had)
 	if g.selected < 0 {
 		g.Table.UnselectAll()
+	} else {
+		g.Table.Select(widget.TableCellID{Row: g.selected, Col: 0})
 	}
 	g.Table.Refresh()
 	if len(g.rows) == 0 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/app"
 )
@@ -70,5 +71,57 @@ func TestGalleryShowsFiltersAndActs(t *testing.T) {
 	test.Tap(g.Buttons["Pull…"])
 	if buttonIn(topOverlay(w), "Pull") == nil {
 		t.Fatal("Pull… opened no dialog")
+	}
+}
+
+// The one-action-one-target rule: after a reload moves the selected image
+// to another row (a new tag sorted above it), the highlight moves with it,
+// so the row the screen highlights is the one Push or Remove acts on.
+func TestGalleryHighlightFollowsTheSelectedImage(t *testing.T) {
+	core, fake := fakeCore(t)
+	test.NewTempApp(t)
+	ctx := context.Background()
+	go app.Follow(core.Context(), fake, core.Images, nil)
+	fake.Publish("registry.example/library/busybox:1.36", smallImage(t))
+	w := test.NewTempWindow(t, nil)
+	g := NewGallery(core, w, GalleryActions{})
+	w.SetContent(g.Object)
+	g.Sort.SetSelected("Name")
+	if err := core.Images.Pull(ctx, "registry.example/library/busybox:1.36", app.NewTransfer(nil)); err != nil {
+		t.Fatal(err)
+	}
+	waitUI(t, "the image", func() bool { return len(g.Rows()) == 1 })
+	highlighted := -1
+	onSelected := g.Table.OnSelected
+	g.Table.OnSelected = func(id widget.TableCellID) { highlighted = id.Row; onSelected(id) }
+	g.Select(0)
+
+	fake.Tag(ctx, "registry.example/library/busybox:1.36", "aaa/first:v1") // sorts above it
+	waitUI(t, "the new tag", func() bool { return len(g.Rows()) == 2 })
+	sel, ok := g.Selected()
+	if !ok || sel.Ref != "registry.example/library/busybox:1.36" {
+		t.Fatalf("the selection moved to %+v", sel)
+	}
+	if highlighted != 1 || g.Rows()[highlighted].Ref != sel.Ref {
+		t.Fatalf("the highlight is on row %d, the actions' target on %q", highlighted, sel.Ref)
+	}
+}
+
+func TestReselect(t *testing.T) {
+	key := func(s string) string { return s }
+	for _, tc := range []struct {
+		items []string
+		was   string
+		had   bool
+		want  int
+	}{
+		{[]string{"a", "b"}, "b", true, 1},
+		{[]string{"new", "a", "b"}, "b", true, 2},
+		{[]string{"a"}, "b", true, -1},
+		{[]string{"a", ""}, "", false, -1},
+	} {
+		if got := reselect(tc.items, key, tc.was, tc.had); got != tc.want {
+			t.Errorf("reselect(%v, %q, %v) = %d, want %d", tc.items, tc.was, tc.had, got, tc.want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/engine"
@@ -185,4 +186,38 @@ func httpGet(url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// A container started after the selected one lists above it: the
+// highlight follows the selected container, as Stop and Remove do.
+func TestContainersHighlightFollowsTheSelectedContainer(t *testing.T) {
+	core, fake := fakeCore(t)
+	test.NewTempApp(t)
+	ctx := context.Background()
+	fake.Store("busybox:1.36", smallImage(t))
+	go app.Follow(core.Context(), fake, nil, core.Containers)
+	w := test.NewTempWindow(t, nil)
+	p := NewContainersPanel(core, w)
+	w.SetContent(p.Object)
+	run := func(name string) {
+		if _, err := core.Containers.Run(ctx, app.RunOptions{Image: "busybox:1.36", Name: name, Command: "sleep 300"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run("first")
+	waitUI(t, "the first container", func() bool { return len(p.Items()) == 1 })
+	highlighted := -1
+	onSelected := p.List.OnSelected
+	p.List.OnSelected = func(i widget.ListItemID) { highlighted = i; onSelected(i) }
+	p.List.Select(0)
+	time.Sleep(10 * time.Millisecond) // newer by the clock: it lists first
+	run("second")
+	waitUI(t, "the second container", func() bool { return len(p.Items()) == 2 })
+	sel, ok := p.Selected()
+	if !ok || sel.Name != "first" {
+		t.Fatalf("the selection moved to %+v", sel)
+	}
+	if highlighted < 0 || p.Items()[highlighted].Name != "first" {
+		t.Fatalf("the highlight is on row %d, the actions' target is %q", highlighted, sel.Name)
+	}
 }
