@@ -1,6 +1,3 @@
-// Package linux holds Berth's Linux packages' recipe (build.sh); its test
-// builds them, installs the .deb on this machine as a person would, and
-// purges it.
 package linux
 
 import (
