@@ -77,6 +77,7 @@ func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 	p.ShowAll = widget.NewCheck("Show stopped", s.SetShowAll)
 	p.ShowAll.SetChecked(true)
 	p.Stats = widget.NewLabel("")
+	p.Stats.Truncation = fyne.TextTruncateEllipsis
 	p.Empty = widget.NewLabel("No containers. Run an image from the Images or Search panel.")
 	p.Empty.Wrapping = fyne.TextWrapWord
 

@@ -79,6 +79,7 @@ func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Windo
 	}
 	p.Gutter = widget.NewRichText()
 	p.File = widget.NewLabel("New Dockerfile (not saved)")
+	p.File.Truncation = fyne.TextTruncateEllipsis
 	p.Note = widget.NewLabel("Put the cursor on an instruction to see what it does to the image.")
 	p.Note.Wrapping = fyne.TextWrapWord
 	p.Problems = widget.NewList(
@@ -188,6 +189,7 @@ func (p *EditorPanel) buildArea(w fyne.Window) fyne.CanvasObject {
 	p.Cancel = widget.NewButton("Cancel", p.log.Cancel)
 	p.Cancel.Disable()
 	p.LogStatus = widget.NewLabel("")
+	p.LogStatus.Wrapping = fyne.TextWrapWord // a build's failure is read whole, and never widens the window
 	p.Log = widget.NewList(
 		func() int { return len(p.steps) },
 		func() fyne.CanvasObject {

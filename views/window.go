@@ -78,6 +78,7 @@ func Start(a fyne.App, opts Options) *Window {
 		opts.Open = app.Open
 	}
 	w := &Window{Win: a.NewWindow("Berth"), Status: widget.NewLabel("Connecting to the engine…"), opts: opts}
+	w.Status.Truncation = fyne.TextTruncateEllipsis // a long status never widens the window
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	w.Win.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	s, warnings, err := app.LoadSettings(opts.SettingsPath)
