@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/berth-dev/berth/engine"
 )
@@ -15,8 +16,10 @@ func Explain(err error) string {
 	}
 	var hint string
 	switch {
+	case errors.Is(err, engine.ErrEngineUnreachable):
+		hint = "Berth's engine did not answer. Is the engine running? The app starts it; in a terminal: berth engine start"
 	case errors.Is(err, engine.ErrUnavailable):
-		hint = "Berth's engine (or the registry) did not answer. Is the engine running? The app starts it; in a terminal: berth engine start"
+		hint = registryUnreachable(err.Error())
 	case errors.Is(err, engine.ErrNotFound):
 		hint = "Not found. Check the name and tag (docker images lists what is here; docker pull fetches an image)."
 	case errors.Is(err, engine.ErrInvalidReference):
@@ -33,4 +36,22 @@ func Explain(err error) string {
 		return err.Error()
 	}
 	return hint + "\n  (" + err.Error() + ")"
+}
+
+// registryUnreachable words why a registry (the engine answered) could not
+// be reached, for the cause the network error names.
+func registryUnreachable(msg string) string {
+	switch {
+	case strings.Contains(msg, "no such host") || strings.Contains(msg, "server misbehaving") || strings.Contains(msg, "Temporary failure in name resolution"):
+		return "The registry's name could not be looked up: are you online? Check the name too (a registry's host, like ghcr.io or 127.0.0.1:5000)."
+	case strings.Contains(msg, "connection refused"):
+		return "The registry refused the connection: is it running, and is its port right?"
+	case strings.Contains(msg, "timeout") || strings.Contains(msg, "deadline exceeded"):
+		return "The registry did not answer in time: check your connection (a proxy or firewall?), then try again."
+	case strings.Contains(msg, "the registry failed"):
+		return "The registry failed on its side. Try again later."
+	case strings.Contains(msg, "network is unreachable"):
+		return "This computer has no network route to the registry: are you online?"
+	}
+	return "The registry could not be reached: check your network connection, then try again."
 }

@@ -1,6 +1,9 @@
 package engine
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors shared by every implementation. Implementations wrap them
 // with context; callers test with errors.Is. The api package maps them to
@@ -28,3 +31,7 @@ var (
 	// ErrForbidden: the target refuses the operation (a read-only file system).
 	ErrForbidden = errors.New("forbidden")
 )
+
+// ErrEngineUnreachable: the engine itself did not answer (not a registry
+// behind it). It is an ErrUnavailable too.
+var ErrEngineUnreachable = fmt.Errorf("engine unreachable: %w", ErrUnavailable)

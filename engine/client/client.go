@@ -86,7 +86,7 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 		if req.Context().Err() != nil {
 			return nil, req.Context().Err()
 		}
-		return nil, fmt.Errorf("cannot reach the engine at %s (is it running?): %w: %w", c.host, engine.ErrUnavailable, err)
+		return nil, fmt.Errorf("cannot reach the engine at %s (is it running?): %w: %w", c.host, engine.ErrEngineUnreachable, err)
 	}
 	if resp.StatusCode/100 == 2 {
 		return resp, nil
