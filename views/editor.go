@@ -19,7 +19,7 @@ import (
 // EditorPanel edits a Dockerfile with live validation and builds it.
 type EditorPanel struct {
 	Object fyne.CanvasObject
-	Text   *widget.Entry
+	Text   *shortcutEntry
 	Gutter *widget.RichText
 	// Coloured is the syntax-coloured copy of Text drawn beneath it.
 	Coloured *widget.RichText
@@ -61,7 +61,7 @@ type EditorPanel struct {
 // succeeds (the window shows the image's layers).
 func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Window, onBuilt func(engine.BuildResult)) *EditorPanel {
 	p := &EditorPanel{core: c, ed: ed, log: log, builder: c.Engine.Builder, containers: c.Containers, win: w, problem: -1, onBuilt: onBuilt}
-	p.Text = widget.NewMultiLineEntry()
+	p.Text = newShortcutEntry()
 	p.Text.TextStyle = fyne.TextStyle{Monospace: true}
 	p.Text.Wrapping = fyne.TextWrapOff
 	p.Text.Scroll = fyne.ScrollNone // the panel scrolls, gutter and text together
@@ -138,31 +138,36 @@ func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Windo
 
 // fileBar is the row above the text: open, save, the file's name.
 func (p *EditorPanel) fileBar(w fyne.Window) fyne.CanvasObject {
-	open := widget.NewButton("Open folder…", func() {
-		dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
-			if err != nil || u == nil {
-				return
-			}
-			p.Open(u.Path())
-		}, w)
-	})
-	save := widget.NewButton("Save", func() {
-		if p.ed.Path() == "" {
-			dialog.ShowFileSave(func(uc fyne.URIWriteCloser, err error) {
-				if err != nil || uc == nil {
-					return
-				}
-				uc.Close()
-				showError(p.ed.Save(uc.URI().Path()), w)
-				p.updateFile()
-			}, w)
+	open := widget.NewButton("Open folder…", p.OpenFolder)
+	save := widget.NewButton("Save", p.Save)
+	return container.NewBorder(nil, nil, container.NewHBox(open, save), NewConcept("layer"), p.File)
+}
+
+// OpenFolder asks for a folder and opens its Dockerfile.
+func (p *EditorPanel) OpenFolder() {
+	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
+		if err != nil || u == nil {
 			return
 		}
-		showError(p.ed.Save(""), w)
-		p.updateFile()
-	})
+		p.Open(u.Path())
+	}, p.win)
+}
 
-	return container.NewBorder(nil, nil, container.NewHBox(open, save), NewConcept("layer"), p.File)
+// Save writes the Dockerfile, asking where when it has no file yet.
+func (p *EditorPanel) Save() {
+	if p.ed.Path() == "" {
+		dialog.ShowFileSave(func(uc fyne.URIWriteCloser, err error) {
+			if err != nil || uc == nil {
+				return
+			}
+			uc.Close()
+			showError(p.ed.Save(uc.URI().Path()), p.win)
+			p.updateFile()
+		}, p.win)
+		return
+	}
+	showError(p.ed.Save(""), p.win)
+	p.updateFile()
 }
 
 // editorArea is the text with its gutter, and beside it the note on the

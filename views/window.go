@@ -226,6 +226,7 @@ func (w *Window) Connect(c *app.Core) {
 	settings := widget.NewButtonWithIcon("", theme.SettingsIcon(), w.ShowSettings)
 	help := widget.NewButtonWithIcon("", theme.HelpIcon(), w.ShowWelcome)
 	w.Win.SetContent(container.NewBorder(nil, container.NewBorder(nil, nil, nil, container.NewHBox(help, settings), w.Status), nil, nil, w.Tabs))
+	w.addShortcuts()
 	c.OnStatus(func(st app.Status) { onMain(func() { w.showStatus(st) }) })
 	w.showStatus(c.Status()) // what happened before the line above listened
 	c.Follow()
@@ -281,6 +282,9 @@ func (w *Window) ShowWelcome() {
 			w.welcomeStep(i)
 		}), label))
 	}
+	keys := widget.NewLabel(w.shortcutHelp())
+	keys.Wrapping = fyne.TextWrapWord
+	rows.Add(keys)
 	d = dialog.NewCustom("Welcome to Berth", "Close", container.NewVScroll(rows), w.Win)
 	d.SetOnClosed(func() {
 		no := false

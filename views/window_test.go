@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -50,4 +51,48 @@ func TestLongMessagesDoNotWidenTheWindow(t *testing.T) {
 		label.SetText("")
 	}
 	w.Win.Close()
+}
+
+// The keyboard: Ctrl+1…5 bring the panels forward, Ctrl+F filters the
+// images, and Ctrl+S saves the Dockerfile even while its text has the
+// focus (an entry swallowed it).
+func TestKeyboardShortcuts(t *testing.T) {
+	a := test.NewTempApp(t)
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(settings, []byte("welcome = false\n"), 0o644)
+	w := Start(a, Options{SettingsPath: settings, Open: openFake(t, nil, nil)})
+	waitUI(t, "the panels", func() bool { return w.Tabs != nil })
+	defer w.Win.Close()
+	// Fyne's test canvas dispatches no shortcuts; the editor's text does,
+	// with the same table the window registers on its canvas.
+	typed := w.Editor.Text
+	ctrl := func(key fyne.KeyName) fyne.Shortcut {
+		return &desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault}
+	}
+	for key, tab := range map[fyne.KeyName]string{fyne.Key3: TabContainers, fyne.Key5: TabLayers, fyne.Key1: TabImages, fyne.Key4: TabBuild} {
+		typed.TypedShortcut(ctrl(key))
+		if got := w.Tabs.Selected().Text; got != tab {
+			t.Errorf("Ctrl+%s shows %s, want %s", key, got, tab)
+		}
+	}
+
+	dir := t.TempDir()
+	file := filepath.Join(dir, "Dockerfile")
+	os.WriteFile(file, []byte("FROM busybox\n"), 0o644)
+	w.Editor.Open(dir)
+	w.Win.Canvas().Focus(w.Editor.Text)
+	w.Editor.Text.SetText("FROM busybox\nCMD [\"true\"]\n")
+	w.Editor.Text.TypedShortcut(ctrl(fyne.KeyS))
+	if data, _ := os.ReadFile(file); string(data) != "FROM busybox\nCMD [\"true\"]\n" {
+		t.Errorf("Ctrl+S in the editor's text left the file as %q", data)
+	}
+	// The entry's own shortcuts still work there.
+	w.Editor.Text.TypedShortcut(&fyne.ShortcutSelectAll{})
+	if w.Editor.Text.SelectedText() != w.Editor.Text.Text {
+		t.Error("Ctrl+A no longer selects the editor's text")
+	}
+	typed.TypedShortcut(ctrl(fyne.KeyF))
+	if w.Tabs.Selected().Text != TabImages || w.Win.Canvas().Focused() != w.Gallery.Filter {
+		t.Error("Ctrl+F does not focus the images' filter")
+	}
 }
