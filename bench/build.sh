@@ -25,7 +25,8 @@ PY=127.0.0.1:5000/python:3.11-slim
 go build -tags seccomp -o "$ROOT/bin/berthd" ./cmd/berthd
 SOCK=/run/berth-bench/berth.sock
 DATA=/var/lib/berth-bench-build
-pkill -f "berthd -H unix://$SOCK" 2>/dev/null || true
+# A berthd an earlier run left (cut off mid-run): ended by the PID it recorded.
+if [ -f /run/berth-bench/berthd.pid ]; then kill "$(cat /run/berth-bench/berthd.pid)" 2>/dev/null || true; sleep 0.5; fi
 sleep 0.5
 { grep "$DATA" /proc/mounts || true; } | awk '{print $2}' | xargs -r umount -l
 rm -rf "$DATA"

@@ -33,9 +33,10 @@ IMG=127.0.0.1:5000/python:3.11-slim
 go build -tags seccomp -o "$ROOT/bin/berthd" ./cmd/berthd
 SOCK=/run/berth-bench/berth.sock
 DATA=/var/lib/berth-bench
-pkill -f "berthd -H unix://$SOCK" 2>/dev/null || true
+# A berthd an earlier run left (cut off mid-run): ended by the PID it recorded.
+if [ -f /run/berth-bench/berthd.pid ]; then kill "$(cat /run/berth-bench/berthd.pid)" 2>/dev/null || true; sleep 0.5; fi
 rm -rf "$DATA"
-"$ROOT/bin/berthd" -H "unix://$SOCK" --data-root "$DATA" >"$OUT/berthd.log" 2>&1 &
+"$ROOT/bin/berthd" -H "unix://$SOCK" --data-root "$DATA" --exec-root /run/berth-bench >"$OUT/berthd.log" 2>&1 &
 BERTHD=$!
 trap 'kill $BERTHD 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done

@@ -27,7 +27,8 @@ IMG=127.0.0.1:5000/busybox:latest
 
 go build -tags seccomp -o "$ROOT/bin/berthd" ./cmd/berthd
 SOCK=/run/berth-bench/berth.sock
-pkill -f "berthd -H unix://$SOCK" 2>/dev/null || true
+# A berthd an earlier run left (cut off mid-run): ended by the PID it recorded.
+if [ -f /run/berth-bench/berthd.pid ]; then kill "$(cat /run/berth-bench/berthd.pid)" 2>/dev/null || true; sleep 0.5; fi
 { grep /var/lib/berth-bench-run /proc/mounts || true; } | awk '{print $2}' | xargs -r umount -l
 rm -rf /var/lib/berth-bench-run
 "$ROOT/bin/berthd" -H "unix://$SOCK" --data-root /var/lib/berth-bench-run --exec-root /run/berth-bench >"$OUT/berthd-run.log" 2>&1 &
