@@ -33,6 +33,10 @@ type ContainersPanel struct {
 	win      fyne.Window
 	items    []engine.Container
 	selected int
+	// followed is the container (ID and state) the stats line is about.
+	followed string
+	// now is the clock the uptimes are read by (tests set it).
+	now func() time.Time
 	// stopStats ends the stats stream of the container selected before.
 	stopStats context.CancelFunc
 }
@@ -40,7 +44,7 @@ type ContainersPanel struct {
 // NewContainersPanel builds the Containers panel over s.
 func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 	s := c.Containers
-	p := &ContainersPanel{core: c, state: s, win: w, selected: -1, Buttons: map[string]*widget.Button{}}
+	p := &ContainersPanel{core: c, state: s, win: w, selected: -1, Buttons: map[string]*widget.Button{}, now: time.Now}
 	p.List = widget.NewList(
 		func() int { return len(p.items) },
 		func() fyne.CanvasObject {
@@ -64,7 +68,7 @@ func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 			}
 			vb.Objects[1].(*widget.Label).SetText(detail)
 			status := box.Objects[1].(*widget.Label)
-			status.SetText(Uptime(c, time.Now()))
+			status.SetText(Uptime(c, p.now()))
 			if c.State.Status == engine.StatusRunning {
 				status.Importance = widget.SuccessImportance
 			} else {
@@ -77,7 +81,7 @@ func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 	p.ShowAll = widget.NewCheck("Show stopped", s.SetShowAll)
 	p.ShowAll.SetChecked(true)
 	p.Stats = widget.NewLabel("")
-	p.Stats.Truncation = fyne.TextTruncateEllipsis
+	p.Stats.Wrapping = fyne.TextWrapWord // why a container stopped is read whole
 	p.Empty = widget.NewLabel("No containers. Run an image from the Images or Search panel.")
 	p.Empty.Wrapping = fyne.TextWrapWord
 
@@ -99,7 +103,12 @@ func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 		}
 	}
 	bar := container.NewHBox(
-		act("Start", do(s.Start)), act("Stop", do(s.Stop)), act("Restart", do(s.Restart)),
+		act("Start", do(s.Start)),
+		act("Stop", func(c engine.Container) {
+			p.Stats.SetText("Stopping " + c.Name + "… it is asked to end (SIGTERM), and ended by force if it has not after 10 s.")
+			do(s.Stop)(c)
+		}),
+		act("Restart", do(s.Restart)),
 		act("Remove", func(c engine.Container) {
 			dialog.ShowConfirm("Remove "+c.Name+"?", "The container and its changes to files are deleted; the image stays.", func(ok bool) {
 				if ok {
@@ -132,7 +141,47 @@ func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 		container.NewStack(p.List, container.NewCenter(p.Empty)))
 	s.OnChange(func() { onMain(p.reload) })
 	p.reload()
+	go p.tickUptimes(p.core.Context())
 	return p
+}
+
+// tickUptimes redraws the list every second while a container runs, so
+// "Up 5 seconds" goes on counting (time passing is no engine event).
+func (p *ContainersPanel) tickUptimes(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			onMain(p.refreshUptimes)
+		}
+	}
+}
+
+func (p *ContainersPanel) refreshUptimes() {
+	for _, c := range p.items {
+		if c.State.Status == engine.StatusRunning {
+			p.List.Refresh()
+			return
+		}
+	}
+}
+
+// stoppedNote says why a stopped container stopped, where a person may
+// wonder: an exit code 137 after Stop is the kill that follows a stop
+// signal its program ignored.
+func stoppedNote(c engine.Container) string {
+	switch {
+	case c.ID == "" || c.State.Status != engine.StatusExited:
+		return ""
+	case c.State.ExitCode == 137:
+		return c.Name + " was killed (exit code 137): its program did not end on the stop signal (SIGTERM) within the stop timeout, so it was ended by force. A program that runs as the container's first process must handle SIGTERM itself, or run with --init."
+	case c.State.ExitCode == 0:
+		return c.Name + " finished (exit code 0)."
+	}
+	return fmt.Sprintf("%s exited with code %d: its logs say why.", c.Name, c.State.ExitCode)
 }
 
 // Items are the containers listed.
@@ -156,6 +205,9 @@ func (p *ContainersPanel) reload() {
 		p.List.Select(p.selected)
 	}
 	p.List.Refresh()
+	if c, _ := p.Selected(); c.ID+string(c.State.Status) != p.followed {
+		p.followStats() // it started or stopped: figures, or why it stopped
+	}
 	p.Empty.Hidden = len(p.items) > 0
 	p.Empty.Refresh()
 	p.update()
@@ -180,9 +232,6 @@ func (p *ContainersPanel) update() {
 			b.Disable()
 		}
 	}
-	if !running {
-		p.Stats.SetText("")
-	}
 }
 
 // followStats shows CPU and memory of the selected running container as
@@ -193,7 +242,9 @@ func (p *ContainersPanel) followStats() {
 		p.stopStats = nil
 	}
 	c, ok := p.Selected()
+	p.followed = c.ID + string(c.State.Status)
 	if !ok || c.State.Status != engine.StatusRunning {
+		p.Stats.SetText(stoppedNote(c)) // no stale figures of a stopped container
 		return
 	}
 	ctx, cancel := context.WithCancel(p.core.Context())

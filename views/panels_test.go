@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -219,5 +220,63 @@ func TestContainersHighlightFollowsTheSelectedContainer(t *testing.T) {
 	}
 	if highlighted < 0 || p.Items()[highlighted].Name != "first" {
 		t.Fatalf("the highlight is on row %d, the actions' target is %q", highlighted, sel.Name)
+	}
+}
+
+// Uptimes go on counting with no engine event, and a stopped container's
+// line says why it stopped instead of its last figures.
+func TestContainersStatusIsLive(t *testing.T) {
+	core, fake := fakeCore(t)
+	test.NewTempApp(t)
+	ctx := context.Background()
+	fake.Store("busybox:1.36", smallImage(t))
+	go app.Follow(core.Context(), fake, nil, core.Containers)
+	w := test.NewTempWindow(t, nil)
+	p := NewContainersPanel(core, w)
+	w.SetContent(p.Object)
+	w.Resize(sizeOf(900, 500))
+	if _, err := core.Containers.Run(ctx, app.RunOptions{Image: "busybox:1.36", Name: "web", Command: "httpd -f"}); err != nil {
+		t.Fatal(err)
+	}
+	waitUI(t, "the container", func() bool { return len(p.Items()) == 1 })
+	uptime := func() string {
+		l, _ := find(p.Object, func(o fyne.CanvasObject) bool {
+			l, ok := o.(*widget.Label)
+			return ok && strings.HasPrefix(l.Text, "Up ")
+		}).(*widget.Label)
+		if l == nil {
+			return ""
+		}
+		return l.Text
+	}
+	started := p.now()
+	p.now = func() time.Time { return started.Add(2*time.Minute + time.Second) }
+	p.refreshUptimes()
+	if got := uptime(); got != "Up 2 minutes" {
+		t.Errorf("two minutes on, the list says %q", got)
+	}
+	p.List.Select(0)
+	test.Tap(p.Buttons["Stop"])
+	waitUI(t, "the stop", func() bool { return p.Items()[0].State.Status == engine.StatusExited })
+	waitUI(t, "why it stopped", func() bool { return strings.Contains(p.Stats.Text, "web") && !strings.Contains(p.Stats.Text, "memory") })
+}
+
+func TestStoppedNote(t *testing.T) {
+	exited := func(code int) engine.Container {
+		return engine.Container{ID: "abc", Name: "web", State: engine.ContainerState{Status: engine.StatusExited, ExitCode: code}}
+	}
+	for _, tc := range []struct {
+		c    engine.Container
+		want string
+	}{
+		{exited(137), "must handle SIGTERM"},
+		{exited(0), "finished"},
+		{exited(2), "exited with code 2"},
+		{engine.Container{ID: "abc", State: engine.ContainerState{Status: engine.StatusRunning}}, ""},
+		{engine.Container{}, ""},
+	} {
+		if got := stoppedNote(tc.c); tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+			t.Errorf("stoppedNote(%+v) = %q, want it to say %q", tc.c.State, got, tc.want)
+		}
 	}
 }
