@@ -109,7 +109,11 @@ test)
   GOOS=darwin go vet -tags ci $(go list ./... | grep -v '/cmd/berth$')
   CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc go vet ./...
   CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc go build -o "${TMPDIR:-/tmp}/berth-windows-amd64.exe" ./cmd/berth
-  go test -race -count=1 -timeout 20m ./...
+  # Each package's result and time, every skipped test with its reason,
+  # every failure whole; passing tests stay quiet (go test -json, read by
+  # testreport; pipefail keeps go test's exit status).
+  go build -o "${TMPDIR:-/tmp}/berth-testreport" ./packaging/dev/testreport
+  go test -json -race -count=1 -timeout 20m ./... | "${TMPDIR:-/tmp}/berth-testreport"
   # Fuzz for a bounded time what takes untrusted input: the validator
   # (parse, rules, steps, incremental re-analysis) and the builder's parse
   # never panic; the layer unpacker writes nothing outside its directory;
