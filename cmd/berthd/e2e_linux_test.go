@@ -406,3 +406,32 @@ func TestDockerVolumes(t *testing.T) {
 	}
 	c.fails("no such volume", "volume", "rm", "data")
 }
+
+// docker network: the bridge, host and none are listed and inspected as
+// dockerd's (the bridge with its subnet and the containers on it); what
+// Berth lacks (networks of one's own) is refused in words; docker system
+// prune goes through.
+func TestDockerNetworks(t *testing.T) {
+	d := startDaemon(t)
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
+	c := dockerCLI(t, d.host)
+	bb := reg.Host + "/library/busybox:latest"
+	c.ok("pull", "-q", bb)
+	if out := c.ok("network", "ls", "--format", "{{.Name}} {{.Driver}}"); out != "bridge bridge\nhost host\nnone null\n" {
+		t.Errorf("network ls: %q", out)
+	}
+	c.ok("run", "-d", "--name", "sleeper", bb, "sleep", "300")
+	ip := strings.TrimSpace(c.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "sleeper"))
+	subnet, _, _ := strings.Cut(d.bip, "/")
+	subnet = subnet[:strings.LastIndex(subnet, ".")] + ".0/24"
+	mustContain(t, "network inspect bridge", c.ok("network", "inspect", "bridge"), `"Subnet": "`+subnet+`"`, `"Name": "sleeper"`, ip+"/")
+	if id := c.ok("inspect", "-f", "{{.NetworkSettings.Networks.bridge.NetworkID}}", "sleeper"); !strings.HasPrefix(c.ok("network", "inspect", "-f", "{{.Id}}", "bridge"), strings.TrimSpace(id)) {
+		t.Errorf("the container's network ID %q is not the bridge's", id)
+	}
+	c.fails("does not create networks yet", "network", "create", "mine")
+	c.fails("pre-defined network", "network", "rm", "bridge")
+	c.fails("not found", "network", "inspect", "nothing")
+	c.ok("rm", "-f", "sleeper")
+	mustContain(t, "system prune", c.ok("system", "prune", "-f"), "Total reclaimed space")
+}

@@ -141,7 +141,7 @@ func run(args []string) error {
 		return err
 	}
 	security, warnings := securityInfo(nf)
-	handler := api.NewHandler(backend, api.Info{Version: version, DataRoot: *dataRoot, InsecureRegistries: insecure, SecurityOptions: security, Warnings: warnings})
+	handler := api.NewHandler(backend, api.Info{Version: version, DataRoot: *dataRoot, InsecureRegistries: insecure, SecurityOptions: security, Warnings: warnings, BridgeName: *bridge, BridgeCIDR: *bip})
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

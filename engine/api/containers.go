@@ -166,7 +166,7 @@ func mountPoint(m engine.Mount) container.MountPoint {
 }
 
 func endpoint(c engine.Container) *network.EndpointSettings {
-	ep := &network.EndpointSettings{NetworkID: "berth0", IPPrefixLen: 16}
+	ep := &network.EndpointSettings{NetworkID: networkID("bridge"), IPPrefixLen: 16}
 	ep.IPAddress, _ = netip.ParseAddr(c.IPAddress)
 	ep.Gateway, _ = netip.ParseAddr(c.Gateway)
 	return ep

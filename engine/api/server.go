@@ -57,6 +57,9 @@ type Info struct {
 	SecurityOptions []string
 	// Warnings are what docker info warns of (what the engine does without).
 	Warnings []string
+	// Bridge is the network containers attach to ("berth0",
+	// "10.88.0.1/16"): docker network ls's bridge.
+	BridgeName, BridgeCIDR string
 }
 
 type server struct {
@@ -129,6 +132,7 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 		s.imageByName(w, r, strings.TrimPrefix(p, "/images/"))
 	case s.containerRoutes(w, r, p):
 	case s.volumeRoutes(w, r, p):
+	case s.networkRoutes(w, r, p):
 	default:
 		writeError(w, http.StatusNotFound, errors.New("page not found"))
 	}
