@@ -52,7 +52,7 @@ func (s *server) predefined() []networkJSON {
 	created := s.started.UTC().Format(time.RFC3339Nano)
 	mk := func(name, driver string) networkJSON {
 		return networkJSON{Name: name, ID: networkID(name), Created: created, Scope: "local", Driver: driver,
-			IPAM: networkIPAM{Driver: "default", Options: map[string]string{}, Config: []map[string]string{}},
+			IPAM:       networkIPAM{Driver: "default", Options: map[string]string{}, Config: []map[string]string{}},
 			Containers: map[string]networkEndpoint{}, Options: map[string]string{}, Labels: map[string]string{}}
 	}
 	bridge := mk("bridge", "bridge")
