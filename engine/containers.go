@@ -334,3 +334,23 @@ func MatchLabels(filters []string, labels map[string]string) bool {
 	}
 	return true
 }
+
+// ProcessList is what `docker top` shows: column titles and a row of
+// values per process.
+type ProcessList struct {
+	Titles    []string
+	Processes [][]string
+}
+
+// FileChange is one path a container changed, as `docker diff` shows it.
+type FileChange struct {
+	Path string
+	Kind int // 0 modified, 1 added, 2 deleted (dockerd's numbers)
+}
+
+// ContainerInsight looks into a container: its processes, and what it
+// changed in its image's files.
+type ContainerInsight interface {
+	Top(ctx context.Context, name string) (ProcessList, error)
+	Changes(ctx context.Context, name string) ([]FileChange, error)
+}

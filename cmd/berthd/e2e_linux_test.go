@@ -435,3 +435,29 @@ func TestDockerNetworks(t *testing.T) {
 	c.ok("rm", "-f", "sleeper")
 	mustContain(t, "system prune", c.ok("system", "prune", "-f"), "Total reclaimed space")
 }
+
+// docker top lists a container's processes; docker diff what it changed
+// in its image's files (added, changed, deleted), as dockerd's do.
+func TestDockerTopAndDiff(t *testing.T) {
+	d := startDaemon(t)
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
+	c := dockerCLI(t, d.host)
+	bb := reg.Host + "/library/busybox:latest"
+	c.ok("pull", "-q", bb)
+	c.ok("run", "-d", "--name", "busy", bb, "sh", "-c", "mkdir /made && echo x > /made/f && rm /bin/vi && echo y >> /etc/passwd && exec sleep 300")
+	for i := 0; ; i++ {
+		out := c.ok("top", "busy")
+		if strings.Contains(out, "sleep 300") && strings.Contains(out, "PID") && strings.Contains(out, "CMD") {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("docker top:\n%s", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	diff := c.ok("diff", "busy")
+	mustContain(t, "docker diff", diff, "A /made\n", "A /made/f\n", "D /bin/vi\n", "C /etc/passwd\n", "C /etc\n")
+	c.fails("is not running", "top", c.ok("create", bb, "true")[:12])
+	c.ok("rm", "-f", "busy")
+}

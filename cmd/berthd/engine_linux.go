@@ -52,7 +52,7 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 		return nil, err
 	}
 	setUsage(rt.ImageUsers)
-	b.Containers, b.ContainerViews, b.ContainerControls, b.ContainerIO, b.ContainerFiles, b.Volumes = rt, rt, rt, rt, rt, rt
+	b.Containers, b.ContainerViews, b.ContainerControls, b.ContainerIO, b.ContainerFiles, b.ContainerInsight, b.Volumes = rt, rt, rt, rt, rt, rt, rt
 	bld, err := build.New(filepath.Join(n.dataRoot, "build"), st, b.Registry, rt)
 	if err != nil {
 		return nil, err

@@ -61,6 +61,8 @@ func (s *server) containerRoutes(w http.ResponseWriter, r *http.Request, p strin
 			"HEAD archive": s.archiveStat,
 			"GET archive":  s.archiveGet,
 			"PUT archive":  s.archivePut,
+			"GET top":      s.containerTop,
+			"GET changes":  s.containerChanges,
 		}[m+" "+action]
 		if !ok {
 			return false
@@ -70,6 +72,35 @@ func (s *server) containerRoutes(w http.ResponseWriter, r *http.Request, p strin
 		return false
 	}
 	return true
+}
+
+// containerTop is docker top: the container's processes. ps_args are not
+// read (dockerd runs ps with them; Berth reads /proc itself).
+func (s *server) containerTop(w http.ResponseWriter, r *http.Request, id string) {
+	if s.b.ContainerInsight == nil {
+		writeError(w, http.StatusNotImplemented, fmt.Errorf("this engine cannot list a container's processes: %w", engine.ErrNotSupported))
+		return
+	}
+	list, err := s.b.ContainerInsight.Top(r.Context(), id)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"Titles": list.Titles, "Processes": nonNil(list.Processes)})
+}
+
+// containerChanges is docker diff.
+func (s *server) containerChanges(w http.ResponseWriter, r *http.Request, id string) {
+	if s.b.ContainerInsight == nil {
+		writeError(w, http.StatusNotImplemented, fmt.Errorf("this engine cannot list a container's changes: %w", engine.ErrNotSupported))
+		return
+	}
+	changes, err := s.b.ContainerInsight.Changes(r.Context(), id)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, nonNil(changes))
 }
 
 func (s *server) containerCreate(w http.ResponseWriter, r *http.Request) {

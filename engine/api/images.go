@@ -363,9 +363,11 @@ func (s *server) imageLoad(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func nonNil(s []string) []string {
+// nonNil is s, or an empty slice for nil: JSON's [] where clients
+// expect a list, never null.
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

@@ -39,6 +39,7 @@ type Backend struct {
 	ContainerControls engine.ContainerControls
 	ContainerIO       engine.ContainerIO
 	ContainerFiles    engine.ContainerFiles
+	ContainerInsight  engine.ContainerInsight
 	// Builder serves /build; BuildContextDir makes a directory for an
 	// uploaded context (the caller removes it).
 	Builder         engine.Builder
