@@ -64,8 +64,14 @@ func (s *jsonStream) progress(p engine.Progress) {
 }
 
 // fail ends a stream with an error; the status line was sent long ago.
+// fail ends the stream with err, under both of dockerd's keys: the CLI
+// reads errorDetail, docker-py the older "error" (a load that failed
+// looked like success to it).
 func (s *jsonStream) fail(err error) {
-	s.send(jsonstream.Message{Error: &jsonstream.Error{Message: err.Error()}})
+	s.encode(struct {
+		ErrorDetail jsonstream.Error `json:"errorDetail"`
+		Error       string           `json:"error"`
+	}{jsonstream.Error{Message: err.Error()}, err.Error()})
 }
 
 func (s *jsonStream) text(line string) {

@@ -36,6 +36,14 @@ try:
     check("exec as an unknown user", web.exec_run("true", user="nosuchuser").exit_code, 126)
     check("exec of a missing command", web.exec_run("nosuchcommand").exit_code, 127)
     check("inspect log type", web.attrs["HostConfig"]["LogConfig"]["Type"], "json-file")
+    # A load that fails raises, with the engine's words.
+    try:
+        client.images.load(b"not a tar archive")
+        sys.exit("images.load of a broken archive: no error raised")
+    except docker.errors.APIError:
+        pass
+    except docker.errors.ImageLoadError:
+        pass
 finally:
     # kill returns once the container has stopped: remove needs no force.
     for c in (web, other):
