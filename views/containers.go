@@ -119,7 +119,9 @@ func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 		act("Logs", func(ct engine.Container) { ShowLogs(c, ct, w) }),
 		act("Open in browser", func(c engine.Container) {
 			if u, err := url.Parse(app.URL(c)); err == nil && u.Host != "" {
-				fyne.CurrentApp().OpenURL(u)
+				if err := fyne.CurrentApp().OpenURL(u); err != nil {
+					showError(fmt.Errorf("no browser could be opened (%v); open %s in one yourself", err, u), w)
+				}
 			}
 		}),
 		act("Inspect", func(c engine.Container) {

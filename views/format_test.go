@@ -76,3 +76,19 @@ func TestConceptsExplainOnHover(t *testing.T) {
 		}
 	}
 }
+
+func TestPluralAndWhere(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{plural(1, "image", "images"), "1 image"},
+		{plural(0, "image", "images"), "0 images"},
+		{plural(3, "layer", "layers"), "3 layers"},
+		{searchedWhere("nginx"), "on Docker Hub"},
+		{searchedWhere("bitnami/nginx"), "on Docker Hub"},
+		{searchedWhere("127.0.0.1:5000"), "in 127.0.0.1:5000"},
+		{searchedWhere("ghcr.io/owner"), "in ghcr.io"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

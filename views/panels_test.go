@@ -31,7 +31,7 @@ func TestSearchFindsPicksTagsAndPulls(t *testing.T) {
 	test.Type(p.Query, host+"/busy")
 	test.Tap(p.Go)
 	waitUI(t, "results", func() bool { return len(p.ResultNames()) == 1 })
-	if p.ResultNames()[0] != host+"/library/busybox" || !strings.Contains(p.Status.Text, "1 images") {
+	if p.ResultNames()[0] != host+"/library/busybox" || p.Status.Text != "1 image in "+host+". Pick one, then a tag." {
 		t.Fatalf("results %v, status %q", p.ResultNames(), p.Status.Text)
 	}
 	if !p.Pull.Disabled() {

@@ -38,7 +38,7 @@ func NewSearchPanel(c *app.Core, pull, run func(ref string)) *SearchPanel {
 	p.Query.SetPlaceHolder("Search images, e.g. python, nginx, redis")
 	p.Query.OnSubmitted = func(string) { p.find() }
 	p.Go = widget.NewButton("Search", p.find)
-	p.Status = widget.NewLabel("A registry is where images are published; Docker Hub is the public one.")
+	p.Status = widget.NewLabel("A registry is where images are published; Docker Hub is the public one. Type a name to search Docker Hub, or a registry's address (localhost:5000, or localhost:5000/app) to search that registry.")
 	p.Status.Wrapping = fyne.TextWrapWord
 	p.Results = widget.NewList(
 		func() int { return len(p.results) },
@@ -61,8 +61,14 @@ func NewSearchPanel(c *app.Core, pull, run func(ref string)) *SearchPanel {
 				name += "  (official)"
 			}
 			vb.Objects[0].(*widget.Label).SetText(name)
-			vb.Objects[1].(*widget.Label).SetText(r.Description)
-			c.Objects[1].(*widget.Label).SetText(fmt.Sprintf("★ %d", r.Stars))
+			desc := vb.Objects[1].(*widget.Label)
+			desc.SetText(r.Description)
+			desc.Hidden = r.Description == "" // a registry's catalog has none: no empty line
+			stars := c.Objects[1].(*widget.Label)
+			stars.SetText(fmt.Sprintf("★ %d", r.Stars))
+			stars.Hidden = r.Stars == 0 // Docker Hub's; other registries count none
+			vb.Refresh()
+			c.Refresh()
 		})
 	p.Tags = widget.NewSelect(nil, nil)
 	p.Tags.PlaceHolder = "tag"
@@ -95,6 +101,16 @@ func NewSearchPanel(c *app.Core, pull, run func(ref string)) *SearchPanel {
 	return p
 }
 
+// searchedWhere says where a search looked: Docker Hub, or the registry
+// the term names ("127.0.0.1:5000/app", "ghcr.io/owner").
+func searchedWhere(term string) string {
+	first, _, _ := strings.Cut(strings.TrimSpace(term), "/")
+	if strings.ContainsAny(first, ".:") || first == "localhost" {
+		return "in " + first
+	}
+	return "on Docker Hub"
+}
+
 func (p *SearchPanel) find() {
 	term := p.Query.Text
 	p.Status.SetText("Searching…")
@@ -115,7 +131,7 @@ func (p *SearchPanel) find() {
 				if len(res) == 0 {
 					p.Status.SetText("Nothing found for " + strings.TrimSpace(term) + ".")
 				} else {
-					p.Status.SetText(fmt.Sprintf("%d images. Pick one, then a tag.", len(res)))
+					p.Status.SetText(plural(len(res), "image", "images") + " " + searchedWhere(term) + ". Pick one, then a tag.")
 				}
 			}
 			p.Results.Refresh()

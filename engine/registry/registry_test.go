@@ -352,6 +352,9 @@ func TestSplitSearchTerm(t *testing.T) {
 		"ghcr.io/owner":        {"ghcr.io", "owner"},
 		"docker.io/nginx":      {"docker.io", "nginx"},
 		"index.docker.io/node": {"docker.io", "node"},
+		"127.0.0.1:5102":       {"127.0.0.1:5102", ""},
+		"localhost":            {"localhost", ""},
+		"127.0.0.1:5102/":      {"127.0.0.1:5102", ""},
 	} {
 		if h, q := splitSearchTerm(term); h != want[0] || q != want[1] {
 			t.Errorf("splitSearchTerm(%q) = %q, %q", term, h, q)

@@ -33,9 +33,14 @@ func (r *Registry) Search(ctx context.Context, term string, limit int, auth *eng
 }
 
 // splitSearchTerm separates a registry host from the term, by docker's rule:
-// a first component with a dot or a colon, or "localhost", is a host.
+// a first component with a dot or a colon, or "localhost", is a host. A
+// host alone with its port ("127.0.0.1:5000", "localhost") lists that
+// registry's catalog rather than asking Docker Hub for the string.
 func splitSearchTerm(term string) (host, query string) {
 	first, rest, found := strings.Cut(term, "/")
+	if !found && (strings.Contains(first, ":") || first == "localhost") {
+		return first, ""
+	}
 	if found && (strings.ContainsAny(first, ".:") || first == "localhost") {
 		if first == "docker.io" || first == "index.docker.io" {
 			return "docker.io", rest
