@@ -344,6 +344,36 @@ func ShowRun(c *app.Core, image string, w fyne.Window, onStarted func(id string)
 	}, w)
 	form.Resize(fyne.NewSize(520, 460))
 	d.Dialog = form
+	for _, e := range []*widget.Entry{d.Image, d.Name, d.Ports, d.Command} {
+		e.OnSubmitted = func(string) { form.Submit() } // Enter runs it
+	}
 	form.Show()
+	// The ports the image says it listens on, offered as they are.
+	go func() {
+		img, err := c.Engine.Images.Inspect(c.Context(), image)
+		if err != nil || len(img.Config.ExposedPorts) == 0 {
+			return
+		}
+		onMain(func() {
+			if d.Ports.Text == "" {
+				d.Ports.SetText(portsFromExpose(img.Config.ExposedPorts))
+			}
+		})
+	}()
 	return d
+}
+
+// portsFromExpose turns an image's EXPOSE ("80/tcp", "53/udp") into the
+// Run dialog's ports, each on the same port of this computer.
+func portsFromExpose(exposed []string) string {
+	var out []string
+	for _, e := range exposed {
+		port, proto, _ := strings.Cut(e, "/")
+		if proto == "" || proto == "tcp" {
+			out = append(out, port+":"+port)
+		} else {
+			out = append(out, port+":"+port+"/"+proto)
+		}
+	}
+	return strings.Join(out, ", ")
 }

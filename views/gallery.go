@@ -195,13 +195,16 @@ func ShowPull(c *app.Core, w fyne.Window, ref string) {
 	}
 	entry := widget.NewEntry()
 	entry.SetPlaceHolder("e.g. python:3.12-slim or nginx")
-	dialog.ShowForm("Pull an image", "Pull", "Cancel", []*widget.FormItem{
+	d := dialog.NewForm("Pull an image", "Pull", "Cancel", []*widget.FormItem{
 		widget.NewFormItem("Image", entry),
 	}, func(ok bool) {
 		if ok && strings.TrimSpace(entry.Text) != "" {
 			pullWithProgress(c, w, strings.TrimSpace(entry.Text))
 		}
 	}, w)
+	entry.OnSubmitted = func(string) { d.Submit() } // Enter pulls
+	d.Resize(fyne.NewSize(480, d.MinSize().Height)) // room for a registry's long names
+	d.Show()
 	w.Canvas().Focus(entry)
 }
 

@@ -17,6 +17,8 @@ import (
 
 	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/engine"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 func TestSearchFindsPicksTagsAndPulls(t *testing.T) {
@@ -278,5 +280,33 @@ func TestStoppedNote(t *testing.T) {
 		if got := stoppedNote(tc.c); tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
 			t.Errorf("stoppedNote(%+v) = %q, want it to say %q", tc.c.State, got, tc.want)
 		}
+	}
+}
+
+// The Run dialog offers the ports the image exposes, and Enter runs it.
+func TestRunDialogOffersExposedPortsAndRunsOnEnter(t *testing.T) {
+	core, fake := fakeCore(t)
+	test.NewTempApp(t)
+	img, err := mutate.Config(smallImage(t), v1.Config{ExposedPorts: map[string]struct{}{"8080/tcp": {}, "53/udp": {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.Store("web:1", img)
+	w := test.NewTempWindow(t, nil)
+	w.Resize(sizeOf(900, 600))
+	var started string
+	d := ShowRun(core, "web:1", w, func(id string) { started = id })
+	waitUI(t, "the exposed ports", func() bool { return d.Ports.Text != "" })
+	if d.Ports.Text != "53:53/udp, 8080:8080" && d.Ports.Text != "8080:8080, 53:53/udp" {
+		t.Fatalf("ports offered: %q", d.Ports.Text)
+	}
+	d.Name.SetText("web")
+	d.Name.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	waitUI(t, "the container Enter ran", func() bool { return started != "" })
+}
+
+func TestPortsFromExpose(t *testing.T) {
+	if got := portsFromExpose([]string{"80/tcp", "53/udp", "9000"}); got != "80:80, 53:53/udp, 9000:9000" {
+		t.Errorf("portsFromExpose = %q", got)
 	}
 }
