@@ -31,6 +31,8 @@ type BuildStep struct {
 	Duration    time.Duration
 	LayerSize   int64
 	Output      string
+	// Reason is why the step reran rather than come from the cache.
+	Reason string
 }
 
 // BuildLog collects a build's events for the build log panel.
@@ -59,6 +61,10 @@ func (l *BuildLog) Apply(ev engine.BuildEvent) {
 	case engine.BuildStepOutput:
 		if s := l.step(ev.Step); s != nil {
 			s.Output += ev.Output
+		}
+	case engine.BuildStepRerun:
+		if s := l.step(ev.Step); s != nil {
+			s.Reason = ev.Output
 		}
 	case engine.BuildStepCached, engine.BuildStepDone, engine.BuildStepFailed:
 		if s := l.step(ev.Step); s != nil {

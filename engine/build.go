@@ -28,6 +28,7 @@ type BuildEventKind string
 const (
 	BuildStepStarted BuildEventKind = "started" // a step begins
 	BuildStepCached  BuildEventKind = "cached"  // the step's result came from the cache
+	BuildStepRerun   BuildEventKind = "rerun"   // the step missed the cache; Output says why
 	BuildStepOutput  BuildEventKind = "output"  // a chunk of a RUN step's output
 	BuildStepDone    BuildEventKind = "done"    // the step finished
 	BuildStepFailed  BuildEventKind = "failed"  // the step failed; Output has why

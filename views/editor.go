@@ -207,7 +207,11 @@ func (p *EditorPanel) buildArea(w fyne.Window) fyne.CanvasObject {
 			s := p.steps[i]
 			c := o.(*fyne.Container)
 			text := c.Objects[0].(*widget.Label)
-			text.SetText(fmt.Sprintf("%d  %s", s.Number, s.Instruction))
+			line := fmt.Sprintf("%d  %s", s.Number, s.Instruction)
+			if why := shortReason(s.Reason, s.Instruction); why != "" {
+				line += "  — " + why
+			}
+			text.SetText(line)
 			text.Truncation = fyne.TextTruncateEllipsis
 			st := c.Objects[1].(*widget.Label)
 			st.SetText(stepStatus(s))
@@ -218,8 +222,8 @@ func (p *EditorPanel) buildArea(w fyne.Window) fyne.CanvasObject {
 		if i < len(p.steps) {
 			s := p.steps[i]
 			p.goToLine(s.Line)
-			if s.Output != "" {
-				showText(fmt.Sprintf("Step %d: %s", s.Number, s.Instruction), s.Output, w)
+			if body := strings.TrimSpace(s.Reason + "\n\n" + s.Output); body != "" {
+				showText(fmt.Sprintf("Step %d: %s", s.Number, s.Instruction), body, w)
 			}
 		}
 	}

@@ -69,3 +69,13 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// shortReason is why a step reran, as the build log's row has room for:
+// "app.py changed" from "Reran because app.py changed (COPY . /app, line 6)".
+func shortReason(reason, instruction string) string {
+	r := strings.TrimPrefix(reason, "Reran because ")
+	if i := strings.LastIndex(r, " ("+instruction+", line "); i > 0 {
+		r = r[:i]
+	}
+	return r
+}

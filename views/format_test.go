@@ -92,3 +92,15 @@ func TestPluralAndWhere(t *testing.T) {
 		}
 	}
 }
+
+func TestShortReason(t *testing.T) {
+	for _, tc := range []struct{ reason, instruction, want string }{
+		{"Reran because app.py changed (COPY . /app, line 6)", "COPY . /app", "app.py changed"},
+		{"Reran because ARG VERSION changed from 1 to 2 (RUN make (x), line 3)", "RUN make (x)", "ARG VERSION changed from 1 to 2"},
+		{"", "RUN x", ""},
+	} {
+		if got := shortReason(tc.reason, tc.instruction); got != tc.want {
+			t.Errorf("shortReason(%q) = %q, want %q", tc.reason, got, tc.want)
+		}
+	}
+}

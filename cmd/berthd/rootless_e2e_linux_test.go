@@ -114,6 +114,14 @@ func TestRootlessEngineForAnOrdinaryUser(t *testing.T) {
 	dockerfile, _ := os.ReadFile(filepath.Join(app, "Dockerfile"))
 	os.WriteFile(filepath.Join(app, "Dockerfile.dev"), append(dockerfile, []byte("ENV MODE=dev\n")...), 0o644)
 	mustContain(t, "build -f", c.ok("build", "-f", filepath.Join(app, "Dockerfile.dev"), "-t", "me/pyhello:dev", app), "Successfully tagged me/pyhello:dev")
+	// A rebuild after an edit says which step reran, and why.
+	appPy := filepath.Join(app, "app.py")
+	src, _ := os.ReadFile(appPy)
+	os.WriteFile(appPy, append(src, []byte("# edited\n")...), 0o644)
+	rebuilt := c.ok("build", "-t", "me/pyhello:v1", app)
+	mustContain(t, "rebuild after an edit", rebuilt, "Using cache", " ---> Reran because app.py changed, and Dockerfile.dev was added (COPY . ., line 7)")
+	os.WriteFile(appPy, src, 0o644)
+	c.ok("build", "-t", "me/pyhello:v1", app)
 
 	// run -d -p: the port answers on the host.
 	// run -d -p on loopback and on every address; UDP too.

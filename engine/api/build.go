@@ -91,6 +91,8 @@ func (s *server) buildImage(w http.ResponseWriter, r *http.Request) {
 			send(text, &e)
 		case engine.BuildStepCached:
 			send(" ---> Using cache\n ---> "+ev.ID+"\n", &e)
+		case engine.BuildStepRerun:
+			send(" ---> "+ev.Output+"\n", &e) // why it missed the cache: a line the docker CLI shows as it is
 		case engine.BuildStepOutput:
 			send(ev.Output, &e)
 		case engine.BuildStepDone:

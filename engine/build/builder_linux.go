@@ -135,6 +135,11 @@ type stage struct {
 	args   []kv
 	cmdSet bool // CMD given in this stage (ENTRYPOINT keeps it)
 	done   bool
+	// For why a step reran: the stage's base (name and what it resolved
+	// to), its steps so far, and whether the last one ran.
+	baseName, baseID string
+	steps            int
+	reran            bool
 }
 
 // build is one build in progress.
@@ -153,6 +158,8 @@ type build struct {
 	usedArgs map[string]bool
 	releases []func()
 	mu       sync.Mutex
+	// The steps' key inputs: the last successful build's, and this one's.
+	lastSteps, theseSteps stepRecord
 }
 
 // Build builds opts.Dockerfile in opts.ContextDir.
@@ -192,7 +199,10 @@ func (b *Builder) Build(ctx context.Context, opts engine.BuildOptions, fn func(e
 	if err != nil {
 		return engine.BuildResult{}, err
 	}
-	bd := &build{b: b, ctx: ctx, opts: opts, emit: fn, df: df, shlex: shell.NewLex(df.escape), ignore: ignore, usedArgs: map[string]bool{}}
+	bd := &build{b: b, ctx: ctx, opts: opts, emit: fn, df: df, shlex: shell.NewLex(df.escape), ignore: ignore, usedArgs: map[string]bool{}, theseSteps: stepRecord{}}
+	// The same build again: the same names and Dockerfile.
+	record := insightPath(b.dir, strings.Join(opts.Tags, ",")+"\x00"+opts.Dockerfile+"\x00"+opts.Target)
+	bd.lastSteps = loadStepRecord(record)
 	defer func() {
 		for _, r := range bd.releases {
 			r()
@@ -236,6 +246,9 @@ func (b *Builder) Build(ctx context.Context, opts engine.BuildOptions, fn func(e
 		return engine.BuildResult{}, fmt.Errorf("build: save the image: %w", err)
 	}
 	bd.warnUnusedArgs()
+	if err := bd.theseSteps.save(record); err != nil {
+		fn(engine.BuildEvent{Kind: engine.BuildWarning, Output: "the build's step record was not kept (the next build cannot say why a step reran): " + err.Error()})
+	}
 	return engine.BuildResult{ImageID: id, Tags: opts.Tags}, nil
 }
 
@@ -422,11 +435,13 @@ func (bd *build) from(st *stage, def instructions.Stage) error {
 	}
 	switch j, isStage := bd.df.stageIndex(base, st.index); {
 	case strings.EqualFold(base, "scratch"):
+		st.baseName, st.baseID = "scratch", "scratch"
 		st.key = keyOf("scratch", hostPlatform())
 		st.cfg = v1.ConfigFile{OS: "linux", Architecture: goruntime.GOARCH, Config: v1.Config{}}
 	case isStage:
 		prev := bd.stages[j]
 		st.key, st.layers, st.cfg = prev.key, append([]store.Layer(nil), prev.layers...), cloneConfig(prev.cfg)
+		st.baseName, st.baseID, st.reran = "stage "+prev.name, prev.key, prev.reran
 	default:
 		if base == "" {
 			return fail(fmt.Errorf("FROM needs an image name (it expanded to nothing): %w", engine.ErrInvalidArgument))
@@ -445,6 +460,7 @@ func (bd *build) from(st *stage, def instructions.Stage) error {
 		}
 		bd.releases = append(bd.releases, bd.b.store.Lease(digests...))
 		st.key, st.layers, st.cfg = keyOf("image", id), layers, cloneConfig(*cfg)
+		st.baseName, st.baseID = base, id
 	}
 	if st.cfg.Config.Env == nil && !strings.EqualFold(base, "scratch") {
 		st.cfg.Config.Env = []string{}
@@ -555,9 +571,17 @@ func (bd *build) dispatch(st *stage, cmd instructions.Command, trigger bool) err
 		defer op.cleanup()
 	}
 	key := keyOf(append([]string{st.key, op.kind}, op.key...)...)
+	inputs := stepInputs{Instruction: text, Parent: st.key, Files: op.inputFiles, Args: op.args, parentRan: st.reran}
+	if st.steps == 0 {
+		inputs.Base, inputs.BaseID = st.baseName, st.baseID
+	}
+	position := fmt.Sprintf("%d/%d", st.index, st.steps)
+	st.steps++
+	bd.theseSteps[position] = inputs
 	if !bd.opts.NoCache {
 		if e, ok := bd.b.cache.get(key); ok && (e.Layer == nil || bd.b.store.HasLayer(*e.Layer)) {
 			bd.apply(st, key, e)
+			st.reran = false
 			ev.Kind, ev.Duration, ev.ID = engine.BuildStepCached, time.Since(start), key[:12]
 			if e.Layer != nil {
 				ev.LayerSize = e.Layer.Unpacked
@@ -565,7 +589,15 @@ func (bd *build) dispatch(st *stage, cmd instructions.Command, trigger bool) err
 			bd.emit(ev)
 			return nil
 		}
+		var last *stepInputs
+		if in, ok := bd.lastSteps[position]; ok {
+			last = &in
+		}
+		why := ev
+		why.Kind, why.Output = engine.BuildStepRerun, whyReran(last, inputs, ln)
+		bd.emit(why)
 	}
+	st.reran = true
 	cfg := cloneConfig(st.cfg)
 	var layer *store.Layer
 	switch {
@@ -626,9 +658,13 @@ func (bd *build) stepErr(step, ln int, text string, err error) error {
 
 // op is what a step does: its cache identity, and the work on a miss.
 type op struct {
-	kind    string
-	key     []string
-	history string
+	kind string
+	key  []string
+	// inputFiles (COPY, ADD from the context: path → hash) and args (the
+	// build arguments a RUN sees) name what of key may change.
+	inputFiles map[string]string
+	args       map[string]string
+	history    string
 	// files changes the filesystem, mounted at root; nil for metadata.
 	files     func(root string) error
 	noHistory bool
@@ -805,7 +841,12 @@ func (bd *build) planArg(st *stage, c *instructions.ArgCommand) (*op, error) {
 			parts = append(parts, arg.Key)
 		}
 	}
-	return &op{kind: "ARG", key: parts, history: "ARG " + strings.Join(parts, " ")}, nil
+	o := &op{kind: "ARG", key: parts, history: "ARG " + strings.Join(parts, " "), args: map[string]string{}}
+	for _, p := range parts {
+		k, v, _ := strings.Cut(p, "=")
+		o.args[k] = v
+	}
+	return o, nil
 }
 
 // withShell makes a command line: the exec form as written, the shell
@@ -931,7 +972,10 @@ func (bd *build) planRun(st *stage, c *instructions.RunCommand) (*op, error) {
 		cwd = "/"
 	}
 	user := st.cfg.Config.User
-	o := &op{kind: "RUN", key: append(append(append([]string{}, argv...), "\x00env"), append(argEnv, display, fmt.Sprint(noNetwork))...), history: createdBy, cleanup: cleanup}
+	o := &op{kind: "RUN", key: append(append(append([]string{}, argv...), "\x00env"), append(argEnv, display, fmt.Sprint(noNetwork))...), history: createdBy, cleanup: cleanup, args: map[string]string{}}
+	for _, a := range st.args {
+		o.args[a.key] = a.value
+	}
 	o.run = &runtime.Step{Args: argv, Env: env, Cwd: cwd, User: user, NoNetwork: noNetwork, Mounts: mounts}
 	return o, nil
 }

@@ -285,7 +285,10 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 					s.archive = isArchive(filepath.Join(root, m.real))
 				}
 				if f.from == "" {
-					h, err := hashTree(bd.ctx, root, m.real, m.rel, ignore, exclude)
+					if o.inputFiles == nil {
+						o.inputFiles = map[string]string{}
+					}
+					h, err := hashTree(bd.ctx, root, m.real, m.rel, ignore, exclude, o.inputFiles)
 					if err != nil {
 						return err
 					}
@@ -443,7 +446,10 @@ func ignored(pm *patternmatcher.PatternMatcher, rel string) bool {
 
 // hashTree hashes what copying rel would copy: names, types, permission
 // bits, link targets and contents, so only a real change misses the cache.
-func hashTree(ctx context.Context, root, real, rel string, ignore, exclude *patternmatcher.PatternMatcher) (string, error) {
+// hashTree hashes what a COPY takes from the context below real (names,
+// modes, contents), and records each file's own hash in files under its
+// context path, for why a step reran.
+func hashTree(ctx context.Context, root, real, rel string, ignore, exclude *patternmatcher.PatternMatcher, files map[string]string) (string, error) {
 	h := sha256.New()
 	base := filepath.Join(root, real)
 	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
@@ -470,15 +476,24 @@ func hashTree(ctx context.Context, root, real, rel string, ignore, exclude *patt
 		case fi.Mode()&fs.ModeSymlink != 0:
 			t, _ := os.Readlink(p)
 			fmt.Fprintf(h, "%s\x00", t)
+			if files != nil {
+				files[ctxRel] = fmt.Sprintf("%o->%s", fi.Mode(), t)
+			}
 		case fi.Mode().IsRegular():
 			f, err := os.Open(p)
 			if err != nil {
 				return fmt.Errorf("read %s from the build context: %w", ctxRel, err)
 			}
-			_, err = io.Copy(h, f)
+			fh := sha256.New()
+			_, err = io.Copy(fh, f)
 			f.Close()
 			if err != nil {
 				return err
+			}
+			sum := hex.EncodeToString(fh.Sum(nil))
+			fmt.Fprintf(h, "%s\x00", sum)
+			if files != nil {
+				files[ctxRel] = fmt.Sprintf("%o:%s", fi.Mode(), sum)
 			}
 		}
 		return nil
