@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/app/apptest"
+	"github.com/berth-dev/berth/engine/enginetest"
 
 	"github.com/berth-dev/berth/engine"
 )
@@ -235,5 +237,37 @@ func TestEditorBuildsWithTheEngine(t *testing.T) {
 	steps, _, _, _, _ = log.Snapshot()
 	if last := steps[len(steps)-1]; last.State != app.StepFailed || !strings.Contains(last.Output, "failing") {
 		t.Fatalf("failed step %+v", last)
+	}
+}
+
+// Log in: the engine checks the account, the app keeps it where docker
+// login does (the docker CLI then finds it too), and sends it with pulls,
+// so a private image comes through; a wrong password keeps nothing.
+func TestLoginKeepsTheAccountAndPullsWithIt(t *testing.T) {
+	te := apptest.Start(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	ctx := context.Background()
+	te.Registry.Push(t, enginetest.Busybox(t), "private/busybox:1")
+	te.Registry.RequireLogin(enginetest.Login{User: "me", Password: "s3cret", Bearer: true})
+	ref := te.Registry.Host + "/private/busybox:1"
+	images := app.NewImages(te.Core.Engine.Images, te.Core.Engine.Registry)
+	if err := images.Pull(ctx, ref, app.NewTransfer(nil)); !errors.Is(err, engine.ErrUnauthorized) {
+		t.Fatalf("pull before login: %v", err)
+	}
+	if err := te.Core.Login(ctx, te.Registry.Host, "me", "wrong"); !errors.Is(err, engine.ErrUnauthorized) {
+		t.Fatalf("login with a wrong password: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json")); err == nil {
+		t.Fatal("a refused login was kept")
+	}
+	if err := te.Core.Login(ctx, te.Registry.Host, "me", "s3cret"); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"))
+	if !strings.Contains(string(data), te.Registry.Host) || !strings.Contains(string(data), base64.StdEncoding.EncodeToString([]byte("me:s3cret"))) {
+		t.Fatalf("config.json after login:\n%s", data)
+	}
+	if err := images.Pull(ctx, ref, app.NewTransfer(nil)); err != nil {
+		t.Fatalf("pull after login: %v", err)
 	}
 }

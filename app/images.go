@@ -200,14 +200,14 @@ func (s *Images) History(ctx context.Context, ref string) ([]engine.HistoryItem,
 
 // Push uploads ref, reporting progress like a pull.
 func (s *Images) Push(ctx context.Context, ref string, p *Transfer) error {
-	_, err := s.reg.Push(ctx, ref, nil, p.Report)
+	_, err := s.reg.Push(ctx, ref, credentialsFor(ref), p.Report)
 	p.finish(err)
 	return err
 }
 
 // Pull fetches ref, reporting per-layer progress to p.
 func (s *Images) Pull(ctx context.Context, ref string, p *Transfer) error {
-	_, err := s.reg.Pull(ctx, ref, nil, p.Report)
+	_, err := s.reg.Pull(ctx, ref, credentialsFor(ref), p.Report)
 	p.finish(err)
 	if err != nil {
 		return err

@@ -93,6 +93,8 @@ func NewGallery(c *app.Core, w fyne.Window, acts GalleryActions) *Gallery {
 	}
 	pull := widget.NewButton("Pull…", g.showPull)
 	g.Buttons["Pull…"] = pull
+	login := widget.NewButton("Log in…", func() { ShowLogin(c, w, "", nil) })
+	g.Buttons["Log in…"] = login
 	bar := container.NewHBox(pull,
 		add("Run", func(r app.ImageRow) {
 			if acts.Run != nil {
@@ -105,7 +107,8 @@ func NewGallery(c *app.Core, w fyne.Window, acts GalleryActions) *Gallery {
 			if acts.ExploreLayers != nil {
 				acts.ExploreLayers(r.Ref)
 			}
-		}))
+		}),
+		login)
 	top := container.NewBorder(nil, nil, nil, container.NewHBox(g.Sort, g.Dangling), g.Filter)
 	tip := container.NewHBox(NewConcept("image"), NewConcept("tag"), NewConcept("registry"))
 	g.Object = container.NewBorder(container.NewVBox(top, bar), tip, nil, nil, container.NewStack(g.Table, container.NewCenter(g.Empty)))
@@ -168,7 +171,7 @@ func (g *Gallery) reload() {
 func (g *Gallery) updateButtons() {
 	_, ok := g.Selected()
 	for name, b := range g.Buttons {
-		if name == "Pull…" || ok {
+		if name == "Pull…" || name == "Log in…" || ok {
 			b.Enable()
 		} else {
 			b.Disable()
@@ -243,7 +246,7 @@ func pullWithProgress(c *app.Core, w fyne.Window, ref string) {
 		err := c.Images.Pull(ctx, ref, tr)
 		onMain(func() {
 			d.Hide()
-			showError(err, w)
+			showErrorOrLogin(c, w, ref, err, func() { pullWithProgress(c, w, ref) })
 		})
 	}()
 }
@@ -279,7 +282,7 @@ func (g *Gallery) push(r app.ImageRow) {
 			if err == nil {
 				dialog.ShowInformation("Pushed", r.Ref+" is in its registry.", g.win)
 			}
-			showError(err, g.win)
+			showErrorOrLogin(g.core, g.win, r.Ref, err, func() { g.push(r) })
 		})
 	}()
 }

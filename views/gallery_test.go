@@ -2,13 +2,18 @@ package views
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/app"
+	"github.com/berth-dev/berth/engine"
 )
 
 func TestGalleryShowsFiltersAndActs(t *testing.T) {
@@ -123,5 +128,42 @@ func TestReselect(t *testing.T) {
 		if got := reselect(tc.items, key, tc.was, tc.had); got != tc.want {
 			t.Errorf("reselect(%v, %q, %v) = %d, want %d", tc.items, tc.was, tc.had, got, tc.want)
 		}
+	}
+}
+
+// A registry that wants an account: the push offers Log in with the
+// registry filled in; logging in keeps the account where docker login
+// does and tries again.
+func TestLoginIsOfferedAndKept(t *testing.T) {
+	core, _ := fakeCore(t)
+	test.NewTempApp(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	w := test.NewTempWindow(t, nil)
+	w.Resize(sizeOf(900, 600))
+	retried := false
+	showErrorOrLogin(core, w, "ghcr.io/me/app:v1", fmt.Errorf("push: %w", engine.ErrUnauthorized), func() { retried = true })
+	login := buttonIn(topOverlay(w), "Log in")
+	if login == nil {
+		t.Fatal("no Log in dialog for a refused push")
+	}
+	reg := find(topOverlay(w), func(o fyne.CanvasObject) bool { e, ok := o.(*widget.Entry); return ok && e.Text == "ghcr.io" })
+	if reg == nil {
+		t.Fatal("the dialog does not name the registry")
+	}
+	user := find(topOverlay(w), func(o fyne.CanvasObject) bool { e, ok := o.(*widget.Entry); return ok && e.PlaceHolder == "user name" }).(*widget.Entry)
+	pass := find(topOverlay(w), func(o fyne.CanvasObject) bool { e, ok := o.(*widget.Entry); return ok && e.Password }).(*widget.Entry)
+	user.SetText("me")
+	pass.SetText("token")
+	test.Tap(login)
+	waitUI(t, "the retry after logging in", func() bool { return retried })
+	data, _ := os.ReadFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"))
+	if !strings.Contains(string(data), `"ghcr.io"`) {
+		t.Errorf("config.json after login:\n%s", data)
+	}
+	// Any other error is shown as it is, with no login.
+	retried = false
+	showErrorOrLogin(core, w, "ghcr.io/me/app:v1", fmt.Errorf("push: %w", engine.ErrNotFound), func() { retried = true })
+	if buttonIn(topOverlay(w), "Log in") != nil || retried {
+		t.Error("a not-found error offered a login")
 	}
 }

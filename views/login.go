@@ -1,0 +1,76 @@
+package views
+
+import (
+	"errors"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/berth-dev/berth/app"
+	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/reference"
+)
+
+// LoginDialog asks for a registry account; the Core checks it with the
+// engine and keeps it where docker login does.
+type LoginDialog struct {
+	Registry, User, Password *widget.Entry
+	Dialog                   *dialog.FormDialog
+}
+
+// ShowLogin opens the Log in dialog for server (a registry's host; empty
+// for Docker Hub); then runs after a login that succeeded.
+func ShowLogin(c *app.Core, w fyne.Window, server string, then func()) *LoginDialog {
+	d := &LoginDialog{Registry: widget.NewEntry(), User: widget.NewEntry(), Password: widget.NewPasswordEntry()}
+	d.Registry.SetText(server)
+	d.Registry.SetPlaceHolder("empty for Docker Hub, or a host like ghcr.io or localhost:5000")
+	d.User.SetPlaceHolder("user name")
+	d.Password.SetPlaceHolder("password or access token")
+	d.Dialog = dialog.NewForm("Log in to a registry", "Log in", "Cancel", []*widget.FormItem{
+		widget.NewFormItem("Registry", d.Registry), widget.NewFormItem("User", d.User), widget.NewFormItem("Password", d.Password),
+	}, func(ok bool) {
+		if !ok {
+			return
+		}
+		registry, user, password := strings.TrimSpace(d.Registry.Text), strings.TrimSpace(d.User.Text), d.Password.Text
+		go func() {
+			err := c.Login(c.Context(), registry, user, password)
+			onMain(func() {
+				if err != nil {
+					showError(err, w)
+					return
+				}
+				if then != nil {
+					then()
+				}
+			})
+		}()
+	}, w)
+	for _, e := range []*widget.Entry{d.Registry, d.User, d.Password} {
+		e.OnSubmitted = func(string) { d.Dialog.Submit() }
+	}
+	d.Dialog.Resize(fyne.NewSize(520, d.Dialog.MinSize().Height))
+	d.Dialog.Show()
+	if server == "" || d.User.Text == "" {
+		w.Canvas().Focus(d.User)
+	}
+	return d
+}
+
+// showErrorOrLogin shows err, or, when the registry wants an account,
+// offers to log in and then retries.
+func showErrorOrLogin(c *app.Core, w fyne.Window, ref string, err error, retry func()) {
+	if !errors.Is(err, engine.ErrUnauthorized) {
+		showError(err, w)
+		return
+	}
+	server := ""
+	if r, perr := reference.Parse(ref); perr == nil {
+		if host := r.Context().RegistryStr(); host != "index.docker.io" {
+			server = host
+		}
+	}
+	ShowLogin(c, w, server, retry)
+}
