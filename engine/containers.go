@@ -45,6 +45,9 @@ type ContainerSpec struct {
 	// Network is "" or "bridge" (Berth's bridge), "none" (a loopback
 	// only) or "host" (the engine's own network).
 	Network string
+	// Healthcheck overrides the image's HEALTHCHECK field by field
+	// (--health-cmd, --health-interval…); Test ["NONE"] turns it off.
+	Healthcheck *HealthCheck
 }
 
 // Security is what a container may do, beyond Docker's defaults (the
@@ -124,6 +127,23 @@ type ContainerState struct {
 	OOMKilled  bool
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// Health is the health check's view while the container runs with
+	// one; nil without.
+	Health *Health
+}
+
+// Health is a running container's health, from its health check.
+type Health struct {
+	Status        string // "starting", "healthy" or "unhealthy"
+	FailingStreak int
+	Log           []HealthResult // the last few checks, oldest first
+}
+
+// HealthResult is one run of a health check.
+type HealthResult struct {
+	Start, End time.Time
+	ExitCode   int
+	Output     string
 }
 
 // Container is one container as `docker ps` and `docker inspect` show it.

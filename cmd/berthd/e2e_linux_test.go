@@ -461,3 +461,52 @@ func TestDockerTopAndDiff(t *testing.T) {
 	c.fails("is not running", "top", c.ok("create", bb, "true")[:12])
 	c.ok("rm", "-f", "busy")
 }
+
+// Health checks run: --health-cmd (and an image's HEALTHCHECK, which the
+// run's flags override) turn a container healthy once its check passes,
+// unhealthy after retries failures, in inspect, docker ps and events.
+func TestDockerHealthChecks(t *testing.T) {
+	d := startDaemon(t)
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
+	c := dockerCLI(t, d.host)
+	bb := reg.Host + "/library/busybox:latest"
+	c.ok("pull", "-q", bb)
+	health := func(name string) string {
+		return strings.TrimSpace(c.ok("inspect", "-f", "{{.State.Health.Status}}", name))
+	}
+	waitHealth := func(name, want string) {
+		t.Helper()
+		for i := 0; i < 100; i++ {
+			if health(name) == want {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("%s never became %s (is %s):\n%s", name, want, health(name), c.ok("inspect", "-f", "{{json .State.Health}}", name))
+	}
+	c.ok("run", "-d", "--name", "good", "--health-cmd", "test -f /tmp/ready", "--health-interval", "200ms", "--health-retries", "2", bb,
+		"sh", "-c", "sleep 1; touch /tmp/ready; exec sleep 300")
+	if got := health("good"); got != "starting" {
+		t.Errorf("right after start: %q, want starting", got)
+	}
+	waitHealth("good", "healthy")
+	mustContain(t, "docker ps", c.ok("ps", "--format", "{{.Names}} {{.Status}}"), "(healthy)")
+
+	// An image's HEALTHCHECK runs too; a failing one ends unhealthy.
+	ctx := filepath.Join(t.TempDir(), "ctx")
+	os.MkdirAll(ctx, 0o755)
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM "+bb+"\nHEALTHCHECK --interval=200ms --retries=2 CMD false\nCMD [\"sleep\", \"300\"]\n"), 0o644)
+	c.ok("build", "-q", "-t", "sick", ctx)
+	c.ok("run", "-d", "--name", "sick", "sick")
+	waitHealth("sick", "unhealthy")
+	if out := c.ok("inspect", "-f", "{{.State.Health.FailingStreak}} {{(index .State.Health.Log 0).ExitCode}}", "sick"); !strings.HasSuffix(strings.TrimSpace(out), " 1") {
+		t.Errorf("the failing check's record: %q", out)
+	}
+	// --no-healthcheck turns the image's off.
+	c.ok("run", "-d", "--name", "quiet", "--no-healthcheck", "sick")
+	if out := c.ok("inspect", "-f", "{{.State.Health}}", "quiet"); strings.TrimSpace(out) != "<nil>" {
+		t.Errorf("--no-healthcheck: health %q", out)
+	}
+	c.ok("rm", "-f", "good", "sick", "quiet")
+}

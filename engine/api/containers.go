@@ -74,6 +74,18 @@ func (s *server) containerRoutes(w http.ResponseWriter, r *http.Request, p strin
 	return true
 }
 
+// healthOf is a container's health as dockerd's inspect shows it.
+func healthOf(h *engine.Health) *container.Health {
+	if h == nil {
+		return nil
+	}
+	out := &container.Health{Status: container.HealthStatus(h.Status), FailingStreak: h.FailingStreak, Log: []*container.HealthcheckResult{}}
+	for _, r := range h.Log {
+		out.Log = append(out.Log, &container.HealthcheckResult{Start: r.Start, End: r.End, ExitCode: r.ExitCode, Output: r.Output})
+	}
+	return out
+}
+
 // containerTop is docker top: the container's processes. ps_args are not
 // read (dockerd runs ps with them; Berth reads /proc itself).
 func (s *server) containerTop(w http.ResponseWriter, r *http.Request, id string) {
@@ -216,7 +228,7 @@ func (s *server) containerInspect(w http.ResponseWriter, r *http.Request, id str
 			Status: container.ContainerState(st.Status), Running: st.Status == engine.StatusRunning || st.Status == engine.StatusPaused,
 			Paused: st.Status == engine.StatusPaused, Restarting: st.Status == engine.StatusRestarting,
 			OOMKilled: st.OOMKilled, Pid: st.Pid, ExitCode: st.ExitCode, Error: st.Error,
-			StartedAt: zeroTime(st.StartedAt), FinishedAt: zeroTime(st.FinishedAt),
+			StartedAt: zeroTime(st.StartedAt), FinishedAt: zeroTime(st.FinishedAt), Health: healthOf(st.Health),
 		},
 		Image: c.ImageID, LogPath: c.LogPath, Name: "/" + c.Name, RestartCount: c.RestartCount,
 		Driver: "overlayfs", Platform: "linux", Mounts: []container.MountPoint{},
@@ -236,6 +248,9 @@ func (s *server) containerInspect(w http.ResponseWriter, r *http.Request, id str
 		NetworkSettings: &container.NetworkSettings{Ports: network.PortMap{}, Networks: map[string]*network.EndpointSettings{"bridge": endpoint(c)}},
 	}
 	resp.HostConfig.Memory, resp.HostConfig.NanoCPUs = c.Spec.Memory, c.Spec.NanoCPUs
+	if h := c.Spec.Healthcheck; h != nil {
+		resp.Config.Healthcheck = &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries}
+	}
 	for _, p := range c.Spec.ExposedPorts {
 		if port, err := network.ParsePort(p); err == nil {
 			resp.Config.ExposedPorts[port] = struct{}{}

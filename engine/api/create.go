@@ -23,6 +23,9 @@ func specFrom(name string, req container.CreateRequest) (engine.ContainerSpec, e
 		Tty: cfg.Tty, OpenStdin: cfg.OpenStdin, Labels: cfg.Labels,
 		StopSignal: cfg.StopSignal, StopTimeout: cfg.StopTimeout,
 	}
+	if h := cfg.Healthcheck; h != nil {
+		spec.Healthcheck = &engine.HealthCheck{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries}
+	}
 	// --entrypoint "" arrives as [""]: it clears the image's entrypoint.
 	if len(spec.Entrypoint) == 1 && spec.Entrypoint[0] == "" {
 		spec.Entrypoint = []string{}
@@ -181,7 +184,6 @@ func unsupported(req container.CreateRequest) []string {
 		}
 	}
 	if cfg := req.Config; cfg != nil {
-		add(cfg.Healthcheck != nil && len(cfg.Healthcheck.Test) > 0 && cfg.Healthcheck.Test[0] != "NONE", "--health-cmd (health checks)")
 		add(cfg.Domainname != "", "--domainname")
 		add(len(cfg.OnBuild) > 0, "OnBuild")
 		add(len(cfg.Shell) > 0, "Shell")

@@ -20,7 +20,14 @@ func Size(n int64) string { return units.HumanSizeWithPrecision(float64(n), 3) }
 func Status(st engine.ContainerState, now time.Time) string {
 	switch st.Status {
 	case engine.StatusRunning:
-		return "Up " + units.HumanDuration(now.Sub(st.StartedAt))
+		up := "Up " + units.HumanDuration(now.Sub(st.StartedAt))
+		if st.Health != nil { // as docker ps: "Up 2 minutes (healthy)"
+			if st.Health.Status == "starting" {
+				return up + " (health: starting)"
+			}
+			return up + " (" + st.Health.Status + ")"
+		}
+		return up
 	case engine.StatusPaused:
 		return "Up " + units.HumanDuration(now.Sub(st.StartedAt)) + " (Paused)"
 	case engine.StatusRestarting:

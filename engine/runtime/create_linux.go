@@ -60,6 +60,7 @@ func (rt *Runtime) Create(ctx context.Context, spec engine.ContainerSpec) (strin
 	if spec.StopSignal == "" {
 		spec.StopSignal = img.Config.StopSignal
 	}
+	spec.Healthcheck = mergeHealthcheck(img.Config.Healthcheck, spec.Healthcheck)
 	rec := &record{
 		Container: engine.Container{
 			ID: id, Name: name, Image: spec.Image, ImageID: img.ID, Created: time.Now().UTC(),

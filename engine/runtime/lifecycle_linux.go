@@ -173,10 +173,17 @@ func (c *ctr) start(ctx context.Context) (err error) {
 	}
 	rec.UserStopped = false
 	running.Pid, running.StartedAt = pid, time.Now().UTC()
+	hc := rec.Spec.Healthcheck
+	if checksHealth(hc) {
+		running.Health = &engine.Health{Status: "starting"}
+	}
 	c.transition(running) // allowed: checked before the process started
 	rec.save(c.dir)
 	c.rt.event("start", rec, nil)
 	go c.monitor(proc, &rio.copiers, c.exited, runWaiters)
+	if checksHealth(hc) {
+		go c.checkHealth(*hc, running.StartedAt, c.exited)
+	}
 	return nil
 }
 
