@@ -374,3 +374,41 @@ type ContainerInsight interface {
 	Top(ctx context.Context, name string) (ProcessList, error)
 	Changes(ctx context.Context, name string) ([]FileChange, error)
 }
+
+// DiskUsage is what `docker system df` shows: the space images,
+// containers, volumes and the build cache take.
+type DiskUsage struct {
+	// LayersSize counts each image layer once, however many images share it.
+	LayersSize int64
+	Images     []ImageUsage
+	Containers []ContainerUsage
+	Volumes    []Volume // with Size counted
+	BuildCache []BuildCacheUsage
+}
+
+// ImageUsage is one image's share of the layers.
+type ImageUsage struct {
+	ImageSummary
+	// SharedSize is the bytes of its layers other images use too.
+	SharedSize int64
+}
+
+// ContainerUsage is one container's writable layer.
+type ContainerUsage struct {
+	Container
+	SizeRw int64
+}
+
+// BuildCacheUsage is one build cache entry that holds a layer.
+type BuildCacheUsage struct {
+	ID          string
+	Size        int64
+	LastUsed    time.Time
+	InUse       bool // an image holds its layer too
+	Description string
+}
+
+// DiskUsager reports disk usage.
+type DiskUsager interface {
+	DiskUsage(ctx context.Context) (DiskUsage, error)
+}

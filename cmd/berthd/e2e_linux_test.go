@@ -510,3 +510,29 @@ func TestDockerHealthChecks(t *testing.T) {
 	}
 	c.ok("rm", "-f", "good", "sick", "quiet")
 }
+
+// docker system df: images (a layer two images share counted once),
+// containers with what they wrote, volumes with their files, the build
+// cache; -v lists each.
+func TestDockerSystemDF(t *testing.T) {
+	d := startDaemon(t)
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
+	c := dockerCLI(t, d.host)
+	bb := reg.Host + "/library/busybox:latest"
+	c.ok("pull", "-q", bb)
+	ctx := filepath.Join(t.TempDir(), "ctx")
+	os.MkdirAll(ctx, 0o755)
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM "+bb+"\nRUN head -c 300000 /dev/zero > /big\n"), 0o644)
+	c.ok("build", "-q", "-t", "big", ctx)
+	c.ok("volume", "create", "data")
+	c.ok("run", "--name", "writer", "-v", "data:/d", bb, "sh", "-c", "head -c 200000 /dev/zero > /d/f; head -c 100000 /dev/zero > /w")
+	out := c.ok("system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Size}}")
+	for _, want := range []string{"Images 2 ", "Containers 1 100kB", "Local Volumes 1 200kB", "Build Cache 1 300kB"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("system df lacks %q:\n%s", want, out)
+		}
+	}
+	mustContain(t, "system df -v", c.ok("system", "df", "-v"), "writer", "data", "big", "1.982MB") // busybox's layer, shared by both images
+	c.ok("rm", "writer")
+}

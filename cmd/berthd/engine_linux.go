@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/api"
 	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/engine/client"
@@ -58,6 +59,7 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 		return nil, err
 	}
 	setRoots(bld.CacheRoots)
+	b.DiskUsage = diskUsage{st, rt, bld}
 	b.Builder, b.BuildContextDir = bld, bld.ContextDir
 	return rt.Shutdown, nil
 }
@@ -74,4 +76,28 @@ func securityInfo(n netFlags) (options, warnings []string) {
 		warnings = append(warnings, "WARNING: Berth runs rootless and this system does not delegate cgroups to it: containers run without memory, CPU and process-count limits")
 	}
 	return options, warnings
+}
+
+// diskUsage is docker system df's answer, from the store, the runtime and
+// the builder.
+type diskUsage struct {
+	st  *store.Store
+	rt  *runtime.Runtime
+	bld *build.Builder
+}
+
+func (d diskUsage) DiskUsage(ctx context.Context) (engine.DiskUsage, error) {
+	var u engine.DiskUsage
+	var err error
+	if u.LayersSize, u.Images, err = d.st.ImageUsage(ctx); err != nil {
+		return u, err
+	}
+	if u.Containers, err = d.rt.ContainerUsage(ctx); err != nil {
+		return u, err
+	}
+	if u.Volumes, err = d.rt.ListVolumes(ctx, true); err != nil {
+		return u, err
+	}
+	u.BuildCache = d.bld.CacheUsage()
+	return u, nil
 }

@@ -154,25 +154,30 @@ func (s *server) containerList(w http.ResponseWriter, r *http.Request) {
 		if !matchContainer(f, c) {
 			continue
 		}
-		sum := container.Summary{
-			ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Image, ImageID: c.ImageID,
-			Command: strings.Join(append([]string{c.Path}, c.Args...), " "), Created: c.Created.Unix(),
-			Labels: nonNilMap(c.Labels), State: container.ContainerState(c.State.Status), Status: human.Status(c.State, time.Now()),
-			Ports: []container.PortSummary{}, Mounts: []container.MountPoint{},
-		}
-		sum.HostConfig.NetworkMode = "bridge"
-		for _, p := range c.Ports {
-			ps := container.PortSummary{PrivatePort: uint16(p.ContainerPort), PublicPort: uint16(p.HostPort), Type: p.Proto}
-			ps.IP, _ = netip.ParseAddr(cmp.Or(p.HostIP, "0.0.0.0"))
-			sum.Ports = append(sum.Ports, ps)
-		}
-		for _, m := range c.Spec.Mounts {
-			sum.Mounts = append(sum.Mounts, mountPoint(m))
-		}
-		sum.NetworkSettings = &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{"bridge": endpoint(c)}}
-		out = append(out, sum)
+		out = append(out, containerSummary(c))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// containerSummary is a container as docker ps (and system df) read it.
+func containerSummary(c engine.Container) container.Summary {
+	sum := container.Summary{
+		ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Image, ImageID: c.ImageID,
+		Command: strings.Join(append([]string{c.Path}, c.Args...), " "), Created: c.Created.Unix(),
+		Labels: nonNilMap(c.Labels), State: container.ContainerState(c.State.Status), Status: human.Status(c.State, time.Now()),
+		Ports: []container.PortSummary{}, Mounts: []container.MountPoint{},
+	}
+	sum.HostConfig.NetworkMode = "bridge"
+	for _, p := range c.Ports {
+		ps := container.PortSummary{PrivatePort: uint16(p.ContainerPort), PublicPort: uint16(p.HostPort), Type: p.Proto}
+		ps.IP, _ = netip.ParseAddr(cmp.Or(p.HostIP, "0.0.0.0"))
+		sum.Ports = append(sum.Ports, ps)
+	}
+	for _, m := range c.Spec.Mounts {
+		sum.Mounts = append(sum.Mounts, mountPoint(m))
+	}
+	sum.NetworkSettings = &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{"bridge": endpoint(c)}}
+	return sum
 }
 
 func matchContainer(f map[string][]string, c engine.Container) bool {

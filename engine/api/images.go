@@ -36,18 +36,23 @@ func (s *server) imageList(w http.ResponseWriter, r *http.Request) {
 		if !matchImage(f, img) {
 			continue
 		}
-		out = append(out, image.Summary{
-			ID:          img.ID,
-			RepoTags:    nonNil(img.RepoTags),
-			RepoDigests: nonNil(img.RepoDigests),
-			Created:     img.Created.Unix(),
-			Size:        img.Size,
-			SharedSize:  -1,
-			Containers:  int64(img.Containers),
-			Labels:      nonNilMap(img.Labels),
-		})
+		out = append(out, imageSummary(img))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// imageSummary is an image as docker images (and system df) read it.
+func imageSummary(img engine.ImageSummary) image.Summary {
+	return image.Summary{
+		ID:          img.ID,
+		RepoTags:    nonNil(img.RepoTags),
+		RepoDigests: nonNil(img.RepoDigests),
+		Created:     img.Created.Unix(),
+		Size:        img.Size,
+		SharedSize:  -1,
+		Containers:  int64(img.Containers),
+		Labels:      nonNilMap(img.Labels),
+	}
 }
 
 // matchImage applies the filters `docker images` sends: dangling,

@@ -46,6 +46,8 @@ type Backend struct {
 	BuildContextDir func() (string, error)
 	// Volumes serves /volumes; nil answers 501.
 	Volumes engine.Volumes
+	// DiskUsage serves /system/df; nil answers 501.
+	DiskUsage engine.DiskUsager
 }
 
 // Info is static facts about the daemon for /version and /info.
@@ -106,6 +108,8 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 		s.systemInfo(w, r)
 	case p == "/events" && m == http.MethodGet:
 		s.events(w, r)
+	case p == "/system/df" && m == http.MethodGet:
+		s.systemDF(w, r)
 	case p == "/auth" && m == http.MethodPost:
 		s.login(w, r)
 	case isSwarmPath(p):

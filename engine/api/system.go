@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
@@ -130,4 +132,52 @@ func timestampParam(v string) (int64, error) {
 		}
 	}
 	return sec*int64(time.Second) + nsec, nil
+}
+
+// systemDF is docker system df: images (with what they share), containers
+// (their writable layers), volumes and the build cache.
+func (s *server) systemDF(w http.ResponseWriter, r *http.Request) {
+	if s.b.DiskUsage == nil {
+		writeError(w, http.StatusNotImplemented, fmt.Errorf("this engine does not report disk usage: %w", engine.ErrNotSupported))
+		return
+	}
+	u, err := s.b.DiskUsage.DiskUsage(r.Context())
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	images := []image.Summary{}
+	for _, img := range u.Images {
+		sum := imageSummary(img.ImageSummary)
+		sum.SharedSize = img.SharedSize
+		images = append(images, sum)
+	}
+	containers := []container.Summary{}
+	for _, c := range u.Containers {
+		sum := containerSummary(c.Container)
+		sum.SizeRw = c.SizeRw
+		containers = append(containers, sum)
+	}
+	volumes := []volumeJSON{}
+	for _, v := range u.Volumes {
+		volumes = append(volumes, toVolumeJSON(v, true))
+	}
+	type cacheJSON struct {
+		ID          string
+		Parents     []string
+		Type        string
+		Description string
+		InUse       bool
+		Shared      bool
+		Size        int64
+		CreatedAt   time.Time
+		LastUsedAt  *time.Time
+		UsageCount  int
+	}
+	cache := []cacheJSON{}
+	for _, c := range u.BuildCache {
+		used := c.LastUsed
+		cache = append(cache, cacheJSON{ID: c.ID, Parents: []string{}, Type: "regular", Description: c.Description, InUse: c.InUse, Size: c.Size, CreatedAt: c.LastUsed, LastUsedAt: &used, UsageCount: 1})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"LayersSize": u.LayersSize, "Images": images, "Containers": containers, "Volumes": volumes, "BuildCache": cache})
 }

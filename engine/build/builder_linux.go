@@ -84,6 +84,9 @@ func New(dir string, st Store, pull Puller, run Runner) (*Builder, error) {
 	return &Builder{dir: dir, store: st, pull: pull, run: run, cache: c}, nil
 }
 
+// CacheUsage is the build cache's entries that hold layers.
+func (b *Builder) CacheUsage() []engine.BuildCacheUsage { return b.cache.usage() }
+
 // CacheRoots are the digests the build cache holds, for store.WithRoots.
 func (b *Builder) CacheRoots() []string { return b.cache.digests() }
 

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/store"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -135,3 +138,22 @@ func keyOf(parts ...string) string {
 }
 
 func cachePath(dir string) string { return filepath.Join(dir, "cache.json") }
+
+// usage lists the entries that hold a layer, for docker system df.
+func (c *cache) usage() []engine.BuildCacheUsage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []engine.BuildCacheUsage
+	for key, e := range c.entries {
+		if e.Layer == nil {
+			continue
+		}
+		u := engine.BuildCacheUsage{ID: key[:12], Size: e.Layer.Unpacked, LastUsed: e.Used}
+		if n := len(e.Config.History); n > 0 {
+			u.Description = strings.TrimSuffix(e.Config.History[n-1].CreatedBy, " # buildkit")
+		}
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b engine.BuildCacheUsage) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}

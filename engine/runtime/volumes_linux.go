@@ -198,6 +198,20 @@ func (rt *Runtime) PruneVolumes(ctx context.Context, all bool, labels []string) 
 	return removed, reclaimed, nil
 }
 
+// ContainerUsage is every container with the bytes its writable layer
+// holds.
+func (rt *Runtime) ContainerUsage(ctx context.Context) ([]engine.ContainerUsage, error) {
+	list, err := rt.List(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]engine.ContainerUsage, 0, len(list))
+	for _, c := range list {
+		out = append(out, engine.ContainerUsage{Container: c, SizeRw: folderSize(filepath.Join(rt.root, c.ID, "upper"))})
+	}
+	return out, nil
+}
+
 // folderSize is what the regular files under dir take, in bytes.
 func folderSize(dir string) int64 {
 	var n int64
