@@ -412,3 +412,16 @@ type BuildCacheUsage struct {
 type DiskUsager interface {
 	DiskUsage(ctx context.Context) (DiskUsage, error)
 }
+
+// CommitOptions are docker commit's: the names the image gets, its
+// author and comment.
+type CommitOptions struct {
+	Names           []string
+	Author, Comment string
+}
+
+// Committer makes an image of a container: its image with what the
+// container changed as one more layer, and its command and environment.
+type Committer interface {
+	CommitContainer(ctx context.Context, name string, opts CommitOptions) (string, error)
+}

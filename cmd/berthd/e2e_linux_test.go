@@ -536,3 +536,37 @@ func TestDockerSystemDF(t *testing.T) {
 	mustContain(t, "system df -v", c.ok("system", "df", "-v"), "writer", "data", "big", "1.982MB") // busybox's layer, shared by both images
 	c.ok("rm", "writer")
 }
+
+// docker commit: an image of what a container changed (a file added, one
+// deleted), which runs as its own; of a running container too; --change
+// is refused in words.
+func TestDockerCommit(t *testing.T) {
+	d := startDaemon(t)
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
+	c := dockerCLI(t, d.host)
+	bb := reg.Host + "/library/busybox:latest"
+	c.ok("pull", "-q", bb)
+	c.ok("run", "--name", "maker", "-e", "GREETING=hi", bb, "sh", "-c", "echo made > /hello; rm /bin/vi")
+	c.ok("commit", "-a", "me", "-m", "added hello", "maker", "snap:v1")
+	if out := c.ok("run", "--rm", "snap:v1", "sh", "-c", "cat /hello; echo $GREETING; test -e /bin/vi || echo no-vi; test -e /etc/hostname && echo has-hostname"); out != "made\nhi\nno-vi\nhas-hostname\n" {
+		t.Errorf("the committed image runs with %q", out)
+	}
+	mustContain(t, "history", c.ok("history", "--no-trunc", "snap:v1"), "added hello")
+	c.ok("run", "-d", "--name", "live", bb, "sh", "-c", "echo live > /live; exec sleep 300")
+	for i := 0; ; i++ { // until it has written its file
+		if out, ok := c.run("exec", "live", "cat", "/live"); ok && out == "live\n" {
+			break
+		}
+		if i == 100 {
+			t.Fatal("the running container never wrote /live")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.ok("commit", "live", "snap:live")
+	if out := c.ok("run", "--rm", "snap:live", "cat", "/live"); out != "live\n" {
+		t.Errorf("a running container's commit: %q", out)
+	}
+	c.fails("--change is not supported", "commit", "--change", "CMD [\"true\"]", "maker", "snap:v2")
+	c.ok("rm", "-f", "maker", "live")
+}

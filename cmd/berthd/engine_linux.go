@@ -1,11 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/api"
@@ -15,6 +19,7 @@ import (
 	"github.com/berth-dev/berth/engine/rootless"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // claim makes this berthd the engine of its data root and ends what a
@@ -60,6 +65,7 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 	}
 	setRoots(bld.CacheRoots)
 	b.DiskUsage = diskUsage{st, rt, bld}
+	b.Committer = committer{st, rt}
 	b.Builder, b.BuildContextDir = bld, bld.ContextDir
 	return rt.Shutdown, nil
 }
@@ -100,4 +106,52 @@ func (d diskUsage) DiskUsage(ctx context.Context) (engine.DiskUsage, error) {
 	}
 	u.BuildCache = d.bld.CacheUsage()
 	return u, nil
+}
+
+// committer is docker commit: the container's changes as a layer on its
+// image, with its command, environment and working directory.
+type committer struct {
+	st *store.Store
+	rt *runtime.Runtime
+}
+
+func (cm committer) CommitContainer(ctx context.Context, name string, opts engine.CommitOptions) (string, error) {
+	dir, err := cm.st.TempDir("commit-")
+	if err != nil {
+		return "", err
+	}
+	c, err := cm.rt.CopyChanges(ctx, name, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	base, layers, err := cm.st.ConfigFile(c.ImageID)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("commit %s: its image: %w", c.Name, err)
+	}
+	layer, ok, release, err := cm.st.AddLayer(ctx, dir)
+	if err != nil {
+		return "", fmt.Errorf("commit %s: %w", c.Name, err)
+	}
+	if ok {
+		defer release()
+		layers = append(layers, layer)
+	}
+	cfg := *base
+	cfg.Config.Cmd, cfg.Config.Entrypoint = c.Spec.Cmd, c.Spec.Entrypoint
+	if c.Spec.Cmd == nil && c.Spec.Entrypoint == nil {
+		cfg.Config.Cmd, cfg.Config.Entrypoint = base.Config.Cmd, base.Config.Entrypoint
+	}
+	// The environment the container ran with, less what the engine gave
+	// this one container.
+	cfg.Config.Env = slices.DeleteFunc(slices.Clone(c.Spec.Env), func(e string) bool { return strings.HasPrefix(e, "HOSTNAME=") })
+	cfg.Config.WorkingDir, cfg.Config.User = cmp.Or(c.Spec.WorkingDir, base.Config.WorkingDir), cmp.Or(c.Spec.User, base.Config.User)
+	cfg.Config.Labels = c.Labels
+	now := time.Now().UTC()
+	cfg.Created = v1.Time{Time: now}
+	cfg.Author = opts.Author
+	cfg.History = append(slices.Clone(base.History), v1.History{Created: v1.Time{Time: now}, Author: opts.Author, Comment: opts.Comment,
+		CreatedBy: strings.Join(append([]string{c.Path}, c.Args...), " "), EmptyLayer: !ok})
+	return cm.st.Commit(ctx, cfg, layers, opts.Names)
 }

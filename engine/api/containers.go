@@ -715,3 +715,28 @@ func newExecID() string {
 	randRead(b)
 	return fmt.Sprintf("%x", b)
 }
+
+// commit is docker commit: an image of the container, named repo:tag.
+// --change (Dockerfile instructions applied on the way) is refused in
+// words rather than dropped.
+func (s *server) commit(w http.ResponseWriter, r *http.Request) {
+	if s.b.Committer == nil {
+		writeError(w, http.StatusNotImplemented, fmt.Errorf("this engine cannot commit containers: %w", engine.ErrNotSupported))
+		return
+	}
+	q := r.URL.Query()
+	if len(q["changes"]) > 0 && strings.Join(q["changes"], "") != "" {
+		writeError(w, http.StatusNotImplemented, fmt.Errorf("docker commit --change is not supported by Berth yet; commit, then build FROM the image with those instructions: %w", engine.ErrNotSupported))
+		return
+	}
+	var names []string
+	if repo := q.Get("repo"); repo != "" {
+		names = append(names, repo+":"+cmp.Or(q.Get("tag"), "latest"))
+	}
+	id, err := s.b.Committer.CommitContainer(r.Context(), q.Get("container"), engine.CommitOptions{Names: names, Author: q.Get("author"), Comment: q.Get("comment")})
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"Id": id})
+}

@@ -48,6 +48,8 @@ type Backend struct {
 	Volumes engine.Volumes
 	// DiskUsage serves /system/df; nil answers 501.
 	DiskUsage engine.DiskUsager
+	// Committer serves /commit; nil answers 501.
+	Committer engine.Committer
 }
 
 // Info is static facts about the daemon for /version and /info.
@@ -108,6 +110,8 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 		s.systemInfo(w, r)
 	case p == "/events" && m == http.MethodGet:
 		s.events(w, r)
+	case p == "/commit" && m == http.MethodPost:
+		s.commit(w, r)
 	case p == "/system/df" && m == http.MethodGet:
 		s.systemDF(w, r)
 	case p == "/auth" && m == http.MethodPost:

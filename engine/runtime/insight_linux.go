@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -179,3 +180,24 @@ func (rt *Runtime) Changes(ctx context.Context, name string) ([]engine.FileChang
 
 // runtimeFiles are the files the engine writes into every container.
 var runtimeFiles = map[string]bool{"etc/hostname": true, "etc/hosts": true, "etc/resolv.conf": true}
+
+// CopyChanges copies what the container changed (its writable layer, in
+// the store's overlayfs form: whiteouts as 0/0 devices, opaque
+// directories by xattr) into dst, an empty directory, for docker commit.
+// A running container is copied as it runs.
+func (rt *Runtime) CopyChanges(ctx context.Context, name, dst string) (engine.Container, error) {
+	c, err := rt.find(name)
+	if err != nil {
+		return engine.Container{}, err
+	}
+	v := c.view()
+	// cp -a keeps owners, modes, times, hard links, device nodes and
+	// extended attributes (the opaque markers) as they are.
+	if out, err := exec.CommandContext(ctx, "cp", "-a", filepath.Join(c.dir, "upper")+"/.", dst).CombinedOutput(); err != nil {
+		return engine.Container{}, fmt.Errorf("copy the changes of %s: %v: %s", v.Name, err, bytes.TrimSpace(out))
+	}
+	for f := range runtimeFiles { // the engine's, not the container's
+		os.Remove(filepath.Join(dst, f))
+	}
+	return v, nil
+}
