@@ -425,3 +425,8 @@ type CommitOptions struct {
 type Committer interface {
 	CommitContainer(ctx context.Context, name string, opts CommitOptions) (string, error)
 }
+
+// Importer makes an image of one file-system tarball (docker import).
+type Importer interface {
+	Import(ctx context.Context, archive io.Reader, names []string, comment string) (string, error)
+}

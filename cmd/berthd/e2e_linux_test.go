@@ -1,6 +1,8 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -569,4 +571,42 @@ func TestDockerCommit(t *testing.T) {
 	}
 	c.fails("--change is not supported", "commit", "--change", "CMD [\"true\"]", "maker", "snap:v2")
 	c.ok("rm", "-f", "maker", "live")
+}
+
+// docker export, then docker import: a container's whole file system out
+// as a tar, and back in as an image that runs; a crafted archive that
+// leaves its root is refused as a pulled layer is.
+func TestDockerExportImport(t *testing.T) {
+	d := startDaemon(t)
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
+	c := dockerCLI(t, d.host)
+	bb := reg.Host + "/library/busybox:latest"
+	c.ok("pull", "-q", bb)
+	c.ok("run", "--name", "src", bb, "sh", "-c", "echo exported > /mark")
+	tarPath := filepath.Join(t.TempDir(), "fs.tar")
+	c.ok("export", "-o", tarPath, "src")
+	if fi, err := os.Stat(tarPath); err != nil || fi.Size() < 100_000 {
+		t.Fatalf("export wrote %v %v", fi, err)
+	}
+	mustContain(t, "import", c.ok("import", "-m", "from export", tarPath, "flat:v1"), "sha256:")
+	if out := c.ok("run", "--rm", "flat:v1", "/bin/cat", "/mark"); out != "exported\n" {
+		t.Errorf("the imported image runs with %q", out)
+	}
+	mustContain(t, "history", c.ok("history", "--no-trunc", "flat:v1"), "from export")
+	c.fails("--change is not supported", "import", "--change", "CMD [\"sh\"]", tarPath, "flat:v2")
+
+	var evil bytes.Buffer
+	tw := tar.NewWriter(&evil)
+	tw.WriteHeader(&tar.Header{Name: "../../../../../../../tmp/berth-import-escape", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1})
+	tw.Write([]byte("x"))
+	tw.Close()
+	evilPath := filepath.Join(t.TempDir(), "evil.tar")
+	os.WriteFile(evilPath, evil.Bytes(), 0o644)
+	c.fails("unsafe layer", "import", evilPath, "evil:v1")
+	if _, err := os.Stat("/tmp/berth-import-escape"); err == nil {
+		os.Remove("/tmp/berth-import-escape")
+		t.Error("an imported archive wrote outside its root")
+	}
+	c.ok("rm", "src")
 }

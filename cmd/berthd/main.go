@@ -131,7 +131,7 @@ func run(args []string) error {
 	}
 	defer st.Close()
 	reg := registry.New(st, registry.WithInsecure(insecure...), registry.WithEvents(evlog.Publish))
-	backend := api.Backend{Images: st, Registry: reg, Archives: st, Events: evlog}
+	backend := api.Backend{Images: st, Registry: reg, Archives: st, Events: evlog, Importer: st}
 	nf := netFlags{dataRoot: *dataRoot, runDir: *runDir, bridge: *bridge, bip: *bip, nat: *ipMasq, portsOnAnyAddress: *portsOnAnyAddress, rootless: rootlessEngine}
 	if *inVM {
 		nf.sharedFolders = append([]string{}, shared...)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -269,5 +270,23 @@ func TestHandlerPanicIsAnswered(t *testing.T) {
 	}
 	if resp, err := http.Get(srv.URL + "/_ping"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("after the panic: %v %v", resp, err)
+	}
+}
+
+func TestRepoTag(t *testing.T) {
+	for _, tc := range []struct {
+		repo, tag string
+		want      []string
+	}{
+		{"", "", nil},
+		{"app", "", []string{"app:latest"}},
+		{"app", "v1", []string{"app:v1"}},
+		{"app:v1", "", []string{"app:v1"}},
+		{"localhost:5000/app", "", []string{"localhost:5000/app:latest"}},
+		{"localhost:5000/app:v2", "", []string{"localhost:5000/app:v2"}},
+	} {
+		if got := repoTag(tc.repo, tc.tag); !slices.Equal(got, tc.want) {
+			t.Errorf("repoTag(%q, %q) = %q, want %q", tc.repo, tc.tag, got, tc.want)
+		}
 	}
 }

@@ -62,6 +62,7 @@ func (s *server) containerRoutes(w http.ResponseWriter, r *http.Request, p strin
 			"GET archive":  s.archiveGet,
 			"PUT archive":  s.archivePut,
 			"GET top":      s.containerTop,
+			"GET export":   s.containerExport,
 			"GET changes":  s.containerChanges,
 		}[m+" "+action]
 		if !ok {
@@ -84,6 +85,24 @@ func healthOf(h *engine.Health) *container.Health {
 		out.Log = append(out.Log, &container.HealthcheckResult{Start: r.Start, End: r.End, ExitCode: r.ExitCode, Output: r.Output})
 	}
 	return out
+}
+
+// containerExport is docker export: the container's whole file system
+// as a tar stream.
+func (s *server) containerExport(w http.ResponseWriter, r *http.Request, id string) {
+	if s.b.ContainerFiles == nil {
+		writeError(w, http.StatusNotImplemented, fmt.Errorf("this engine cannot export containers: %w", engine.ErrNotSupported))
+		return
+	}
+	_, rc, err := s.b.ContainerFiles.ArchivePath(r.Context(), id, "/")
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/x-tar")
+	w.WriteHeader(http.StatusOK)
+	io.Copy(w, rc)
 }
 
 // containerTop is docker top: the container's processes. ps_args are not
@@ -729,11 +748,7 @@ func (s *server) commit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotImplemented, fmt.Errorf("docker commit --change is not supported by Berth yet; commit, then build FROM the image with those instructions: %w", engine.ErrNotSupported))
 		return
 	}
-	var names []string
-	if repo := q.Get("repo"); repo != "" {
-		names = append(names, repo+":"+cmp.Or(q.Get("tag"), "latest"))
-	}
-	id, err := s.b.Committer.CommitContainer(r.Context(), q.Get("container"), engine.CommitOptions{Names: names, Author: q.Get("author"), Comment: q.Get("comment")})
+	id, err := s.b.Committer.CommitContainer(r.Context(), q.Get("container"), engine.CommitOptions{Names: repoTag(q.Get("repo"), q.Get("tag")), Author: q.Get("author"), Comment: q.Get("comment")})
 	if err != nil {
 		writeEngineError(w, err)
 		return

@@ -199,13 +199,55 @@ func (s *server) imagePrune(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// repoTag is the name a commit or an import asks for: repo with tag, a
+// repo that carries its own tag ("app:v1", as docker import sends it), or
+// none.
+func repoTag(repo, tag string) []string {
+	switch {
+	case repo == "":
+		return nil
+	case tag != "":
+		return []string{repo + ":" + tag}
+	case strings.LastIndex(repo, ":") > strings.LastIndex(repo, "/") || strings.Contains(repo, "@"):
+		return []string{repo}
+	}
+	return []string{repo + ":latest"}
+}
+
+// imageImport is docker import: fromSrc "-" is the request's body.
+func (s *server) imageImport(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	switch src := q.Get("fromSrc"); {
+	case s.b.Importer == nil:
+		writeError(w, http.StatusNotImplemented, fmt.Errorf("this engine cannot import file systems: %w", engine.ErrNotSupported))
+		return
+	case src == "":
+		writeError(w, http.StatusBadRequest, fmt.Errorf("fromImage or fromSrc is required: %w", engine.ErrInvalidArgument))
+		return
+	case src != "-":
+		writeError(w, http.StatusNotImplemented, fmt.Errorf("import from a URL (%s) is not supported: download it, then docker import the file: %w", src, engine.ErrNotSupported))
+		return
+	case strings.Join(q["changes"], "") != "":
+		writeError(w, http.StatusNotImplemented, fmt.Errorf("docker import --change is not supported by Berth yet; import, then build FROM the image with those instructions: %w", engine.ErrNotSupported))
+		return
+	}
+	stream := newJSONStream(w, false)
+	names := repoTag(q.Get("repo"), q.Get("tag"))
+	id, err := s.b.Importer.Import(r.Context(), r.Body, names, q.Get("message"))
+	if err != nil {
+		stream.fail(err)
+		return
+	}
+	stream.send(jsonstream.Message{Status: id})
+}
+
 // imageCreate is `docker pull`: fromImage plus a tag or digest. An empty
 // tag pulls every tag of the repository (`docker pull --all-tags`).
 func (s *server) imageCreate(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	from, tag := q.Get("fromImage"), q.Get("tag")
 	if from == "" {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("import from a tarball (fromSrc) is not supported yet: %w", engine.ErrNotSupported))
+		s.imageImport(w, r)
 		return
 	}
 	auth := authFrom(r)

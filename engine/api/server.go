@@ -50,6 +50,8 @@ type Backend struct {
 	DiskUsage engine.DiskUsager
 	// Committer serves /commit; nil answers 501.
 	Committer engine.Committer
+	// Importer serves docker import (images/create?fromSrc); nil: 501.
+	Importer engine.Importer
 }
 
 // Info is static facts about the daemon for /version and /info.
