@@ -54,6 +54,16 @@ func credentialsForRegistry(reg name.Registry) *engine.AuthConfig {
 	return &engine.AuthConfig{Username: cfg.Username, Password: cfg.Password, Auth: cfg.Auth, IdentityToken: cfg.IdentityToken, RegistryToken: cfg.RegistryToken, ServerAddress: reg.RegistryStr()}
 }
 
+// RegistryOf is the registry host an image name is pulled from or
+// pushed to, as the Log in dialog names it: empty for Docker Hub.
+func RegistryOf(ref string) string {
+	r, err := reference.Parse(ref)
+	if err != nil || r.Context().RegistryStr() == name.DefaultRegistry {
+		return ""
+	}
+	return r.Context().RegistryStr()
+}
+
 // Login checks the account with the engine (which asks the registry) and
 // keeps it where docker login does. server is a registry's host; empty
 // is Docker Hub.

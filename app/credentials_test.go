@@ -58,3 +58,11 @@ func TestSaveLogin(t *testing.T) {
 		t.Errorf("with a helper the secret went into config.json:\n%s", data)
 	}
 }
+
+func TestRegistryOf(t *testing.T) {
+	for ref, want := range map[string]string{"busybox": "", "docker.io/library/busybox:1": "", "ghcr.io/me/app:v1": "ghcr.io", "localhost:5000/app": "localhost:5000", "bad name!": ""} {
+		if got := RegistryOf(ref); got != want {
+			t.Errorf("RegistryOf(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/reference"
 )
 
 // LoginDialog asks for a registry account; the Core checks it with the
@@ -66,11 +65,5 @@ func showErrorOrLogin(c *app.Core, w fyne.Window, ref string, err error, retry f
 		showError(err, w)
 		return
 	}
-	server := ""
-	if r, perr := reference.Parse(ref); perr == nil {
-		if host := r.Context().RegistryStr(); host != "index.docker.io" {
-			server = host
-		}
-	}
-	ShowLogin(c, w, server, retry)
+	ShowLogin(c, w, app.RegistryOf(ref), retry)
 }
