@@ -610,3 +610,35 @@ func TestDockerExportImport(t *testing.T) {
 	}
 	c.ok("rm", "src")
 }
+
+// An engine that fails to start after setting up its network (here: a
+// host address already taken) takes it down again: no bridge, no
+// prepared namespace mounted, no veth left.
+func TestFailedStartLeavesNoNetwork(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("berthd's network needs root")
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	dir := t.TempDir()
+	bridge := fmt.Sprintf("brf%d", os.Getpid()%100000)
+	out, err := exec.Command(berthdBinary, "-H", "unix://"+filepath.Join(dir, "s.sock"), "-H", "tcp://"+taken.Addr().String(),
+		"--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "run"), "--bridge", bridge, "--bip", "10.199.3.1/24", "--ip-masq=false").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "address already in use") {
+		t.Fatalf("berthd on a taken address: %v\n%s", err, out)
+	}
+	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mounts), dir) {
+		t.Errorf("mounts left under %s", dir)
+		unmountUnder(dir)
+	}
+	if links, _ := exec.Command("ip", "-o", "link", "show", "master", bridge).CombinedOutput(); strings.Contains(string(links), "@") {
+		t.Errorf("veths left on %s:\n%s", bridge, links)
+	}
+	if exec.Command("ip", "link", "show", bridge).Run() == nil {
+		t.Errorf("the bridge %s was left", bridge)
+		exec.Command("ip", "link", "del", bridge).Run()
+	}
+}

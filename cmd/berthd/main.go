@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -140,6 +141,14 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	// However berthd ends from here on, even failing to listen, its
+	// containers stop and its network goes (bridge, prepared namespaces).
+	stopRuntime := sync.OnceFunc(func() {
+		stopping, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		stopContainers(stopping)
+	})
+	defer stopRuntime()
 	security, warnings := securityInfo(nf)
 	handler := api.NewHandler(backend, api.Info{Version: version, DataRoot: *dataRoot, InsecureRegistries: insecure, SecurityOptions: security, Warnings: warnings, BridgeName: *bridge, BridgeCIDR: *bip})
 
@@ -172,11 +181,9 @@ func run(args []string) error {
 	log.Print("shutting down")
 	// Containers first: stopping them also ends the attach and log
 	// streams that would keep the server's shutdown waiting.
-	stopping, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	stopRuntime()
+	closing, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	stopContainers(stopping)
-	closing, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel2()
 	return srv.Shutdown(closing)
 }
 
