@@ -82,8 +82,8 @@ func TestClientDrivesImagesRegistryAndEvents(t *testing.T) {
 			t.Fatal("no pull event")
 		}
 	}
-	if _, err := c.Pull(ctx, reg.Host+"/library/nope:1", nil, nil); !errors.Is(err, engine.ErrNotFound) {
-		t.Fatalf("pull of a missing image: %v", err)
+	if _, err := c.Pull(ctx, reg.Host+"/library/nope:1", nil, nil); !errors.Is(err, engine.ErrNotFound) || strings.Count(err.Error(), "pull ") != 1 {
+		t.Fatalf("pull of a missing image: %v (it should say pull once)", err)
 	}
 	if err := c.Tag(ctx, ref, "mine/bb:v1"); err != nil {
 		t.Fatal(err)

@@ -240,13 +240,23 @@ func progressOf(m jsonstream.Message) engine.Progress {
 	return p
 }
 
+// naming says which operation on ref failed, unless the engine's own
+// words already do ("pull busybox: cannot reach the registry…"), so a
+// person does not read it twice.
+func naming(op, ref string, err error) error {
+	if strings.HasPrefix(err.Error(), op+" ") {
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", op, ref, err)
+}
+
 // Pull fetches ref into the engine and returns the image ID.
 func (c *Client) Pull(ctx context.Context, ref string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error) {
 	err := c.stream(ctx, http.MethodPost, "/images/create", url.Values{"fromImage": {ref}}, auth, func(m jsonstream.Message) {
 		progress.Report(progressOf(m))
 	})
 	if err != nil {
-		return "", fmt.Errorf("pull %s: %w", ref, err)
+		return "", naming("pull", ref, err)
 	}
 	d, err := c.Inspect(ctx, ref)
 	if err != nil {
@@ -280,7 +290,7 @@ func (c *Client) Push(ctx context.Context, ref string, auth *engine.AuthConfig, 
 		progress.Report(progressOf(m))
 	})
 	if err != nil {
-		return "", fmt.Errorf("push %s: %w", ref, err)
+		return "", naming("push", ref, err)
 	}
 	return digest, nil
 }
