@@ -27,6 +27,9 @@ CMD python app.py
 	}
 	// Output:
 	// 3 warning CopyAllBeforeInstall
+	//   fix: COPY requirements.txt ./
+	// RUN pip install —no-cache-dir -r requirements.txt
+	// COPY . .
 	// 4 error TypographicDash
 	//   fix: RUN pip install --no-cache-dir -r requirements.txt
 	// 5 warning JSONArgsRecommended

@@ -27,14 +27,21 @@ func (a *analysis) checkCopy(node *parser.Node, from string, srcs []string, dest
 	if from != "" {
 		return
 	}
+	copiesAll := false
 	for i, s := range srcs {
 		s = a.unquote(s)
 		srcs[i] = s
 		if s == "." || s == "./" || s == "./." {
-			st.copyAll = start
+			st.copyAll, copiesAll = start, true
 		}
 	}
 	dest = a.unquote(dest)
+	if copiesAll {
+		st.copyAllDest = dest
+		if start != end || len(srcs) != 1 {
+			st.copyAllDest = "" // not the plain one-line COPY . the quick fix rewrites
+		}
+	}
 	if !isAbs(dest) && !strings.HasPrefix(dest, "$") && st.workdir == "" && !st.scratch && st.parent == nil {
 		a.addToken("CopyWithoutWorkdir", start, end, dest, fmt.Sprintf("COPY to %s with no WORKDIR set copies into the image's root folder (/): set WORKDIR /app first, or write an absolute destination", dest), nil)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/berth-dev/berth/engine"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
@@ -187,6 +188,70 @@ func installsDeps(name string, args []string) bool {
 	return false
 }
 
+// dependencyFiles are the files an install reads its dependencies from,
+// as the usual COPY before it names them; nil when they cannot be known
+// (pip install ., a Gradle build).
+func dependencyFiles(name string, args []string) []string {
+	switch name {
+	case "pip", "pip3":
+		var files []string
+		for i, a := range args {
+			switch {
+			case (a == "-r" || a == "--requirement") && i+1 < len(args):
+				files = append(files, args[i+1])
+			case strings.HasPrefix(a, "--requirement="):
+				files = append(files, strings.TrimPrefix(a, "--requirement="))
+			}
+		}
+		return files
+	case "npm":
+		return []string{"package*.json"}
+	case "yarn":
+		return []string{"package.json", "yarn.lock*"}
+	case "pnpm":
+		return []string{"package.json", "pnpm-lock.yaml*"}
+	case "go":
+		return []string{"go.mod", "go.sum*"}
+	case "bundle":
+		return []string{"Gemfile", "Gemfile.lock*"}
+	case "composer":
+		return []string{"composer.json", "composer.lock*"}
+	case "poetry":
+		return []string{"pyproject.toml", "poetry.lock*"}
+	case "pipenv":
+		return []string{"Pipfile", "Pipfile.lock*"}
+	case "uv":
+		return []string{"pyproject.toml", "uv.lock*"}
+	case "mvn":
+		return []string{"pom.xml"}
+	case "cargo":
+		return []string{"Cargo.toml", "Cargo.lock*"}
+	}
+	return nil
+}
+
+// reorderFix rewrites a COPY . before a dependency install the cached
+// way: the dependency files first, the install, then everything else, so
+// a code change no longer reruns the install.
+func (a *analysis) reorderFix(st *stage, installEnd int, files []string) *engine.Fix {
+	copyLine := st.copyAll
+	if len(files) == 0 || st.copyAllDest == "" || strings.HasPrefix(st.copyAllDest, "$") {
+		return nil
+	}
+	original := a.line(copyLine)
+	indent := original[:len(original)-len(strings.TrimLeft(original, " \t"))]
+	dir := st.copyAllDest
+	if !strings.HasSuffix(dir, "/") {
+		dir += "/" // several files go into a folder
+	}
+	out := []string{indent + "COPY " + strings.Join(files, " ") + " " + dir}
+	for n := copyLine + 1; n <= installEnd; n++ {
+		out = append(out, a.line(n))
+	}
+	out = append(out, original)
+	return &engine.Fix{Title: "Copy the dependency files first", Line: copyLine, EndLine: installEnd, Text: strings.Join(out, "\n")}
+}
+
 // runState is what one RUN's commands add up to.
 type runState struct {
 	aptUpdate, aptInstall, aptCleaned bool
@@ -258,7 +323,8 @@ func (a *analysis) checkRun(node *parser.Node, c *instructions.RunCommand, s *sc
 			}
 		}
 		if st.copyAll > 0 && installsDeps(name, args) {
-			a.add("CopyAllBeforeInstall", st.copyAll, fmt.Sprintf("COPY of the whole context before the dependency install on line %d: any code change reinstalls everything; copy the dependency files first, install, then COPY . .", start), nil)
+			a.add("CopyAllBeforeInstall", st.copyAll, fmt.Sprintf("COPY of the whole context before the dependency install on line %d: any code change reinstalls everything; copy the dependency files first, install, then COPY . .", start),
+				a.reorderFix(st, end, dependencyFiles(name, args)))
 			st.copyAll = 0
 		}
 	}

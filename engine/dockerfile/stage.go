@@ -37,8 +37,9 @@ type stage struct {
 	userLine int
 	exposes  bool
 
-	cmds, eps, hcs     []int // lines of CMD, ENTRYPOINT, HEALTHCHECK
-	copyAll            int   // line of a COPY . . not yet followed by an install
+	cmds, eps, hcs     []int  // lines of CMD, ENTRYPOINT, HEALTHCHECK
+	copyAll            int    // line of a COPY . . not yet followed by an install
+	copyAllDest        string // its destination
 	usesWget, usesCurl int
 	layers             int
 }
