@@ -19,6 +19,8 @@ type Roles struct {
 	Events     engine.Events
 	Builder    engine.Builder
 	Containers ContainerEngine
+	// Disk is docker system df and volume prune; nil for an engine without.
+	Disk DiskEngine
 }
 
 // EngineInfo is what the engine says it is.

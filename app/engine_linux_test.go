@@ -271,3 +271,38 @@ func TestLoginKeepsTheAccountAndPullsWithIt(t *testing.T) {
 		t.Fatalf("pull after login: %v", err)
 	}
 }
+
+// Disk usage from the real engine through the client (docker system df),
+// and Clean up removing a stopped container and what it wrote.
+func TestDiskUsageAndCleanUp(t *testing.T) {
+	te := apptest.Start(t)
+	ctx := context.Background()
+	images := app.NewImages(te.Core.Engine.Images, te.Core.Engine.Registry)
+	if err := images.Pull(ctx, te.BusyboxRef, app.NewTransfer(nil)); err != nil {
+		t.Fatal(err)
+	}
+	id, err := te.Core.Containers.Run(ctx, app.RunOptions{Image: te.BusyboxRef, Command: "head -c 100000 /dev/zero > /w"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.WaitFor(t, "the container to finish", func() bool {
+		c, err := te.Core.Engine.Containers.Inspect(ctx, id)
+		return err == nil && c.State.Status == engine.StatusExited
+	})
+	rows, err := te.Core.DiskUsage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 4 || rows[1].Count != 1 || rows[1].Reclaimable != 100000 || rows[0].Size < 1_000_000 {
+		t.Fatalf("disk usage rows %+v", rows)
+	}
+	if _, err := te.Core.CleanUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := te.Core.Engine.Containers.Inspect(ctx, id); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("the stopped container outlived Clean up: %v", err)
+	}
+	if _, err := te.Core.Engine.Images.Inspect(ctx, te.BusyboxRef); err != nil {
+		t.Errorf("Clean up took a named image: %v", err)
+	}
+}

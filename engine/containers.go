@@ -320,8 +320,10 @@ type Volume struct {
 	// VOLUME), not by name; `docker volume prune` removes only these
 	// unless asked for all.
 	Anonymous bool
-	// UsedBy are the IDs of the containers that mount it.
-	UsedBy []string
+	// UsedBy are the IDs of the containers that mount it, where known;
+	// Containers counts them always (docker system df gives only that).
+	UsedBy     []string
+	Containers int
 	// Size is what its files take, in bytes; -1 when not counted.
 	Size int64
 }

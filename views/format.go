@@ -62,14 +62,6 @@ func Ports(c engine.Container) string {
 // Percent writes a 0..1 fraction as a whole percentage.
 func Percent(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }
 
-// plural is "1 image", "2 images": n with the word for it.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // shortReason is why a step reran, as the build log's row has room for:
 // "app.py changed" from "Reran because app.py changed (COPY . /app, line 6)".
 func shortReason(reason, instruction string) string {

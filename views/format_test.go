@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/engine"
 )
 
@@ -79,9 +80,9 @@ func TestConceptsExplainOnHover(t *testing.T) {
 
 func TestPluralAndWhere(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
-		{plural(1, "image", "images"), "1 image"},
-		{plural(0, "image", "images"), "0 images"},
-		{plural(3, "layer", "layers"), "3 layers"},
+		{app.Plural(1, "image", "images"), "1 image"},
+		{app.Plural(0, "image", "images"), "0 images"},
+		{app.Plural(3, "layer", "layers"), "3 layers"},
 		{searchedWhere("nginx"), "on Docker Hub"},
 		{searchedWhere("bitnami/nginx"), "on Docker Hub"},
 		{searchedWhere("127.0.0.1:5000"), "in 127.0.0.1:5000"},

@@ -134,7 +134,7 @@ func (p *LayersPanel) Show(image string) {
 				return
 			}
 			p.model = m
-			p.Efficiency.SetText(fmt.Sprintf("%s · efficiency %s · %s wasted (bytes a later layer deleted or replaced)", plural(len(m.Layers), "layer", "layers"), Percent(m.Efficiency), HumanSize(m.Wasted)))
+			p.Efficiency.SetText(fmt.Sprintf("%s · efficiency %s · %s wasted (bytes a later layer deleted or replaced)", app.Plural(len(m.Layers), "layer", "layers"), Percent(m.Efficiency), HumanSize(m.Wasted)))
 			var b strings.Builder
 			for _, t := range m.Tips {
 				b.WriteString("Tip: " + t + "\n")

@@ -131,7 +131,7 @@ func (p *SearchPanel) find() {
 				if len(res) == 0 {
 					p.Status.SetText("Nothing found for " + strings.TrimSpace(term) + ".")
 				} else {
-					p.Status.SetText(plural(len(res), "image", "images") + " " + searchedWhere(term) + ". Pick one, then a tag.")
+					p.Status.SetText(app.Plural(len(res), "image", "images") + " " + searchedWhere(term) + ". Pick one, then a tag.")
 				}
 			}
 			p.Results.Refresh()

@@ -225,7 +225,8 @@ func (w *Window) Connect(c *app.Core) {
 	)
 	settings := widget.NewButtonWithIcon("", theme.SettingsIcon(), w.ShowSettings)
 	help := widget.NewButtonWithIcon("", theme.HelpIcon(), w.ShowWelcome)
-	w.Win.SetContent(container.NewBorder(nil, container.NewBorder(nil, nil, nil, container.NewHBox(help, settings), w.Status), nil, nil, w.Tabs))
+	disk := widget.NewButtonWithIcon("", theme.StorageIcon(), func() { ShowDiskUsage(c, w.Win) })
+	w.Win.SetContent(container.NewBorder(nil, container.NewBorder(nil, nil, nil, container.NewHBox(disk, help, settings), w.Status), nil, nil, w.Tabs))
 	w.addShortcuts()
 	c.OnStatus(func(st app.Status) { onMain(func() { w.showStatus(st) }) })
 	w.showStatus(c.Status()) // what happened before the line above listened

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"maps"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -25,11 +26,18 @@ type volumeJSON struct {
 
 type volumeUsage struct{ Size, RefCount int64 }
 
+// anonymousLabel marks anonymous volumes, as dockerd marks them.
+const anonymousLabel = "com.docker.volume.anonymous"
+
 func toVolumeJSON(v engine.Volume, usage bool) volumeJSON {
+	labels := maps.Clone(nonNilMap(v.Labels))
+	if v.Anonymous {
+		labels[anonymousLabel] = ""
+	}
 	out := volumeJSON{Name: v.Name, Driver: "local", Mountpoint: v.Mountpoint, CreatedAt: v.Created.Format(time.RFC3339),
-		Labels: nonNilMap(v.Labels), Scope: "local", Options: map[string]string{}}
+		Labels: labels, Scope: "local", Options: map[string]string{}}
 	if usage {
-		out.UsageData = &volumeUsage{Size: v.Size, RefCount: int64(len(v.UsedBy))}
+		out.UsageData = &volumeUsage{Size: v.Size, RefCount: int64(v.Containers)}
 	}
 	return out
 }
@@ -95,7 +103,7 @@ func matchVolume(f map[string][]string, v engine.Volume) bool {
 		}
 	}
 	for _, d := range f["dangling"] {
-		if dangling, _ := strconv.ParseBool(d); dangling != (len(v.UsedBy) == 0) {
+		if dangling, _ := strconv.ParseBool(d); dangling != (v.Containers == 0) {
 			return false
 		}
 	}

@@ -108,6 +108,7 @@ func (rt *Runtime) ListVolumes(ctx context.Context, withSize bool) ([]engine.Vol
 			continue // not a volume (a folder a crash left half made)
 		}
 		v.UsedBy = slices.Sorted(slices.Values(users[v.Name]))
+		v.Containers = len(v.UsedBy)
 		if withSize {
 			v.Size = folderSize(v.Mountpoint)
 		}
@@ -129,6 +130,7 @@ func (rt *Runtime) CreateVolume(ctx context.Context, name string, labels map[str
 	}
 	v, err := rt.readVolume(name)
 	v.UsedBy = rt.volumeUsers()[name]
+	v.Containers = len(v.UsedBy)
 	return v, err
 }
 
@@ -139,6 +141,7 @@ func (rt *Runtime) InspectVolume(ctx context.Context, name string) (engine.Volum
 	}
 	v, err := rt.readVolume(name)
 	v.UsedBy = rt.volumeUsers()[name]
+	v.Containers = len(v.UsedBy)
 	return v, err
 }
 
