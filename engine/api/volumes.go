@@ -2,8 +2,8 @@ package api
 
 import (
 	"errors"
-	"maps"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
