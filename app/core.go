@@ -21,6 +21,8 @@ type Roles struct {
 	Containers ContainerEngine
 	// Disk is docker system df and volume prune; nil for an engine without.
 	Disk DiskEngine
+	// Volumes are the engine's named volumes; nil for an engine without.
+	Volumes engine.Volumes
 }
 
 // EngineInfo is what the engine says it is.
@@ -42,6 +44,7 @@ type Core struct {
 	Images     *Images
 	Containers *Containers
 	Search     *Search
+	Volumes    *Volumes
 
 	info     EngineInfo
 	settings Settings
@@ -141,6 +144,7 @@ func NewCore(ctx context.Context, roles Roles, s Settings, vm VMHandle) *Core {
 	c.Images = NewImages(roles.Images, roles.Registry)
 	c.Containers = NewContainers(roles.Containers)
 	c.Search = NewSearch(roles.Registry, s.DefaultRegistry)
+	c.Volumes = NewVolumes(roles.Volumes)
 	if vm != nil {
 		st := vm.Status()
 		c.status = Status{Line: st.Line(), VM: &st}

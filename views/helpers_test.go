@@ -70,7 +70,7 @@ func sizeOf(w, h float32) fyne.Size { return fyne.NewSize(w, h) }
 // one).
 func fakeCore(t *testing.T) (*app.Core, *enginetest.Fake) {
 	f := enginetest.NewFake()
-	roles := app.Roles{Images: f, Registry: f, Archives: f, Events: f, Builder: f, Containers: f.Containers(), Disk: f}
+	roles := app.Roles{Images: f, Registry: f, Archives: f, Events: f, Builder: f, Containers: f.Containers(), Disk: f, Volumes: f}
 	c := app.NewCore(context.Background(), roles, app.DefaultSettings(), nil)
 	t.Cleanup(func() { c.Close() })
 	return c, f

@@ -310,3 +310,42 @@ func TestPortsFromExpose(t *testing.T) {
 		t.Errorf("portsFromExpose = %q", got)
 	}
 }
+
+// The Volumes panel lists volumes with size and users, creates one,
+// refuses in words to remove one a container uses, and removes unused
+// ones after asking.
+func TestVolumesPanel(t *testing.T) {
+	core, fake := fakeCore(t)
+	test.NewTempApp(t)
+	ctx := context.Background()
+	for _, name := range []string{"anon1", "busydata", "cache"} {
+		fake.CreateVolume(ctx, name, nil)
+	}
+	w := test.NewTempWindow(t, nil)
+	w.Resize(sizeOf(900, 600))
+	p := NewVolumesPanel(core, w)
+	w.SetContent(p.Object)
+	waitUI(t, "the volumes", func() bool { return len(p.Items()) == 3 })
+	if d := volumeDetail(p.Items()[1]); d != "1kB · used by 1 container" {
+		t.Errorf("busydata's line: %q", d)
+	}
+
+	test.Tap(p.Buttons["Create…"])
+	entry := find(topOverlay(w), func(o fyne.CanvasObject) bool { e, ok := o.(*widget.Entry); return ok && e.Visible() }).(*widget.Entry)
+	entry.SetText("data")
+	entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	waitUI(t, "the new volume", func() bool { return len(p.Items()) == 4 })
+
+	p.List.Select(1) // busydata
+	test.Tap(p.Buttons["Remove"])
+	test.Tap(buttonIn(topOverlay(w), "Yes"))
+	waitUI(t, "the refusal", func() bool { return buttonIn(topOverlay(w), "OK") != nil })
+	if len(p.Items()) != 4 {
+		t.Fatal("a volume in use was removed")
+	}
+	test.Tap(buttonIn(topOverlay(w), "OK"))
+
+	test.Tap(p.Buttons["Remove unused…"])
+	test.Tap(buttonIn(topOverlay(w), "Remove"))
+	waitUI(t, "the anonymous volume gone", func() bool { return len(p.Items()) == 3 && strings.HasPrefix(p.Status.Text, "Removed 1 volume") })
+}

@@ -30,6 +30,7 @@ func (w *Window) shortcuts() []shortcut {
 		{fyne.Key3, "Containers", tab(TabContainers)},
 		{fyne.Key4, "Build", tab(TabBuild)},
 		{fyne.Key5, "Layers", tab(TabLayers)},
+		{fyne.Key6, "Volumes", tab(TabVolumes)},
 		{fyne.KeyS, "save the Dockerfile", func() { w.ShowTab(TabBuild); w.Editor.Save() }},
 		{fyne.KeyO, "open a folder", func() { w.ShowTab(TabBuild); w.Editor.OpenFolder() }},
 		{fyne.KeyB, "build", func() {

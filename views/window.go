@@ -28,6 +28,7 @@ const (
 	TabContainers = "Containers"
 	TabBuild      = "Build"
 	TabLayers     = "Layers"
+	TabVolumes    = "Volumes"
 )
 
 // Window is Berth's main window: one tab per panel and a status bar. It
@@ -42,6 +43,7 @@ type Window struct {
 	Containers *ContainersPanel
 	Editor     *EditorPanel
 	Layers     *LayersPanel
+	Volumes    *VolumesPanel
 
 	// Core is the engine the panels draw, nil until it answers.
 	Core           *app.Core
@@ -213,6 +215,7 @@ func (w *Window) Connect(c *app.Core) {
 		ShowPull(c, w.Win, ref)
 	}, run)
 	w.Containers = NewContainersPanel(c, w.Win)
+	w.Volumes = NewVolumesPanel(c, w.Win)
 	w.Editor = NewEditorPanel(c, editor, buildLog, w.Win, func(res engine.BuildResult) {
 		w.Layers.Show(res.ImageID)
 	})
@@ -222,6 +225,7 @@ func (w *Window) Connect(c *app.Core) {
 		container.NewTabItemWithIcon(TabContainers, theme.ComputerIcon(), w.Containers.Object),
 		container.NewTabItemWithIcon(TabBuild, theme.DocumentCreateIcon(), w.Editor.Object),
 		container.NewTabItemWithIcon(TabLayers, theme.ListIcon(), w.Layers.Object),
+		container.NewTabItemWithIcon(TabVolumes, theme.FolderIcon(), w.Volumes.Object),
 	)
 	settings := widget.NewButtonWithIcon("", theme.SettingsIcon(), w.ShowSettings)
 	help := widget.NewButtonWithIcon("", theme.HelpIcon(), w.ShowWelcome)

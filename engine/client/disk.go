@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -28,11 +29,7 @@ func (c *Client) DiskUsage(ctx context.Context) (engine.DiskUsage, error) {
 			State  string
 			SizeRw int64
 		}
-		Volumes []struct {
-			Name      string
-			Labels    map[string]string
-			UsageData *struct{ Size, RefCount int64 }
-		}
+		Volumes    []volumeJSON
 		BuildCache []struct {
 			ID          string
 			Description string
@@ -56,12 +53,7 @@ func (c *Client) DiskUsage(ctx context.Context) (engine.DiskUsage, error) {
 		u.Containers = append(u.Containers, cu)
 	}
 	for _, v := range df.Volumes {
-		vol := engine.Volume{Name: v.Name, Labels: v.Labels, Size: -1}
-		_, vol.Anonymous = v.Labels["com.docker.volume.anonymous"]
-		if v.UsageData != nil {
-			vol.Size, vol.Containers = v.UsageData.Size, int(v.UsageData.RefCount)
-		}
-		u.Volumes = append(u.Volumes, vol)
+		u.Volumes = append(u.Volumes, v.volume())
 	}
 	for _, b := range df.BuildCache {
 		bc := engine.BuildCacheUsage{ID: b.ID, Size: b.Size, InUse: b.InUse, Description: b.Description}
@@ -97,3 +89,81 @@ func (c *Client) PruneVolumes(ctx context.Context, all bool, labels []string) ([
 	}
 	return r.VolumesDeleted, r.SpaceReclaimed, nil
 }
+
+// volumeJSON is a volume as the Docker API writes it.
+type volumeJSON struct {
+	Name, Mountpoint, CreatedAt string
+	Labels                      map[string]string
+	UsageData                   *struct{ Size, RefCount int64 }
+}
+
+func (v volumeJSON) volume() engine.Volume {
+	out := engine.Volume{Name: v.Name, Mountpoint: v.Mountpoint, Labels: v.Labels, Size: -1}
+	out.Created, _ = time.Parse(time.RFC3339, v.CreatedAt)
+	_, out.Anonymous = v.Labels["com.docker.volume.anonymous"]
+	if v.UsageData != nil {
+		out.Size, out.Containers = v.UsageData.Size, int(v.UsageData.RefCount)
+	}
+	return out
+}
+
+// ListVolumes lists the engine's volumes; withSize asks docker system df
+// for their sizes and users too.
+func (c *Client) ListVolumes(ctx context.Context, withSize bool) ([]engine.Volume, error) {
+	if withSize {
+		u, err := c.DiskUsage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return u.Volumes, nil
+	}
+	var r struct{ Volumes []volumeJSON }
+	if err := c.getJSON(ctx, "/volumes", nil, &r); err != nil {
+		return nil, fmt.Errorf("volumes: %w", err)
+	}
+	out := make([]engine.Volume, 0, len(r.Volumes))
+	for _, v := range r.Volumes {
+		out = append(out, v.volume())
+	}
+	return out, nil
+}
+
+// CreateVolume makes a volume (the engine names it when name is empty).
+func (c *Client) CreateVolume(ctx context.Context, name string, labels map[string]string) (engine.Volume, error) {
+	body, _ := json.Marshal(map[string]any{"Name": name, "Labels": labels})
+	resp, err := c.doJSON(ctx, http.MethodPost, "/volumes/create", nil, body)
+	if err != nil {
+		return engine.Volume{}, fmt.Errorf("create volume %s: %w", name, err)
+	}
+	defer resp.Body.Close()
+	var v volumeJSON
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return engine.Volume{}, fmt.Errorf("create volume %s: %w", name, err)
+	}
+	return v.volume(), nil
+}
+
+// InspectVolume describes one volume.
+func (c *Client) InspectVolume(ctx context.Context, name string) (engine.Volume, error) {
+	var v volumeJSON
+	if err := c.getJSON(ctx, "/volumes/"+url.PathEscape(name), nil, &v); err != nil {
+		return engine.Volume{}, fmt.Errorf("volume %s: %w", name, err)
+	}
+	return v.volume(), nil
+}
+
+// RemoveVolume removes a volume no container uses.
+func (c *Client) RemoveVolume(ctx context.Context, name string, force bool) error {
+	q := url.Values{}
+	if force {
+		q.Set("force", "1")
+	}
+	resp, err := c.do(ctx, http.MethodDelete, "/volumes/"+url.PathEscape(name), q, nil)
+	if err != nil {
+		return fmt.Errorf("remove volume %s: %w", name, err)
+	}
+	resp.Body.Close()
+	return nil
+}
+
+var _ engine.Volumes = (*Client)(nil)

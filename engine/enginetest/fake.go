@@ -38,6 +38,7 @@ type Fake struct {
 	seq        int
 	subs       []chan engine.Event
 	past       []engine.Event
+	volumes    map[string]engine.Volume
 
 	// Output is the lines every container writes when it starts.
 	Output []string
@@ -51,7 +52,7 @@ type fakeContainer struct {
 
 // NewFake makes an empty fake engine.
 func NewFake() *Fake {
-	return &Fake{images: map[string]v1.Image{}, tags: map[string]string{}, remote: map[string]v1.Image{}, containers: map[string]*fakeContainer{}, Output: []string{"ready"}}
+	return &Fake{images: map[string]v1.Image{}, tags: map[string]string{}, remote: map[string]v1.Image{}, containers: map[string]*fakeContainer{}, volumes: map[string]engine.Volume{}, Output: []string{"ready"}}
 }
 
 // Publish puts img in the fake registry under ref (Pull finds it there).
@@ -483,7 +484,71 @@ func (f *Fake) DiskUsage(ctx context.Context) (engine.DiskUsage, error) {
 	return u, nil
 }
 
-// PruneVolumes implements app.DiskEngine: the fake keeps no volumes.
+// ListVolumes implements engine.Volumes (each volume holds 1 kB).
+func (f *Fake) ListVolumes(ctx context.Context, withSize bool) ([]engine.Volume, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := slices.Collect(maps.Values(f.volumes))
+	slices.SortFunc(out, func(a, b engine.Volume) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// CreateVolume implements engine.Volumes.
+func (f *Fake) CreateVolume(ctx context.Context, name string, labels map[string]string) (engine.Volume, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, ok := f.volumes[name]; ok {
+		return v, nil
+	}
+	if name == "" {
+		f.seq++
+		name = fmt.Sprintf("%064x", f.seq)
+	}
+	v := engine.Volume{Name: name, Labels: labels, Created: time.Now(), Size: 1000, Anonymous: strings.HasPrefix(name, "anon")}
+	if strings.HasPrefix(name, "busy") {
+		v.Containers = 1
+	}
+	f.volumes[name] = v
+	return v, nil
+}
+
+// InspectVolume implements engine.Volumes.
+func (f *Fake) InspectVolume(ctx context.Context, name string) (engine.Volume, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, ok := f.volumes[name]
+	if !ok {
+		return v, fmt.Errorf("get %s: no such volume: %w", name, engine.ErrNotFound)
+	}
+	return v, nil
+}
+
+// RemoveVolume implements engine.Volumes: a volume a container holds (a
+// name "busy…" here) is a conflict.
+func (f *Fake) RemoveVolume(ctx context.Context, name string, force bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.volumes[name]; !ok {
+		return fmt.Errorf("get %s: no such volume: %w", name, engine.ErrNotFound)
+	}
+	if strings.HasPrefix(name, "busy") {
+		return fmt.Errorf("remove %s: volume is in use: %w", name, engine.ErrConflict)
+	}
+	delete(f.volumes, name)
+	return nil
+}
+
+// PruneVolumes implements engine.Volumes: anonymous ones ("anon…"), or
+// all but busy ones.
 func (f *Fake) PruneVolumes(ctx context.Context, all bool, labels []string) ([]string, int64, error) {
-	return nil, 0, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var removed []string
+	for name, v := range f.volumes {
+		if !strings.HasPrefix(name, "busy") && (all || v.Anonymous) {
+			delete(f.volumes, name)
+			removed = append(removed, name)
+		}
+	}
+	return removed, int64(len(removed)) * 1000, nil
 }
