@@ -157,7 +157,9 @@ func (p *VolumesPanel) remove() {
 	v := p.items[p.selected]
 	dialog.ShowConfirm("Remove "+v.Name+"?", "Its files are deleted for good. A volume a container uses (even a stopped one) stays: remove the container first.", func(ok bool) {
 		if ok {
-			p.do(func(ctx context.Context) (string, error) { return "Removed " + v.Name + ".", p.state.Remove(ctx, v.Name) })
+			p.do(func(ctx context.Context) (string, error) {
+				return "Removed " + v.Name + ".", p.state.Remove(ctx, v.Name)
+			})
 		}
 	}, p.win)
 }
