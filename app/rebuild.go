@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,7 +19,14 @@ type RebuildResult struct {
 	Container string // the container now running the new image, if any
 	Err       error
 	Paths     []string // what changed
+	// Grew says which line made the image grow past the size guard
+	// ("+40MB: RUN pip install …, line 7"); empty when it did not.
+	Grew string
 }
+
+// DefaultSizeGuard is how much a rebuild may grow the image before Watch
+// says which line grew it.
+const DefaultSizeGuard = 10 << 20
 
 // Rebuilder rebuilds an image when its context changes and, when asked to
 // keep it running, replaces the container from the previous image with
@@ -35,8 +43,12 @@ type Rebuilder struct {
 
 	OnEvent  func(engine.BuildEvent) // build progress
 	OnResult func(RebuildResult)     // after every rebuild
+	// SizeGuard is the growth in bytes past which a rebuild names the line
+	// that grew the image (0: DefaultSizeGuard).
+	SizeGuard int64
 
 	mu        sync.Mutex
+	lastSizes map[string]int64 // the last good build's layer bytes, by step
 	running   bool
 	again     bool
 	paths     []string
@@ -100,11 +112,27 @@ func (r *Rebuilder) loop(ctx context.Context) {
 
 func (r *Rebuilder) once(ctx context.Context, paths []string) RebuildResult {
 	res := RebuildResult{Started: time.Now(), Paths: paths}
-	ev := r.OnEvent
-	if ev == nil {
-		ev = func(engine.BuildEvent) {}
+	sizes := map[string]int64{}
+	var order []string
+	ev := func(e engine.BuildEvent) {
+		if e.Kind == engine.BuildStepDone || e.Kind == engine.BuildStepCached {
+			key := fmt.Sprintf("%s, line %d", e.Instruction, e.Line)
+			if _, seen := sizes[key]; !seen {
+				order = append(order, key)
+			}
+			sizes[key] = e.LayerSize
+		}
+		if r.OnEvent != nil {
+			r.OnEvent(e)
+		}
 	}
 	built, err := r.Builder.Build(ctx, r.Build, ev)
+	if err == nil {
+		r.mu.Lock()
+		res.Grew = grewBy(r.lastSizes, sizes, order, cmp.Or(r.SizeGuard, DefaultSizeGuard))
+		r.lastSizes = sizes
+		r.mu.Unlock()
+	}
 	if err != nil {
 		res.Err, res.Duration = err, time.Since(res.Started)
 		r.mu.Lock()
@@ -150,4 +178,30 @@ func (r *Rebuilder) replace(ctx context.Context, image string) (string, error) {
 	r.container = id
 	r.mu.Unlock()
 	return id, nil
+}
+
+// grewBy names the step that grew the image most when, all steps
+// together, it grew by more than guard since the last build: "+40MB: RUN
+// pip install …, line 7". A step new to this build counts whole.
+func grewBy(last, now map[string]int64, order []string, guard int64) string {
+	if last == nil {
+		return ""
+	}
+	var total, before int64
+	for _, n := range now {
+		total += n
+	}
+	for _, n := range last {
+		before += n
+	}
+	if total-before <= guard {
+		return ""
+	}
+	most, mostBy := "", int64(0)
+	for _, key := range order {
+		if by := now[key] - last[key]; by > mostBy {
+			most, mostBy = key, by
+		}
+	}
+	return fmt.Sprintf("+%s: %s (the image grew by %s since the last build)", HumanSize(mostBy), most, HumanSize(total-before))
 }

@@ -139,3 +139,41 @@ func busy(r *app.Rebuilder) bool {
 		return true
 	}
 }
+
+// The size guard: a rebuild that grows the image past the guard names
+// the line that grew it; one that does not, nothing.
+func TestRebuildSaysWhichLineGrewTheImage(t *testing.T) {
+	te := apptest.Start(t)
+	ctx := context.Background()
+	images := app.NewImages(te.Core.Engine.Images, te.Core.Engine.Registry)
+	if err := images.Pull(ctx, te.BusyboxRef, app.NewTransfer(nil)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+te.BusyboxRef+"\nCOPY size /size\nRUN head -c $(cat /size) /dev/zero > /big\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "size"), []byte("1000"), 0o644)
+	var results []app.RebuildResult
+	r := &app.Rebuilder{Builder: te.Core.Engine.Builder, Build: engine.BuildOptions{ContextDir: dir, Tags: []string{"guard:dev"}},
+		SizeGuard: 5 << 20, OnResult: func(res app.RebuildResult) { results = append(results, res) }}
+	build := func() app.RebuildResult {
+		t.Helper()
+		r.Trigger(ctx, nil)
+		r.Wait()
+		res := results[len(results)-1]
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		return res
+	}
+	if res := build(); res.Grew != "" {
+		t.Errorf("the first build: %q", res.Grew)
+	}
+	os.WriteFile(filepath.Join(dir, "size"), []byte("2000"), 0o644)
+	if res := build(); res.Grew != "" {
+		t.Errorf("a rebuild 1 kB bigger: %q", res.Grew)
+	}
+	os.WriteFile(filepath.Join(dir, "size"), []byte("8000000"), 0o644)
+	if res := build(); !strings.HasPrefix(res.Grew, "+8MB: RUN head -c $(cat /size) /dev/zero > /big, line 3") {
+		t.Errorf("a rebuild 8 MB bigger: %q", res.Grew)
+	}
+}

@@ -95,5 +95,8 @@ func (s *WatchSession) Status() string {
 	if last.Err != nil {
 		return fmt.Sprintf("%s · last build failed at %s: %s", out, when, Explain(last.Err))
 	}
+	if last.Grew != "" {
+		return fmt.Sprintf("%s · last build ok at %s (%.2fs) · %s", out, when, last.Duration.Seconds(), last.Grew)
+	}
 	return fmt.Sprintf("%s · last build ok at %s (%.2fs)", out, when, last.Duration.Seconds())
 }
