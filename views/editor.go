@@ -21,6 +21,9 @@ type EditorPanel struct {
 	Object fyne.CanvasObject
 	Text   *shortcutEntry
 	Gutter *widget.RichText
+	// Costs shows, beside each instruction, what it cost in the last
+	// build: the layer it made and its time, or that it came cached.
+	Costs *widget.RichText
 	// Coloured is the syntax-coloured copy of Text drawn beneath it.
 	Coloured *widget.RichText
 	Problems *widget.List
@@ -78,6 +81,7 @@ func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Windo
 		}
 	}
 	p.Gutter = widget.NewRichText()
+	p.Costs = widget.NewRichText()
 	p.File = widget.NewLabel("New Dockerfile (not saved)")
 	p.File.Truncation = fyne.TextTruncateEllipsis
 	p.Note = widget.NewLabel("Put the cursor on an instruction to see what it does to the image.")
@@ -174,7 +178,7 @@ func (p *EditorPanel) Save() {
 // line under the cursor and the problems.
 func (p *EditorPanel) editorArea() (editor, side fyne.CanvasObject) {
 	textArea := container.NewStack(p.Coloured, container.NewThemeOverride(p.Text, clearTextTheme{theme.DefaultTheme()}))
-	editor = container.NewScroll(container.NewBorder(nil, nil, p.Gutter, nil, textArea))
+	editor = container.NewScroll(container.NewBorder(nil, nil, p.Gutter, p.Costs, textArea))
 	problems := container.NewBorder(widget.NewLabel("Problems"), p.Fix, nil, nil, p.Problems)
 	side = container.NewVSplit(container.NewVScroll(p.Note), problems)
 	return editor, side
@@ -383,6 +387,46 @@ func (p *EditorPanel) showLog() {
 	if n := len(p.steps); n > 0 {
 		p.Log.ScrollToBottom()
 	}
+	p.showCosts()
+}
+
+// showCosts writes each step's cost on the line it starts on, lined up
+// with the text as the gutter is.
+func (p *EditorPanel) showCosts() {
+	costs := map[int]string{}
+	for _, s := range p.steps {
+		if c := stepCost(s); c != "" && s.Line > 0 {
+			costs[s.Line] = c
+		}
+	}
+	lines := strings.Count(p.Text.Text, "\n") + 1
+	var segs []widget.RichTextSegment
+	style := widget.RichTextStyle{TextStyle: fyne.TextStyle{Monospace: true}, Inline: true, ColorName: "disabled"}
+	for ln := 1; ln <= lines; ln++ {
+		text := costs[ln]
+		if ln < lines {
+			text += "\n"
+		}
+		segs = append(segs, &widget.TextSegment{Text: text, Style: style})
+	}
+	p.Costs.Segments = segs
+	p.Costs.Refresh()
+}
+
+// stepCost is a step's cost as the editor's margin shows it: "12MB 1.4s",
+// "850ms" for a step that made no layer, "cached".
+func stepCost(s app.BuildStep) string {
+	switch s.State {
+	case app.StepCached:
+		return "cached"
+	case app.StepDone:
+		d := s.Duration.Round(time.Millisecond).String()
+		if s.LayerSize > 0 {
+			return HumanSize(s.LayerSize) + " " + d
+		}
+		return d
+	}
+	return ""
 }
 
 // toggleWatch starts or stops rebuilding on every save.

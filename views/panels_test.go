@@ -135,6 +135,27 @@ func TestEditorPanelValidatesAndBuilds(t *testing.T) {
 	if _, err := fake.Inspect(context.Background(), "site:dev"); err != nil {
 		t.Fatalf("the build's tag: %v", err)
 	}
+	// Each instruction's cost stands beside it: its time on its own line.
+	costs := strings.Split(p.Costs.String(), "\n")
+	if len(costs) < 5 || costs[0] != "1ms" || costs[2] != "1ms" || strings.Count(p.Costs.String(), "1ms") != 5 {
+		t.Errorf("the costs beside the lines: %q", costs)
+	}
+}
+
+func TestStepCost(t *testing.T) {
+	for _, tc := range []struct {
+		s    app.BuildStep
+		want string
+	}{
+		{app.BuildStep{State: app.StepDone, LayerSize: 12_000_000, Duration: 1400 * time.Millisecond}, "12MB 1.4s"},
+		{app.BuildStep{State: app.StepDone, Duration: 850 * time.Millisecond}, "850ms"},
+		{app.BuildStep{State: app.StepCached, LayerSize: 5}, "cached"},
+		{app.BuildStep{State: app.StepRunning}, ""},
+	} {
+		if got := stepCost(tc.s); got != tc.want {
+			t.Errorf("stepCost(%+v) = %q, want %q", tc.s, got, tc.want)
+		}
+	}
 }
 
 // checkEditorValidates types a broken line into the editor: a problem
