@@ -13,9 +13,10 @@ import (
 type Volumes struct {
 	eng engine.Volumes
 
-	mu   sync.Mutex
-	list []engine.Volume
-	err  error
+	mu     sync.Mutex
+	list   []engine.Volume
+	err    error
+	loaded bool // read at least once
 	observers
 }
 
@@ -41,9 +42,16 @@ func (v *Volumes) Refresh(ctx context.Context) error {
 	return v.set(list, err)
 }
 
+// Loaded reports whether the volumes have been read at least once.
+func (v *Volumes) Loaded() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.loaded
+}
+
 func (v *Volumes) set(list []engine.Volume, err error) error {
 	v.mu.Lock()
-	v.list, v.err = list, err
+	v.list, v.err, v.loaded = list, err, true
 	v.mu.Unlock()
 	v.notify()
 	return err

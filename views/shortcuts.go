@@ -52,6 +52,7 @@ func (w *Window) addShortcuts() {
 		byName[sc.ShortcutName()] = s.run
 		w.Win.Canvas().AddShortcut(sc, func(fyne.Shortcut) { s.run() })
 	}
+	w.Win.Canvas().SetOnTypedKey(w.typedKey)
 	w.Editor.Text.passShortcut = func(s fyne.Shortcut) bool {
 		if run := byName[s.ShortcutName()]; run != nil {
 			run()
@@ -67,7 +68,7 @@ func (w *Window) shortcutHelp() string {
 	for _, s := range w.shortcuts() {
 		parts = append(parts, s.desktop().ShortcutName()[len("CustomDesktop:"):]+" "+s.what)
 	}
-	return "Keyboard: " + strings.Join(parts, " · ")
+	return "Keyboard: " + strings.Join(parts, " · ") + " · Delete removes the selection (after asking) · F5 reads the list again · Enter submits a dialog"
 }
 
 // shortcutEntry is a multi-line entry that lets the window's shortcuts
@@ -92,4 +93,31 @@ func (e *shortcutEntry) TypedShortcut(s fyne.Shortcut) {
 		return
 	}
 	e.Entry.TypedShortcut(s)
+}
+
+// typedKey takes the keys no widget has the focus for: Delete removes the
+// current panel's selection (its Remove, which asks first), F5 reads the
+// panel's list again.
+func (w *Window) typedKey(ev *fyne.KeyEvent) {
+	if w.Tabs == nil || w.Tabs.Selected() == nil {
+		return
+	}
+	tab := w.Tabs.Selected().Text
+	switch ev.Name {
+	case fyne.KeyDelete:
+		buttons := map[string]map[string]*widget.Button{TabImages: w.Gallery.Buttons, TabContainers: w.Containers.Buttons, TabVolumes: w.Volumes.Buttons}[tab]
+		if b := buttons["Remove"]; b != nil && !b.Disabled() && b.OnTapped != nil {
+			b.OnTapped()
+		}
+	case fyne.KeyF5:
+		ctx := w.Core.Context()
+		switch tab {
+		case TabImages:
+			go w.Core.Images.Refresh(ctx)
+		case TabContainers:
+			go w.Core.Containers.Refresh(ctx)
+		case TabVolumes:
+			go w.Volumes.refresh()
+		}
+	}
 }

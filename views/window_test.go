@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/app"
+	"github.com/berth-dev/berth/engine/enginetest"
 )
 
 // maxWindowWidth is the narrowest screen Berth promises to fit.
@@ -95,4 +96,39 @@ func TestKeyboardShortcuts(t *testing.T) {
 	if w.Tabs.Selected().Text != TabImages || w.Win.Canvas().Focused() != w.Gallery.Filter {
 		t.Error("Ctrl+F does not focus the images' filter")
 	}
+}
+
+// Delete asks to remove the selected image; F5 reads the list again.
+func TestDeleteAndF5(t *testing.T) {
+	a := test.NewTempApp(t)
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(settings, []byte("welcome = false\n"), 0o644)
+	w := Start(a, Options{SettingsPath: settings, Open: openFake(t, nil, nil)})
+	waitUI(t, "the panels", func() bool { return w.Tabs != nil })
+	defer w.Win.Close()
+	key := w.Win.Canvas().OnTypedKey()
+	if key == nil {
+		t.Fatal("the window takes no keys")
+	}
+	key(&fyne.KeyEvent{Name: fyne.KeyDelete}) // nothing selected: nothing happens
+	if buttonIn(topOverlay(w.Win), "Yes") != nil {
+		t.Fatal("Delete with nothing selected asked to remove something")
+	}
+	// Volumes come with no event: only F5 lists one made elsewhere.
+	fake := w.Core.Engine.Images.(*enginetest.Fake)
+	w.ShowTab(TabVolumes)
+	waitUI(t, "the volumes read", w.Core.Volumes.Loaded)
+	fake.CreateVolume(context.Background(), "late", nil)
+	pump()
+	if len(w.Volumes.Items()) != 0 {
+		t.Fatal("the volume showed without F5: this test proves nothing")
+	}
+	key(&fyne.KeyEvent{Name: fyne.KeyF5})
+	waitUI(t, "F5 to list the new volume", func() bool { return len(w.Volumes.Items()) == 1 })
+	w.ShowTab(TabImages)
+	fake.Store("busybox:1.36", smallImage(t))
+	waitUI(t, "the image", func() bool { return len(w.Gallery.Rows()) == 1 })
+	w.Gallery.Select(0)
+	key(&fyne.KeyEvent{Name: fyne.KeyDelete})
+	waitUI(t, "the confirmation", func() bool { return buttonIn(topOverlay(w.Win), "Yes") != nil })
 }
