@@ -16,10 +16,6 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine/enginetest"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // startRootless starts berthd as the person, with no flags: everything it
@@ -167,7 +163,7 @@ func TestRootlessEngineForAnOrdinaryUser(t *testing.T) {
 			tw.Write([]byte("pwn"))
 		},
 	} {
-		reg.Push(t, layerImage(t, entries), "evil/"+strings.ReplaceAll(name, " ", "-")+":latest")
+		reg.Push(t, enginetest.LayerImage(t, entries), "evil/"+strings.ReplaceAll(name, " ", "-")+":latest")
 		c.fails("unsafe layer", "pull", reg.Host+"/evil/"+strings.ReplaceAll(name, " ", "-"))
 		if _, err := os.Lstat(marker); err == nil {
 			os.Remove(marker)
@@ -280,21 +276,4 @@ func httpGet(t *testing.T, url string) string {
 	}
 	t.Errorf("%s never answered", url)
 	return ""
-}
-
-func layerImage(t *testing.T, entries func(tw *tar.Writer)) v1.Image {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	entries(tw)
-	tw.Close()
-	layer, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/enginetest"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 )
 
@@ -19,7 +20,7 @@ func TestUnpackWhiteoutsAndReplacement(t *testing.T) {
 		t.Skip("overlayfs whiteouts are character devices: mknod needs root")
 	}
 	s := openStore(t)
-	img := layerImage(t, func(tw *tar.Writer) {
+	img := enginetest.LayerImage(t, func(tw *tar.Writer) {
 		tw.WriteHeader(&tar.Header{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755})
 		tw.WriteHeader(&tar.Header{Name: "etc/.wh.old.conf", Typeflag: tar.TypeReg})
 		tw.WriteHeader(&tar.Header{Name: "var/cache/.wh..wh..opq", Typeflag: tar.TypeReg})

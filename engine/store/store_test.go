@@ -15,10 +15,7 @@ import (
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/enginetest"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 func openStore(t testing.TB, opts ...Option) *Store {
@@ -300,23 +297,6 @@ func assertEmptyStore(t *testing.T, s *Store) {
 	}
 }
 
-func layerImage(t *testing.T, entries func(tw *tar.Writer)) v1.Image {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	entries(tw)
-	tw.Close()
-	layer, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
 func TestPutRefusesLayersThatEscape(t *testing.T) {
 	outside := t.TempDir()
 	tests := map[string]func(tw *tar.Writer){
@@ -335,7 +315,7 @@ func TestPutRefusesLayersThatEscape(t *testing.T) {
 	for name, entries := range tests {
 		t.Run(name, func(t *testing.T) {
 			s := openStore(t)
-			_, err := s.Put(context.Background(), layerImage(t, entries), PutOptions{Names: []string{"evil"}})
+			_, err := s.Put(context.Background(), enginetest.LayerImage(t, entries), PutOptions{Names: []string{"evil"}})
 			if !errors.Is(err, engine.ErrUnsafeLayer) {
 				t.Fatalf("Put: %v, want ErrUnsafeLayer", err)
 			}
