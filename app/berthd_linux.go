@@ -103,7 +103,12 @@ func findBerthd() (string, error) {
 // signals the PID the engine recorded beside it and waits (up to ctx) for
 // it to end. It returns false when no engine runs there.
 func StopBerthd(ctx context.Context) (bool, error) {
-	pidFile := filepath.Join(filepath.Dir(socketPath(client.BerthHost())), client.PIDFile)
+	return StopBerthdAt(ctx, filepath.Dir(socketPath(client.BerthHost())))
+}
+
+// StopBerthdAt is StopBerthd for the engine whose run folder is runDir.
+func StopBerthdAt(ctx context.Context, runDir string) (bool, error) {
+	pidFile := filepath.Join(runDir, client.PIDFile)
 	data, err := os.ReadFile(pidFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil

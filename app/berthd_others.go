@@ -32,6 +32,9 @@ func BerthdCommandFor(s Settings) (*exec.Cmd, error) { return nil, errEngineInVM
 // StopBerthd: see errEngineInVM.
 func StopBerthd(ctx context.Context) (bool, error) { return false, errEngineInVM }
 
+// StopBerthdAt: see errEngineInVM.
+func StopBerthdAt(ctx context.Context, runDir string) (bool, error) { return false, errEngineInVM }
+
 // RunBerthd: see errEngineInVM.
 func RunBerthd(ctx context.Context, s Settings, log io.Writer, ready func(address string)) error {
 	return errEngineInVM

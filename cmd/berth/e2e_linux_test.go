@@ -11,12 +11,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/client"
 	"github.com/berth-dev/berth/engine/enginetest"
@@ -343,18 +342,10 @@ func appTour(t *testing.T, p *enginetest.Person, shots string) {
 // stopEngineAt stops the berthd whose run folder is runDir, by the PID it
 // recorded there, and waits for it to end.
 func stopEngineAt(t *testing.T, runDir string) {
-	data, err := os.ReadFile(filepath.Join(runDir, client.PIDFile))
-	if err != nil {
-		return // it is not running
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil {
-		t.Errorf("the engine's PID file: %q", data)
-		return
-	}
-	syscall.Kill(pid, syscall.SIGTERM)
-	for i := 0; i < 300 && syscall.Kill(pid, 0) == nil; i++ {
-		time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := app.StopBerthdAt(ctx, runDir); err != nil {
+		t.Errorf("stop the test's engine: %v", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,10 +96,13 @@ func (s *server) networkRoutes(w http.ResponseWriter, r *http.Request, p string)
 				writeEngineError(w, err)
 				return true
 			}
-			bits := strings.TrimPrefix(s.info.BridgeCIDR[strings.LastIndex(s.info.BridgeCIDR, "/"):], "/")
+			bits := ""
+			if prefix, err := netip.ParsePrefix(s.info.BridgeCIDR); err == nil {
+				bits = "/" + strconv.Itoa(prefix.Bits())
+			}
 			for _, c := range list {
 				if c.IPAddress != "" {
-					n.Containers[c.ID] = networkEndpoint{Name: c.Name, EndpointID: c.ID, IPv4Address: c.IPAddress + "/" + bits}
+					n.Containers[c.ID] = networkEndpoint{Name: c.Name, EndpointID: c.ID, IPv4Address: c.IPAddress + bits}
 				}
 			}
 		}

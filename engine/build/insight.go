@@ -3,6 +3,7 @@ package build
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -132,7 +133,10 @@ func listFew(paths []string) string {
 // argsChanged names the build arguments whose values differ.
 func argsChanged(prev, cur map[string]string) string {
 	var parts []string
-	for _, k := range slices.Sorted(mapsKeys(cur, prev)) {
+	both := map[string]string{}
+	maps.Copy(both, cur)
+	maps.Copy(both, prev)
+	for _, k := range slices.Sorted(maps.Keys(both)) {
 		old, had := prev[k]
 		now, has := cur[k]
 		switch {
@@ -145,21 +149,4 @@ func argsChanged(prev, cur map[string]string) string {
 		}
 	}
 	return strings.Join(parts, ", and ")
-}
-
-// mapsKeys iterates the keys of both maps, once each.
-func mapsKeys(a, b map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		seen := map[string]bool{}
-		for _, m := range []map[string]string{a, b} {
-			for k := range m {
-				if !seen[k] {
-					seen[k] = true
-					if !yield(k) {
-						return
-					}
-				}
-			}
-		}
-	}
 }
