@@ -372,12 +372,7 @@ func TestDockerPy(t *testing.T) {
 // container holds is refused removal, prune takes anonymous volumes and,
 // with -a, named ones too; what a container wrote stays in its volume.
 func TestDockerVolumes(t *testing.T) {
-	d := startDaemon(t)
-	reg := enginetest.StartRegistry(t)
-	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
-	c := dockerCLI(t, d.host)
-	bb := reg.Host + "/library/busybox:latest"
-	c.ok("pull", "-q", bb)
+	d, c, bb := daemonWithBusybox(t)
 
 	c.ok("volume", "create", "--label", "team=web", "data")
 	c.ok("volume", "create", "scratch")
@@ -414,12 +409,7 @@ func TestDockerVolumes(t *testing.T) {
 // Berth lacks (networks of one's own) is refused in words; docker system
 // prune goes through.
 func TestDockerNetworks(t *testing.T) {
-	d := startDaemon(t)
-	reg := enginetest.StartRegistry(t)
-	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
-	c := dockerCLI(t, d.host)
-	bb := reg.Host + "/library/busybox:latest"
-	c.ok("pull", "-q", bb)
+	d, c, bb := daemonWithBusybox(t)
 	if out := c.ok("network", "ls", "--format", "{{.Name}} {{.Driver}}"); out != "bridge bridge\nhost host\nnone null\n" {
 		t.Errorf("network ls: %q", out)
 	}
@@ -441,12 +431,7 @@ func TestDockerNetworks(t *testing.T) {
 // docker top lists a container's processes; docker diff what it changed
 // in its image's files (added, changed, deleted), as dockerd's do.
 func TestDockerTopAndDiff(t *testing.T) {
-	d := startDaemon(t)
-	reg := enginetest.StartRegistry(t)
-	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
-	c := dockerCLI(t, d.host)
-	bb := reg.Host + "/library/busybox:latest"
-	c.ok("pull", "-q", bb)
+	_, c, bb := daemonWithBusybox(t)
 	c.ok("run", "-d", "--name", "busy", bb, "sh", "-c", "mkdir /made && echo x > /made/f && rm /bin/vi && echo y >> /etc/passwd && exec sleep 300")
 	for i := 0; ; i++ {
 		out := c.ok("top", "busy")
@@ -468,12 +453,7 @@ func TestDockerTopAndDiff(t *testing.T) {
 // run's flags override) turn a container healthy once its check passes,
 // unhealthy after retries failures, in inspect, docker ps and events.
 func TestDockerHealthChecks(t *testing.T) {
-	d := startDaemon(t)
-	reg := enginetest.StartRegistry(t)
-	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
-	c := dockerCLI(t, d.host)
-	bb := reg.Host + "/library/busybox:latest"
-	c.ok("pull", "-q", bb)
+	_, c, bb := daemonWithBusybox(t)
 	health := func(name string) string {
 		return strings.TrimSpace(c.ok("inspect", "-f", "{{.State.Health.Status}}", name))
 	}
@@ -517,12 +497,7 @@ func TestDockerHealthChecks(t *testing.T) {
 // containers with what they wrote, volumes with their files, the build
 // cache; -v lists each.
 func TestDockerSystemDF(t *testing.T) {
-	d := startDaemon(t)
-	reg := enginetest.StartRegistry(t)
-	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
-	c := dockerCLI(t, d.host)
-	bb := reg.Host + "/library/busybox:latest"
-	c.ok("pull", "-q", bb)
+	_, c, bb := daemonWithBusybox(t)
 	ctx := filepath.Join(t.TempDir(), "ctx")
 	os.MkdirAll(ctx, 0o755)
 	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM "+bb+"\nRUN head -c 300000 /dev/zero > /big\n"), 0o644)
@@ -543,12 +518,7 @@ func TestDockerSystemDF(t *testing.T) {
 // deleted), which runs as its own; of a running container too; --change
 // is refused in words.
 func TestDockerCommit(t *testing.T) {
-	d := startDaemon(t)
-	reg := enginetest.StartRegistry(t)
-	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
-	c := dockerCLI(t, d.host)
-	bb := reg.Host + "/library/busybox:latest"
-	c.ok("pull", "-q", bb)
+	_, c, bb := daemonWithBusybox(t)
 	c.ok("run", "--name", "maker", "-e", "GREETING=hi", bb, "sh", "-c", "echo made > /hello; rm /bin/vi")
 	c.ok("commit", "-a", "me", "-m", "added hello", "maker", "snap:v1")
 	if out := c.ok("run", "--rm", "snap:v1", "sh", "-c", "cat /hello; echo $GREETING; test -e /bin/vi || echo no-vi; test -e /etc/hostname && echo has-hostname"); out != "made\nhi\nno-vi\nhas-hostname\n" {
@@ -577,12 +547,7 @@ func TestDockerCommit(t *testing.T) {
 // as a tar, and back in as an image that runs; a crafted archive that
 // leaves its root is refused as a pulled layer is.
 func TestDockerExportImport(t *testing.T) {
-	d := startDaemon(t)
-	reg := enginetest.StartRegistry(t)
-	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
-	c := dockerCLI(t, d.host)
-	bb := reg.Host + "/library/busybox:latest"
-	c.ok("pull", "-q", bb)
+	_, c, bb := daemonWithBusybox(t)
 	c.ok("run", "--name", "src", bb, "sh", "-c", "echo exported > /mark")
 	tarPath := filepath.Join(t.TempDir(), "fs.tar")
 	c.ok("export", "-o", tarPath, "src")
@@ -641,4 +606,17 @@ func TestFailedStartLeavesNoNetwork(t *testing.T) {
 		t.Errorf("the bridge %s was left", bridge)
 		exec.Command("ip", "link", "del", bridge).Run()
 	}
+}
+
+// daemonWithBusybox is a berthd of the test's own with busybox pulled
+// from a loopback registry, and the docker CLI pointed at it.
+func daemonWithBusybox(t *testing.T) (*testDaemon, *cli, string) {
+	t.Helper()
+	d := startDaemon(t)
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
+	c := dockerCLI(t, d.host)
+	bb := reg.Host + "/library/busybox:latest"
+	c.ok("pull", "-q", bb)
+	return d, c, bb
 }
