@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,16 +15,8 @@ import (
 	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/app/apptest"
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/enginetest"
 )
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 func get(url string) string {
 	resp, err := http.Get(url)
@@ -49,7 +40,7 @@ func TestWatchRebuildsAndReplacesTheContainer(t *testing.T) {
 	dockerfile := "FROM busybox:1.36\nCOPY index.html /www/\nRUN sleep 1\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n"
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644)
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("v1\n"), 0o644)
-	port := freePort(t)
+	port := enginetest.FreePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 
 	var mu sync.Mutex

@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +34,7 @@ func benchSaveToServed(b *testing.B, sample string, base func(e *apptest.Engine)
 		}
 		os.WriteFile(filepath.Join(dir, en.Name()), data, 0o644)
 	}
-	port := freePortB(b)
+	port := enginetest.FreePort(b)
 	containerPort := 8080
 	if sample == "pyhello" {
 		containerPort = 8000
@@ -65,15 +64,6 @@ func benchSaveToServed(b *testing.B, sample string, base func(e *apptest.Engine)
 		}
 		r.Wait()
 	}
-}
-
-func freePortB(b *testing.B) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func BenchmarkSaveToServedBusybox(b *testing.B) {

@@ -14,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/app/apptest"
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/enginetest"
 )
 
 // Views over a real engine (berthd, root): what the fake engine cannot
@@ -100,7 +101,7 @@ func TestEditorWatchToggleRebuildsAndKeepsRunning(t *testing.T) {
 	w.SetContent(p.Object)
 	p.Open(dir)
 	pump()
-	port := freePort(t)
+	port := enginetest.FreePort(t)
 	p.Tag.SetText("watched:dev")
 	p.RunPorts.SetText(fmt.Sprintf("127.0.0.1:%d:8080", port))
 	p.KeepRunning.SetChecked(true)

@@ -3,7 +3,6 @@ package views
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -191,15 +190,6 @@ func checkEditorValidates(t *testing.T, p *EditorPanel) {
 	if !strings.Contains(p.Note.Text, "COPY") || !strings.Contains(p.Note.Text, "adds layer 2") {
 		t.Fatalf("note %q", p.Note.Text)
 	}
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func httpGet(url string) string {

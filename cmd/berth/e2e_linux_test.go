@@ -281,7 +281,7 @@ func appTour(t *testing.T, p *enginetest.Person, shots string) {
 	eventually("the pull's progress dialog to close", dialogClosed)
 
 	// Run it from the same panel: the Run dialog, a published port, a command.
-	port := freePort(t)
+	port := enginetest.FreePort(t)
 	selectTab("search")
 	x("mousemove", "1073", "618", "click", "1") // Run
 	eventually("the Run dialog", dialogOpen)
@@ -383,13 +383,4 @@ func distinctColours(img image.Image) int {
 		}
 	}
 	return len(seen)
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -50,7 +50,7 @@ func TestDockerCLIBuildsRunsAndPrunes(t *testing.T) {
 	mustContain(t, "docker build", out, "Step 1/7 : FROM busybox", "Step 4/7 : RUN echo \"$GREETING\" > greeting.txt", " ---> Running in ",
 		"Successfully built ", "Successfully tagged bbhello:latest", "Successfully tagged bbhello:v1")
 
-	port := freePort(t)
+	port := enginetest.FreePort(t)
 	c.ok("run", "-d", "--name", "site", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), "bbhello")
 	if body := getEventually(fmt.Sprintf("http://127.0.0.1:%d/", port)); !strings.Contains(body, "Hello from Berth!") {
 		t.Fatalf("the built site answered %q", body)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"strconv"
@@ -43,15 +42,6 @@ func getEventually(url string) string {
 	return ""
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func TestDockerCLIRunsContainers(t *testing.T) {
 	reg := enginetest.StartRegistry(t)
 	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
@@ -80,7 +70,7 @@ func TestDockerCLIRunsContainers(t *testing.T) {
 	}
 
 	// A server on a published port answers from the host.
-	port := freePort(t)
+	port := enginetest.FreePort(t)
 	c.ok("run", "-d", "--name", "web", "-p", fmt.Sprintf("127.0.0.1:%d:80", port), "busybox",
 		"sh", "-c", "mkdir /www && echo served > /www/index.html && echo started && exec httpd -f -v -p 80 -h /www")
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)

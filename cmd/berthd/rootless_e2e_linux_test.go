@@ -2,8 +2,6 @@ package main
 
 import (
 	"archive/tar"
-	"bytes"
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -11,68 +9,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/engine/enginetest"
 )
-
-// startRootless starts berthd as the person, with no flags: everything it
-// uses is found as it would be for them.
-func startRootless(t *testing.T, p *enginetest.Person) string {
-	t.Helper()
-	bin := filepath.Join(p.Mkdir(t, filepath.Join(p.Runtime, "bin")), "berthd")
-	data, err := os.ReadFile(berthdBinary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := p.Command(ctx, bin)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			t.Error("the rootless berthd did not end within 20 s of SIGTERM")
-			cancel()
-			<-exited
-		}
-		cancel()
-		if t.Failed() {
-			t.Logf("rootless berthd log:\n%s", log.String())
-		}
-	})
-	sock := filepath.Join(p.Runtime, "berth", "berth.sock")
-	for i := 0; i < 200; i++ {
-		select {
-		case <-exited:
-			t.Fatalf("the rootless berthd exited:\n%s", log.String())
-		default:
-		}
-		if c, err := net.Dial("unix", sock); err == nil {
-			c.Close()
-			fi, _ := os.Stat(sock)
-			if fi.Mode().Perm() != 0o600 {
-				t.Errorf("the rootless engine's socket has mode %v, want 0600", fi.Mode().Perm())
-			}
-			return "unix://" + sock
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("the rootless berthd did not listen on %s:\n%s", sock, log.String())
-	return ""
-}
 
 // dockerAs is the docker CLI as the person.
 func dockerAs(t *testing.T, p *enginetest.Person, host string) *cli {
@@ -89,7 +30,7 @@ func TestRootlessEngineForAnOrdinaryUser(t *testing.T) {
 	reg := enginetest.StartRegistry(t)
 	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
 	reg.Push(t, enginetest.Python(t), "library/python:3.11-slim")
-	host := startRootless(t, p)
+	host := p.StartBerthd(t, berthdBinary)
 	c := dockerAs(t, p, host)
 
 	mustContain(t, "docker info", c.ok("info"), "rootless")
@@ -121,7 +62,7 @@ func TestRootlessEngineForAnOrdinaryUser(t *testing.T) {
 
 	// run -d -p: the port answers on the host.
 	// run -d -p on loopback and on every address; UDP too.
-	port, anyPort, udpPort := strconv.Itoa(freePort(t)), strconv.Itoa(freePort(t)), freePort(t)
+	port, anyPort, udpPort := strconv.Itoa(enginetest.FreePort(t)), strconv.Itoa(enginetest.FreePort(t)), enginetest.FreePort(t)
 	c.ok("run", "-d", "--name", "web", "-p", "127.0.0.1:"+port+":8000", "-p", anyPort+":8000", "me/pyhello:v1")
 	for _, url := range []string{"http://127.0.0.1:" + port + "/", "http://" + net.JoinHostPort(nonLoopbackAddress(t), anyPort) + "/"} {
 		if body := httpGet(t, url); body == "" {
@@ -191,7 +132,7 @@ func TestRootlessContainersReachOut(t *testing.T) {
 
 	reg := enginetest.StartRegistry(t)
 	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
-	host := startRootless(t, p)
+	host := p.StartBerthd(t, berthdBinary)
 	c := dockerAs(t, p, host)
 	c.ok("pull", "-q", reg.Host+"/library/busybox")
 	c.ok("tag", reg.Host+"/library/busybox", "busybox")

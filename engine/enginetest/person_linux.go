@@ -1,7 +1,9 @@
 package enginetest
 
 import (
+	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // ordinaryUserName is the ordinary user the rootless tests run as, made when
@@ -130,4 +133,61 @@ func (owner *Person) CopyTree(t testing.TB, src, dst string) {
 		os.Chown(target, owner.UID, owner.GID)
 		return nil
 	})
+}
+
+// StartBerthd starts the berthd at binary as the person, with no flags:
+// everything it uses is found as it would be for them. It returns the
+// engine's address, and stops it when the test ends.
+func (p *Person) StartBerthd(t testing.TB, binary string) string {
+	t.Helper()
+	bin := filepath.Join(p.Mkdir(t, filepath.Join(p.Runtime, "bin")), "berthd")
+	data, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := p.Command(ctx, bin)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			t.Error("the rootless berthd did not end within 20 s of SIGTERM")
+			cancel()
+			<-exited
+		}
+		cancel()
+		if t.Failed() {
+			t.Logf("rootless berthd log:\n%s", log.String())
+		}
+	})
+	sock := filepath.Join(p.Runtime, "berth", "berth.sock")
+	for i := 0; i < 200; i++ {
+		select {
+		case <-exited:
+			t.Fatalf("the rootless berthd exited:\n%s", log.String())
+		default:
+		}
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			fi, _ := os.Stat(sock)
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("the rootless engine's socket has mode %v, want 0600", fi.Mode().Perm())
+			}
+			return "unix://" + sock
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the rootless berthd did not listen on %s:\n%s", sock, log.String())
+	return ""
 }

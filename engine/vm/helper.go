@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sort"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/client"
+	"github.com/berth-dev/berth/engine/iox"
 )
 
 // Helper makes the engine in a VM look local: it serves a host socket
@@ -134,18 +134,8 @@ func (h *Helper) serve(l net.Listener) {
 				return
 			}
 			defer g.Close()
-			done := make(chan struct{}, 2)
-			go func() { io.Copy(g, c); closeWrite(g); done <- struct{}{} }()
-			go func() { io.Copy(c, g); closeWrite(c); done <- struct{}{} }()
-			<-done
-			<-done
+			iox.Splice(c, g)
 		}()
-	}
-}
-
-func closeWrite(c net.Conn) {
-	if cw, ok := c.(interface{ CloseWrite() error }); ok {
-		cw.CloseWrite()
 	}
 }
 
