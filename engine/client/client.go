@@ -23,6 +23,7 @@ type Client struct {
 	http *http.Client
 	base string // scheme://host for URLs; the transport dials the real address
 	host string
+	ssh  *SSHTarget // the engine is behind SSH
 }
 
 // FromEnv connects to $DOCKER_HOST when set, else to berthd's default
@@ -40,8 +41,8 @@ func FromEnv() (*Client, error) {
 	return c.WithTLS(os.Getenv("DOCKER_CERT_PATH"))
 }
 
-// New connects to host: "unix:///path", "npipe:////./pipe/name" (Windows)
-// or "tcp://host:port".
+// New connects to host: "unix:///path", "npipe:////./pipe/name" (Windows),
+// "tcp://host:port" or "ssh://user@host[:port][/socket]".
 func New(host string) (*Client, error) {
 	proto, addr, ok := strings.Cut(host, "://")
 	if !ok || addr == "" {
@@ -58,12 +59,33 @@ func New(host string) (*Client, error) {
 		dial = func(ctx context.Context, _, _ string) (net.Conn, error) { return dialPipe(ctx, addr) }
 	case "tcp", "http":
 		base = "http://" + addr
+	case "ssh":
+		t, err := ParseSSH(host)
+		if err != nil {
+			return nil, err
+		}
+		dial = func(ctx context.Context, _, _ string) (net.Conn, error) { return t.Dial(ctx) }
+		// Each connection is an ssh login: keep more of them for reuse.
+		tr := &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 8}
+		return &Client{http: &http.Client{Transport: tr}, base: base, host: host, ssh: &t}, nil
 	default:
 		return nil, fmt.Errorf("engine address %q: unsupported scheme %q: %w", host, proto, engine.ErrInvalidArgument)
 	}
 	tr := &http.Transport{DialContext: dial}
 	return &Client{http: &http.Client{Transport: tr}, base: base, host: host}, nil
 }
+
+// SSH is the SSH target the engine is reached through, if it is.
+func (c *Client) SSH() (SSHTarget, bool) {
+	if c.ssh == nil {
+		return SSHTarget{}, false
+	}
+	return *c.ssh, true
+}
+
+// CloseIdleConnections ends the connections kept for reuse: for an engine
+// behind SSH, their ssh processes.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
 // do sends a request and turns a non-2xx answer into an error carrying the
 // engine's message and the sentinel its status code means.
@@ -85,6 +107,9 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		if req.Context().Err() != nil {
 			return nil, req.Context().Err()
+		}
+		if sshErr := (*SSHError)(nil); errors.As(err, &sshErr) {
+			return nil, sshErr // says what to do in its own words
 		}
 		return nil, fmt.Errorf("cannot reach the engine at %s (is it running?): %w: %w", c.host, engine.ErrEngineUnreachable, err)
 	}
