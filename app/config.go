@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/berth-dev/berth/engine/client"
 )
 
 // Settings are the app's preferences, kept in config.toml.
@@ -19,7 +20,10 @@ type Settings struct {
 	// Engine is the engine's address: "" picks $DOCKER_HOST, else Berth's
 	// own engine (started by the app when none answers); or
 	// unix:///path, tcp://host:port (TLS with TLSVerify and the cert dir).
-	Engine    string `toml:"engine"`
+	Engine string `toml:"engine"`
+	// Context names the engine instead, from the docker CLI's contexts
+	// ("berth" is Berth's own; see Contexts). Choosing one clears Engine.
+	Context   string `toml:"context"`
 	TLSVerify bool   `toml:"tls_verify"`
 	CertPath  string `toml:"cert_path"` // ca.pem, cert.pem, key.pem; default ~/.docker
 	// InsecureRegistries are registries reached over plain HTTP.
@@ -76,13 +80,14 @@ func (v VMSettings) SharedFolders() ([]string, error) {
 }
 
 // UsesVM says whether the app runs the engine in Berth's VM: when the
-// settings say engine = "vm", and by default on macOS and Windows, where
-// the engine cannot run natively (unless DOCKER_HOST names another).
+// settings say engine = "vm", and on macOS and Windows whenever Berth's
+// own engine is the one chosen, as it cannot run natively there.
 func (s Settings) UsesVM() bool {
 	if s.Engine == "vm" {
 		return true
 	}
-	return s.Engine == "" && os.Getenv("DOCKER_HOST") == "" && goruntime.GOOS != "linux"
+	t, err := s.target()
+	return err == nil && t.own && goruntime.GOOS != "linux"
 }
 
 // Duration is a time.Duration written as "150ms" in TOML.
@@ -169,6 +174,9 @@ func merge(s *Settings, read Settings, md toml.MetaData) {
 	if md.IsDefined("engine") {
 		s.Engine = read.Engine
 	}
+	if md.IsDefined("context") {
+		s.Context = read.Context
+	}
 	if md.IsDefined("tls_verify") {
 		s.TLSVerify = read.TLSVerify
 	}
@@ -208,8 +216,13 @@ func (s Settings) validate() error {
 	default:
 		return fmt.Errorf("theme = %q: use \"system\", \"light\" or \"dark\"", s.Theme)
 	}
-	if s.Engine != "" && s.Engine != "vm" && !strings.HasPrefix(s.Engine, "unix://") && !strings.HasPrefix(s.Engine, "tcp://") && !strings.HasPrefix(s.Engine, "npipe://") {
-		return fmt.Errorf("engine = %q: write unix:///path/to.sock, tcp://host:port or vm", s.Engine)
+	if s.Engine != "" && s.Engine != "vm" {
+		if _, err := client.New(s.Engine); err != nil {
+			if strings.HasPrefix(s.Engine, "ssh://") {
+				return err // says what is wrong in it
+			}
+			return fmt.Errorf("engine = %q: write unix:///path/to.sock, tcp://host:port, ssh://user@host or vm", s.Engine)
+		}
 	}
 	if s.VM.CPUs < 1 || s.VM.MemoryMB < 256 || s.VM.DiskGB < 1 {
 		return fmt.Errorf("[vm] cpus = %d, memory_mb = %d, disk_gb = %d: the VM needs at least 1 CPU, 256 MB and 1 GB", s.VM.CPUs, s.VM.MemoryMB, s.VM.DiskGB)

@@ -36,7 +36,7 @@ func TestSettingsLoadSaveAndErrors(t *testing.T) {
 	cases := []struct{ text, want string }{
 		{"theme = \"dark\"\nengine = \"unix:///x.sock\nwatch_debounce = \"1s\"\n", "line 2"},
 		{"theme = \"purple\"\n", `theme = "purple": use "system", "light" or "dark"`},
-		{"engine = \"/var/run/docker.sock\"\n", "write unix:///path/to.sock, tcp://host:port or vm"},
+		{"engine = \"/var/run/docker.sock\"\n", "write unix:///path/to.sock, tcp://host:port, ssh://user@host or vm"},
 		{"watch_debounce = \"soon\"\n", `"soon" is not a duration`},
 	}
 	for _, tc := range cases {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -58,31 +59,81 @@ type tlsFrom struct{ certDir string }
 // replace it. It returns the started process.
 type StartEngineFunc func(ctx context.Context, address string) (*EngineProcess, error)
 
-// connect finds the engine: settings.Engine, else $DOCKER_HOST, else
-// Berth's own socket. When Berth's own engine does not answer (on Linux),
-// start calls up a berthd and connect waits for it.
+// target is the engine the settings and the environment choose.
+type target struct {
+	addr, source string
+	tls          *tlsFrom
+	// context is the chosen context's name, if one was.
+	context string
+	// own: Berth's own engine, started when it does not answer.
+	own bool
+}
+
+// target picks the engine, first that applies: the settings' address, the
+// settings' context, $DOCKER_HOST, $DOCKER_CONTEXT, else Berth's own.
+// Settings come first because the app's switcher writes them; the docker
+// CLI's currentContext is not followed (it is marked in the list), so a
+// person who installed Berth gets Berth's engine until they choose another.
+func (s Settings) target() (target, error) {
+	switch {
+	case s.Engine != "":
+		t := target{addr: s.Engine, source: "settings"}
+		if s.TLSVerify {
+			t.tls = &tlsFrom{cmp.Or(s.CertPath, os.Getenv("DOCKER_CERT_PATH"))}
+		}
+		return t, nil
+	case s.Context != "":
+		return contextTarget(s.Context, "settings")
+	case os.Getenv("DOCKER_HOST") != "":
+		t := target{addr: os.Getenv("DOCKER_HOST"), source: "DOCKER_HOST"}
+		if s.TLSVerify || os.Getenv("DOCKER_TLS_VERIFY") != "" {
+			t.tls = &tlsFrom{cmp.Or(s.CertPath, os.Getenv("DOCKER_CERT_PATH"))}
+		}
+		return t, nil
+	case os.Getenv("DOCKER_CONTEXT") != "":
+		return contextTarget(os.Getenv("DOCKER_CONTEXT"), "DOCKER_CONTEXT")
+	}
+	return target{addr: client.BerthHost(), source: "berth", own: true, context: BerthContext}, nil
+}
+
+func contextTarget(name, source string) (target, error) {
+	if name == BerthContext {
+		return target{addr: client.BerthHost(), source: "berth", own: true, context: BerthContext}, nil
+	}
+	c, err := FindContext(name)
+	if err != nil {
+		return target{}, fmt.Errorf("the engine context chosen in %s: %w", source, err)
+	}
+	t := target{addr: c.Host, source: "context " + name, context: name}
+	if c.TLSDir != "" {
+		t.tls = &tlsFrom{c.TLSDir}
+	}
+	return t, nil
+}
+
+// connect finds the engine the settings choose (see Settings.target).
+// When Berth's own engine does not answer (on Linux), start calls up a
+// berthd and connect waits for it.
 func connect(ctx context.Context, s Settings, start StartEngineFunc) (*connection, error) {
-	addr, source := s.Engine, "settings"
-	if addr == "" {
-		if h := os.Getenv("DOCKER_HOST"); h != "" {
-			addr, source = h, "DOCKER_HOST"
-		} else {
-			addr, source = client.BerthHost(), "berth"
-		}
+	t, err := s.target()
+	if err != nil {
+		return nil, err
 	}
-	var tls *tlsFrom
-	if s.TLSVerify || source == "DOCKER_HOST" && os.Getenv("DOCKER_TLS_VERIFY") != "" {
-		tls = &tlsFrom{s.CertPath}
-		if tls.certDir == "" {
-			tls.certDir = os.Getenv("DOCKER_CERT_PATH")
-		}
+	addr, source, tls := t.addr, t.source, t.tls
+	timeout := 2 * time.Second
+	if strings.HasPrefix(addr, "ssh://") {
+		timeout = 40 * time.Second // a login, and ssh's own 30 s connect timeout
 	}
-	conn, err := dial(ctx, addr, 2*time.Second, tls)
+	conn, err := dial(ctx, addr, timeout, tls)
 	if err == nil {
+		conn.info.Context = t.context
 		conn.status = fmt.Sprintf("Connected to %s %s at %s", productName(conn.info.Product), conn.info.Version, addr)
+		if t.context != "" && !t.own {
+			conn.status += " (context " + t.context + ")"
+		}
 		return conn, nil
 	}
-	if source != "berth" || start == nil || goruntime.GOOS != "linux" {
+	if !t.own || start == nil || goruntime.GOOS != "linux" {
 		return nil, fmt.Errorf("no engine answers at %s (from %s): %w", addr, source, err)
 	}
 	// A person in the berth group chose the system's engine (root's, its
@@ -90,6 +141,7 @@ func connect(ctx context.Context, s Settings, start StartEngineFunc) (*connectio
 	if addr != client.DefaultHost && os.Geteuid() != 0 {
 		if sys, err := dial(ctx, client.DefaultHost, time.Second, nil); err == nil {
 			sys.status = fmt.Sprintf("Connected to the system's Berth engine %s at %s", sys.info.Version, client.DefaultHost)
+			sys.info.Context = BerthContext
 			return sys, nil
 		}
 	}
@@ -119,6 +171,7 @@ func connect(ctx context.Context, s Settings, start StartEngineFunc) (*connectio
 	}
 	conn.started = proc
 	conn.info.Started = true
+	conn.info.Context = BerthContext
 	conn.status = fmt.Sprintf("Started Berth's engine %s at %s", conn.info.Version, addr)
 	return conn, nil
 }

@@ -32,6 +32,9 @@ type EngineInfo struct {
 	Address string
 	// Started: the app started Berth's engine (natively) for this Core.
 	Started bool
+	// Context is the engine context it was chosen by ("berth" for
+	// Berth's own), empty when by address.
+	Context string
 }
 
 // Core is the app's life, without widgets: the engine's roles, the state
@@ -46,9 +49,14 @@ type Core struct {
 	Search     *Search
 	Volumes    *Volumes
 
-	info     EngineInfo
-	settings Settings
-	vm       VMHandle
+	info EngineInfo
+	// forwards are local ports carried to a remote engine's host.
+	forwards forwards
+	// closeIdle ends the engine connections kept for reuse (for an
+	// engine behind SSH, ssh processes); nil for a Core over a fake.
+	closeIdle func()
+	settings  Settings
+	vm        VMHandle
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -116,6 +124,10 @@ func Open(ctx context.Context, s Settings, progress Progress, opts ...OpenOption
 	}
 	c := NewCore(ctx, conn.roles(), s, vmh)
 	c.info = conn.info
+	if t, ok := conn.client.SSH(); ok {
+		c.forwards.ssh = &t
+	}
+	c.closeIdle = conn.client.CloseIdleConnections
 	c.status.Line = conn.status
 	if ctx.Err() != nil { // given up while the engine came up: a VM booted meanwhile goes too
 		c.Close()
@@ -139,7 +151,7 @@ type VMHandle interface {
 // fake engine in views' tests), with Berth's VM when the engine runs
 // there (nil otherwise), which the Core then supervises until Close.
 func NewCore(ctx context.Context, roles Roles, s Settings, vm VMHandle) *Core {
-	c := &Core{Engine: roles, settings: s, vm: vm, status: Status{Line: "Connected"}}
+	c := &Core{Engine: roles, settings: s, vm: vm, status: Status{Line: "Connected"}, info: EngineInfo{Context: s.Context}}
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	c.Images = NewImages(roles.Images, roles.Registry)
 	c.Containers = NewContainers(roles.Containers)
@@ -193,18 +205,6 @@ func (c *Core) Follow() {
 	})
 }
 
-// Reconnect opens a Core over the engine the settings s name now (the
-// settings changed, or the last try failed) and, when it answers, closes
-// this one. On failure this Core stays as it was.
-func (c *Core) Reconnect(ctx context.Context, s Settings, progress Progress, opts ...OpenOption) (*Core, error) {
-	next, err := Open(ctx, s, progress, opts...)
-	if err != nil {
-		return nil, err
-	}
-	c.Close()
-	return next, nil
-}
-
 // Close ends the Core's work: its jobs' context is cancelled, and Berth's
 // VM stops cleanly, or with keep_running is left running for the next
 // start to adopt. A berthd the Core started keeps running (it serves the
@@ -214,6 +214,9 @@ func (c *Core) Reconnect(ctx context.Context, s Settings, progress Progress, opt
 func (c *Core) Close() error {
 	c.closeOnce.Do(func() {
 		c.cancel()
+		if c.closeIdle != nil {
+			c.closeIdle()
+		}
 		if c.vm == nil {
 			return
 		}

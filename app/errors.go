@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/client"
 )
 
 // Explain words an engine error for a person, with what to do next. This
@@ -15,7 +16,10 @@ func Explain(err error) string {
 		return ""
 	}
 	var hint string
+	var sshErr *client.SSHError
 	switch {
+	case errors.As(err, &sshErr):
+		return err.Error() // worded with what to do already
 	case errors.Is(err, engine.ErrEngineUnreachable):
 		hint = "Berth's engine did not answer. Is the engine running? The app starts it; in a terminal: berth engine start"
 	case errors.Is(err, engine.ErrUnavailable):

@@ -118,7 +118,15 @@ func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 		}),
 		act("Logs", func(ct engine.Container) { ShowLogs(c, ct, w) }),
 		act("Open in browser", func(c engine.Container) {
-			if u, err := url.Parse(app.URL(c)); err == nil && u.Host != "" {
+			reach, err := p.core.Reach(c)
+			if err != nil {
+				showError(err, w)
+				return
+			}
+			if reach.Note != "" {
+				p.Stats.SetText(reach.Note) // a remote engine's port: where it really is
+			}
+			if u, err := url.Parse(reach.URL); err == nil && u.Host != "" {
 				if err := fyne.CurrentApp().OpenURL(u); err != nil {
 					showError(fmt.Errorf("no browser could be opened (%v); open %s in one yourself", err, u), w)
 				}

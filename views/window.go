@@ -1,6 +1,7 @@
 package views
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"image/color"
@@ -49,7 +50,9 @@ type Window struct {
 	Core           *app.Core
 	shownVMFailure app.VMStatus
 	Settings       app.Settings
-	opts           Options
+	// Engines is the status bar's engine switcher.
+	Engines *widget.Button
+	opts    Options
 
 	// ctx is the window's life: reaching the engine derives from it, and
 	// closing the window cancels it.
@@ -66,8 +69,9 @@ type Opener func(ctx context.Context, s app.Settings, progress app.Progress, opt
 // engine.
 type Options struct {
 	SettingsPath string
-	// Engine overrides the settings' engine (berth --engine).
-	Engine string
+	// Engine and Context override the settings' choice of engine
+	// (berth --engine, berth --context).
+	Engine, Context string
 	// Open reaches the engine (default app.Open).
 	Open Opener
 }
@@ -84,8 +88,11 @@ func Start(a fyne.App, opts Options) *Window {
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	w.Win.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	s, warnings, err := app.LoadSettings(opts.SettingsPath)
-	if opts.Engine != "" {
-		s.Engine = opts.Engine
+	switch {
+	case opts.Engine != "":
+		s.Engine, s.Context = opts.Engine, ""
+	case opts.Context != "":
+		s.Context, s.Engine = opts.Context, ""
 	}
 	w.Settings = s
 	applyTheme(a, s.Theme)
@@ -228,9 +235,10 @@ func (w *Window) Connect(c *app.Core) {
 		container.NewTabItemWithIcon(TabVolumes, theme.FolderIcon(), w.Volumes.Object),
 	)
 	settings := widget.NewButtonWithIcon("", theme.SettingsIcon(), w.ShowSettings)
+	w.Engines = w.contextSwitcher(c)
 	help := widget.NewButtonWithIcon("", theme.HelpIcon(), w.ShowWelcome)
 	disk := widget.NewButtonWithIcon("", theme.StorageIcon(), func() { ShowDiskUsage(c, w.Win) })
-	w.Win.SetContent(container.NewBorder(nil, container.NewBorder(nil, nil, nil, container.NewHBox(disk, help, settings), w.Status), nil, nil, w.Tabs))
+	w.Win.SetContent(container.NewBorder(nil, container.NewBorder(nil, nil, nil, container.NewHBox(w.Engines, disk, help, settings), w.Status), nil, nil, w.Tabs))
 	w.addShortcuts()
 	c.OnStatus(func(st app.Status) { onMain(func() { w.showStatus(st) }) })
 	w.showStatus(c.Status()) // what happened before the line above listened
@@ -333,7 +341,15 @@ func (w *Window) ShowSettings() {
 	s := w.Settings
 	eng := widget.NewEntry()
 	eng.SetText(s.Engine)
-	eng.SetPlaceHolder("empty: $DOCKER_HOST, else Berth's own engine")
+	eng.SetPlaceHolder("unix:///…, tcp://host:2376, ssh://me@host (overrides the context)")
+	contexts, _ := app.Contexts()
+	names := []string{""}
+	for _, c := range contexts {
+		names = append(names, c.Name)
+	}
+	ctxSel := widget.NewSelect(names, nil)
+	ctxSel.PlaceHolder = "none: $DOCKER_HOST, $DOCKER_CONTEXT, else Berth's own"
+	ctxSel.SetSelected(s.Context)
 	reg := widget.NewEntry()
 	reg.SetText(s.DefaultRegistry)
 	insecure := widget.NewEntry()
@@ -344,7 +360,7 @@ func (w *Window) ShowSettings() {
 	deb := widget.NewEntry()
 	deb.SetText(s.WatchDebounce.Duration.String())
 	dialog.ShowForm("Settings", "Save", "Cancel", []*widget.FormItem{
-		widget.NewFormItem("Engine", eng), widget.NewFormItem("Search registry", reg),
+		widget.NewFormItem("Engine context", ctxSel), widget.NewFormItem("Engine address", eng), widget.NewFormItem("Search registry", reg),
 		widget.NewFormItem("Insecure registries", insecure), widget.NewFormItem("Theme", th),
 		widget.NewFormItem("Rebuild delay", deb),
 	}, func(ok bool) {
@@ -352,6 +368,10 @@ func (w *Window) ShowSettings() {
 			return
 		}
 		s.Engine, s.DefaultRegistry, s.Theme = strings.TrimSpace(eng.Text), strings.TrimSpace(reg.Text), th.Selected
+		s.Context = ctxSel.Selected
+		if s.Engine != "" {
+			s.Context = "" // an address typed in is the choice
+		}
 		s.InsecureRegistries = nil
 		for _, r := range strings.Split(insecure.Text, ",") {
 			if r = strings.TrimSpace(r); r != "" {
@@ -368,13 +388,68 @@ func (w *Window) ShowSettings() {
 			showError(err, w.Win)
 			return
 		}
-		engineChanged := s.Engine != w.Settings.Engine
+		engineChanged := s.Engine != w.Settings.Engine || s.Context != w.Settings.Context
 		w.Settings = s
 		applyTheme(fyne.CurrentApp(), s.Theme)
 		if engineChanged {
 			w.reconnect(s)
 		}
 	}, w.Win)
+}
+
+// contextSwitcher is the status bar's engine button: the context in use;
+// it opens the menu of engine contexts to switch to.
+func (w *Window) contextSwitcher(c *app.Core) *widget.Button {
+	name := c.Info().Context
+	if name == "" {
+		name = "engine" // reached by an address, not a context
+	}
+	var b *widget.Button
+	b = widget.NewButtonWithIcon(name, theme.ComputerIcon(), func() {
+		menu, err := w.ContextMenu()
+		if err != nil {
+			w.Status.SetText(app.Explain(err))
+		}
+		pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(b)
+		pop := widget.NewPopUpMenu(menu, w.Win.Canvas())
+		pop.ShowAtPosition(pos.Subtract(fyne.NewPos(0, pop.MinSize().Height)))
+	})
+	return b
+}
+
+// ContextMenu lists the engine contexts, the one in use ticked and the
+// docker CLI's current one marked; choosing one switches to it. The error
+// names contexts that could not be read (the rest are listed).
+func (w *Window) ContextMenu() (*fyne.Menu, error) {
+	list, err := app.Contexts()
+	inUse := ""
+	if w.Core != nil {
+		inUse = w.Core.Info().Context
+	}
+	var items []*fyne.MenuItem
+	for _, c := range list {
+		label := c.Name + " — " + cmp.Or(c.Host, c.Description)
+		if c.DockerCurrent {
+			label += " (the docker CLI's current)"
+		}
+		item := fyne.NewMenuItem(label, func() { w.UseContext(c.Name) })
+		item.Checked = c.Name == inUse
+		items = append(items, item)
+	}
+	items = append(items, fyne.NewMenuItemSeparator(), fyne.NewMenuItem("Settings…", w.ShowSettings))
+	return fyne.NewMenu("Engines", items...), err
+}
+
+// UseContext switches to the engine context name and keeps the choice.
+func (w *Window) UseContext(name string) {
+	s := w.Settings
+	s.Context, s.Engine = name, ""
+	if err := app.SaveSettings(w.opts.SettingsPath, s); err != nil {
+		showError(err, w.Win)
+		return
+	}
+	w.Settings = s
+	w.reconnect(s)
 }
 
 // reconnect switches to the engine the settings s name now; the panels
@@ -390,7 +465,10 @@ func (w *Window) reconnect(s app.Settings) {
 	w.opening.Add(1)
 	go func() {
 		defer w.opening.Done()
-		next, err := old.Reconnect(w.ctx, s, func(step string, _ float64) { onMain(func() { w.Status.SetText(step) }) })
+		next, err := w.opts.Open(w.ctx, s, func(step string, _ float64) { onMain(func() { w.Status.SetText(step) }) })
+		if err == nil {
+			old.Close() // the new one answers: the old one's work ends
+		}
 		onMain(func() {
 			if err != nil {
 				w.Status.SetText(old.Status().Line)

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -131,4 +133,66 @@ func TestDeleteAndF5(t *testing.T) {
 	w.Gallery.Select(0)
 	key(&fyne.KeyEvent{Name: fyne.KeyDelete})
 	waitUI(t, "the confirmation", func() bool { return buttonIn(topOverlay(w.Win), "Yes") != nil })
+}
+
+// The status bar's engine button lists the engine contexts (the docker
+// CLI's, and Berth's own) and switches to the one chosen, keeping the
+// choice in the settings.
+func TestEngineSwitcher(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("DOCKER_HOST", "")
+	t.Setenv("DOCKER_CONTEXT", "")
+	if err := app.WriteDockerContext("big", "the build server", "ssh://me@big.example"); err != nil {
+		t.Fatal(err)
+	}
+	a := test.NewTempApp(t)
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(settings, []byte("welcome = false\n"), 0o644)
+	w := Start(a, Options{SettingsPath: settings, Open: openFake(t, nil, nil)})
+	waitUI(t, "the panels", func() bool { return w.Tabs != nil })
+	if w.Engines.Text != "engine" {
+		t.Errorf("the switcher says %q before a context is chosen", w.Engines.Text)
+	}
+
+	if w.Win.Canvas().Overlays().Top() != nil {
+		t.Fatal("a pop-up is open before the engine button is tapped")
+	}
+	test.Tap(w.Engines)
+	pop := w.Win.Canvas().Overlays().Top()
+	var shown []string
+	if pop != nil {
+		for _, o := range test.LaidOutObjects(pop) {
+			if text, ok := o.(*canvas.Text); ok {
+				shown = append(shown, text.Text)
+			}
+		}
+	}
+	if !slices.Contains(shown, "big — ssh://me@big.example") {
+		t.Fatalf("tapping the engine button showed %q, want the menu of engines", shown)
+	}
+	w.Win.Canvas().Overlays().Remove(pop)
+	menu, err := w.ContextMenu()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	for _, it := range menu.Items {
+		labels = append(labels, it.Label)
+	}
+	want := []string{"berth — Berth's own engine", "default — unix:///var/run/docker.sock (the docker CLI's current)", "big — ssh://me@big.example", "", "Settings…"}
+	if strings.Join(labels, "|") != strings.Join(want, "|") {
+		t.Errorf("the engine menu:\n got %q\nwant %q", labels, want)
+	}
+
+	menu.Items[2].Action() // big
+	waitUI(t, "the switch to big", func() bool { return w.Core != nil && w.Core.Info().Context == "big" && w.Engines.Text == "big" })
+	kept, _, _ := app.LoadSettings(settings)
+	if kept.Context != "big" || kept.Engine != "" {
+		t.Errorf("settings after the switch: context %q engine %q", kept.Context, kept.Engine)
+	}
+	menu, _ = w.ContextMenu()
+	if !menu.Items[2].Checked || menu.Items[0].Checked {
+		t.Errorf("the menu ticks the wrong engine after the switch")
+	}
+	w.Win.Close()
 }

@@ -78,6 +78,15 @@ func unmountUnder(dir string) {
 	}
 }
 
+// Berthd is the berthd Main built; without root the test skips.
+func Berthd(t testing.TB) string {
+	t.Helper()
+	if berthdDir == "" {
+		t.Skip("the app's engine tests run berthd, which Main builds only as root (CI is root)")
+	}
+	return filepath.Join(berthdDir, "berthd")
+}
+
 // UseBuiltBerthd puts the berthd Main built first on the PATH, where
 // app.StartBerthd finds it; without root the test skips (see Main).
 func UseBuiltBerthd(t testing.TB) {

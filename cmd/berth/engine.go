@@ -16,11 +16,26 @@ import (
 // for terminal users, the one the app starts for this user (rootless for
 // an ordinary user), with no window.
 func engineCommand(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: berth engine start | stop | status")
+	dockerContext := len(args) == 2 && args[0] == "start" && args[1] == "--docker-context"
+	if len(args) != 1 && !dockerContext {
+		fmt.Fprintln(stderr, "usage: berth engine start [--docker-context] | stop | status")
 		return 2
 	}
-	settings, _, err := app.LoadSettings(app.ConfigPath())
+	// --docker-context writes the engine into the docker CLI's contexts,
+	// so `docker --context berth` (and an ssh:// engine's dial-stdio, after
+	// `docker context use berth`) reach it.
+	tellDocker := func(address string) {
+		if !dockerContext {
+			fmt.Fprintf(stdout, "export DOCKER_HOST=%s\n", address)
+			return
+		}
+		if err := app.WriteDockerContext(app.BerthContext, "Berth's engine", address); err != nil {
+			fmt.Fprintln(stderr, "berth engine start:", err)
+			return
+		}
+		fmt.Fprintf(stdout, "The docker CLI's context %q reaches it: docker --context %[1]s ps, or for good: docker context use %[1]s\n", app.BerthContext)
+	}
+	settings, _, err := loadSettings()
 	if err != nil {
 		fmt.Fprintln(stderr, "berth engine:", app.Explain(err))
 		return 2
@@ -52,12 +67,14 @@ func engineCommand(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "start":
 		if info, err := app.ProbeBerthd(ctx); err == nil {
-			fmt.Fprintf(stdout, "Berth's engine is already running (berth engine stop stops it).\nexport DOCKER_HOST=%s\n", info.Address)
+			fmt.Fprintln(stdout, "Berth's engine is already running (berth engine stop stops it).")
+			tellDocker(info.Address)
 			return 0
 		}
 		fmt.Fprintln(stderr, "Starting Berth's engine (Ctrl-C stops it)…")
 		err := app.RunBerthd(ctx, settings, stderr, func(address string) {
-			fmt.Fprintf(stdout, "Berth's engine is ready. Point the docker CLI at it with:\nexport DOCKER_HOST=%s\n", address)
+			fmt.Fprintln(stdout, "Berth's engine is ready. Point the docker CLI at it with:")
+			tellDocker(address)
 		})
 		if err != nil {
 			fmt.Fprintln(stderr, "berth engine start:", err)

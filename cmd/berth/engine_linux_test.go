@@ -25,9 +25,11 @@ func TestEngineCommandForAnOrdinaryUser(t *testing.T) {
 			t.Fatalf("build %s: %v\n%s", b, err, out)
 		}
 	}
-	berth := func(args ...string) (string, int) {
+	dockerConfig := p.Mkdir(t, filepath.Join(p.Runtime, "docker-config"))
+	as := func(name string, args ...string) (string, int) {
 		t.Helper()
-		cmd := p.Command(context.Background(), filepath.Join(bin, "berth"), args...)
+		cmd := p.Command(context.Background(), name, args...)
+		cmd.Env = append(cmd.Env, "DOCKER_CONFIG="+dockerConfig)
 		out, err := cmd.CombinedOutput()
 		code := 0
 		if exit, ok := err.(*exec.ExitError); ok {
@@ -37,6 +39,7 @@ func TestEngineCommandForAnOrdinaryUser(t *testing.T) {
 		}
 		return string(out), code
 	}
+	berth := func(args ...string) (string, int) { t.Helper(); return as(filepath.Join(bin, "berth"), args...) }
 	sock := "unix://" + filepath.Join(p.Runtime, "berth", "berth.sock")
 	pidFile := filepath.Join(p.Runtime, "berth", client.PIDFile)
 
@@ -88,6 +91,21 @@ func TestEngineCommandForAnOrdinaryUser(t *testing.T) {
 	}
 	if out, code := berth("engine", "start"); code != 0 || !strings.Contains(out, "already running") {
 		t.Fatalf("a second start: %d %q", code, out)
+	}
+	// --docker-context puts the engine into the docker CLI's contexts,
+	// where the real docker CLI and berth context ls find it.
+	if out, code := berth("engine", "start", "--docker-context"); code != 0 || !strings.Contains(out, "docker --context berth ps") {
+		t.Fatalf("start --docker-context while running: %d %q", code, out)
+	}
+	if _, err := exec.LookPath("docker"); err == nil {
+		if out, code := as("docker", "--context", "berth", "version", "--format", "{{.Server.Version}}"); code != 0 || strings.TrimSpace(out) == "" {
+			t.Errorf("docker --context berth version: %d %q", code, out)
+		}
+	} else {
+		t.Log("the docker CLI is not installed: the context berth wrote is checked by berth alone")
+	}
+	if out, code := berth("context", "ls"); code != 0 || !strings.Contains(out, "berth *") {
+		t.Errorf("berth context ls: %d %q", code, out)
 	}
 	if out, code := berth("engine", "stop"); code != 0 || !strings.Contains(out, "Berth's engine stopped") {
 		t.Fatalf("stop: %d %q", code, out)

@@ -36,7 +36,7 @@ func layersCommand(args []string, stdout, stderr io.Writer) int {
 	if *tarPath != "" {
 		a, err = layers.FromTarball(*tarPath, image)
 	} else {
-		settings, _, _ := app.LoadSettings(app.ConfigPath())
+		settings, _, _ := loadSettings()
 		if *host != "" {
 			settings.Engine = *host
 		}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,15 +16,16 @@ import (
 )
 
 func main() {
-	engine := ""
-	if len(os.Args) > 2 && os.Args[1] == "--engine" { // berth --engine vm|unix:///…|tcp://…
-		engine, os.Args = os.Args[2], append(os.Args[:1], os.Args[3:]...)
+	args, err := globalFlags(os.Args[1:]) // berth --engine vm|unix:///…|ssh://…, berth --context NAME
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "berth: %v\n%s\n", err, usage)
+		os.Exit(2)
 	}
-	if len(os.Args) > 1 {
-		os.Exit(subcommand(os.Args[1], os.Args[2:]))
+	if len(args) > 0 {
+		os.Exit(subcommand(args[0], args[1:]))
 	}
 	a := fyneapp.NewWithID("dev.berth.app")
-	w := views.Start(a, views.Options{SettingsPath: app.ConfigPath(), Engine: engine})
+	w := views.Start(a, views.Options{SettingsPath: app.ConfigPath(), Engine: chosen.engine, Context: chosen.context})
 	w.Win.Show()
 	// A logout or kill ends the app as a quit does: Berth's VM stops cleanly.
 	signals := make(chan os.Signal, 1)

@@ -27,7 +27,7 @@ func vmCommand(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	settings, _, err := app.LoadSettings(app.ConfigPath())
+	settings, _, err := loadSettings()
 	if err != nil {
 		fmt.Fprintln(stderr, "berth vm:", app.Explain(err))
 		return 2

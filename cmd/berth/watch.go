@@ -47,7 +47,7 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "berth watch:", err)
 		return 2
 	}
-	settings, _, _ := app.LoadSettings(app.ConfigPath())
+	settings, _, _ := loadSettings()
 	if *debounce == 0 {
 		*debounce = settings.WatchDebounce.Duration
 	}
