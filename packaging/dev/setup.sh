@@ -93,8 +93,22 @@ test)
   # app (cgo: Fyne's GL driver) is cross-compiled and vetted.
   # desktop-file-utils: the .deb's desktop entry is validated.
   # python3-docker: docker-py's flows are driven against berthd.
-  apt_install "${base_packages[@]}" "${gui_packages[@]}" busybox-static python3 python3-docker xvfb xauth xdotool imagemagick xz-utils cpio qemu-system-x86 gcc-mingw-w64-x86-64 desktop-file-utils
+  # openssh-client (and libwrap0, for sshd): remote engines are reached
+  # through a real sshd on loopback.
+  apt_install "${base_packages[@]}" "${gui_packages[@]}" busybox-static python3 python3-docker xvfb xauth xdotool imagemagick xz-utils cpio qemu-system-x86 gcc-mingw-w64-x86-64 desktop-file-utils openssh-client libwrap0
   command -v docker >/dev/null || apt_install docker.io
+  # sshd is unpacked from Debian's openssh-server into a cache, once per
+  # version, rather than installed: installing it would start and enable
+  # an SSH server on this machine. The tests start it themselves.
+  sshd_version=$(apt-cache policy openssh-server | awk '/Candidate:/ {print $2}' | tr ':' '_')
+  sshd_cache=/var/tmp/berth-test-tools/openssh-server-$sshd_version
+  if [ ! -x "$sshd_cache/usr/sbin/sshd" ]; then
+    sshd_deb=$(mktemp -d)
+    mkdir -p "$(dirname "$sshd_cache")"
+    (cd "$sshd_deb" && apt-get download -qq -o APT::Sandbox::User=root openssh-server && dpkg-deb -x openssh-server_*.deb "$sshd_cache.tmp")
+    rm -rf "$sshd_deb" "$sshd_cache" && mv "$sshd_cache.tmp" "$sshd_cache"
+  fi
+  export BERTH_TEST_SSHD=$sshd_cache/usr/sbin/sshd
   # pasta opens /dev/net/tun as the ordinary user the rootless tests
   # create; Debian makes it 0666, some containers CI runs in make it 0600.
   if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then chmod 0666 /dev/net/tun; fi
