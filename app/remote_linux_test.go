@@ -164,6 +164,39 @@ func TestRemoteEngineOverSSH(t *testing.T) {
 		t.Errorf("layers through SSH: %v, %v", a, err)
 	}
 
+	// Watch: a save rebuilds on the remote engine and replaces the
+	// container there.
+	watchPort := enginetest.FreePort(t)
+	var results []app.RebuildResult
+	rb := &app.Rebuilder{Builder: core.Engine.Builder, Containers: core.Engine.Containers,
+		Build:    engine.BuildOptions{ContextDir: dir, Dockerfile: "Dockerfile", Tags: []string{"remote/watched:dev"}},
+		Run:      &engine.ContainerSpec{Name: "watched", Cmd: []string{"httpd", "-f", "-p", "80", "-h", "/www"}, Ports: []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: watchPort, ContainerPort: 80}}},
+		OnResult: func(r app.RebuildResult) { results = append(results, r) }}
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("saved once\n"), 0o644)
+	rb.Trigger(ctx, []string{"index.html"})
+	rb.Wait()
+	if len(results) != 1 || results[0].Err != nil {
+		t.Fatalf("the watched rebuild over SSH: %+v", results)
+	}
+	watched, err := core.Containers.Inspect(ctx, "watched")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reach, err := core.Reach(watched); err != nil {
+		t.Error(err)
+	} else {
+		apptest.WaitFor(t, "the rebuilt container to serve the saved file", func() bool {
+			resp, err := http.Get(reach.URL + "index.html")
+			if err != nil {
+				return false
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(b) == "saved once\n"
+		})
+	}
+	core.Containers.Remove(ctx, rb.Container())
+
 	// The docker CLI, through the same context, sees the same engine.
 	out, err := exec.Command("docker", "--context", "big", "ps", "--format", "{{.Names}} {{.Image}}").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "site remote/site:v1" {
@@ -214,6 +247,7 @@ func TestRemoteEngineDroppedMidPull(t *testing.T) {
 	defer core.Close()
 	ctx := core.Context()
 
+	core.Follow() // the gallery follows the engine's events, over SSH too
 	dropped := make(chan int, 1)
 	_, err = core.Engine.Registry.Pull(ctx, ref, nil, func(p engine.Progress) {
 		select {
@@ -236,4 +270,7 @@ func TestRemoteEngineDroppedMidPull(t *testing.T) {
 	if err != nil || len(list) != 1 {
 		t.Fatalf("images after the drop and a new pull: %+v %v", list, err)
 	}
+	apptest.WaitFor(t, "the gallery, following over a new connection, to show the image", func() bool {
+		return len(core.Images.Rows()) == 1
+	})
 }

@@ -40,6 +40,11 @@ func (w *Window) shortcuts() []shortcut {
 			}
 		}},
 		{fyne.KeyF, "filter the images", func() { w.ShowTab(TabImages); w.Win.Canvas().Focus(w.Gallery.Filter) }},
+		{fyne.KeyE, "switch engines", func() {
+			if w.Engines != nil {
+				w.Engines.OnTapped()
+			}
+		}},
 	}
 }
 

@@ -171,6 +171,14 @@ func TestEngineSwitcher(t *testing.T) {
 		t.Fatalf("tapping the engine button showed %q, want the menu of engines", shown)
 	}
 	w.Win.Canvas().Overlays().Remove(pop)
+	// Ctrl+E opens the same menu from the keyboard (Fyne's test canvas
+	// dispatches no shortcuts; the editor's text does, with the window's table).
+	w.Editor.Text.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyE, Modifier: fyne.KeyModifierShortcutDefault})
+	if w.Win.Canvas().Overlays().Top() == nil {
+		t.Error("Ctrl+E did not open the engine menu")
+	} else {
+		w.Win.Canvas().Overlays().Remove(w.Win.Canvas().Overlays().Top())
+	}
 	menu, err := w.ContextMenu()
 	if err != nil {
 		t.Fatal(err)
