@@ -34,6 +34,10 @@ func remoteHost(address string) string {
 	return host
 }
 
+// PortsHost is the host the engine publishes containers' ports on, empty
+// for this computer: a person reads "8080→80 on big.example".
+func (c *Core) PortsHost() string { return remoteHost(c.info.Address) }
+
 // Reach is where a container's published port is reached from here.
 type Reach struct {
 	URL string
@@ -56,7 +60,7 @@ func (c *Core) Reach(ct engine.Container) (Reach, error) {
 	if local == "" {
 		return Reach{}, fmt.Errorf("%s publishes no TCP port (run it with -p HOST:CONTAINER)", ct.Name)
 	}
-	host := remoteHost(c.info.Address)
+	host := c.PortsHost()
 	if host == "" {
 		return Reach{URL: local}, nil
 	}

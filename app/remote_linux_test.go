@@ -137,6 +137,9 @@ func TestRemoteEngineOverSSH(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if h := core.PortsHost(); h != "127.0.0.1" {
+		t.Errorf("PortsHost = %q, want the SSH host", h)
+	}
 	reach, err := core.Reach(c)
 	if err != nil || !strings.HasPrefix(reach.URL, "http://127.0.0.1:") || !strings.Contains(reach.Note, "through SSH") {
 		t.Fatalf("Reach = %+v, %v", reach, err)

@@ -65,6 +65,9 @@ func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 			detail := c.Image
 			if ports := Ports(c); ports != "" {
 				detail += " · " + ports
+				if host := p.core.PortsHost(); host != "" {
+					detail += " on " + host // a remote engine's ports are there, not here
+				}
 			}
 			vb.Objects[1].(*widget.Label).SetText(detail)
 			status := box.Objects[1].(*widget.Label)
