@@ -64,7 +64,20 @@ func (rt *Runtime) Exec(ctx context.Context, name string, spec engine.ExecSpec, 
 		proc.ConsoleSocket, parentSock = child, parent
 		closers = append(closers, child)
 	} else {
-		proc.Stdin = streams.Stdin
+		if streams.Stdin != nil {
+			// A pipe of our own, not exec's copying: Wait would wait for
+			// the client to close its stdin, and a client that keeps it
+			// open (docker-py's socket, compose exec -T) never saw the
+			// stream end after the process did.
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				return 0, err
+			}
+			proc.Stdin = pr
+			closers = append(closers, pr) // the process has its own copy once it runs
+			go func() { io.Copy(pw, streams.Stdin); pw.Close() }()
+			defer pw.Close() // the process is gone: nothing more reaches it
+		}
 		proc.Stdout = orDiscard(streams.Stdout)
 		proc.Stderr = orDiscard(streams.Stderr)
 	}

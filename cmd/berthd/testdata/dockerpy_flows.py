@@ -35,6 +35,18 @@ try:
     check("exec with a tty", tuple(web.exec_run("echo tty", tty=True)), (0, b"tty\r\n"))
     check("exec as an unknown user", web.exec_run("true", user="nosuchuser").exit_code, 126)
     check("exec of a missing command", web.exec_run("nosuchcommand").exit_code, 127)
+    # An exec whose stdin the client keeps open ends when its process does
+    # (compose exec -T reads the socket to its end; it used to hang).
+    eid = client.api.exec_create(web.id, ["echo", "sock"], stdin=True)["Id"]
+    sock = client.api.exec_start(eid, socket=True)._sock
+    sock.settimeout(20)
+    got = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    check("exec over a socket whose stdin stays open", got[8:], b"sock\n")
     check("inspect log type", web.attrs["HostConfig"]["LogConfig"]["Type"], "json-file")
     # A load that fails raises, with the engine's words.
     try:
