@@ -43,8 +43,12 @@ type ContainerSpec struct {
 	NoNewPrivileges bool
 	Security        Security
 	// Network is "" or "bridge" (Berth's bridge), "none" (a loopback
-	// only) or "host" (the engine's own network).
+	// only), "host" (the engine's own network), or the name of a network
+	// made with CreateNetwork.
 	Network string
+	// Aliases are more names the container answers to on a user-defined
+	// Network (compose gives each container its service's name).
+	Aliases []string
 	// Healthcheck overrides the image's HEALTHCHECK field by field
 	// (--health-cmd, --health-interval…); Test ["NONE"] turns it off.
 	Healthcheck *HealthCheck
@@ -154,14 +158,16 @@ type Container struct {
 	ImageID string
 	Created time.Time
 	// Path and Args are the resolved command: entrypoint and cmd joined.
-	Path         string
-	Args         []string
-	Spec         ContainerSpec
-	State        ContainerState
-	Ports        []PortBinding // as published, host ports resolved
-	IPAddress    string
-	Gateway      string
-	MacAddress   string
+	Path       string
+	Args       []string
+	Spec       ContainerSpec
+	State      ContainerState
+	Ports      []PortBinding // as published, host ports resolved
+	IPAddress  string
+	Gateway    string
+	MacAddress string
+	// Networks are the user-defined networks it is attached to.
+	Networks     []Attachment
 	RestartCount int
 	LogPath      string
 	Labels       map[string]string
@@ -431,4 +437,53 @@ type Committer interface {
 // Importer makes an image of one file-system tarball (docker import).
 type Importer interface {
 	Import(ctx context.Context, archive io.Reader, names []string, comment string) (string, error)
+}
+
+// Network is a user-defined bridge network (docker network create): a
+// bridge and subnet of its own, where containers reach each other by name.
+type Network struct {
+	ID, Name        string
+	Subnet, Gateway string
+	// Internal: no route out of the network.
+	Internal bool
+	Labels   map[string]string
+	Created  time.Time
+	// Endpoints are the containers attached to it.
+	Endpoints []Attachment
+}
+
+// Attachment is a container on a user-defined network.
+type Attachment struct {
+	NetworkID, Network string
+	ContainerID        string
+	ContainerName      string
+	// Aliases are the names it answers to there besides its own.
+	Aliases []string
+	// IPAddress, Gateway, MacAddress and PrefixLen are set while it runs.
+	IPAddress, Gateway, MacAddress string
+	PrefixLen                      int
+}
+
+// NetworkOptions are what a network is made with; empty Subnet and
+// Gateway are chosen from the engine's address pool.
+type NetworkOptions struct {
+	Name            string
+	Labels          map[string]string
+	Subnet, Gateway string
+	Internal        bool
+}
+
+// Networks are an engine's user-defined networks.
+type Networks interface {
+	CreateNetwork(ctx context.Context, opts NetworkOptions) (Network, error)
+	// ListNetworks lists them with their endpoints.
+	ListNetworks(ctx context.Context) ([]Network, error)
+	// InspectNetwork finds one by name, ID or unique ID prefix.
+	InspectNetwork(ctx context.Context, ref string) (Network, error)
+	// RemoveNetwork removes one no running container is attached to.
+	RemoveNetwork(ctx context.Context, ref string) error
+	// ConnectNetwork attaches a container (running or not) with aliases;
+	// DisconnectNetwork detaches it.
+	ConnectNetwork(ctx context.Context, network, container string, aliases []string) error
+	DisconnectNetwork(ctx context.Context, network, container string) error
 }

@@ -69,6 +69,9 @@ func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 					detail += " on " + host // a remote engine's ports are there, not here
 				}
 			}
+			if nets := Networks(c); nets != "" {
+				detail += " · " + nets
+			}
 			vb.Objects[1].(*widget.Label).SetText(detail)
 			status := box.Objects[1].(*widget.Label)
 			status.SetText(Uptime(c, p.now()))

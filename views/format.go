@@ -59,6 +59,23 @@ func Ports(c engine.Container) string {
 	return strings.Join(out, ", ")
 }
 
+// Networks lists a container's user-defined networks, with its address
+// on each while it runs: "network proj (10.89.0.2)".
+func Networks(c engine.Container) string {
+	var out []string
+	for _, a := range c.Networks {
+		if a.IPAddress != "" {
+			out = append(out, fmt.Sprintf("%s (%s)", a.Network, a.IPAddress))
+		} else {
+			out = append(out, a.Network)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "network " + strings.Join(out, ", ")
+}
+
 // Percent writes a 0..1 fraction as a whole percentage.
 func Percent(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }
 

@@ -24,6 +24,8 @@ func TestFormat(t *testing.T) {
 		{Uptime(engine.Container{State: engine.ContainerState{Status: engine.StatusRunning, StartedAt: now.Add(-3 * time.Hour)}}, now), "Up 3 hours"},
 		{Uptime(engine.Container{State: engine.ContainerState{Status: engine.StatusExited, ExitCode: 2, FinishedAt: now.Add(-2 * time.Minute)}}, now), "Exited (2) 2 minutes ago"},
 		{Ports(engine.Container{Ports: []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 80, Proto: "tcp"}, {HostPort: 53, ContainerPort: 53, Proto: "udp"}}}), "127.0.0.1:8080->80/tcp, 0.0.0.0:53->53/udp"},
+		{Networks(engine.Container{Networks: []engine.Attachment{{Network: "proj", IPAddress: "10.89.0.2"}, {Network: "spare"}}}), "network proj (10.89.0.2), spare"},
+		{Networks(engine.Container{}), ""},
 		{Percent(0.456), "46%"},
 	} {
 		if tc.got != tc.want {

@@ -405,9 +405,10 @@ func TestDockerVolumes(t *testing.T) {
 }
 
 // docker network: the bridge, host and none are listed and inspected as
-// dockerd's (the bridge with its subnet and the containers on it); what
-// Berth lacks (networks of one's own) is refused in words; docker system
-// prune goes through.
+// dockerd's (the bridge with its subnet and the containers on it);
+// networks of one's own are made, joined and removed, and their
+// containers find each other by name and alias; docker system prune goes
+// through.
 func TestDockerNetworks(t *testing.T) {
 	d, c, bb := daemonWithBusybox(t)
 	if out := c.ok("network", "ls", "--format", "{{.Name}} {{.Driver}}"); out != "bridge bridge\nhost host\nnone null\n" {
@@ -421,8 +422,37 @@ func TestDockerNetworks(t *testing.T) {
 	if id := c.ok("inspect", "-f", "{{.NetworkSettings.Networks.bridge.NetworkID}}", "sleeper"); !strings.HasPrefix(c.ok("network", "inspect", "-f", "{{.Id}}", "bridge"), strings.TrimSpace(id)) {
 		t.Errorf("the container's network ID %q is not the bridge's", id)
 	}
-	c.fails("does not create networks yet", "network", "create", "mine")
 	c.fails("pre-defined network", "network", "rm", "bridge")
+
+	// A network of one's own: its containers reach each other by name and
+	// by alias (its DNS server), names outside it stay unknown.
+	c.ok("network", "create", "--label", "app=demo", "mine")
+	mustContain(t, "network ls", c.ok("network", "ls", "--filter", "label=app=demo", "--format", "{{.Name}} {{.Driver}}"), "mine bridge")
+	c.fails("already exists", "network", "create", "mine")
+	c.ok("run", "-d", "--name", "web", "--network", "mine", "--network-alias", "www", bb, "httpd", "-f", "-p", "8080", "-h", "/etc")
+	webIP := strings.TrimSpace(c.ok("inspect", "-f", "{{.NetworkSettings.Networks.mine.IPAddress}}", "web"))
+	if net.ParseIP(webIP) == nil {
+		t.Fatalf("web's address on mine: %q", webIP)
+	}
+	for _, name := range []string{"web", "www"} {
+		mustContain(t, "nslookup "+name+" on mine", c.ok("run", "--rm", "--network", "mine", bb, "nslookup", name), webIP)
+	}
+	if out, ok := c.run("run", "--rm", bb, "nslookup", "web"); ok && strings.Contains(out, webIP) {
+		t.Errorf("a container on the engine's bridge resolved web:\n%s", out)
+	}
+	c.ok("network", "connect", "--alias", "napper", "mine", "sleeper")
+	c.ok("exec", "sleeper", "ping", "-c", "1", "-W", "3", webIP) // its second interface, on mine
+	mustContain(t, "nslookup napper on mine", c.ok("run", "--rm", "--network", "mine", bb, "nslookup", "napper"), "Address")
+	mustContain(t, "network inspect mine", c.ok("network", "inspect", "mine"), `"Name": "web"`, `"Name": "sleeper"`, `"app": "demo"`)
+	c.fails("active endpoints", "network", "rm", "mine")
+	c.ok("network", "disconnect", "mine", "sleeper")
+	if _, ok := c.run("exec", "sleeper", "ping", "-c", "1", "-W", "1", webIP); ok {
+		t.Error("sleeper still reaches web after leaving mine")
+	}
+	c.ok("rm", "-f", "web")
+	c.ok("network", "rm", "mine")
+	c.ok("network", "create", "spare")
+	mustContain(t, "network prune", c.ok("network", "prune", "-f"), "spare")
 	c.fails("not found", "network", "inspect", "nothing")
 	c.ok("rm", "-f", "sleeper")
 	mustContain(t, "system prune", c.ok("system", "prune", "-f"), "Total reclaimed space")

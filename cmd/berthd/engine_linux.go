@@ -43,7 +43,7 @@ func claim(dataRoot, runDir string) (func(), error) {
 // store which images containers use.
 // The returned func stops the containers when the engine shuts down.
 func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, setUsage func(func(string) int), setRoots func(func() []string)) (func(context.Context), error) {
-	opts := []runtime.Option{runtime.WithRunDir(n.runDir), runtime.WithEvents(evlog.Publish), runtime.WithBridge(n.bridge, n.bip, n.nat)}
+	opts := []runtime.Option{runtime.WithRunDir(n.runDir), runtime.WithEvents(evlog.Publish), runtime.WithBridge(n.bridge, n.bip, n.nat), runtime.WithAddressPool(n.pool, n.poolSize)}
 	if n.portsOnAnyAddress {
 		opts = append(opts, runtime.WithPortsOnAnyAddress())
 	}
@@ -58,7 +58,7 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 		return nil, err
 	}
 	setUsage(rt.ImageUsers)
-	b.Containers, b.ContainerViews, b.ContainerControls, b.ContainerIO, b.ContainerFiles, b.ContainerInsight, b.Volumes = rt, rt, rt, rt, rt, rt, rt
+	b.Containers, b.ContainerViews, b.ContainerControls, b.ContainerIO, b.ContainerFiles, b.ContainerInsight, b.Volumes, b.Networks = rt, rt, rt, rt, rt, rt, rt, rt
 	bld, err := build.New(filepath.Join(n.dataRoot, "build"), st, b.Registry, rt)
 	if err != nil {
 		return nil, err

@@ -35,9 +35,12 @@ var version = "0.1.0-dev"
 // netFlags are the flags the container runtime needs.
 type netFlags struct {
 	dataRoot, runDir, bridge, bip string
-	nat, portsOnAnyAddress        bool
-	rootless                      bool     // an ordinary user's engine, in its user namespace
-	sharedFolders                 []string // not nil in a VM
+	// pool and poolSize: where user-defined networks' subnets come from.
+	pool                   string
+	poolSize               int
+	nat, portsOnAnyAddress bool
+	rootless               bool     // an ordinary user's engine, in its user namespace
+	sharedFolders          []string // not nil in a VM
 }
 
 type listOpt []string
@@ -66,6 +69,7 @@ func run(args []string) error {
 	fs.StringVar(bridge, "b", "berth0", "same as --bridge")
 	bip := fs.String("bip", "10.88.0.1/16", "the bridge's address and subnet (containers get addresses from it)")
 	ipMasq := fs.Bool("ip-masq", true, "masquerade containers' outbound traffic (iptables)")
+	addressPool := fs.String("default-address-pool", "base=10.89.0.0/16,size=24", "where user-defined networks' subnets come from: base=CIDR,size=PREFIX-LENGTH")
 	var shared listOpt
 	fs.Var(&shared, "shared-folder", "a folder of the user's computer that this engine's VM sees at the same path; repeatable (see --vm)")
 	inVM := fs.Bool("vm", false, "this engine runs in Berth's VM: a bind mount's missing source must lie in a --shared-folder, since the user's other paths are on another computer")
@@ -134,6 +138,9 @@ func run(args []string) error {
 	reg := registry.New(st, registry.WithInsecure(insecure...), registry.WithEvents(evlog.Publish))
 	backend := api.Backend{Images: st, Registry: reg, Archives: st, Events: evlog, Importer: st}
 	nf := netFlags{dataRoot: *dataRoot, runDir: *runDir, bridge: *bridge, bip: *bip, nat: *ipMasq, portsOnAnyAddress: *portsOnAnyAddress, rootless: rootlessEngine}
+	if nf.pool, nf.poolSize, err = parseAddressPool(*addressPool); err != nil {
+		return err
+	}
 	if *inVM {
 		nf.sharedFolders = append([]string{}, shared...)
 	}
@@ -307,4 +314,30 @@ func defaultDataRoot() string {
 	}
 	home, _ := os.UserHomeDir()
 	return filepath.Join(home, ".local", "share", "berth")
+}
+
+// parseAddressPool reads --default-address-pool as dockerd writes it:
+// base=10.89.0.0/16,size=24.
+func parseAddressPool(v string) (string, int, error) {
+	var base string
+	size := 0
+	for _, part := range strings.Split(v, ",") {
+		k, val, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch k {
+		case "base":
+			base = val
+		case "size":
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				return "", 0, fmt.Errorf("--default-address-pool %q: size must be a number", v)
+			}
+			size = n
+		default:
+			return "", 0, fmt.Errorf("--default-address-pool %q: write base=CIDR,size=N", v)
+		}
+	}
+	if base == "" || size == 0 {
+		return "", 0, fmt.Errorf("--default-address-pool %q: write base=CIDR,size=N", v)
+	}
+	return base, size, nil
 }

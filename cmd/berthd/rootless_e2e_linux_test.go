@@ -82,6 +82,16 @@ func TestRootlessEngineForAnOrdinaryUser(t *testing.T) {
 	c.ok("stop", "-t", "1", "web")
 	c.ok("rm", "web")
 
+	// A network of one's own works rootless too: its bridge and DNS server
+	// live in the engine's namespace.
+	bb := reg.Host + "/library/busybox"
+	c.ok("network", "create", "proj")
+	c.ok("run", "-d", "--name", "db", "--network", "proj", bb, "sleep", "300")
+	dbIP := strings.TrimSpace(c.ok("inspect", "-f", "{{.NetworkSettings.Networks.proj.IPAddress}}", "db"))
+	mustContain(t, "nslookup db on proj, rootless", c.ok("run", "--rm", "--network", "proj", bb, "nslookup", "db"), dbIP)
+	c.ok("rm", "-f", "db")
+	c.ok("network", "rm", "proj")
+
 	// tag, push, rmi, save and load.
 	c.ok("tag", "me/pyhello:v1", reg.Host+"/me/pyhello:v1")
 	c.ok("push", reg.Host+"/me/pyhello:v1")

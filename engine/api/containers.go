@@ -139,7 +139,7 @@ func containerSummary(c engine.Container) container.Summary {
 		Labels: nonNilMap(c.Labels), State: container.ContainerState(c.State.Status), Status: human.Status(c.State, time.Now()),
 		Ports: []container.PortSummary{}, Mounts: []container.MountPoint{},
 	}
-	sum.HostConfig.NetworkMode = "bridge"
+	sum.HostConfig.NetworkMode = string(networkMode(c))
 	for _, p := range c.Ports {
 		ps := container.PortSummary{PrivatePort: uint16(p.ContainerPort), PublicPort: uint16(p.HostPort), Type: p.Proto}
 		ps.IP, _ = netip.ParseAddr(cmp.Or(p.HostIP, "0.0.0.0"))
@@ -148,7 +148,7 @@ func containerSummary(c engine.Container) container.Summary {
 	for _, m := range c.Spec.Mounts {
 		sum.Mounts = append(sum.Mounts, mountPoint(m))
 	}
-	sum.NetworkSettings = &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{"bridge": endpoint(c)}}
+	sum.NetworkSettings = &container.NetworkSettingsSummary{Networks: endpoints(c)}
 	return sum
 }
 
@@ -185,11 +185,39 @@ func mountPoint(m engine.Mount) container.MountPoint {
 	return mp
 }
 
-func endpoint(c engine.Container) *network.EndpointSettings {
-	ep := &network.EndpointSettings{NetworkID: networkID("bridge"), IPPrefixLen: 16}
-	ep.IPAddress, _ = netip.ParseAddr(c.IPAddress)
-	ep.Gateway, _ = netip.ParseAddr(c.Gateway)
-	return ep
+// endpoints are a container's networks as dockerd shows them: the
+// engine's bridge (or host, or none), and each user-defined network.
+func endpoints(c engine.Container) map[string]*network.EndpointSettings {
+	out := map[string]*network.EndpointSettings{}
+	switch {
+	case onBridge(c):
+		ep := &network.EndpointSettings{NetworkID: networkID("bridge"), IPPrefixLen: 16, EndpointID: c.ID}
+		ep.IPAddress, _ = netip.ParseAddr(c.IPAddress)
+		ep.Gateway, _ = netip.ParseAddr(c.Gateway)
+		ep.MacAddress.UnmarshalText([]byte(c.MacAddress))
+		out["bridge"] = ep
+	case c.Spec.Network == "host" || c.Spec.Network == "none":
+		out[c.Spec.Network] = &network.EndpointSettings{NetworkID: networkID(c.Spec.Network)}
+	}
+	for _, a := range c.Networks {
+		ep := &network.EndpointSettings{NetworkID: a.NetworkID, Aliases: nonNil(a.Aliases), IPPrefixLen: a.PrefixLen, DNSNames: append([]string{c.Name}, a.Aliases...)}
+		if a.IPAddress != "" {
+			ep.EndpointID = c.ID
+		}
+		ep.IPAddress, _ = netip.ParseAddr(a.IPAddress)
+		ep.Gateway, _ = netip.ParseAddr(a.Gateway)
+		ep.MacAddress.UnmarshalText([]byte(a.MacAddress))
+		out[a.Network] = ep
+	}
+	return out
+}
+
+// networkMode is HostConfig.NetworkMode: the network it was created on.
+func networkMode(c engine.Container) container.NetworkMode {
+	if onBridge(c) {
+		return "bridge"
+	}
+	return container.NetworkMode(c.Spec.Network)
 }
 
 func (s *server) containerInspect(w http.ResponseWriter, r *http.Request, id string) {
@@ -216,13 +244,13 @@ func (s *server) containerInspect(w http.ResponseWriter, r *http.Request, id str
 			ExposedPorts: network.PortSet{},
 		},
 		HostConfig: &container.HostConfig{
-			NetworkMode: "bridge", AutoRemove: c.Spec.AutoRemove, PublishAllPorts: c.Spec.PublishAll,
+			NetworkMode: networkMode(c), AutoRemove: c.Spec.AutoRemove, PublishAllPorts: c.Spec.PublishAll,
 			RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(cmp.Or(c.Spec.Restart.Name, "no")), MaximumRetryCount: c.Spec.Restart.MaxRetries},
 			PortBindings:  network.PortMap{},
 			// What Berth keeps; docker-py reads the type to know logs can be read.
 			LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{}},
 		},
-		NetworkSettings: &container.NetworkSettings{Ports: network.PortMap{}, Networks: map[string]*network.EndpointSettings{"bridge": endpoint(c)}},
+		NetworkSettings: &container.NetworkSettings{Ports: network.PortMap{}, Networks: endpoints(c)},
 	}
 	resp.HostConfig.Memory, resp.HostConfig.NanoCPUs = c.Spec.Memory, c.Spec.NanoCPUs
 	if h := c.Spec.Healthcheck; h != nil {

@@ -51,11 +51,25 @@ func specFrom(name string, req container.CreateRequest) (engine.ContainerSpec, e
 	if err := security(&spec, hc); err != nil {
 		return spec, err
 	}
-	switch mode := string(hc.NetworkMode); mode {
-	case "", "default", "bridge", "none", "host":
-		spec.Network = mode
-	default:
-		return spec, fmt.Errorf("network %q: Berth has the bridge, host and none networks: %w", mode, engine.ErrNotSupported)
+	mode := string(hc.NetworkMode)
+	if strings.HasPrefix(mode, "container:") {
+		return spec, fmt.Errorf("--network %s (sharing another container's network) is not supported yet: %w", mode, engine.ErrNotSupported)
+	}
+	spec.Network = mode // a user-defined network, unless bridge, host or none: the runtime finds it
+	if nc := req.NetworkingConfig; nc != nil {
+		for name, ep := range nc.EndpointsConfig {
+			if ep == nil {
+				continue
+			}
+			primary := name == mode || mode == "" && (name == "bridge" || name == "default")
+			if !primary {
+				return spec, fmt.Errorf("network %s: a container is created on one network; connect it to more with docker network connect: %w", name, engine.ErrNotSupported)
+			}
+			if ep.IPAMConfig != nil && (ep.IPAMConfig.IPv4Address.IsValid() || ep.IPAMConfig.IPv6Address.IsValid()) {
+				return spec, fmt.Errorf("--ip and --ip6 are not supported yet: %w", engine.ErrNotSupported)
+			}
+			spec.Aliases = ep.Aliases
+		}
 	}
 	spec.Restart = engine.RestartPolicy{Name: string(hc.RestartPolicy.Name), MaxRetries: hc.RestartPolicy.MaximumRetryCount}
 	switch spec.Restart.Name {

@@ -46,6 +46,8 @@ type Backend struct {
 	BuildContextDir func() (string, error)
 	// Volumes serves /volumes; nil answers 501.
 	Volumes engine.Volumes
+	// Networks are the user-defined networks; nil: only the predefined.
+	Networks engine.Networks
 	// DiskUsage serves /system/df; nil answers 501.
 	DiskUsage engine.DiskUsager
 	// Committer serves /commit; nil answers 501.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -69,7 +70,14 @@ func (c *Client) Create(ctx context.Context, spec engine.ContainerSpec) (string,
 	if spec.NoNewPrivileges {
 		hc.SecurityOpt = []string{"no-new-privileges"}
 	}
-	body, _ := json.Marshal(container.CreateRequest{Config: cfg, HostConfig: hc})
+	req := container.CreateRequest{Config: cfg, HostConfig: hc}
+	if spec.Network != "" {
+		hc.NetworkMode = container.NetworkMode(spec.Network)
+		if len(spec.Aliases) > 0 {
+			req.NetworkingConfig = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{spec.Network: {Aliases: spec.Aliases}}}
+		}
+	}
+	body, _ := json.Marshal(req)
 	q := url.Values{}
 	if spec.Name != "" {
 		q.Set("name", spec.Name)
@@ -229,6 +237,10 @@ func (c *Client) ListContainers(ctx context.Context, all bool) ([]engine.Contain
 			}
 			ct.Ports = append(ct.Ports, engine.PortBinding{HostIP: ip, HostPort: int(p.PublicPort), ContainerPort: int(p.PrivatePort), Proto: p.Type})
 		}
+		ct.Spec.Network = s.HostConfig.NetworkMode
+		if s.NetworkSettings != nil {
+			ct.Networks = attachments(ct, s.NetworkSettings.Networks)
+		}
 		out = append(out, ct)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
@@ -257,6 +269,7 @@ func (c *Client) InspectContainer(ctx context.Context, name string) (engine.Cont
 	}
 	if hc := r.HostConfig; hc != nil {
 		ct.Spec.AutoRemove, ct.Spec.PublishAll = hc.AutoRemove, hc.PublishAllPorts
+		ct.Spec.Network = string(hc.NetworkMode)
 		ct.Spec.Restart = engine.RestartPolicy{Name: string(hc.RestartPolicy.Name), MaxRetries: hc.RestartPolicy.MaximumRetryCount}
 		for port, bindings := range hc.PortBindings {
 			for _, b := range bindings {
@@ -295,8 +308,30 @@ func (c *Client) InspectContainer(ctx context.Context, name string) (engine.Cont
 				}
 			}
 		}
+		ct.Networks = attachments(ct, ns.Networks)
 	}
 	return ct, nil
+}
+
+// attachments are a container's user-defined networks (not the bridge,
+// host or none every engine has), by name.
+func attachments(ct engine.Container, eps map[string]*network.EndpointSettings) []engine.Attachment {
+	var out []engine.Attachment
+	for name, ep := range eps {
+		if ep == nil || name == "bridge" || name == "host" || name == "none" {
+			continue
+		}
+		a := engine.Attachment{NetworkID: ep.NetworkID, Network: name, ContainerID: ct.ID, ContainerName: ct.Name, Aliases: ep.Aliases, PrefixLen: ep.IPPrefixLen}
+		if ep.IPAddress.IsValid() {
+			a.IPAddress = ep.IPAddress.String()
+		}
+		if ep.Gateway.IsValid() {
+			a.Gateway = ep.Gateway.String()
+		}
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b engine.Attachment) int { return strings.Compare(a.Network, b.Network) })
+	return out
 }
 
 // Logs sends a container's log entries to fn; following, until the

@@ -88,6 +88,18 @@ func (rt *Runtime) Create(ctx context.Context, spec engine.ContainerSpec) (strin
 			}
 		}
 	}
+	switch spec.Network {
+	case "", "bridge", "default", "host", "none":
+	default: // a user-defined network: its first attachment
+		rt.netMu.Lock()
+		un, err := rt.network(spec.Network)
+		rt.netMu.Unlock()
+		if err != nil {
+			return fail(err)
+		}
+		rec.Spec.Network = un.meta.Name // by name, even when given by ID
+		rec.Networks = []engine.Attachment{un.attachment(rec, spec.Aliases)}
+	}
 	dir := filepath.Join(rt.root, id)
 	for _, d := range []string{dir, filepath.Join(dir, "rootfs"), filepath.Join(dir, "upper"), filepath.Join(dir, "work")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -207,10 +219,7 @@ func (rt *Runtime) resolveMounts(rec *record, imageVolumes []string) error {
 }
 
 // writeEtcFiles makes the container's /etc/hostname, /etc/hosts and
-// /etc/resolv.conf: the host's, less loopback resolvers that mean nothing
-// inside the container's network namespace; a rootless engine's containers
-// ask pasta's DNS relay, which asks the host's resolver (pasta answers
-// from the relay's address, so queries must go to it).
+// /etc/resolv.conf.
 func (rt *Runtime) writeEtcFiles(dir string, rec *record) error {
 	if err := os.WriteFile(filepath.Join(dir, "hostname"), []byte(rec.hostname()+"\n"), 0o644); err != nil {
 		return err
@@ -218,20 +227,47 @@ func (rt *Runtime) writeEtcFiles(dir string, rec *record) error {
 	if err := writeHosts(dir, rec); err != nil {
 		return err
 	}
+	return rt.writeResolvConf(dir, rec)
+}
+
+// writeResolvConf writes the container's /etc/resolv.conf: on a
+// user-defined network, its DNS server (at the gateway), which knows the
+// other containers' names and asks the host's resolvers for the rest;
+// else the host's, less loopback resolvers that mean nothing inside the
+// container's network namespace. A rootless engine's containers ask
+// pasta's DNS relay, which asks the host's resolver (pasta answers from
+// the relay's address, so queries must go to it).
+func (rt *Runtime) writeResolvConf(dir string, rec *record) error {
 	resolv, _ := os.ReadFile("/etc/resolv.conf")
 	var kept []string
+	dnsServer := ""
+	if len(rec.Networks) > 0 && rec.Spec.Network != "host" && rec.Spec.Network != "none" {
+		rt.netMu.Lock()
+		if un, ok := rt.nets[rec.Networks[0].NetworkID]; ok {
+			dnsServer = un.meta.Gateway
+		}
+		rt.netMu.Unlock()
+	}
+	if dnsServer != "" {
+		kept = append(kept, "nameserver "+dnsServer)
+	}
 	for _, line := range strings.Split(string(resolv), "\n") {
 		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == "nameserver" && rt.rootless {
+		switch {
+		case len(f) >= 2 && f[0] == "nameserver" && dnsServer != "":
+			continue // the network's server forwards to them
+		case len(f) >= 2 && f[0] == "nameserver" && rt.rootless:
 			if !slices.Contains(kept, "nameserver "+DNSForward) {
 				kept = append(kept, "nameserver "+DNSForward)
 			}
 			continue
-		}
-		if len(f) >= 2 && f[0] == "nameserver" && (strings.HasPrefix(f[1], "127.") || f[1] == "::1") {
+		case len(f) >= 2 && f[0] == "nameserver" && (strings.HasPrefix(f[1], "127.") || f[1] == "::1"):
 			continue
 		}
 		kept = append(kept, line)
+	}
+	if dnsServer != "" {
+		kept = append(kept, "options ndots:0") // a service's bare name is asked as it is first
 	}
 	out := strings.TrimSpace(strings.Join(kept, "\n"))
 	if !strings.Contains(out, "nameserver") {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +29,10 @@ func (c *ctr) cleanupAfterCrash() {
 	}
 	unix.Unmount(filepath.Join(c.dir, "rootfs"), unix.MNT_DETACH)
 	c.rec.NetNS = "" // cleanStale tears every old namespace down
+	for i := range c.rec.Networks {
+		a := &c.rec.Networks[i]
+		a.IPAddress, a.Gateway, a.MacAddress, a.PrefixLen = "", "", "", 0
+	}
 	st := c.rec.State
 	st.Status, st.Pid, st.ExitCode, st.FinishedAt = engine.StatusExited, 0, 255, time.Now().UTC()
 	st.Error = "the engine stopped while the container was running"
@@ -102,18 +105,20 @@ func (c *ctr) start(ctx context.Context) (err error) {
 			p.close()
 		}
 	})
-	netnsPath := "" // --network none: a namespace of its own, with only lo
-	switch rec.Spec.Network {
-	case "", "bridge", "default":
-		ns, err := c.rt.net.take()
-		if err != nil {
-			return fmt.Errorf("container network: %w", err)
-		}
-		undo = append(undo, func() { c.rt.net.discard(ns) })
-		rec.NetNS, netnsPath = ns.id, c.rt.net.nsPath(ns.id)
-		rec.IPAddress, rec.Gateway, rec.MacAddress = ns.ip.String(), c.rt.net.gateway.String(), ns.mac
+	// "" for the host's network, or none (a namespace of its own, only lo)
+	netnsPath, err := c.rt.startNetworks(rec)
+	if err != nil {
+		return err
 	}
+	undo = append(undo, func() {
+		c.rt.netMu.Lock()
+		c.rt.releaseNetworks(rec)
+		c.rt.netMu.Unlock()
+	})
 	rec.Ports = ports
+	if err := c.rt.writeResolvConf(c.dir, rec); err != nil {
+		return err
+	}
 	if err := writeHosts(c.dir, rec); err != nil {
 		return err
 	}
@@ -242,10 +247,9 @@ func (c *ctr) monitor(proc *libcontainer.Process, copiers *sync.WaitGroup, exite
 		p.close()
 	}
 	unix.Unmount(filepath.Join(c.dir, "rootfs"), unix.MNT_DETACH)
-	if ip := net.ParseIP(c.rec.IPAddress); ip != nil && c.rec.NetNS != "" {
-		c.rt.net.discard(&netns0{id: c.rec.NetNS, ip: ip})
-	}
-	c.rec.NetNS = ""
+	c.rt.netMu.Lock()
+	c.rt.releaseNetworks(c.rec)
+	c.rt.netMu.Unlock()
 	c.streams.endRun()
 	c.log.close()
 	c.running, c.lc, c.proc, c.stdin, c.pty, c.proxies = false, nil, nil, nil, nil, nil

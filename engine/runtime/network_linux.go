@@ -237,6 +237,41 @@ func newNetwork(nsDir, bridge, bip string, nat bool, hostNS string) (n *network,
 	return n, nil
 }
 
+// sibling is another bridge beside n, for a user-defined network: in the
+// same namespace (the host's, or a rootless engine's own), with a subnet
+// and rules of its own, and no pool (its containers are fewer).
+func (n *network) sibling(bridge, cidr string, nat bool) (*network, error) {
+	gw, subnet, err := net.ParseCIDR(cidr)
+	if err != nil {
+		return nil, fmt.Errorf("network address %q: %w", cidr, err)
+	}
+	s := &network{bridge: bridge, gateway: gw, subnet: subnet, nsDir: n.nsDir, nat: nat, used: map[string]bool{gw.String(): true}, hostNS: n.hostNS}
+	where := netns.None()
+	if n.hostNS != "" {
+		if where, err = netns.GetFromPath(n.hostNS); err != nil {
+			return nil, err
+		}
+		defer where.Close()
+	}
+	if s.nl, err = newNetlinkHandle(where); err != nil {
+		return nil, err
+	}
+	if err := s.ensureBridge(); err != nil {
+		s.removeBridge()
+		return nil, fmt.Errorf("network bridge %s: %w", bridge, err)
+	}
+	return s, nil
+}
+
+// removeBridge deletes a sibling's bridge and its rules.
+func (n *network) removeBridge() {
+	n.removeRules()
+	if l, err := n.nl.LinkByName(n.bridge); err == nil {
+		n.nl.LinkDel(l)
+	}
+	n.nl.Close()
+}
+
 // stopRootless ends pasta and the engine's network namespace.
 func (n *network) stopRootless() {
 	if n.pasta != nil {
@@ -383,9 +418,38 @@ func (n *network) setup(id string, ip net.IP) (mac string, err error) {
 			n.teardown(id)
 		}
 	}()
+	if err := inNetnsSetUp(path, "lo"); err != nil {
+		return "", err
+	}
+	return n.attach(path, "vb"+id[:12], "eth0", ip, true)
+}
+
+// inNetnsSetUp brings the link called name up in the namespace at path.
+func inNetnsSetUp(path, name string) error {
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	h, err := newNetlinkHandle(ns)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	link, err := h.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	return h.LinkSetUp(link)
+}
+
+// attach puts an interface called ifname with address ip into the
+// namespace at path, its other end (hostSide) on the bridge; with
+// defaultRoute, the bridge's gateway becomes the namespace's way out.
+func (n *network) attach(path, hostSide, ifname string, ip net.IP, defaultRoute bool) (mac string, err error) {
 	// The peer gets a temporary name: "eth0" is taken in the host's
 	// namespace. It is renamed once inside the container's.
-	hostSide, peerSide := "vb"+id[:12], "vp"+id[:12]
+	peerSide := "vp" + hostSide[2:]
 	macAddr := make(net.HardwareAddr, 6)
 	rand.Read(macAddr)
 	macAddr[0] = (macAddr[0] | 0x02) & 0xfe // locally administered, unicast
@@ -393,6 +457,11 @@ func (n *network) setup(id string, ip net.IP) (mac string, err error) {
 	if err := n.nl.LinkAdd(veth); err != nil {
 		return "", fmt.Errorf("veth: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			n.detach(hostSide)
+		}
+	}()
 	br, err := n.nl.LinkByName(n.bridge)
 	if err != nil {
 		return "", err
@@ -417,25 +486,18 @@ func (n *network) setup(id string, ip net.IP) (mac string, err error) {
 	}
 	defer ns.Close()
 	if err := n.nl.LinkSetNsFd(peer, int(ns)); err != nil {
-		return "", fmt.Errorf("move eth0 into the container: %w", err)
+		return "", fmt.Errorf("move %s into the container: %w", ifname, err)
 	}
 	h, err := newNetlinkHandle(ns)
 	if err != nil {
 		return "", err
 	}
 	defer h.Close()
-	lo, err := h.LinkByName("lo")
-	if err != nil {
-		return "", err
-	}
-	if err := h.LinkSetUp(lo); err != nil {
-		return "", err
-	}
 	eth, err := h.LinkByName(peerSide)
 	if err != nil {
 		return "", err
 	}
-	if err := h.LinkSetName(eth, "eth0"); err != nil {
+	if err := h.LinkSetName(eth, ifname); err != nil {
 		return "", err
 	}
 	if err := h.AddrAdd(eth, &netlink.Addr{IPNet: &net.IPNet{IP: ip, Mask: n.subnet.Mask}}); err != nil {
@@ -444,10 +506,20 @@ func (n *network) setup(id string, ip net.IP) (mac string, err error) {
 	if err := h.LinkSetUp(eth); err != nil {
 		return "", err
 	}
-	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: n.gateway}); err != nil {
-		return "", fmt.Errorf("default route: %w", err)
+	if defaultRoute {
+		if err := h.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: n.gateway}); err != nil {
+			return "", fmt.Errorf("default route: %w", err)
+		}
 	}
 	return macAddr.String(), nil
+}
+
+// detach removes an interface attach made, by its host side (the veth
+// pair goes as one).
+func (n *network) detach(hostSide string) {
+	if l, err := n.nl.LinkByName(hostSide); err == nil {
+		n.nl.LinkDel(l)
+	}
 }
 
 func (n *network) mtu() int {
@@ -460,9 +532,7 @@ func (n *network) mtu() int {
 // teardown removes the namespace (and with it the container's veth end,
 // which takes the host end along).
 func (n *network) teardown(id string) {
-	if l, err := n.nl.LinkByName("vb" + id[:12]); err == nil {
-		n.nl.LinkDel(l)
-	}
+	n.detach("vb" + id[:12])
 	removeNetns(n.nsPath(id))
 }
 

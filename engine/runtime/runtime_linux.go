@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -33,7 +34,14 @@ type Runtime struct {
 	stateRoot string // libcontainer's state, on tmpfs: gone after a reboot
 	images    Images
 	net       *network
-	publish   func(engine.Event)
+	// nets are the user-defined networks, kept under netDir; netMu guards
+	// them and their addresses (taken after a container's lock).
+	netMu    sync.Mutex
+	nets     map[string]*userNet
+	netDir   string
+	pool     string
+	poolSize int
+	publish  func(engine.Event)
 	// portsOnAnyAddress: see WithPortsOnAnyAddress.
 	portsOnAnyAddress bool
 	// sharedFolders: see WithSharedFolders (nil: not in a VM).
@@ -96,6 +104,9 @@ type options struct {
 	// sharedFolders, when not nil: see WithSharedFolders.
 	sharedFolders []string
 	rootless      bool // see WithRootless
+	// pool and poolSize: see WithAddressPool.
+	pool     string
+	poolSize int
 }
 
 // WithBridge sets the bridge containers attach to and its address with
@@ -132,7 +143,7 @@ func WithEvents(publish func(engine.Event)) Option { return func(o *options) { o
 // the engine stopped are cleaned up and reported as exited; those whose
 // restart policy asks for it are started again.
 func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
-	o := options{runDir: "/run/berth", bridge: DefaultBridge, bip: DefaultBIP, nat: true}
+	o := options{runDir: "/run/berth", bridge: DefaultBridge, bip: DefaultBIP, nat: true, pool: DefaultAddressPool, poolSize: DefaultPoolSize}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -147,8 +158,15 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 		portsOnAnyAddress: o.anyAddress,
 		rootless:          o.rootless,
 		sharedFolders:     o.sharedFolders,
+		nets:              map[string]*userNet{},
+		netDir:            filepath.Join(dataRoot, "networks"),
+		pool:              o.pool,
+		poolSize:          o.poolSize,
 	}
-	for _, d := range []string{rt.root, rt.volumes, rt.stateRoot} {
+	if _, p, err := net.ParseCIDR(o.pool); err != nil || p.IP.To4() == nil || o.poolSize > 30 || o.poolSize < func() int { ones, _ := p.Mask.Size(); return ones }() {
+		return nil, fmt.Errorf("address pool %s with size %d: write an IPv4 network and a prefix length within it, like 10.89.0.0/16 and 24", o.pool, o.poolSize)
+	}
+	for _, d := range []string{rt.root, rt.volumes, rt.stateRoot, rt.netDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("runtime: %w", err)
 		}
@@ -167,6 +185,7 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
 	rt.net = n
+	rt.loadNetworks()
 	rt.stop = make(chan struct{})
 	entries, err := os.ReadDir(rt.root)
 	if err != nil {
@@ -233,6 +252,7 @@ func (rt *Runtime) Shutdown(ctx context.Context) {
 	}
 	wg.Wait()
 	rt.Close()
+	rt.closeNetworks(true)
 	rt.net.remove()
 }
 
@@ -247,7 +267,10 @@ func (rt *Runtime) Close() {
 
 // RemoveBridge deletes the runtime's bridge and its firewall rules, for a
 // runtime that will not be used again (tests, uninstalling).
-func (rt *Runtime) RemoveBridge() { rt.net.remove() }
+func (rt *Runtime) RemoveBridge() {
+	rt.closeNetworks(true)
+	rt.net.remove()
+}
 
 func closedChan() chan struct{} {
 	ch := make(chan struct{})

@@ -97,14 +97,18 @@ func checkSpec(spec engine.ContainerSpec) error {
 			return fmt.Errorf("invalid ulimit %s=%d:%d: %w", u.Name, u.Soft, u.Hard, engine.ErrInvalidArgument)
 		}
 	}
+	builtin := true
 	switch spec.Network {
 	case "", "default", "bridge", "host":
 	case "none":
 		if len(spec.Ports) > 0 || spec.PublishAll {
 			return fmt.Errorf("conflicting options: port publishing and the none network: %w", engine.ErrInvalidArgument)
 		}
-	default:
-		return fmt.Errorf("network %q: Berth has the bridge, host and none networks: %w", spec.Network, engine.ErrNotSupported)
+	default: // a user-defined network, found by Create
+		builtin = false
+	}
+	if builtin && len(spec.Aliases) > 0 {
+		return fmt.Errorf("network-scoped aliases are supported only for containers on user-defined networks: %w", engine.ErrInvalidArgument)
 	}
 	for _, p := range spec.Ports {
 		if p.ContainerPort < 1 || p.ContainerPort > 65535 || p.HostPort < 0 || p.HostPort > 65535 {

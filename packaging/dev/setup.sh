@@ -92,10 +92,11 @@ test)
   # under emulation for the VM test. mingw-w64: the Windows build of the
   # app (cgo: Fyne's GL driver) is cross-compiled and vetted.
   # desktop-file-utils: the .deb's desktop entry is validated.
-  # python3-docker: docker-py's flows are driven against berthd.
+  # python3-docker: docker-py's flows are driven against berthd, and
+  # docker-compose (v1, on docker-py) runs a two-service project on it.
   # openssh-client (and libwrap0, for sshd): remote engines are reached
   # through a real sshd on loopback.
-  apt_install "${base_packages[@]}" "${gui_packages[@]}" busybox-static python3 python3-docker xvfb xauth xdotool imagemagick xz-utils cpio qemu-system-x86 gcc-mingw-w64-x86-64 desktop-file-utils openssh-client libwrap0
+  apt_install "${base_packages[@]}" "${gui_packages[@]}" busybox-static python3 python3-docker xvfb xauth xdotool imagemagick xz-utils cpio qemu-system-x86 gcc-mingw-w64-x86-64 desktop-file-utils docker-compose openssh-client libwrap0
   command -v docker >/dev/null || apt_install docker.io
   # sshd is unpacked from Debian's openssh-server into a cache, once per
   # version, rather than installed: installing it would start and enable
