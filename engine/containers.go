@@ -49,6 +49,15 @@ type ContainerSpec struct {
 	// Aliases are more names the container answers to on a user-defined
 	// Network (compose gives each container its service's name).
 	Aliases []string
+	// ExtraHosts are more /etc/hosts lines, "name:ip" (--add-host; the
+	// ip "host-gateway" is the engine's host as the container sees it).
+	ExtraHosts []string
+	// DNS, DNSSearch and DNSOptions replace resolv.conf's nameservers,
+	// search domains and options (--dns, --dns-search, --dns-option).
+	DNS, DNSSearch, DNSOptions []string
+	// Links name other containers on the engine's bridge in /etc/hosts,
+	// "name[:alias]" (--link).
+	Links []string
 	// Healthcheck overrides the image's HEALTHCHECK field by field
 	// (--health-cmd, --health-interval…); Test ["NONE"] turns it off.
 	Healthcheck *HealthCheck

@@ -650,3 +650,21 @@ func daemonWithBusybox(t *testing.T) (*testDaemon, *cli, string) {
 	c.ok("pull", "-q", bb)
 	return d, c, bb
 }
+
+// --add-host, --dns (with --dns-search and --dns-option) and --link reach
+// the container's /etc/hosts and /etc/resolv.conf as with dockerd.
+func TestDockerRunHostsAndDNS(t *testing.T) {
+	_, c, bb := daemonWithBusybox(t)
+	out := c.ok("run", "--rm", "--add-host", "db.local:10.1.2.3", "--add-host", "host.docker.internal:host-gateway",
+		"--dns", "9.9.9.9", "--dns-search", "example.org", "--dns-option", "ndots:2", bb, "sh", "-c", "cat /etc/hosts /etc/resolv.conf")
+	mustContain(t, "/etc/hosts and /etc/resolv.conf", out, "10.1.2.3\tdb.local", "\thost.docker.internal", "nameserver 9.9.9.9", "search example.org", "options ndots:2")
+	if strings.Contains(out, "host-gateway") {
+		t.Errorf("host-gateway was written as it is, not as the engine's host:\n%s", out)
+	}
+	c.ok("run", "-d", "--name", "db", bb, "sleep", "300")
+	dbIP := strings.TrimSpace(c.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "db"))
+	mustContain(t, "--link", c.ok("run", "--rm", "--link", "db:database", bb, "cat", "/etc/hosts"), dbIP+"\tdatabase db")
+	c.fails("cannot link to nothere", "run", "--rm", "--link", "nothere:x", bb, "true")
+	c.fails("add-host", "run", "--rm", "--add-host", "bad", bb, "true")
+	c.ok("rm", "-f", "db")
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"fmt"
 
 	"runtime"
@@ -50,6 +51,18 @@ func specFrom(name string, req container.CreateRequest) (engine.ContainerSpec, e
 	}
 	if err := security(&spec, hc); err != nil {
 		return spec, err
+	}
+	spec.ExtraHosts, spec.DNSSearch, spec.DNSOptions = hc.ExtraHosts, hc.DNSSearch, hc.DNSOptions
+	for _, ip := range hc.DNS {
+		spec.DNS = append(spec.DNS, ip.String())
+	}
+	for _, l := range hc.Links { // "/db:/web/db" as dockerd keeps them, or "db:db" as the CLI sends them
+		name, alias, _ := strings.Cut(l, ":")
+		name = strings.TrimPrefix(name, "/")
+		if i := strings.LastIndex(alias, "/"); i >= 0 {
+			alias = alias[i+1:]
+		}
+		spec.Links = append(spec.Links, name+":"+cmp.Or(alias, name))
 	}
 	mode := string(hc.NetworkMode)
 	if strings.HasPrefix(mode, "container:") {
@@ -211,13 +224,10 @@ func unsupported(req container.CreateRequest) []string {
 	add(string(hc.UsernsMode) != "", "--userns "+string(hc.UsernsMode))
 	add(string(hc.CgroupnsMode) != "" && hc.CgroupnsMode != "private", "--cgroupns "+string(hc.CgroupnsMode))
 	add(string(hc.Cgroup) != "", "--cgroup")
-	add(len(hc.Links) > 0, "--link")
 	add(len(hc.VolumesFrom) > 0, "--volumes-from")
 	add(hc.VolumeDriver != "" && hc.VolumeDriver != "local", "--volume-driver "+hc.VolumeDriver)
 	add(len(hc.GroupAdd) > 0, "--group-add")
 	add(len(hc.Tmpfs) > 0, "--tmpfs")
-	add(len(hc.ExtraHosts) > 0, "--add-host")
-	add(len(hc.DNS) > 0 || len(hc.DNSOptions) > 0 || len(hc.DNSSearch) > 0, "--dns")
 	add(hc.OomScoreAdj != 0, "--oom-score-adj")
 	add(hc.ShmSize != 0, "--shm-size")
 	add(len(hc.Sysctls) > 0, "--sysctl")

@@ -224,7 +224,7 @@ func (rt *Runtime) writeEtcFiles(dir string, rec *record) error {
 	if err := os.WriteFile(filepath.Join(dir, "hostname"), []byte(rec.hostname()+"\n"), 0o644); err != nil {
 		return err
 	}
-	if err := writeHosts(dir, rec); err != nil {
+	if err := rt.writeHosts(dir, rec, false); err != nil {
 		return err
 	}
 	return rt.writeResolvConf(dir, rec)
@@ -251,9 +251,23 @@ func (rt *Runtime) writeResolvConf(dir string, rec *record) error {
 	if dnsServer != "" {
 		kept = append(kept, "nameserver "+dnsServer)
 	}
+	spec := rec.Spec
+	for _, ip := range spec.DNS {
+		kept = append(kept, "nameserver "+ip)
+	}
+	if len(spec.DNSSearch) > 0 {
+		kept = append(kept, "search "+strings.Join(spec.DNSSearch, " "))
+	}
+	if len(spec.DNSOptions) > 0 {
+		kept = append(kept, "options "+strings.Join(spec.DNSOptions, " "))
+	}
 	for _, line := range strings.Split(string(resolv), "\n") {
 		f := strings.Fields(line)
 		switch {
+		case len(f) >= 1 && f[0] == "nameserver" && len(spec.DNS) > 0,
+			len(f) >= 1 && (f[0] == "search" || f[0] == "domain") && len(spec.DNSSearch) > 0,
+			len(f) >= 1 && f[0] == "options" && len(spec.DNSOptions) > 0:
+			continue // the container's own choice replaces the host's
 		case len(f) >= 2 && f[0] == "nameserver" && dnsServer != "":
 			continue // the network's server forwards to them
 		case len(f) >= 2 && f[0] == "nameserver" && rt.rootless:
@@ -276,8 +290,37 @@ func (rt *Runtime) writeResolvConf(dir string, rec *record) error {
 	return os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(strings.TrimSpace(out)+"\n"), 0o644)
 }
 
-func writeHosts(dir string, rec *record) error {
+// writeHosts writes the container's /etc/hosts: itself, its --add-host
+// lines, and while it runs the containers it links to (--link), which
+// must be running.
+func (rt *Runtime) writeHosts(dir string, rec *record, running bool) error {
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+	for _, h := range rec.Spec.ExtraHosts {
+		name, ip, ok := strings.Cut(h, ":")
+		if !ok {
+			name, ip, _ = strings.Cut(h, "=")
+		}
+		if ip == "host-gateway" { // the engine's host, as the container reaches it
+			ip = cmp.Or(rec.Gateway, "127.0.0.1")
+		}
+		hosts += ip + "\t" + name + "\n"
+	}
+	if running {
+		for _, l := range rec.Spec.Links {
+			name, alias, _ := strings.Cut(l, ":")
+			other, err := rt.find(name)
+			if err != nil {
+				return fmt.Errorf("cannot link to %s: %w", name, err)
+			}
+			other.mu.Lock()
+			ip, up, real := other.rec.IPAddress, other.running, other.rec.Name
+			other.mu.Unlock()
+			if !up || ip == "" {
+				return conflict("Cannot link to a non running container: /%s AS /%s/%s", real, rec.Name, cmp.Or(alias, name))
+			}
+			hosts += ip + "\t" + strings.Join(slices.Compact([]string{cmp.Or(alias, name), real}), " ") + "\n"
+		}
+	}
 	if rec.IPAddress != "" {
 		hosts += rec.IPAddress + "\t" + rec.hostname() + "\n"
 	}

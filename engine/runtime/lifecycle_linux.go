@@ -119,7 +119,7 @@ func (c *ctr) start(ctx context.Context) (err error) {
 	if err := c.rt.writeResolvConf(c.dir, rec); err != nil {
 		return err
 	}
-	if err := writeHosts(c.dir, rec); err != nil {
+	if err := c.rt.writeHosts(c.dir, rec, true); err != nil {
 		return err
 	}
 

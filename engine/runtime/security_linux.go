@@ -3,6 +3,7 @@ package runtime
 import (
 	"cmp"
 	"fmt"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -109,6 +110,26 @@ func checkSpec(spec engine.ContainerSpec) error {
 	}
 	if builtin && len(spec.Aliases) > 0 {
 		return fmt.Errorf("network-scoped aliases are supported only for containers on user-defined networks: %w", engine.ErrInvalidArgument)
+	}
+	if len(spec.Links) > 0 && (!builtin || spec.Network == "host" || spec.Network == "none") {
+		return fmt.Errorf("--link is for the default bridge network; on a network of your own, containers find each other by name: %w", engine.ErrInvalidArgument)
+	}
+	if spec.Network == "host" && (len(spec.DNS) > 0 || len(spec.DNSSearch) > 0 || len(spec.DNSOptions) > 0) {
+		return fmt.Errorf("conflicting options: dns and the network mode host: %w", engine.ErrInvalidArgument)
+	}
+	for _, h := range spec.ExtraHosts {
+		name, ip, ok := strings.Cut(h, ":")
+		if !ok {
+			name, ip, ok = strings.Cut(h, "=")
+		}
+		if !ok || name == "" || ip != "host-gateway" && net.ParseIP(ip) == nil {
+			return fmt.Errorf("invalid --add-host %q: write name:ip (or name:host-gateway): %w", h, engine.ErrInvalidArgument)
+		}
+	}
+	for _, ip := range spec.DNS {
+		if net.ParseIP(ip) == nil {
+			return fmt.Errorf("invalid --dns %q: write an IP address: %w", ip, engine.ErrInvalidArgument)
+		}
 	}
 	for _, p := range spec.Ports {
 		if p.ContainerPort < 1 || p.ContainerPort > 65535 || p.HostPort < 0 || p.HostPort > 65535 {

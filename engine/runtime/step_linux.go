@@ -77,7 +77,7 @@ func (rt *Runtime) RunStep(ctx context.Context, st Step) (code int, err error) {
 		defer rt.net.discard(ns)
 		netnsPath = rt.net.nsPath(ns.id)
 		rec.IPAddress = ns.ip.String()
-		if err := writeHosts(dir, rec); err != nil {
+		if err := rt.writeHosts(dir, rec, false); err != nil {
 			return -1, err
 		}
 	}
