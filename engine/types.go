@@ -159,3 +159,23 @@ type Event struct {
 	Attributes map[string]string
 	Time       time.Time
 }
+
+// Distribution is what a registry says of a reference without pulling it
+// (/distribution/{name}/json): its manifest's descriptor, and the
+// platforms it has images for.
+type Distribution struct {
+	Descriptor struct {
+		MediaType string `json:"mediaType"`
+		Digest    string `json:"digest"`
+		Size      int64  `json:"size"`
+	}
+	Platforms []Platform
+}
+
+// Platform is an image's OS and CPU, as the OCI writes them.
+type Platform struct {
+	Architecture string `json:"architecture"`
+	OS           string `json:"os"`
+	OSVersion    string `json:"os.version,omitempty"`
+	Variant      string `json:"variant,omitempty"`
+}

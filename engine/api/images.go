@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -428,6 +429,26 @@ func nonNilMap(m map[string]string) map[string]string {
 
 // registryTags lists a repository's tags in its registry: a Berth
 // extension (the Docker Engine API has none) for the app's tag picker.
+// distributionInspector answers /distribution/{name}/json: the registry's
+// descriptor and platforms of a reference, without pulling it.
+type distributionInspector interface {
+	Distribution(ctx context.Context, ref string, auth *engine.AuthConfig) (engine.Distribution, error)
+}
+
+func (s *server) distribution(w http.ResponseWriter, r *http.Request, ref string) {
+	d, ok := s.b.Registry.(distributionInspector)
+	if !ok {
+		writeError(w, http.StatusNotImplemented, fmt.Errorf("this engine cannot ask registries about images: %w", engine.ErrNotSupported))
+		return
+	}
+	out, err := d.Distribution(r.Context(), ref, authFrom(r))
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 func (s *server) registryTags(w http.ResponseWriter, r *http.Request, repo string) {
 	tags, err := s.b.Registry.Tags(r.Context(), repo, authFrom(r))
 	if err != nil {

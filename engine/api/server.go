@@ -135,6 +135,8 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 		s.imageSave(w, r, r.URL.Query()["names"])
 	case p == "/images/load" && m == http.MethodPost:
 		s.imageLoad(w, r)
+	case strings.HasPrefix(p, "/distribution/") && strings.HasSuffix(p, "/json") && m == http.MethodGet:
+		s.distribution(w, r, strings.TrimSuffix(strings.TrimPrefix(p, "/distribution/"), "/json"))
 	case strings.HasPrefix(p, "/distribution/") && strings.HasSuffix(p, "/tags") && m == http.MethodGet:
 		s.registryTags(w, r, strings.TrimSuffix(strings.TrimPrefix(p, "/distribution/"), "/tags"))
 	case p == "/build" && m == http.MethodPost:

@@ -222,5 +222,45 @@ func (r *Registry) Tags(ctx context.Context, repository string, auth *engine.Aut
 	return tags, nil
 }
 
+// Distribution asks the registry about ref.
+func (r *Registry) Distribution(ctx context.Context, ref string, auth *engine.AuthConfig) (engine.Distribution, error) {
+	var out engine.Distribution
+	parsed, err := r.parse(ref)
+	if err != nil {
+		return out, fmt.Errorf("inspect %s: %w", ref, err)
+	}
+	desc, err := remote.Get(parsed, r.remoteOptions(ctx, parsed.Context(), auth)...)
+	if err != nil {
+		return out, fmt.Errorf("inspect %s: %w", ref, classify(err))
+	}
+	out.Descriptor.MediaType, out.Descriptor.Digest, out.Descriptor.Size = string(desc.MediaType), desc.Digest.String(), desc.Size
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return out, fmt.Errorf("inspect %s: %w", ref, classify(err))
+		}
+		m, err := idx.IndexManifest()
+		if err != nil {
+			return out, fmt.Errorf("inspect %s: %w", ref, classify(err))
+		}
+		for _, d := range m.Manifests {
+			if p := d.Platform; p != nil {
+				out.Platforms = append(out.Platforms, engine.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant, OSVersion: p.OSVersion})
+			}
+		}
+		return out, nil
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return out, fmt.Errorf("inspect %s: %w", ref, classify(err))
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return out, fmt.Errorf("inspect %s: %w", ref, classify(err))
+	}
+	out.Platforms = []engine.Platform{{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant, OSVersion: cfg.OSVersion}}
+	return out, nil
+}
+
 // Interface guards.
 var _ engine.Registry = (*Registry)(nil)

@@ -1,5 +1,6 @@
 """docker-py's common flows against the engine at argv[1], with the busybox
 image argv[2]; prints OK, or fails naming what differed from dockerd."""
+import os
 import sys
 import time
 
@@ -35,6 +36,11 @@ try:
     check("exec with a tty", tuple(web.exec_run("echo tty", tty=True)), (0, b"tty\r\n"))
     check("exec as an unknown user", web.exec_run("true", user="nosuchuser").exit_code, 126)
     check("exec of a missing command", web.exec_run("nosuchcommand").exit_code, 127)
+    # What the registry says of the image, without pulling it
+    # (/distribution/{name}/json).
+    rd = client.images.get_registry_data(image)
+    check("registry data's digest", rd.id.startswith("sha256:"), True)
+    check("registry data's platform", rd.has_platform("linux/" + {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)), True)
     # An exec whose stdin the client keeps open ends when its process does
     # (compose exec -T reads the socket to its end; it used to hang).
     eid = client.api.exec_create(web.id, ["echo", "sock"], stdin=True)["Id"]
