@@ -496,3 +496,11 @@ type Networks interface {
 	ConnectNetwork(ctx context.Context, network, container string, aliases []string) error
 	DisconnectNetwork(ctx context.Context, network, container string) error
 }
+
+// ContainerUpdate is what docker update changes; nil leaves it be.
+type ContainerUpdate struct {
+	Memory    *int64 // bytes, 0: no limit
+	NanoCPUs  *int64
+	PidsLimit *int64 // 0 or -1: no limit
+	Restart   *RestartPolicy
+}

@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -667,4 +668,48 @@ func TestDockerRunHostsAndDNS(t *testing.T) {
 	c.fails("cannot link to nothere", "run", "--rm", "--link", "nothere:x", bb, "true")
 	c.fails("add-host", "run", "--rm", "--add-host", "bad", bb, "true")
 	c.ok("rm", "-f", "db")
+}
+
+// docker update: a running container's memory limit changes in its cgroup
+// at once, and the new limits and restart policy are kept; what Berth does
+// not do is refused by name.
+func TestDockerUpdate(t *testing.T) {
+	_, c, bb := daemonWithBusybox(t)
+	c.ok("run", "-d", "--name", "upd", "-m", "64m", bb, "sleep", "300")
+	c.ok("update", "-m", "128m", "--cpus", "0.5", "--restart", "on-failure:3", "upd")
+	mustContain(t, "inspect after update", c.ok("inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}", "upd"),
+		"134217728 500000000 on-failure:3")
+	pid := strings.TrimSpace(c.ok("inspect", "-f", "{{.State.Pid}}", "upd"))
+	if limit := memoryLimit(t, pid); limit != "134217728" {
+		t.Errorf("the running container's cgroup memory limit is %q, want 128 MiB", limit)
+	}
+	c.fails("--cpu-shares", "update", "--cpu-shares", "512", "upd")
+	c.ok("rm", "-f", "upd")
+}
+
+// memoryLimit reads the memory limit of the cgroup process pid is in
+// (cgroup v1's memory controller, or v2's unified tree).
+func memoryLimit(t *testing.T, pid string) string {
+	data, err := os.ReadFile("/proc/" + pid + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		file := ""
+		switch {
+		case slices.Contains(strings.Split(f[1], ","), "memory"):
+			file = filepath.Join("/sys/fs/cgroup/memory", f[2], "memory.limit_in_bytes")
+		case f[0] == "0" && f[1] == "":
+			file = filepath.Join("/sys/fs/cgroup", f[2], "memory.max")
+		}
+		if b, err := os.ReadFile(file); file != "" && err == nil {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	t.Fatalf("no memory cgroup for process %s:\n%s", pid, data)
+	return ""
 }

@@ -56,6 +56,7 @@ func (s *server) containerRoutes(w http.ResponseWriter, r *http.Request, p strin
 			"POST pause":   s.containerPause,
 			"POST unpause": s.containerUnpause,
 			"POST rename":  s.containerRename,
+			"POST update":  s.containerUpdate,
 			"POST resize":  s.containerResize,
 			"POST exec":    s.execCreate,
 			"HEAD archive": s.archiveStat,
@@ -404,6 +405,62 @@ func (s *server) containerPause(w http.ResponseWriter, r *http.Request, id strin
 
 func (s *server) containerUnpause(w http.ResponseWriter, r *http.Request, id string) {
 	s.noContent(w, s.b.ContainerControls.Unpause(r.Context(), id))
+}
+
+// containerUpdater changes a container's limits and restart policy (docker
+// update), at once when it runs, and returns warnings.
+type containerUpdater interface {
+	Update(ctx context.Context, name string, u engine.ContainerUpdate) ([]string, error)
+}
+
+// containerUpdate is docker update: memory, CPUs, the process limit and
+// the restart policy; the rest is refused by name.
+func (s *server) containerUpdate(w http.ResponseWriter, r *http.Request, id string) {
+	updater, ok := s.b.ContainerControls.(containerUpdater)
+	if !ok {
+		writeError(w, http.StatusNotImplemented, fmt.Errorf("this engine cannot update containers: %w", engine.ErrNotSupported))
+		return
+	}
+	var req container.UpdateConfig
+	if !decodeJSON(w, r, &req, "update request") {
+		return
+	}
+	res := req.Resources
+	var refuse []string
+	add := func(cond bool, what string) {
+		if cond {
+			refuse = append(refuse, what)
+		}
+	}
+	add(res.CPUShares != 0, "--cpu-shares")
+	add(res.CPUPeriod != 0 || res.CPUQuota != 0 || res.CPURealtimePeriod != 0 || res.CPURealtimeRuntime != 0, "--cpu-period/--cpu-quota (use --cpus)")
+	add(res.CpusetCpus != "" || res.CpusetMems != "", "--cpuset-cpus/--cpuset-mems")
+	add(res.BlkioWeight != 0, "--blkio-weight")
+	add(res.MemoryReservation != 0, "--memory-reservation")
+	add(res.MemorySwap != 0 && res.MemorySwap != -1 && res.MemorySwap != res.Memory && res.MemorySwap != 2*res.Memory, "--memory-swap")
+	if len(refuse) > 0 {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("Berth does not support %s: %w", strings.Join(refuse, ", "), engine.ErrNotSupported))
+		return
+	}
+	var u engine.ContainerUpdate
+	if res.Memory != 0 {
+		u.Memory = &res.Memory
+	}
+	if res.NanoCPUs != 0 {
+		u.NanoCPUs = &res.NanoCPUs
+	}
+	if res.PidsLimit != nil {
+		u.PidsLimit = res.PidsLimit
+	}
+	if req.RestartPolicy.Name != "" {
+		u.Restart = &engine.RestartPolicy{Name: string(req.RestartPolicy.Name), MaxRetries: req.RestartPolicy.MaximumRetryCount}
+	}
+	warnings, err := updater.Update(r.Context(), id, u)
+	if err != nil {
+		writeEngineError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"Warnings": nonNil(warnings)})
 }
 
 func (s *server) containerRename(w http.ResponseWriter, r *http.Request, id string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	goruntime "runtime"
 	"sort"
 	"strings"
 	"time"
@@ -198,6 +199,84 @@ func (rt *Runtime) Rename(ctx context.Context, name, newName string) error {
 	rt.mu.Unlock()
 	rt.event("rename", c.rec, map[string]string{"oldName": "/" + old})
 	return nil
+}
+
+// Update changes a container's limits and restart policy: kept for its
+// next runs, and applied to its cgroup at once when it runs.
+func (rt *Runtime) Update(ctx context.Context, name string, u engine.ContainerUpdate) ([]string, error) {
+	c, err := rt.find(name)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	spec := c.rec.Spec
+	if u.Memory != nil {
+		if *u.Memory != 0 && *u.Memory < 6<<20 {
+			return nil, errInvalid("Minimum memory limit allowed is 6MB")
+		}
+		spec.Memory = *u.Memory
+	}
+	if u.NanoCPUs != nil {
+		if *u.NanoCPUs < 0 || *u.NanoCPUs > int64(goruntime.NumCPU())*1e9 {
+			return nil, errInvalid(fmt.Sprintf("Range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available", goruntime.NumCPU(), goruntime.NumCPU()))
+		}
+		spec.NanoCPUs = *u.NanoCPUs
+	}
+	if u.PidsLimit != nil {
+		spec.Security.PidsLimit = max(*u.PidsLimit, 0)
+	}
+	if u.Restart != nil {
+		switch u.Restart.Name {
+		case "", "no", "always", "on-failure", "unless-stopped":
+		default:
+			return nil, errInvalid("invalid restart policy " + u.Restart.Name)
+		}
+		if spec.AutoRemove && u.Restart.Name != "" && u.Restart.Name != "no" {
+			return nil, errInvalid("Restart policy cannot be updated because AutoRemove is enabled for the container")
+		}
+		spec.Restart = *u.Restart
+	}
+	var warnings []string
+	if c.running && c.lc != nil && (u.Memory != nil || u.NanoCPUs != nil || u.PidsLimit != nil) {
+		if rt.rootless {
+			warnings = append(warnings, "This rootless engine has no cgroups delegated to it: the new limits apply to no container")
+		} else {
+			rec := *c.rec
+			rec.Spec = spec
+			s, err := buildSpec(&rec, filepath.Join(c.dir, "rootfs"), "", c.dir, processUser{}, spec.Tty)
+			if err != nil {
+				return nil, err
+			}
+			next, err := rt.containerConfig(rec.ID, s)
+			if err != nil {
+				return nil, err
+			}
+			cfg := c.lc.Config()
+			cfg.Cgroups.Resources.Memory, cfg.Cgroups.Resources.MemorySwap = next.Cgroups.Resources.Memory, next.Cgroups.Resources.MemorySwap
+			cfg.Cgroups.Resources.CpuQuota, cfg.Cgroups.Resources.CpuPeriod = next.Cgroups.Resources.CpuQuota, next.Cgroups.Resources.CpuPeriod
+			cfg.Cgroups.Resources.PidsLimit = next.Cgroups.Resources.PidsLimit
+			if u.PidsLimit != nil && spec.Security.PidsLimit == 0 {
+				unlimited := int64(-1)
+				cfg.Cgroups.Resources.PidsLimit = &unlimited
+			}
+			if spec.NanoCPUs == 0 {
+				cfg.Cgroups.Resources.CpuQuota = -1 // no limit (0 would leave the old one)
+			}
+			if spec.Memory == 0 {
+				cfg.Cgroups.Resources.Memory, cfg.Cgroups.Resources.MemorySwap = -1, -1
+			}
+			if err := c.lc.Set(cfg); err != nil {
+				return nil, fmt.Errorf("update %s: %w", c.rec.Name, err)
+			}
+		}
+	}
+	c.rec.Spec = spec
+	if err := c.rec.save(c.dir); err != nil {
+		return nil, err
+	}
+	rt.event("update", c.rec, nil)
+	return warnings, nil
 }
 
 // Prune removes every container that is not running.
