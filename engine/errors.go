@@ -30,6 +30,9 @@ var (
 	ErrNotSupported = errors.New("not supported")
 	// ErrForbidden: the target refuses the operation (a read-only file system).
 	ErrForbidden = errors.New("forbidden")
+	// ErrDetached: a client typed the detach keys; its input ends there
+	// and the container goes on (not an end of input).
+	ErrDetached = errors.New("read escape sequence")
 )
 
 // ErrEngineUnreachable: the engine itself did not answer (not a registry

@@ -509,12 +509,19 @@ func (s *server) containerAttach(w http.ResponseWriter, r *http.Request, id stri
 	if q.Get("stderr") == "1" || q.Get("stderr") == "true" {
 		opts.Stderr = stderr
 	}
-	if (q.Get("stdin") == "1" || q.Get("stdin") == "true") && c.Spec.OpenStdin {
-		opts.Stdin = rw.Reader
-	}
 	// The connection is ours now; r.Context() no longer follows the client.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if (q.Get("stdin") == "1" || q.Get("stdin") == "true") && c.Spec.OpenStdin {
+		keys, err := detachKeys(cmp.Or(q.Get("detachKeys"), DefaultDetachKeys))
+		if err != nil {
+			rw.WriteString("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n\r\n" + err.Error())
+			rw.Flush()
+			return
+		}
+		// The detach keys end this attach and leave the container running.
+		opts.Stdin = &detachReader{r: rw.Reader, keys: keys, detach: cancel}
+	}
 	wait, err := s.b.ContainerIO.Attach(ctx, id, opts)
 	if err != nil {
 		rw.WriteString("HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\n" + err.Error())

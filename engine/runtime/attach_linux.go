@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 
@@ -67,7 +68,9 @@ func (c *ctr) feedStdin(in io.Reader, a *attachment) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	io.Copy(w, in)
+	if _, err := io.Copy(w, in); errors.Is(err, engine.ErrDetached) {
+		return // the client left; the process keeps its input open
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// docker run -i (StdinOnce): the client's EOF is the process's EOF.

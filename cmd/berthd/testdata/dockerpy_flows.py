@@ -41,6 +41,16 @@ try:
     rd = client.images.get_registry_data(image)
     check("registry data's digest", rd.id.startswith("sha256:"), True)
     check("registry data's platform", rd.has_platform("linux/" + {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)), True)
+    # The detach keys end an attach and leave the container running.
+    cat = client.containers.run(image, "cat", detach=True, stdin_open=True)
+    att = client.api.attach_socket(cat.id, params={"stdin": 1, "stdout": 1, "stream": 1, "detachKeys": "ctrl-x"})._sock
+    att.settimeout(20)
+    att.sendall(b"hi\n\x18")
+    while att.recv(4096):
+        pass
+    cat.reload()
+    check("a container after its attach was detached", cat.status, "running")
+    cat.remove(force=True)
     # An exec whose stdin the client keeps open ends when its process does
     # (compose exec -T reads the socket to its end; it used to hang).
     eid = client.api.exec_create(web.id, ["echo", "sock"], stdin=True)["Id"]
