@@ -341,6 +341,8 @@ type Volume struct {
 	Containers int
 	// Size is what its files take, in bytes; -1 when not counted.
 	Size int64
+	// Options are the local driver's (type=tmpfs, or o=bind with device).
+	Options map[string]string
 }
 
 // Volumes keeps named volumes: `docker volume` and compose's volumes.

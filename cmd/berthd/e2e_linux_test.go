@@ -713,3 +713,30 @@ func memoryLimit(t *testing.T, pid string) string {
 	t.Fatalf("no memory cgroup for process %s:\n%s", pid, data)
 	return ""
 }
+
+// docker volume create --opt: a tmpfs volume (its files in memory, shared
+// by the containers that mount it) and one bound to a folder of the host,
+// whose files outlive the volume.
+func TestDockerVolumeOptions(t *testing.T) {
+	_, c, bb := daemonWithBusybox(t)
+	c.ok("volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=16m", "scratch")
+	mustContain(t, "a tmpfs volume's mount", c.ok("run", "--rm", "-v", "scratch:/s", bb, "sh", "-c", "echo x > /s/f && grep ' /s ' /proc/mounts"), "tmpfs")
+	if out := c.ok("run", "--rm", "-v", "scratch:/s", bb, "cat", "/s/f"); out != "x\n" {
+		t.Errorf("a second container on the tmpfs volume read %q", out)
+	}
+	host := t.TempDir()
+	os.WriteFile(filepath.Join(host, "keep"), []byte("mine\n"), 0o644)
+	c.ok("volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt", "device="+host, "bound")
+	mustContain(t, "volume inspect bound", c.ok("volume", "inspect", "bound"), `"device": "`+host+`"`)
+	if out := c.ok("run", "--rm", "-v", "bound:/b", bb, "sh", "-c", "cat /b/keep && echo new > /b/added"); out != "mine\n" {
+		t.Errorf("the bound volume showed %q", out)
+	}
+	c.ok("volume", "rm", "bound", "scratch")
+	for _, f := range []string{"keep", "added"} {
+		if _, err := os.Stat(filepath.Join(host, f)); err != nil {
+			t.Errorf("removing the volume took the bound folder's %s with it: %v", f, err)
+		}
+	}
+	c.fails("device must be an existing folder", "volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt", "device=/nonexistent", "bad")
+	c.fails("local driver", "volume", "create", "--opt", "type=nfs", "bad")
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -35,7 +36,7 @@ func toVolumeJSON(v engine.Volume, usage bool) volumeJSON {
 		labels[anonymousLabel] = ""
 	}
 	out := volumeJSON{Name: v.Name, Driver: "local", Mountpoint: v.Mountpoint, CreatedAt: v.Created.Format(time.RFC3339),
-		Labels: labels, Scope: "local", Options: map[string]string{}}
+		Labels: labels, Scope: "local", Options: nonNilMap(v.Options)}
 	if usage {
 		out.UsageData = &volumeUsage{Size: v.Size, RefCount: int64(v.Containers)}
 	}
@@ -129,8 +130,9 @@ func (s *server) volumeCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotImplemented, fmt.Errorf("volume driver %q: Berth has the local driver only: %w", req.Driver, engine.ErrNotSupported))
 		return
 	}
-	if len(req.DriverOpts) > 0 {
-		writeError(w, http.StatusNotImplemented, fmt.Errorf("volume driver options (%v): Berth's volumes are folders and take none yet: %w", req.DriverOpts, engine.ErrNotSupported))
+	withOptions, canOptions := s.b.Volumes.(volumeOptionsCreator)
+	if len(req.DriverOpts) > 0 && !canOptions {
+		writeError(w, http.StatusNotImplemented, fmt.Errorf("volume driver options (%v): this engine's volumes take none: %w", req.DriverOpts, engine.ErrNotSupported))
 		return
 	}
 	if req.Name != "" {
@@ -139,12 +141,24 @@ func (s *server) volumeCreate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	v, err := s.b.Volumes.CreateVolume(r.Context(), req.Name, req.Labels)
+	var v engine.Volume
+	var err error
+	if len(req.DriverOpts) > 0 {
+		v, err = withOptions.CreateVolumeWithOptions(r.Context(), req.Name, req.Labels, req.DriverOpts)
+	} else {
+		v, err = s.b.Volumes.CreateVolume(r.Context(), req.Name, req.Labels)
+	}
 	if err != nil {
 		writeEngineError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, toVolumeJSON(v, false))
+}
+
+// volumeOptionsCreator makes volumes with the local driver's options
+// (docker volume create --opt type=tmpfs …).
+type volumeOptionsCreator interface {
+	CreateVolumeWithOptions(ctx context.Context, name string, labels, opts map[string]string) (engine.Volume, error)
 }
 
 func (s *server) volumePrune(w http.ResponseWriter, r *http.Request) {

@@ -174,7 +174,9 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 	// Finish volume removals a crash cut short (deleteVolume).
 	half, _ := filepath.Glob(filepath.Join(rt.volumes, ".removing-*"))
 	for _, dir := range half {
-		os.RemoveAll(dir)
+		if unmountVolume(dir) == nil { // never into a bound folder
+			os.RemoveAll(dir)
+		}
 	}
 	hostNS := ""
 	if o.rootless {

@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/iox"
+	"golang.org/x/sys/unix"
 )
 
 // volumeMetaFile sits beside a volume's _data: when and how it was made.
@@ -23,12 +25,112 @@ type volumeMeta struct {
 	Created   time.Time         `json:"created"`
 	Labels    map[string]string `json:"labels,omitempty"`
 	Anonymous bool              `json:"anonymous,omitempty"`
+	// Options are the local driver's (docker volume create --opt):
+	// type=tmpfs (o=size=…), or type=none with o=bind and device=/path.
+	Options map[string]string `json:"options,omitempty"`
 }
 
 // ensureVolume makes the volume's folder (and its record) unless it
 // exists, and returns the folder its files live in. The one place a
 // volume is made: by name, for a container's mount, or anonymous.
 func (rt *Runtime) ensureVolume(name string, anonymous bool, labels map[string]string) (string, error) {
+	return rt.ensureVolumeWith(name, anonymous, labels, nil)
+}
+
+// CreateVolumeWithOptions makes a volume with the local driver's options,
+// checked first: type=tmpfs (its files in memory, o= tmpfs options), or
+// type=none with o=bind and device= a folder of the engine's host.
+func (rt *Runtime) CreateVolumeWithOptions(ctx context.Context, name string, labels, opts map[string]string) (engine.Volume, error) {
+	if err := checkVolumeOptions(opts); err != nil {
+		return engine.Volume{}, err
+	}
+	rt.volMu.Lock()
+	defer rt.volMu.Unlock()
+	if name == "" {
+		name = newID()
+	}
+	if _, err := rt.ensureVolumeWith(name, false, labels, opts); err != nil {
+		return engine.Volume{}, err
+	}
+	v, err := rt.readVolume(name)
+	v.UsedBy = rt.volumeUsers()[name]
+	v.Containers = len(v.UsedBy)
+	return v, err
+}
+
+func checkVolumeOptions(opts map[string]string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("volume options %v: %s: %w", opts, why, engine.ErrInvalidArgument)
+	}
+	for k := range opts {
+		if k != "type" && k != "o" && k != "device" {
+			return bad("the local driver takes type, o and device")
+		}
+	}
+	switch opts["type"] {
+	case "tmpfs":
+		for _, o := range strings.Split(opts["o"], ",") {
+			k, _, _ := strings.Cut(o, "=")
+			if o != "" && !slices.Contains([]string{"size", "mode", "uid", "gid", "nr_inodes", "nr_blocks"}, k) {
+				return bad("tmpfs takes size, mode, uid, gid and nr_inodes in o")
+			}
+		}
+	case "none", "":
+		if !slices.Contains(strings.Split(opts["o"], ","), "bind") && !slices.Contains(strings.Split(opts["o"], ","), "rbind") {
+			return bad("write type=tmpfs, or type=none with o=bind and device=/a/folder")
+		}
+		fi, err := os.Stat(opts["device"])
+		if !filepath.IsAbs(opts["device"]) || err != nil || !fi.IsDir() {
+			return bad("device must be an existing folder, written in full")
+		}
+	default:
+		return bad("Berth's local driver mounts type=tmpfs or binds (type=none)")
+	}
+	return nil
+}
+
+// mountVolume puts a volume with options in place on its _data folder, on
+// its first use: a tmpfs, or the bound folder. Containers then bind _data
+// as for any volume, so they share it as with dockerd's local driver.
+func mountVolume(data string, opts map[string]string) error {
+	if len(opts) == 0 || isMountPoint(data) {
+		return nil
+	}
+	if opts["type"] == "tmpfs" {
+		return unix.Mount("tmpfs", data, "tmpfs", 0, opts["o"])
+	}
+	flags := uintptr(unix.MS_BIND)
+	if slices.Contains(strings.Split(opts["o"], ","), "rbind") {
+		flags |= unix.MS_REC
+	}
+	return unix.Mount(opts["device"], data, "", flags, "")
+}
+
+// isMountPoint says whether something is mounted at dir.
+func isMountPoint(dir string) bool {
+	found := false
+	eachMount(func(point, _ string) { found = found || point == dir })
+	return found
+}
+
+// unmountVolume detaches what is mounted in a volume's folder (a tmpfs, a
+// bound folder) before it is deleted, and says so if anything stays: a
+// bound folder's files are never the volume's to delete.
+func unmountVolume(dir string) error {
+	unmountUnder(dir)
+	left := ""
+	eachMount(func(point, _ string) {
+		if strings.HasPrefix(point, filepath.Clean(dir)+"/") {
+			left = point
+		}
+	})
+	if left != "" {
+		return fmt.Errorf("%s is still mounted", left)
+	}
+	return nil
+}
+
+func (rt *Runtime) ensureVolumeWith(name string, anonymous bool, labels, opts map[string]string) (string, error) {
 	if err := engine.ValidVolumeName(name); err != nil {
 		return "", err // a name is a folder under the data root: no / or ..
 	}
@@ -39,10 +141,18 @@ func (rt *Runtime) ensureVolume(name string, anonymous bool, labels map[string]s
 	}
 	meta := filepath.Join(dir, volumeMetaFile)
 	if _, err := os.Stat(meta); errors.Is(err, os.ErrNotExist) {
-		b, _ := json.Marshal(volumeMeta{Created: time.Now().UTC(), Labels: labels, Anonymous: anonymous})
+		b, _ := json.Marshal(volumeMeta{Created: time.Now().UTC(), Labels: labels, Anonymous: anonymous, Options: opts})
 		if err := iox.WriteFileAtomic(meta, b, dir); err != nil {
 			return "", fmt.Errorf("volume %s: %w", name, err)
 		}
+	} else if b, err := os.ReadFile(meta); err == nil {
+		var m volumeMeta
+		if json.Unmarshal(b, &m) == nil {
+			opts = m.Options // an existing volume's own
+		}
+	}
+	if err := mountVolume(data, opts); err != nil {
+		return "", fmt.Errorf("volume %s: mount %v: %w", name, opts, err)
 	}
 	return data, nil
 }
@@ -57,7 +167,7 @@ func (rt *Runtime) readVolume(name string) (engine.Volume, error) {
 	if b, err := os.ReadFile(filepath.Join(dir, volumeMetaFile)); err == nil {
 		var m volumeMeta
 		if json.Unmarshal(b, &m) == nil {
-			v.Created, v.Anonymous = m.Created, m.Anonymous
+			v.Created, v.Anonymous, v.Options = m.Created, m.Anonymous, m.Options
 			if m.Labels != nil {
 				v.Labels = m.Labels
 			}
@@ -168,6 +278,11 @@ func (rt *Runtime) RemoveVolume(ctx context.Context, name string, force bool) er
 // deleteVolume removes a volume's folder: first renamed aside, so that a
 // crash mid-removal leaves no half volume under its name.
 func (rt *Runtime) deleteVolume(name string) error {
+	// A tmpfs or a bound folder comes off first: its files are not the
+	// volume's to delete.
+	if err := unmountVolume(filepath.Join(rt.volumes, name)); err != nil {
+		return fmt.Errorf("remove volume %s: %w", name, err)
+	}
 	trash := filepath.Join(rt.volumes, ".removing-"+name)
 	if err := os.Rename(filepath.Join(rt.volumes, name), trash); err != nil {
 		return fmt.Errorf("remove volume %s: %w", name, err)
