@@ -363,7 +363,8 @@ func TestDockerPy(t *testing.T) {
 	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
 	ref := reg.Host + "/library/busybox:latest"
 	dockerCLI(t, d.host).ok("pull", "-q", ref)
-	out, err := exec.Command("python3", filepath.Join("testdata", "dockerpy_flows.py"), d.host, ref).CombinedOutput()
+	reg.RequireLogin(enginetest.Login{User: "py", Password: "s3cret", Bearer: true}) // push (and pull) after docker-py's login
+	out, err := exec.Command("python3", filepath.Join("testdata", "dockerpy_flows.py"), d.host, ref, reg.Host, "py", "s3cret").CombinedOutput()
 	if err != nil || !strings.HasSuffix(string(out), "OK\n") {
 		t.Fatalf("docker-py: %v\n%s", err, out)
 	}

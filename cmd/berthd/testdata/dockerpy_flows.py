@@ -1,5 +1,7 @@
 """docker-py's common flows against the engine at argv[1], with the busybox
-image argv[2]; prints OK, or fails naming what differed from dockerd."""
+image argv[2] from the registry argv[3], which wants the login argv[4]
+argv[5]; prints OK, or fails naming what differed from dockerd."""
+import io
 import os
 import sys
 import time
@@ -8,6 +10,9 @@ import docker
 
 client = docker.DockerClient(base_url=sys.argv[1], version="auto", timeout=60)
 image = sys.argv[2]
+registry, user, password = sys.argv[3], sys.argv[4], sys.argv[5]
+# The registry wants a login; docker-py sends it with pulls and pushes.
+client.login(username=user, password=password, registry=registry)
 
 
 def check(what, got, want):
@@ -72,6 +77,31 @@ try:
         pass
     except docker.errors.ImageLoadError:
         pass
+    # Pull, build and push, after the login above.
+    check("images.pull", image in client.images.pull(image).tags, True)
+    tag = registry + "/py/built:1"
+    built, _ = client.images.build(fileobj=io.BytesIO(("FROM " + image + "\nRUN echo built > /built\n").encode()), tag=tag, rm=True)
+    check("images.build", built.tags, [tag])
+    pushed = client.images.push(registry + "/py/built", tag="1")
+    check("push after login", '"error"' in pushed, False)
+    # A network of one's own: its containers find each other by name.
+    net = client.networks.create("pynet", driver="bridge", labels={"from": "docker-py"})
+    named = client.containers.run(image, "sleep 300", detach=True, network="pynet", name="pynamed")
+    named.reload()
+    ip = named.attrs["NetworkSettings"]["Networks"]["pynet"]["IPAddress"]
+    check("name resolution on pynet", ip.encode() in client.containers.run(image, "nslookup pynamed", network="pynet", remove=True), True)
+    net.connect(other, aliases=["otter"])
+    net.reload()
+    check("network's containers", sorted(c.id for c in net.containers), sorted([named.id, other.id]))
+    net.disconnect(other)
+    named.remove(force=True)
+    net.remove()
+    check("networks after remove", [n.name for n in client.networks.list(names=["pynet"])], [])
+    # A named volume keeps what one container wrote for the next.
+    vol = client.volumes.create("pyvol", labels={"from": "docker-py"})
+    client.containers.run(image, ["sh", "-c", "echo kept > /v/f"], volumes={"pyvol": {"bind": "/v", "mode": "rw"}}, remove=True)
+    check("a named volume", client.containers.run(image, "cat /v/f", volumes={"pyvol": {"bind": "/v", "mode": "rw"}}, remove=True), b"kept\n")
+    vol.remove()
 finally:
     # kill returns once the container has stopped: remove needs no force.
     for c in (web, other):
