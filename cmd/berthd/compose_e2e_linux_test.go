@@ -13,19 +13,19 @@ import (
 	"github.com/berth-dev/berth/engine/enginetest"
 )
 
-// compose is Debian's docker-compose (v1) driving berthd in dir, the
-// project called project.
+// compose is a compose tool (Debian's docker-compose v1, or compose v2)
+// driving berthd in dir, the project called project.
 type compose struct {
-	t                  *testing.T
-	dir, project, host string
-	env                []string
+	t                       *testing.T
+	bin, dir, project, host string
+	env                     []string
 }
 
 func (c *compose) run(args ...string) (string, bool) {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker-compose", append([]string{"-p", c.project}, args...)...)
+	cmd := exec.CommandContext(ctx, c.bin, append([]string{"-p", c.project}, args...)...)
 	cmd.Dir = c.dir
 	// COMPOSE_INTERACTIVE_NO_CLI: exec goes through docker-py's socket
 	// (else compose hands it to the docker CLI, tested on its own).
@@ -38,19 +38,34 @@ func (c *compose) ok(args ...string) string {
 	c.t.Helper()
 	out, ok := c.run(args...)
 	if !ok {
-		c.t.Fatalf("docker-compose %v:\n%s", args, out)
+		c.t.Fatalf("%s %v:\n%s", filepath.Base(c.bin), args, out)
 	}
 	return out
 }
 
-// A compose project on Berth: two services on the project's network, one
-// reaching the other by its service name, a named volume both use, a bind
-// mount and a published port; up, ps, logs, exec and down -v leave
-// nothing behind.
+// A compose project on Berth, with Debian's docker-compose (v1) and with
+// compose v2 (packaging/dev/setup.sh test builds it): two services on the
+// project's network, one reaching the other by its service name, a named
+// volume both use, a bind mount and a published port; up, ps, logs, exec
+// and down -v leave nothing behind.
 func TestComposeProject(t *testing.T) {
-	if _, err := exec.LookPath("docker-compose"); err != nil {
-		t.Skip("docker-compose is not installed (Debian's docker-compose; packaging/dev/setup.sh test installs it)")
+	for _, tool := range []struct{ name, bin, sep, missing string }{
+		{"v1", "docker-compose", "_", "Debian's docker-compose is not installed (packaging/dev/setup.sh test installs it)"},
+		{"v2", os.Getenv("BERTH_TEST_COMPOSE"), "-", "no compose v2 (packaging/dev/setup.sh test builds it into /var/tmp/berth-test-tools and sets BERTH_TEST_COMPOSE)"},
+	} {
+		t.Run(tool.name, func(t *testing.T) {
+			if tool.bin == "" {
+				t.Skip(tool.missing)
+			}
+			if _, err := exec.LookPath(tool.bin); err != nil {
+				t.Skip(tool.missing)
+			}
+			composeProject(t, tool.bin, tool.sep)
+		})
 	}
+}
+
+func composeProject(t *testing.T, bin, sep string) {
 	d := startDaemon(t)
 	reg := enginetest.StartRegistry(t)
 	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
@@ -65,18 +80,18 @@ func TestComposeProject(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, f), data, 0o644)
 	}
 	port := enginetest.FreePort(t)
-	c := &compose{t: t, dir: dir, project: "demo", host: d.host,
+	c := &compose{t: t, bin: bin, dir: dir, project: "demo", host: d.host,
 		env: []string{"BB=" + reg.Host + "/library/busybox:latest", "PY=" + reg.Host + "/library/python:3-slim", "PORT=" + strconv.Itoa(port)}}
 	docker := dockerCLI(t, d.host)
 
 	c.ok("up", "-d")
 	ps := c.ok("ps")
-	for _, svc := range []string{"demo_db_1", "demo_web_1"} {
+	for _, svc := range []string{"demo" + sep + "db" + sep + "1", "demo" + sep + "web" + sep + "1"} {
 		if strings.Count(ps, svc) != 1 {
 			t.Errorf("docker-compose ps lists %s %d times:\n%s", svc, strings.Count(ps, svc), ps)
 		}
 	}
-	if strings.Contains(ps, "_2") || strings.Count(ps, " Up ") != 2 {
+	if strings.Contains(ps, sep+"2") || strings.Count(ps, "Up ") != 2 {
 		t.Errorf("docker-compose ps:\n%s", ps)
 	}
 	// web reaches db by its service name, over the project's network.
