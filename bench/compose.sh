@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Compose and docker cp, Berth beside Debian's dockerd in one run (medians
 # of RUNS):
-#   1. docker-compose up -d of a two-service project (project network,
-#      named volume, bind mount, published port) until its port answers;
-#      down -v between runs;
+#   1. docker-compose up -d (v1, and compose v2 where built) of a
+#      two-service project (project network, named volume, bind mount,
+#      published port) until its port answers; down -v between runs;
 #   2. docker cp of a 100 MB folder (100 files of 1 MiB) into a running
 #      container, and out of it.
 # Needs root; starts the peers' dockerd and registry if they are down, and
@@ -44,9 +44,17 @@ export BENCH_PORT=18090
 project="-p benchcompose -f $ROOT/bench/compose/docker-compose.yml"
 until_up="timeout 20 bash -c 'until curl -sf -o /dev/null http://127.0.0.1:$BENCH_PORT/index.html; do :; done'"
 down="DOCKER_HOST=unix://$SOCK docker-compose $project down -v >/dev/null 2>&1; docker-compose $project down -v >/dev/null 2>&1; true"
+# compose v2 too, where packaging/dev/setup.sh test has built it.
+V2=${COMPOSE_V2:-/var/tmp/berth-test-tools/docker-compose-v2.35.1}
+v2=()
+if [ -x "$V2" ]; then
+  v2=(-n "berth: compose v2 up -d until served" "DOCKER_HOST=unix://$SOCK $V2 $project up -d >/dev/null 2>&1 && $until_up"
+    -n "dockerd: compose v2 up -d until served" "$V2 $project up -d >/dev/null 2>&1 && $until_up")
+fi
 hyperfine --shell bash --warmup 1 --runs "$RUNS" --export-json "$OUT/compose-up.json" --export-markdown "$OUT/compose-up.md" --prepare "$down" \
   -n "berth: docker-compose up -d until served" "DOCKER_HOST=unix://$SOCK docker-compose $project up -d >/dev/null 2>&1 && $until_up" \
-  -n "dockerd: docker-compose up -d until served" "docker-compose $project up -d >/dev/null 2>&1 && $until_up"
+  -n "dockerd: docker-compose up -d until served" "docker-compose $project up -d >/dev/null 2>&1 && $until_up" \
+  "${v2[@]}"
 bash -c "$down"
 
 # docker cp: 100 files of 1 MiB of random bytes, in and out.

