@@ -63,6 +63,12 @@ type ContainerSpec struct {
 	Healthcheck *HealthCheck
 }
 
+// OnBridge says whether the container's network is the engine's bridge
+// (the default), not host, none or a user-defined network.
+func (s ContainerSpec) OnBridge() bool {
+	return s.Network == "" || s.Network == "bridge" || s.Network == "default"
+}
+
 // Security is what a container may do, beyond Docker's defaults (the
 // default capabilities, Docker's seccomp profile, masked /proc paths).
 type Security struct {

@@ -191,7 +191,7 @@ func mountPoint(m engine.Mount) container.MountPoint {
 func endpoints(c engine.Container) map[string]*network.EndpointSettings {
 	out := map[string]*network.EndpointSettings{}
 	switch {
-	case onBridge(c):
+	case c.Spec.OnBridge():
 		ep := &network.EndpointSettings{NetworkID: networkID("bridge"), IPPrefixLen: 16, EndpointID: c.ID}
 		ep.IPAddress, _ = netip.ParseAddr(c.IPAddress)
 		ep.Gateway, _ = netip.ParseAddr(c.Gateway)
@@ -215,7 +215,7 @@ func endpoints(c engine.Container) map[string]*network.EndpointSettings {
 
 // networkMode is HostConfig.NetworkMode: the network it was created on.
 func networkMode(c engine.Container) container.NetworkMode {
-	if onBridge(c) {
+	if c.Spec.OnBridge() {
 		return "bridge"
 	}
 	return container.NetworkMode(c.Spec.Network)

@@ -151,15 +151,10 @@ func (s *server) fillBridge(r *http.Request, n *networkJSON) {
 		bits = "/" + strconv.Itoa(prefix.Bits())
 	}
 	for _, c := range list {
-		if onBridge(c) && c.IPAddress != "" {
+		if c.Spec.OnBridge() && c.IPAddress != "" {
 			n.Containers[c.ID] = networkEndpoint{Name: c.Name, EndpointID: c.ID, MacAddress: c.MacAddress, IPv4Address: c.IPAddress + bits}
 		}
 	}
-}
-
-// onBridge: the container's first network is the engine's bridge.
-func onBridge(c engine.Container) bool {
-	return c.Spec.Network == "" || c.Spec.Network == "bridge" || c.Spec.Network == "default"
 }
 
 // networkList is docker network ls, with its filters: name (a part of

@@ -45,8 +45,6 @@ func WithAddressPool(cidr string, size int) Option {
 	return func(o *options) { o.pool, o.poolSize = cidr, size }
 }
 
-var validNetworkName = validName
-
 // loadNetworks brings up the networks kept under dir.
 func (rt *Runtime) loadNetworks() {
 	entries, _ := os.ReadDir(rt.netDir)
@@ -116,7 +114,7 @@ func (rt *Runtime) network(ref string) (*userNet, error) {
 	for id, un := range rt.nets {
 		if ref != "" && strings.HasPrefix(id, ref) {
 			if found != nil {
-				return nil, fmt.Errorf("network %s is ambiguous (%d matches found based on ID prefix): %w", ref, 2, engine.ErrConflict)
+				return nil, fmt.Errorf("network %s is ambiguous: more than one network's ID starts with it: %w", ref, engine.ErrConflict)
 			}
 			found = un
 		}
@@ -129,7 +127,7 @@ func (rt *Runtime) network(ref string) (*userNet, error) {
 
 // CreateNetwork makes a user-defined bridge network.
 func (rt *Runtime) CreateNetwork(ctx context.Context, opts engine.NetworkOptions) (engine.Network, error) {
-	if !validNetworkName.MatchString(opts.Name) {
+	if !validName.MatchString(opts.Name) {
 		return engine.Network{}, fmt.Errorf("invalid network name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed: %w", opts.Name, engine.ErrInvalidArgument)
 	}
 	switch opts.Name {
@@ -353,7 +351,11 @@ func (rt *Runtime) ConnectNetwork(ctx context.Context, network, container string
 	}
 	a := un.attachment(c.rec, aliases)
 	if c.running && c.rec.NetNS != "" {
-		if err := rt.plug(c.rec, &a, len(c.rec.Networks)+1); err != nil {
+		next := len(c.rec.Networks) // eth0 is the first network's…
+		if c.rec.Spec.OnBridge() {
+			next++ // …or the engine's bridge's
+		}
+		if err := rt.plug(c.rec, &a, next); err != nil {
 			return err
 		}
 	}
@@ -477,7 +479,7 @@ func (rt *Runtime) startNetworks(rec *record) (path string, err error) {
 // kernel is slow at it) and frees its addresses; the caller holds rt.netMu.
 func (rt *Runtime) releaseNetworks(rec *record) {
 	nsID := rec.NetNS
-	userPrimary := rec.Spec.Network != "" && rec.Spec.Network != "bridge" && rec.Spec.Network != "default"
+	userPrimary := !rec.Spec.OnBridge()
 	if ip := net.ParseIP(rec.IPAddress); ip != nil && nsID != "" && !userPrimary {
 		rt.net.discard(&netns0{id: nsID, ip: ip})
 	} else if nsID != "" {
