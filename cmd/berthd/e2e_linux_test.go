@@ -741,3 +741,30 @@ func TestDockerVolumeOptions(t *testing.T) {
 	c.fails("device must be an existing folder", "volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt", "device=/nonexistent", "bad")
 	c.fails("local driver", "volume", "create", "--opt", "type=nfs", "bad")
 }
+
+// A network of one's own outlives the engine: after a clean restart and
+// after a crash, it is there, its restart-always container comes back on
+// it (after a clean stop it used not to come back at all), and its name
+// resolves again.
+func TestNetworksOutliveTheEngine(t *testing.T) {
+	d, c, bb := daemonWithBusybox(t)
+	c.ok("network", "create", "keep")
+	c.ok("run", "-d", "--name", "svc", "--restart", "always", "--network", "keep", bb, "sleep", "300")
+	for name, end := range map[string]func(){"a clean stop": d.shutdown, "a crash": d.stop} {
+		end()
+		d.start()
+		running := false
+		for deadline := time.Now().Add(20 * time.Second); !running && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			out, _ := c.run("inspect", "-f", "{{.State.Running}}", "svc")
+			running = strings.TrimSpace(out) == "true"
+		}
+		if !running {
+			out, _ := c.run("inspect", "-f", "{{.State.Status}} {{.State.Error}}", "svc")
+			t.Fatalf("after %s, the restart-always container is not running again: %s", name, out)
+		}
+		ip := strings.TrimSpace(c.ok("inspect", "-f", "{{.NetworkSettings.Networks.keep.IPAddress}}", "svc"))
+		mustContain(t, "nslookup svc after "+name, c.ok("run", "--rm", "--network", "keep", bb, "nslookup", "svc"), ip)
+	}
+	c.ok("rm", "-f", "svc")
+	c.ok("network", "rm", "keep")
+}

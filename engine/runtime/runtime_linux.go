@@ -205,6 +205,11 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 		switch rec.State.Status {
 		case engine.StatusRunning, engine.StatusPaused, engine.StatusRestarting:
 			c.cleanupAfterCrash()
+			fallthrough
+		case engine.StatusExited:
+			// As dockerd: always comes back when the engine starts, even
+			// after a person stopped it; unless-stopped unless they did.
+			// (The engine's own clean stop is no person's.)
 			if rec.Spec.Restart.Name == "always" || rec.Spec.Restart.Name == "unless-stopped" && !rec.UserStopped {
 				restart = append(restart, c)
 			}
