@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,14 +252,14 @@ func TestRemoteEngineDroppedMidPull(t *testing.T) {
 	ctx := core.Context()
 
 	core.Follow() // the gallery follows the engine's events, over SSH too
-	dropped := make(chan int, 1)
+	// Once, at the first progress: later callbacks must not cut the
+	// connections the app opens to recover.
+	var dropOnce sync.Once
+	dropped := 0
 	_, err = core.Engine.Registry.Pull(ctx, ref, nil, func(p engine.Progress) {
-		select {
-		case dropped <- r.sshd.DropSessions():
-		default:
-		}
+		dropOnce.Do(func() { dropped = r.sshd.DropSessions() })
 	})
-	if n := <-dropped; n == 0 {
+	if dropped == 0 {
 		t.Fatal("no SSH session to drop")
 	}
 	t.Logf("the pull reports: %s", app.Explain(err))

@@ -64,9 +64,11 @@ func New(host string) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		dial = func(ctx context.Context, _, _ string) (net.Conn, error) { return t.Dial(ctx) }
 		// Each connection is an ssh login: keep more of them for reuse.
-		tr := &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 8}
+		tr := &http.Transport{MaxIdleConnsPerHost: 8}
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return t.dialFor(ctx, tr.CloseIdleConnections)
+		}
 		return &Client{http: &http.Client{Transport: tr}, base: base, host: host, ssh: &t}, nil
 	default:
 		return nil, fmt.Errorf("engine address %q: unsupported scheme %q: %w", host, proto, engine.ErrInvalidArgument)

@@ -123,7 +123,15 @@ func (t SSHTarget) dialStdio() []string {
 // Dial opens one connection to the engine: an ssh process whose stdin and
 // stdout carry it.
 func (t SSHTarget) Dial(ctx context.Context) (net.Conn, error) {
-	return t.command(ctx, t.dialStdio()...)
+	return t.start(ctx, t.args(t.dialStdio()...), nil)
+}
+
+// dialFor is Dial for a client's transport: gone is called when the
+// connection's ssh ends by itself (the link dropped, sshd went away), so
+// the transport drops its idle connections, which went with it, instead
+// of failing the next request on one.
+func (t SSHTarget) dialFor(ctx context.Context, gone func()) (net.Conn, error) {
+	return t.start(ctx, t.args(t.dialStdio()...), gone)
 }
 
 // DialHost opens a TCP connection to addr as the host sees it (ssh -W),
@@ -131,16 +139,13 @@ func (t SSHTarget) Dial(ctx context.Context) (net.Conn, error) {
 func (t SSHTarget) DialHost(ctx context.Context, addr string) (net.Conn, error) {
 	a := t.args()
 	a = append(a[:len(a)-2], "-W", addr, "--", t.Host)
-	return t.start(ctx, a)
-}
-
-func (t SSHTarget) command(ctx context.Context, remote ...string) (net.Conn, error) {
-	return t.start(ctx, t.args(remote...))
+	return t.start(ctx, a, nil)
 }
 
 // start runs ssh with args. Its lifetime is the connection's, not ctx's:
-// the HTTP transport keeps idle connections for later requests.
-func (t SSHTarget) start(ctx context.Context, args []string) (net.Conn, error) {
+// the HTTP transport keeps idle connections for later requests. gone, when
+// set, is called if ssh ends before the connection is closed.
+func (t SSHTarget) start(ctx context.Context, args []string, gone func()) (net.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -174,6 +179,9 @@ func (t SSHTarget) start(ctx context.Context, args []string) (net.Conn, error) {
 	go func() {
 		c.waitErr = cmd.Wait()
 		close(c.exited)
+		if gone != nil && !c.closing.Load() {
+			gone()
+		}
 	}()
 	return c, nil
 }
