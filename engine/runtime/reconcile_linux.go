@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bufio"
 	"fmt"
 
 	"os"
@@ -121,15 +120,16 @@ func unmountUnder(dirs ...string) {
 // eachMount calls fn with each mount point of this mount namespace and
 // its file system type.
 func eachMount(fn func(point, fstype string)) {
-	f, err := os.Open("/proc/self/mountinfo")
+	// Read whole: an overlay's line (its lower folders) can pass a
+	// Scanner's 64 KiB limit, which ended the walk early and hid the
+	// mounts after it.
+	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	for _, line := range strings.Split(string(data), "\n") {
 		// id parent major:minor root point opts [optional...] - fstype source superopts
-		fields := strings.Fields(sc.Text())
+		fields := strings.Fields(line)
 		sep := slices.Index(fields, "-")
 		if len(fields) < 5 || sep < 0 || sep+1 >= len(fields) {
 			continue

@@ -106,17 +106,44 @@ func mountVolume(data string, opts map[string]string) error {
 	return unix.Mount(opts["device"], data, "", flags, "")
 }
 
-// isMountPoint says whether something is mounted at dir.
+// isMountPoint says whether something is mounted at dir: by mount ID
+// (statx), which a bind mount within one file system changes too, where
+// the kernel gives it; else from the mount table.
 func isMountPoint(dir string) bool {
+	var here, parent unix.Statx_t
+	if unix.Statx(unix.AT_FDCWD, dir, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &here) == nil &&
+		unix.Statx(unix.AT_FDCWD, filepath.Dir(dir), unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &parent) == nil &&
+		here.Mask&parent.Mask&unix.STATX_MNT_ID != 0 {
+		return here.Mnt_id != parent.Mnt_id
+	}
 	found := false
 	eachMount(func(point, _ string) { found = found || point == dir })
 	return found
+}
+
+// unmountData takes every mount off a volume's _data folder (they may be
+// stacked), asking the kernel directly rather than trusting a list, and
+// fails if one stays: deleting the folder would then delete what is
+// mounted there.
+func unmountData(data string) error {
+	for i := 0; i < 16 && isMountPoint(data); i++ {
+		if err := unix.Unmount(data, unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("unmount %s: %w", data, err)
+		}
+	}
+	if isMountPoint(data) {
+		return fmt.Errorf("%s is still mounted", data)
+	}
+	return nil
 }
 
 // unmountVolume detaches what is mounted in a volume's folder (a tmpfs, a
 // bound folder) before it is deleted, and says so if anything stays: a
 // bound folder's files are never the volume's to delete.
 func unmountVolume(dir string) error {
+	if err := unmountData(filepath.Join(dir, "_data")); err != nil {
+		return err
+	}
 	unmountUnder(dir)
 	left := ""
 	eachMount(func(point, _ string) {
