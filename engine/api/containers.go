@@ -154,18 +154,7 @@ func containerSummary(c engine.Container) container.Summary {
 }
 
 func matchContainer(f map[string][]string, c engine.Container) bool {
-	anyOf := func(key string, ok func(string) bool) bool {
-		vs := f[key]
-		if len(vs) == 0 {
-			return true
-		}
-		for _, v := range vs {
-			if ok(v) {
-				return true
-			}
-		}
-		return false
-	}
+	anyOf := func(key string, ok func(string) bool) bool { return anyOrNone(f[key], ok) }
 	return anyOf("status", func(v string) bool { return v == string(c.State.Status) }) &&
 		anyOf("name", func(v string) bool { return strings.Contains(c.Name, strings.TrimPrefix(v, "/")) }) &&
 		anyOf("id", func(v string) bool { return strings.HasPrefix(c.ID, v) }) &&

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -191,11 +190,6 @@ func (s *server) networkList(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// anyOrNone: no values, or one of them matches.
-func anyOrNone(values []string, match func(string) bool) bool {
-	return len(values) == 0 || slices.ContainsFunc(values, match)
 }
 
 // networkCreate is docker network create: a bridge network of its own;

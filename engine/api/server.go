@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -330,6 +331,12 @@ func authFrom(r *http.Request) *engine.AuthConfig {
 		return nil
 	}
 	return &engine.AuthConfig{Username: a.Username, Password: a.Password, Auth: a.Auth, IdentityToken: a.IdentityToken, RegistryToken: a.RegistryToken, ServerAddress: a.ServerAddress}
+}
+
+// anyOrNone is one filter key's test: no values given, or one of them
+// matches (a key's values OR, keys AND, as dockerd's filters).
+func anyOrNone(values []string, match func(string) bool) bool {
+	return len(values) == 0 || slices.ContainsFunc(values, match)
 }
 
 // filters parses the "filters" query parameter in both of its wire forms:

@@ -296,7 +296,7 @@ func (rt *Runtime) RemoveNetwork(ctx context.Context, ref string) error {
 	}
 	for _, c := range rt.containers() {
 		c.mu.Lock()
-		attached := slices.ContainsFunc(c.rec.Networks, func(a engine.Attachment) bool { return a.NetworkID == un.meta.ID })
+		attached := c.rec.attachedTo(un.meta.ID) >= 0
 		if attached && c.running {
 			c.mu.Unlock()
 			return fmt.Errorf("error while removing network: network %s id %s has active endpoints (container %s): %w", un.meta.Name, un.meta.ID, c.rec.Name, engine.ErrConflict)
@@ -330,6 +330,14 @@ func (un *userNet) attachment(rec *record, aliases []string) engine.Attachment {
 // ConnectNetwork attaches a container to a network: at its next start, and
 // at once when it runs.
 func (rt *Runtime) ConnectNetwork(ctx context.Context, network, container string, aliases []string) error {
+	return rt.withAttachment(network, container, func(c *ctr, un *userNet) error {
+		return rt.connect(c, un, aliases)
+	})
+}
+
+// withAttachment runs fn with the container and the network found, their
+// locks held in the order a start takes them (the container's first).
+func (rt *Runtime) withAttachment(network, container string, fn func(*ctr, *userNet) error) error {
 	c, err := rt.find(container)
 	if err != nil {
 		return err
@@ -342,11 +350,21 @@ func (rt *Runtime) ConnectNetwork(ctx context.Context, network, container string
 	if err != nil {
 		return err
 	}
+	return fn(c, un)
+}
+
+// attachedTo is the index of rec's attachment to the network netID, -1
+// when it has none.
+func (rec *record) attachedTo(netID string) int {
+	return slices.IndexFunc(rec.Networks, func(a engine.Attachment) bool { return a.NetworkID == netID })
+}
+
+func (rt *Runtime) connect(c *ctr, un *userNet, aliases []string) error {
 	switch c.rec.Spec.Network {
 	case "host", "none":
 		return fmt.Errorf("container %s uses the %s network, which cannot be combined with others: %w", c.rec.Name, c.rec.Spec.Network, engine.ErrInvalidArgument)
 	}
-	if slices.ContainsFunc(c.rec.Networks, func(a engine.Attachment) bool { return a.NetworkID == un.meta.ID }) {
+	if c.rec.attachedTo(un.meta.ID) >= 0 {
 		return fmt.Errorf("endpoint with name %s already exists in network %s: %w", c.rec.Name, un.meta.Name, engine.ErrConflict)
 	}
 	a := un.attachment(c.rec, aliases)
@@ -370,19 +388,11 @@ func (rt *Runtime) ConnectNetwork(ctx context.Context, network, container string
 // DisconnectNetwork detaches a container from a network, at once when it
 // runs.
 func (rt *Runtime) DisconnectNetwork(ctx context.Context, network, container string) error {
-	c, err := rt.find(container)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	rt.netMu.Lock()
-	defer rt.netMu.Unlock()
-	un, err := rt.network(network)
-	if err != nil {
-		return err
-	}
-	i := slices.IndexFunc(c.rec.Networks, func(a engine.Attachment) bool { return a.NetworkID == un.meta.ID })
+	return rt.withAttachment(network, container, rt.disconnect)
+}
+
+func (rt *Runtime) disconnect(c *ctr, un *userNet) error {
+	i := c.rec.attachedTo(un.meta.ID)
 	if i < 0 {
 		return fmt.Errorf("container %s is not connected to network %s: %w", c.rec.Name, un.meta.Name, engine.ErrNotFound)
 	}
