@@ -20,11 +20,9 @@ SETTLE=${SETTLE:-20}
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 export DEBIAN_FRONTEND=noninteractive
-need=()
-for p in docker.io docker-registry busybox-static debootstrap iproute2; do
-  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}"; fi
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+need_packages docker.io docker-registry busybox-static debootstrap iproute2
 PEERS=/var/tmp/berth-peers
 if [ ! -d "$PEERS" ]; then cp -r "$ROOT/../shared/peers" "$PEERS" && chmod -R u+w "$PEERS"; fi
 { curl -sf http://127.0.0.1:5000/v2/ >/dev/null && docker version >/dev/null 2>&1; } || "$PEERS/start-daemons.sh" >/dev/null

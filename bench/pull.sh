@@ -17,11 +17,9 @@ SETTLE=${SETTLE:-0}
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 export DEBIAN_FRONTEND=noninteractive
-need=()
-for p in docker.io skopeo docker-registry busybox-static debootstrap hyperfine; do
-  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}"; fi
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+need_packages docker.io skopeo docker-registry busybox-static debootstrap hyperfine
 
 # The peer scripts write logs beside themselves; shared/ is read-only.
 PEERS=/var/tmp/berth-peers

@@ -20,11 +20,9 @@ RUNS=${RUNS:-10}
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 export DEBIAN_FRONTEND=noninteractive
-need=()
-for p in podman uidmap passt hyperfine docker.io docker-registry busybox-static debootstrap curl; do
-  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}"; fi
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+need_packages podman uidmap passt hyperfine docker.io docker-registry busybox-static debootstrap curl
 PEERS=/var/tmp/berth-peers
 if [ ! -d "$PEERS" ]; then cp -r "$ROOT/../shared/peers" "$PEERS" && chmod -R u+w "$PEERS"; fi
 chmod -R o+rX "$PEERS"

@@ -14,11 +14,9 @@ RUNS=${RUNS:-20}
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 export DEBIAN_FRONTEND=noninteractive
-need=()
-for p in docker.io podman runc skopeo docker-registry busybox-static debootstrap hyperfine curl; do
-  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}"; fi
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+need_packages docker.io podman runc skopeo docker-registry busybox-static debootstrap hyperfine curl
 PEERS=/var/tmp/berth-peers
 rm -rf "$PEERS" && cp -r "$ROOT/../shared/peers" "$PEERS" && chmod -R u+w "$PEERS"
 "$PEERS/start-daemons.sh" >/dev/null
