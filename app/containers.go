@@ -190,6 +190,18 @@ func (s *Containers) Logs(ctx context.Context, id string, follow bool, fn func(e
 	})
 }
 
+// FollowSince follows what a container writes from since on: a restarted
+// container's new run, without its earlier output again. The engine's
+// bound may be in whole seconds, so entries are checked here too.
+func (s *Containers) FollowSince(ctx context.Context, id string, since time.Time, fn func(engine.LogEntry)) error {
+	return s.eng.Logs(ctx, id, engine.LogOptions{Stdout: true, Stderr: true, Follow: true, Since: since.Truncate(time.Second), Tail: -1}, func(e engine.LogEntry) error {
+		if e.Time.IsZero() || !e.Time.Before(since) {
+			fn(e)
+		}
+		return nil
+	})
+}
+
 // Usage is a container's CPU (percent of one CPU) and memory, from two samples.
 type Usage struct {
 	CPUPercent  float64

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -23,6 +24,13 @@ type Roles struct {
 	Disk DiskEngine
 	// Volumes are the engine's named volumes; nil for an engine without.
 	Volumes engine.Volumes
+	// Files copy into containers (docker cp); nil for an engine without.
+	Files FileCopier
+}
+
+// FileCopier copies files into a container, as docker cp does.
+type FileCopier interface {
+	ExtractArchive(ctx context.Context, name, dir string, archive io.Reader, opts engine.ExtractOptions) error
 }
 
 // EngineInfo is what the engine says it is.

@@ -1,14 +1,21 @@
 package app
 
 import (
+	"archive/tar"
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/dockerfile"
 )
 
 // RebuildResult is the outcome of one rebuild.
@@ -22,6 +29,27 @@ type RebuildResult struct {
 	// Grew says which line made the image grow past the size guard
 	// ("+40MB: RUN pip install …, line 7"); empty when it did not.
 	Grew string
+	// Synced are the container paths the saved files were copied to
+	// instead of a rebuild (Rebuilder.Sync); ImageID is then empty, and a
+	// rebuild follows in the background with Background set.
+	Synced []string
+	// Background: this build only brought the image up to date with files
+	// already synced; the container was left running.
+	Background bool
+	// NotSynced says why a save that could have been synced was rebuilt.
+	NotSynced string
+	// Restarted: the container's process was restarted after the sync.
+	Restarted bool
+}
+
+// SyncOptions are Watch's hot sync: saved files that the last COPY of
+// the final stage takes (and nothing after it reads) are copied into the
+// running container instead of replacing it.
+type SyncOptions struct {
+	Files FileCopier
+	// Restart restarts the container's process after a copy, for servers
+	// that read their code once at start.
+	Restart bool
 }
 
 // DefaultSizeGuard is how much a rebuild may grow the image before Watch
@@ -46,20 +74,44 @@ type Rebuilder struct {
 	// SizeGuard is the growth in bytes past which a rebuild names the line
 	// that grew the image (0: DefaultSizeGuard).
 	SizeGuard int64
+	// Sync, with Run, copies what it can into the container instead of
+	// rebuilding first; the image is rebuilt after, in the background.
+	Sync *SyncOptions
 
 	mu        sync.Mutex
 	lastSizes map[string]int64 // the last good build's layer bytes, by step
 	running   bool
 	again     bool
+	replace   bool // the next build replaces the container (a change was not synced)
+	replacing bool // a build that replaces the container is under way
 	paths     []string
+	notSynced string
 	container string
 	idle      chan struct{}
 }
 
-// Trigger starts a rebuild, or queues one if a build is running.
+// Trigger starts a rebuild, or queues one if a build is running. With
+// Sync, files it can sync are copied into the container first (the result
+// is reported at once) and the rebuild that follows leaves it running.
 func (r *Rebuilder) Trigger(ctx context.Context, paths []string) {
+	synced := false
+	if r.Sync != nil && r.Run != nil && len(paths) > 0 {
+		res, ok := r.sync(ctx, paths)
+		synced = ok
+		if ok && r.OnResult != nil {
+			r.OnResult(res)
+		}
+		if !ok && res.NotSynced != "" {
+			r.mu.Lock()
+			r.notSynced = res.NotSynced
+			r.mu.Unlock()
+		}
+	}
 	r.mu.Lock()
 	r.paths = append(r.paths, paths...)
+	if !synced {
+		r.replace = true
+	}
 	if r.running {
 		r.again = true
 		r.mu.Unlock()
@@ -91,11 +143,18 @@ func (r *Rebuilder) Container() string {
 func (r *Rebuilder) loop(ctx context.Context) {
 	for {
 		r.mu.Lock()
-		paths := r.paths
-		r.paths, r.again = nil, false
+		paths, replace, notSynced := r.paths, r.replace || r.container == "", r.notSynced
+		r.paths, r.again, r.replace, r.notSynced = nil, false, false, ""
 		r.mu.Unlock()
 
-		res := r.once(ctx, paths)
+		r.mu.Lock()
+		r.replacing = replace
+		r.mu.Unlock()
+		res := r.once(ctx, paths, replace)
+		res.NotSynced = notSynced
+		r.mu.Lock()
+		r.replacing = false
+		r.mu.Unlock()
 		if r.OnResult != nil {
 			r.OnResult(res)
 		}
@@ -110,8 +169,8 @@ func (r *Rebuilder) loop(ctx context.Context) {
 	}
 }
 
-func (r *Rebuilder) once(ctx context.Context, paths []string) RebuildResult {
-	res := RebuildResult{Started: time.Now(), Paths: paths}
+func (r *Rebuilder) once(ctx context.Context, paths []string, replace bool) RebuildResult {
+	res := RebuildResult{Started: time.Now(), Paths: paths, Background: !replace}
 	sizes := map[string]int64{}
 	var order []string
 	ev := func(e engine.BuildEvent) {
@@ -141,8 +200,13 @@ func (r *Rebuilder) once(ctx context.Context, paths []string) RebuildResult {
 		return res
 	}
 	res.ImageID = built.ImageID
-	if r.Run != nil && r.Containers != nil {
-		id, err := r.replace(ctx, built.ImageID)
+	if !replace {
+		r.mu.Lock()
+		res.Container = r.container
+		r.mu.Unlock()
+	}
+	if replace && r.Run != nil && r.Containers != nil {
+		id, err := r.replaceContainer(ctx, built.ImageID)
 		res.Container, res.Err = id, err
 	}
 	res.Duration = time.Since(res.Started)
@@ -152,7 +216,7 @@ func (r *Rebuilder) once(ctx context.Context, paths []string) RebuildResult {
 // replace swaps the running container for one from image: the old one
 // goes first (its ports and name are needed), killed rather than stopped,
 // as a development loop wants the new code answering at once.
-func (r *Rebuilder) replace(ctx context.Context, image string) (string, error) {
+func (r *Rebuilder) replaceContainer(ctx context.Context, image string) (string, error) {
 	spec := *r.Run
 	spec.Image = image
 	r.mu.Lock()
@@ -204,4 +268,92 @@ func grewBy(last, now map[string]int64, order []string, guard int64) string {
 		}
 	}
 	return fmt.Sprintf("+%s: %s (the image grew by %s since the last build)", HumanSize(mostBy), most, HumanSize(total-before))
+}
+
+// sync copies the saved paths into the running container when the
+// Dockerfile's plan allows every one of them; ok=false (with NotSynced
+// saying why, when there is a reason worth telling) means rebuild.
+func (r *Rebuilder) sync(ctx context.Context, paths []string) (res RebuildResult, ok bool) {
+	res = RebuildResult{Started: time.Now(), Paths: paths}
+	r.mu.Lock()
+	id, replacing := r.container, r.replacing
+	r.mu.Unlock()
+	if id == "" || replacing {
+		return res, false // nothing running yet, or about to be replaced
+	}
+	name := cmp.Or(r.Build.Dockerfile, "Dockerfile")
+	src, err := os.ReadFile(filepath.Join(r.Build.ContextDir, name))
+	if err != nil {
+		return res, false
+	}
+	plan, err := dockerfile.PlanSync(src, name, r.Build.Target)
+	if err != nil {
+		res.NotSynced = "rebuilt, not synced: " + err.Error()
+		return res, false
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, rel := range paths {
+		dest, err := plan.Target(r.Build.ContextDir, rel)
+		if err == nil {
+			res.Synced = append(res.Synced, dest)
+			err = addToTar(tw, filepath.Join(r.Build.ContextDir, rel), strings.TrimPrefix(dest, "/"))
+		}
+		if err != nil {
+			res.NotSynced = "rebuilt, not synced: " + err.Error()
+			return res, false
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return res, false
+	}
+	if err := r.Sync.Files.ExtractArchive(ctx, id, "/", &buf, engine.ExtractOptions{}); err != nil {
+		res.NotSynced = "rebuilt, not synced: " + Explain(err)
+		return res, false
+	}
+	if r.Sync.Restart {
+		now := time.Duration(0) // a development server has nothing to save
+		if err := r.Containers.Restart(ctx, id, &now); err != nil {
+			res.Err = fmt.Errorf("restart the container after copying %s: %w", strings.Join(paths, ", "), err)
+		}
+		res.Restarted = res.Err == nil
+	}
+	res.Container, res.Duration = id, time.Since(res.Started)
+	return res, true
+}
+
+// addToTar adds the file at path (a regular file or a symlink) as name,
+// owned by root as COPY makes it.
+func addToTar(tw *tar.Writer, path, name string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("%s was removed", filepath.Base(path))
+	}
+	link := ""
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		if link, err = os.Readlink(path); err != nil {
+			return err
+		}
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is not a file", filepath.Base(path))
+	}
+	hdr, err := tar.FileInfoHeader(fi, link)
+	if err != nil {
+		return err
+	}
+	hdr.Name, hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = name, 0, 0, "", ""
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	if link != "" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.CopyN(tw, f, hdr.Size)
+	return err
 }

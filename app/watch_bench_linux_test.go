@@ -19,7 +19,10 @@ import (
 // source file to the rebuilt container answering with the new content on
 // its published port: watcher debounce (the settings' default, 150 ms),
 // build, container replacement, server start.
-func benchSaveToServed(b *testing.B, sample string, base func(e *apptest.Engine) string, file string, content func(i int) string, check func(body string, i int) bool) {
+//
+// With sync, the saved file is copied into the running container and its
+// process restarted (Watch's hot sync) instead, after SyncDebounce.
+func benchSaveToServed(b *testing.B, sample string, sync bool, base func(e *apptest.Engine) string, file string, content func(i int) string, check func(body string, i int) bool) {
 	e := apptest.Start(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -42,10 +45,14 @@ func benchSaveToServed(b *testing.B, sample string, base func(e *apptest.Engine)
 	r := &app.Rebuilder{Builder: e.Core.Engine.Builder, Containers: e.Core.Engine.Containers,
 		Build: engine.BuildOptions{ContextDir: dir, Tags: []string{"bench:" + sample}},
 		Run:   &engine.ContainerSpec{Name: "bench-" + sample, Ports: []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: port, ContainerPort: containerPort}}}}
+	debounce := app.DefaultSettings().WatchDebounce.Duration
+	if sync {
+		r.Sync, debounce = &app.SyncOptions{Files: e.Core.Engine.Files, Restart: true}, app.SyncDebounce
+	}
 	r.Trigger(ctx, nil)
 	r.Wait()
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	w, err := app.NewWatcher(dir, "", app.DefaultSettings().WatchDebounce.Duration)
+	w, err := app.NewWatcher(dir, "", debounce)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -67,7 +74,7 @@ func benchSaveToServed(b *testing.B, sample string, base func(e *apptest.Engine)
 }
 
 func BenchmarkSaveToServedBusybox(b *testing.B) {
-	benchSaveToServed(b, "bbhello", func(e *apptest.Engine) string {
+	benchSaveToServed(b, "bbhello", false, func(e *apptest.Engine) string {
 		if _, err := e.Core.Engine.Registry.Pull(context.Background(), e.BusyboxRef, nil, nil); err != nil {
 			b.Fatal(err)
 		}
@@ -77,9 +84,15 @@ func BenchmarkSaveToServedBusybox(b *testing.B) {
 		func(body string, i int) bool { return body == fmt.Sprintf("<h1>edit %d</h1>\n", i) })
 }
 
-func BenchmarkSaveToServedPython(b *testing.B) {
+func BenchmarkSaveToServedPython(b *testing.B) { benchSaveToServedPython(b, false) }
+
+// BenchmarkSaveToServedPythonSync is the same save with Watch's hot sync:
+// app.py copied into the container and python restarted.
+func BenchmarkSaveToServedPythonSync(b *testing.B) { benchSaveToServedPython(b, true) }
+
+func benchSaveToServedPython(b *testing.B, sync bool) {
 	src, _ := os.ReadFile(filepath.Join("..", "testdata", "apps", "pyhello", "app.py"))
-	benchSaveToServed(b, "pyhello", func(e *apptest.Engine) string {
+	benchSaveToServed(b, "pyhello", sync, func(e *apptest.Engine) string {
 		e.Registry.Push(b, enginetest.Python(b), "library/python:3.11-slim")
 		ref := e.Registry.Host + "/library/python:3.11-slim"
 		if _, err := e.Core.Engine.Registry.Pull(context.Background(), ref, nil, nil); err != nil {

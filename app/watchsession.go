@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -18,9 +19,15 @@ type WatchSession struct {
 	rebuild *Rebuilder
 	cancel  context.CancelFunc
 
-	mu   sync.Mutex
-	last *RebuildResult
+	mu       sync.Mutex
+	last     *RebuildResult // the last build
+	lastSync *RebuildResult // the last hot sync, if any
 }
+
+// SyncDebounce is how long Watch waits for quiet before a hot sync: a
+// sync is cheap (a burst cut in two syncs twice), so it need not wait as
+// long as a rebuild does.
+const SyncDebounce = 25 * time.Millisecond
 
 // WatchOptions are the toggle's settings.
 type WatchOptions struct {
@@ -28,8 +35,11 @@ type WatchOptions struct {
 	KeepRunning bool
 	Ports       string // "8080:8080", for the kept container
 	Debounce    time.Duration
-	OnEvent     func(engine.BuildEvent)
-	OnResult    func(RebuildResult)
+	// Sync copies saved files into the kept container when it can,
+	// instead of rebuilding first (KeepRunning only).
+	Sync     *SyncOptions
+	OnEvent  func(engine.BuildEvent)
+	OnResult func(RebuildResult)
 }
 
 // StartWatch starts watching the editor's context; it builds once at once.
@@ -53,16 +63,25 @@ func StartWatch(ctx context.Context, builder engine.Builder, containers Containe
 			return nil, err
 		}
 		r.Run = &spec
+		r.Sync = o.Sync
 	}
 	r.OnResult = func(res RebuildResult) {
 		s.mu.Lock()
-		s.last = &res
+		if res.Synced != nil {
+			s.lastSync = &res
+		} else {
+			s.last = &res
+		}
 		s.mu.Unlock()
 		if o.OnResult != nil {
 			o.OnResult(res)
 		}
 	}
-	w, err := NewWatcher(dir, rel, o.Debounce)
+	debounce := o.Debounce
+	if r.Sync != nil {
+		debounce = min(cmp.Or(debounce, SyncDebounce), SyncDebounce)
+	}
+	w, err := NewWatcher(dir, rel, debounce)
 	if err != nil {
 		return nil, err
 	}
@@ -85,9 +104,13 @@ func (s *WatchSession) Container() string { return s.rebuild.Container() }
 // Status is the line the editor shows: files watched, the last result.
 func (s *WatchSession) Status() string {
 	s.mu.Lock()
-	last := s.last
+	last, synced := s.last, s.lastSync
 	s.mu.Unlock()
 	out := fmt.Sprintf("Watching %d files", s.watcher.Files())
+	if synced != nil && (last == nil || synced.Started.After(last.Started)) {
+		out += " · " + syncLine(*synced) + " · updating the image…"
+		return out
+	}
 	if last == nil {
 		return out + " · building…"
 	}
@@ -95,8 +118,35 @@ func (s *WatchSession) Status() string {
 	if last.Err != nil {
 		return fmt.Sprintf("%s · last build failed at %s: %s", out, when, Explain(last.Err))
 	}
-	if last.Grew != "" {
-		return fmt.Sprintf("%s · last build ok at %s (%.2fs) · %s", out, when, last.Duration.Seconds(), last.Grew)
+	if synced != nil {
+		out += " · " + syncLine(*synced)
 	}
-	return fmt.Sprintf("%s · last build ok at %s (%.2fs)", out, when, last.Duration.Seconds())
+	what := "last build ok"
+	if last.Background {
+		what = "image up to date"
+	}
+	out = fmt.Sprintf("%s · %s at %s (%.2fs)", out, what, when, last.Duration.Seconds())
+	if last.NotSynced != "" {
+		out += " · " + last.NotSynced
+	}
+	if last.Grew != "" {
+		out += " · " + last.Grew
+	}
+	return out
+}
+
+// syncLine says what a hot sync did: "synced app.py at 15:04:05 in 31ms, restarted".
+func syncLine(r RebuildResult) string {
+	names := make([]string, len(r.Paths))
+	for i, p := range r.Paths {
+		names[i] = filepath.Base(p)
+	}
+	line := fmt.Sprintf("synced %s at %s in %s", strings.Join(names, ", "), r.Started.Format("15:04:05"), r.Duration.Round(time.Millisecond))
+	if r.Err != nil {
+		return line + ", but " + Explain(r.Err)
+	}
+	if r.Restarted {
+		line += ", restarted"
+	}
+	return line
 }

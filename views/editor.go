@@ -39,6 +39,9 @@ type EditorPanel struct {
 	// Watch rebuilds on every save; KeepRunning replaces the container.
 	Watch       *widget.Check
 	KeepRunning *widget.Check
+	// Sync copies saves the last COPY takes into the kept container
+	// instead of rebuilding first; SyncRestart restarts its process after.
+	Sync, SyncRestart *widget.Check
 	RunPorts    *widget.Entry
 	WatchStatus *widget.Label
 	AppLogs     *widget.TextGrid
@@ -46,6 +49,7 @@ type EditorPanel struct {
 	containers *app.Containers
 	session    *app.WatchSession
 	logCancel  context.CancelFunc
+	followed   string // the container whose output AppLogs shows
 	logLines   []string
 
 	core     *app.Core
@@ -237,10 +241,23 @@ func (p *EditorPanel) buildArea(w fyne.Window) fyne.CanvasObject {
 	p.WatchStatus.Truncation = fyne.TextTruncateEllipsis
 	p.RunPorts = widget.NewEntry()
 	p.RunPorts.SetPlaceHolder("ports, e.g. 8080:8080")
-	p.KeepRunning = widget.NewCheck("Keep running", nil)
+	p.Sync = widget.NewCheck("Sync saves", nil)
+	p.SyncRestart = widget.NewCheck("restart process", nil)
+	p.Sync.SetChecked(true)
+	p.SyncRestart.SetChecked(true)
+	p.KeepRunning = widget.NewCheck("Keep running", func(on bool) {
+		for _, c := range []*widget.Check{p.Sync, p.SyncRestart} {
+			if on {
+				c.Enable()
+			} else {
+				c.Disable()
+			}
+		}
+	})
+	p.KeepRunning.OnChanged(false)
 	p.Watch = widget.NewCheck("Watch: rebuild on save", p.toggleWatch)
 	p.AppLogs = widget.NewTextGrid()
-	watchRow := container.NewBorder(nil, nil, container.NewHBox(p.Watch, p.KeepRunning), nil, container.NewBorder(nil, nil, nil, nil, p.RunPorts))
+	watchRow := container.NewBorder(nil, nil, container.NewHBox(p.Watch, p.KeepRunning, p.Sync, p.SyncRestart), nil, container.NewBorder(nil, nil, nil, nil, p.RunPorts))
 	logs := container.NewHSplit(p.Log, container.NewBorder(widget.NewLabel("Container output"), nil, nil, nil, container.NewScroll(p.AppLogs)))
 	logs.Offset = 0.6
 	buildBox := container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(p.Build, p.Cancel), fields), watchRow, p.LogStatus, p.WatchStatus), nil, nil, nil, logs)
@@ -457,6 +474,9 @@ func (p *EditorPanel) toggleWatch(on bool) {
 		Debounce:    p.ed.Debounce,
 		OnEvent:     p.log.Apply,
 	}
+	if opts.KeepRunning && p.Sync.Checked && p.core.Engine.Files != nil {
+		opts.Sync = &app.SyncOptions{Files: p.core.Engine.Files, Restart: p.SyncRestart.Checked}
+	}
 	opts.OnResult = func(res app.RebuildResult) {
 		onMain(func() {
 			if p.session != nil {
@@ -468,8 +488,11 @@ func (p *EditorPanel) toggleWatch(on bool) {
 				}
 				return
 			}
-			if res.Container != "" {
-				p.followLogs(res.Container)
+			switch {
+			case res.Restarted:
+				p.followLogs(res.Container, res.Started)
+			case res.Container != "" && res.Container != p.followed:
+				p.followLogs(res.Container, time.Time{})
 			}
 		})
 	}
@@ -487,16 +510,21 @@ func (p *EditorPanel) toggleWatch(on bool) {
 func (p *EditorPanel) Watching() *app.WatchSession { return p.session }
 
 // followLogs shows the output of the container the watch keeps running,
-// switching to the new container after each rebuild.
-func (p *EditorPanel) followLogs(id string) {
+// switching to the new container after each rebuild; after a sync's
+// restart, what the new run writes from since on.
+func (p *EditorPanel) followLogs(id string, since time.Time) {
 	if p.logCancel != nil {
 		p.logCancel()
 	}
 	ctx, cancel := context.WithCancel(p.core.Context())
-	p.logCancel = cancel
-	p.logLines = append(p.logLines, "── "+time.Now().Format("15:04:05")+" new container "+app.ShortID(id)+" ──")
+	p.logCancel, p.followed = cancel, id
+	what := " new container "
+	if !since.IsZero() {
+		what = " synced and restarted "
+	}
+	p.logLines = append(p.logLines, "── "+time.Now().Format("15:04:05")+what+app.ShortID(id)+" ──")
 	p.AppLogs.SetText(strings.Join(p.logLines, "\n"))
-	go p.containers.Logs(ctx, id, true, func(e engine.LogEntry) {
+	show := func(e engine.LogEntry) {
 		line := strings.TrimRight(string(e.Data), "\n")
 		onMain(func() {
 			p.logLines = append(p.logLines, line)
@@ -505,7 +533,12 @@ func (p *EditorPanel) followLogs(id string) {
 			}
 			p.AppLogs.SetText(strings.Join(p.logLines, "\n"))
 		})
-	})
+	}
+	if since.IsZero() {
+		go p.containers.Logs(ctx, id, true, show)
+	} else {
+		go p.containers.FollowSince(ctx, id, since, show)
+	}
 }
 
 // AppLogText is what the container output pane shows.

@@ -30,7 +30,9 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 	tag := fs.String("t", "", "the image's name, e.g. myapp:dev (required)")
 	run := fs.Bool("run", false, "keep a container of the image running, replaced after each rebuild")
 	name := fs.String("name", "", "the container's name (default: the image's name)")
-	debounce := fs.Duration("debounce", 0, "wait this long after the last save (default: the settings', 150ms)")
+	debounce := fs.Duration("debounce", 0, "wait this long after the last save (default: the settings', 150ms; 25ms with --sync)")
+	syncSaves := fs.Bool("sync", false, "with --run, copy saved files the last COPY takes into the container instead of rebuilding first (the image is rebuilt after, in the background)")
+	noRestart := fs.Bool("no-restart", false, "with --sync, leave the container's process running after a copy (for servers that reload by themselves)")
 	var ports, env, volumes listFlag
 	fs.Var(&ports, "p", "publish HOST:CONTAINER (repeatable)")
 	fs.Var(&volumes, "v", "mount /host/path:/in/container or name:/in/container (repeatable)")
@@ -39,7 +41,7 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *tag == "" || fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: berth watch [-f Dockerfile] -t NAME [--run [-p HOST:CONTAINER ...] [-e NAME=value ...] [-v SRC:DST ...] [--name NAME]] DIR")
+		fmt.Fprintln(stderr, "usage: berth watch [-f Dockerfile] -t NAME [--run [-p HOST:CONTAINER ...] [-e NAME=value ...] [-v SRC:DST ...] [--name NAME] [--sync [--no-restart]]] DIR")
 		return 2
 	}
 	dir, err := filepath.Abs(fs.Arg(0))
@@ -48,8 +50,15 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	settings, _, _ := loadSettings()
+	if *syncSaves && !*run {
+		fmt.Fprintln(stderr, "berth watch: --sync copies into the container --run keeps running: add --run")
+		return 2
+	}
 	if *debounce == 0 {
 		*debounce = settings.WatchDebounce.Duration
+		if *syncSaves {
+			*debounce = app.SyncDebounce
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -74,6 +83,13 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		r.Run = &spec
+		if *syncSaves {
+			if core.Engine.Files == nil {
+				fmt.Fprintln(stderr, "berth watch: this engine cannot copy files into containers; --sync is off")
+			} else {
+				r.Sync = &app.SyncOptions{Files: core.Engine.Files, Restart: !*noRestart}
+			}
+		}
 	}
 	r.OnEvent = func(ev engine.BuildEvent) {
 		switch ev.Kind {
@@ -95,6 +111,20 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 		if len(res.Paths) > 0 {
 			changed = " (" + strings.Join(res.Paths, ", ") + ")"
 		}
+		if res.Synced != nil {
+			msg := fmt.Sprintf("%s synced%s to %s in %s", when, changed, strings.Join(res.Synced, ", "), res.Duration.Round(time.Millisecond))
+			switch {
+			case res.Err != nil:
+				msg += ": " + app.Explain(res.Err)
+			case res.Restarted:
+				msg += ", restarted " + app.ShortID(res.Container)
+			}
+			fmt.Fprintln(stdout, msg)
+			return
+		}
+		if res.NotSynced != "" {
+			fmt.Fprintf(stdout, "%s %s\n", when, res.NotSynced)
+		}
 		if res.Err != nil {
 			fmt.Fprintf(stdout, "%s rebuild failed after %.2fs%s: %s\n", when, res.Duration.Seconds(), changed, app.Explain(res.Err))
 			if res.Container != "" {
@@ -103,7 +133,9 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 			return
 		}
 		msg := fmt.Sprintf("%s built %s in %.2fs%s", when, app.ShortID(res.ImageID), res.Duration.Seconds(), changed)
-		if res.Container != "" {
+		if res.Background {
+			msg = fmt.Sprintf("%s image %s brought up to date in %.2fs (the container keeps running)", when, app.ShortID(res.ImageID), res.Duration.Seconds())
+		} else if res.Container != "" {
 			msg += ", running as " + app.ShortID(res.Container)
 		}
 		fmt.Fprintln(stdout, msg)

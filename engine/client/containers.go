@@ -439,6 +439,24 @@ func (c *Client) StatsStream(ctx context.Context, name string, fn func(engine.Co
 	}
 }
 
+// ExtractArchive is docker cp into a container: the tar archive is
+// unpacked into the folder dir.
+func (c *Client) ExtractArchive(ctx context.Context, name, dir string, archive io.Reader, opts engine.ExtractOptions) error {
+	q := url.Values{"path": {dir}}
+	if opts.NoOverwriteDirNonDir {
+		q.Set("noOverwriteDirNonDir", "true")
+	}
+	if opts.KeepOwners {
+		q.Set("copyUIDGID", "true")
+	}
+	resp, err := c.do(ctx, http.MethodPut, "/containers/"+url.PathEscape(name)+"/archive", q, archive)
+	if err != nil {
+		return fmt.Errorf("copy into %s: %w", name, err)
+	}
+	resp.Body.Close()
+	return nil
+}
+
 // Containers is the client's container roles under the engine's names
 // (the Client's own List, Inspect, Remove and Prune are the images').
 func (c *Client) Containers() ContainerClient { return ContainerClient{c} }
