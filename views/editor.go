@@ -42,9 +42,9 @@ type EditorPanel struct {
 	// Sync copies saves the last COPY takes into the kept container
 	// instead of rebuilding first; SyncRestart restarts its process after.
 	Sync, SyncRestart *widget.Check
-	RunPorts    *widget.Entry
-	WatchStatus *widget.Label
-	AppLogs     *widget.TextGrid
+	RunPorts          *widget.Entry
+	WatchStatus       *widget.Label
+	AppLogs           *widget.TextGrid
 
 	containers *app.Containers
 	session    *app.WatchSession
