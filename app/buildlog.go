@@ -33,6 +33,31 @@ type BuildStep struct {
 	Output      string
 	// Reason is why the step reran rather than come from the cache.
 	Reason string
+	// Biggest are the largest files the step's layer holds; Layer is the
+	// layer's diff ID ("" for a step that changed only metadata).
+	Biggest []engine.PathSize
+	Layer   string
+}
+
+// Added says what a finished step added, for the line it starts on:
+// "Made a 3MB layer in 1.2s; biggest: /big (3MB), /d/mid (90kB)"; "" for
+// a step that made no layer.
+func (s BuildStep) Added() string {
+	if s.Layer == "" || s.State != StepDone && s.State != StepCached {
+		return ""
+	}
+	out := "Made a " + HumanSize(s.LayerSize) + " layer in " + s.Duration.Round(time.Millisecond).String()
+	if s.State == StepCached {
+		out = "Took its " + HumanSize(s.LayerSize) + " layer from the cache"
+	}
+	if len(s.Biggest) > 0 {
+		parts := make([]string, len(s.Biggest))
+		for i, b := range s.Biggest {
+			parts[i] = fmt.Sprintf("%s (%s)", b.Path, HumanSize(b.Size))
+		}
+		out += "; biggest: " + strings.Join(parts, ", ")
+	}
+	return out
 }
 
 // BuildLog collects a build's events for the build log panel.
@@ -45,6 +70,26 @@ type BuildLog struct {
 	running  bool
 	cancel   context.CancelFunc
 	watchers observers
+	// lines are the Dockerfile lines that made the layers of every build
+	// this log saw, by diff ID: they outlive the build's steps.
+	lines map[string]int
+}
+
+// ForgetLines forgets which lines made which layers, when the editor
+// opens another Dockerfile.
+func (l *BuildLog) ForgetLines() {
+	l.mu.Lock()
+	l.lines = nil
+	l.mu.Unlock()
+}
+
+// LineOfLayer is the Dockerfile line whose step made the layer with diff
+// ID diffID, in a build this log saw.
+func (l *BuildLog) LineOfLayer(diffID string) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ln, ok := l.lines[diffID]
+	return ln, ok
 }
 
 // OnChange registers fn to run after every update (on the build's goroutine).
@@ -69,7 +114,13 @@ func (l *BuildLog) Apply(ev engine.BuildEvent) {
 	case engine.BuildStepCached, engine.BuildStepDone, engine.BuildStepFailed:
 		if s := l.step(ev.Step); s != nil {
 			s.State = map[engine.BuildEventKind]StepState{engine.BuildStepCached: StepCached, engine.BuildStepDone: StepDone, engine.BuildStepFailed: StepFailed}[ev.Kind]
-			s.Duration, s.LayerSize = ev.Duration, ev.LayerSize
+			s.Duration, s.LayerSize, s.Biggest, s.Layer = ev.Duration, ev.LayerSize, ev.Biggest, ev.Layer
+			if ev.Layer != "" && ev.Line > 0 {
+				if l.lines == nil {
+					l.lines = map[string]int{}
+				}
+				l.lines[ev.Layer] = ev.Line
+			}
 			if ev.Kind == engine.BuildStepFailed && !strings.Contains(s.Output, ev.Output) {
 				s.Output += ev.Output + "\n"
 			}

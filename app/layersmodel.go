@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berth-dev/berth/engine/dockerfile"
 	"github.com/berth-dev/berth/engine/human"
 	"github.com/berth-dev/berth/engine/layers"
 )
@@ -18,6 +19,7 @@ type LayerSummary struct {
 	Empty  []string // metadata-only steps after it
 	Size   int64    // uncompressed
 	Digest string
+	DiffID string
 }
 
 // FileRow is one path in a layer's file tree.
@@ -48,7 +50,7 @@ func LoadLayers(ctx context.Context, engine Saver, image string) (*LayersModel, 
 	}
 	m := &LayersModel{Image: image, Efficiency: a.Efficiency, Wasted: a.Wasted, a: a}
 	for _, l := range a.Layers {
-		m.Layers = append(m.Layers, LayerSummary{Index: l.Index, Step: l.CreatedBy, Empty: l.EmptySteps, Size: l.UncompressedSize, Digest: l.Digest})
+		m.Layers = append(m.Layers, LayerSummary{Index: l.Index, Step: l.CreatedBy, Empty: l.EmptySteps, Size: l.UncompressedSize, Digest: l.Digest, DiffID: l.DiffID})
 	}
 	for i, w := range a.WastedPaths {
 		if i == 20 {
@@ -131,3 +133,52 @@ func Tree(rows []FileRow) (children map[string][]string, byPath map[string]FileR
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// MatchLine finds the line of the Dockerfile src whose instruction made a
+// layer, by what the image's history recorded (createdBy, as BuildKit and
+// Berth write it: "RUN /bin/sh -c make # buildkit", "COPY . /app #
+// buildkit"). Only an instruction that reads the same and is the only one
+// that does is an answer; 0 otherwise (a build argument expanded in the
+// history, the classic builder's "#(nop)" form).
+func MatchLine(src, createdBy string) int {
+	want := normalizeInstruction(strings.TrimSuffix(strings.TrimSpace(createdBy), " # buildkit"))
+	if want == "" {
+		return 0
+	}
+	if rest, ok := strings.CutPrefix(want, "RUN |"); ok { // "RUN |2 A=1 B=2 cmd": the build arguments it saw
+		f := strings.Fields(rest)
+		if n, err := strconv.Atoi(f[0]); err == nil && n < len(f) {
+			want = "RUN " + strings.Join(f[n+1:], " ")
+		}
+	}
+	if rest, ok := strings.CutPrefix(want, "RUN /bin/sh -c "); ok {
+		want = "RUN " + rest
+	}
+	lines := strings.Split(src, "\n")
+	found := 0
+	for _, st := range dockerfile.Analyze([]byte(src)).Steps {
+		if st.Line < 1 || st.EndLine > len(lines) {
+			continue
+		}
+		text := strings.Join(lines[st.Line-1:st.EndLine], "\n")
+		if normalizeInstruction(text) == want {
+			if found != 0 {
+				return 0 // two lines read the same
+			}
+			found = st.Line
+		}
+	}
+	return found
+}
+
+// normalizeInstruction joins continued lines and runs of blanks, and
+// upper-cases the keyword.
+func normalizeInstruction(s string) string {
+	s = strings.ReplaceAll(s, "\\\n", " ")
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return ""
+	}
+	f[0] = strings.ToUpper(f[0])
+	return strings.Join(f, " ")
+}

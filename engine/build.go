@@ -48,8 +48,19 @@ type BuildEvent struct {
 	// LayerSize is the bytes of file content the step added; 0 for a
 	// step that changed only the image's metadata.
 	LayerSize int64
+	// Biggest are the largest files the step's layer holds, largest first.
+	Biggest []PathSize `json:",omitempty"`
+	// Layer is the diff ID of the layer the step made (or took from the
+	// cache), so a layer can be traced to its line; "" for metadata.
+	Layer string `json:",omitempty"`
 	// ID is a short ID of the step's result (Docker's intermediate image).
 	ID string
+}
+
+// PathSize is a file and its size in bytes.
+type PathSize struct {
+	Path string
+	Size int64
 }
 
 // BuildResult is what a build made.

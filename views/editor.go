@@ -62,6 +62,10 @@ type EditorPanel struct {
 	steps    []app.BuildStep
 	onBuilt  func(engine.BuildResult)
 	lastLine int
+
+	// OnLineLayer is told the layer the step on the cursor's line made in
+	// the last build, so the Layers panel selects it; the window sets it.
+	OnLineLayer func(diffID string)
 }
 
 // NewEditorPanel builds the Editor panel; onBuilt runs after a build
@@ -297,6 +301,7 @@ func (p *EditorPanel) Open(path string) {
 		return
 	}
 	p.Text.SetText(p.ed.Text())
+	p.log.ForgetLines() // they were another Dockerfile's
 	if p.Tag.Text == "" {
 		p.Tag.SetText(app.SuggestTag(p.ed.ContextDir()))
 	}
@@ -357,9 +362,29 @@ func (p *EditorPanel) showDiagnostics() {
 func (p *EditorPanel) Diagnostics() []engine.Diagnostic { return p.diags }
 
 func (p *EditorPanel) showNote(line int) {
-	if n := p.ed.Note(line); n != "" {
-		p.Note.SetText(n)
+	n := p.ed.Note(line)
+	if n == "" {
+		return
 	}
+	if s, ok := p.stepOn(line); ok {
+		if added := s.Added(); added != "" {
+			n = "Last build: " + added + ".\n\n" + n
+		}
+		if s.Layer != "" && p.OnLineLayer != nil {
+			p.OnLineLayer(s.Layer)
+		}
+	}
+	p.Note.SetText(n)
+}
+
+// stepOn is the last build's step that starts on line.
+func (p *EditorPanel) stepOn(line int) (app.BuildStep, bool) {
+	for i := len(p.steps) - 1; i >= 0; i-- {
+		if p.steps[i].Line == line {
+			return p.steps[i], true
+		}
+	}
+	return app.BuildStep{}, false
 }
 
 func (p *EditorPanel) goToLine(line int) {
@@ -430,20 +455,39 @@ func (p *EditorPanel) showCosts() {
 	p.Costs.Refresh()
 }
 
-// stepCost is a step's cost as the editor's margin shows it: "12MB 1.4s",
-// "850ms" for a step that made no layer, "cached".
+// stepCost is a step's cost as the editor's margin shows it: "12MB 1.4s
+// /big" (with its biggest file), "850ms" for a step that made no layer,
+// "cached".
 func stepCost(s app.BuildStep) string {
+	biggest := ""
+	if len(s.Biggest) > 0 {
+		biggest = " " + shortPath(s.Biggest[0].Path, 32)
+	}
 	switch s.State {
 	case app.StepCached:
-		return "cached"
+		return "cached" + biggest
 	case app.StepDone:
 		d := s.Duration.Round(time.Millisecond).String()
 		if s.LayerSize > 0 {
-			return HumanSize(s.LayerSize) + " " + d
+			return HumanSize(s.LayerSize) + " " + d + biggest
 		}
 		return d
 	}
 	return ""
+}
+
+// shortPath keeps a path within max characters by its last elements:
+// "…/core/_multiarray_umath.so".
+func shortPath(p string, max int) string {
+	if len(p) <= max {
+		return p
+	}
+	parts := strings.Split(p, "/")
+	out := parts[len(parts)-1]
+	for i := len(parts) - 2; i > 0 && len(out)+len(parts[i])+3 <= max; i-- {
+		out = parts[i] + "/" + out
+	}
+	return "…/" + out
 }
 
 // toggleWatch starts or stops rebuilding on every save.

@@ -82,7 +82,8 @@ func TestEditorPanelBuildsAndExplores(t *testing.T) {
 }
 
 // On a real engine: Watch rebuilds on every save and keeps the new
-// container serving.
+// container serving; with Sync saves, a save is copied into the container,
+// which restarts, and its new output follows.
 func TestEditorWatchToggleRebuildsAndKeepsRunning(t *testing.T) {
 	e := apptest.Start(t)
 	test.NewTempApp(t)
@@ -105,6 +106,7 @@ func TestEditorWatchToggleRebuildsAndKeepsRunning(t *testing.T) {
 	p.Tag.SetText("watched:dev")
 	p.RunPorts.SetText(fmt.Sprintf("127.0.0.1:%d:8080", port))
 	p.KeepRunning.SetChecked(true)
+	p.Sync.SetChecked(false)
 	p.Watch.SetChecked(true)
 	t.Cleanup(func() { p.Watch.SetChecked(false); e.Core.Engine.Containers.Remove(ctx, "watched-dev", true, false) })
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
@@ -122,10 +124,22 @@ func TestEditorWatchToggleRebuildsAndKeepsRunning(t *testing.T) {
 		t.Fatalf("%d containers: the old one was not replaced", len(list))
 	}
 
+	p.Watch.SetChecked(false)
+	p.Sync.SetChecked(true)
+	p.Watch.SetChecked(true)
+	waitUI(t, "the build on the watch's start", func() bool { return strings.Count(p.AppLogText(), "new container") == 3 })
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("third\n"), 0o644)
+	waitUI(t, "the synced page", func() bool { return httpGet(url) == "third\n" })
+	waitUI(t, "the sync in the status and the restart's output", func() bool {
+		return strings.Contains(p.WatchStatus.Text, "synced index.html at ") && strings.Contains(p.WatchStatus.Text, "restarted") &&
+			strings.Count(p.AppLogText(), "synced and restarted") == 1 && strings.Count(p.AppLogText(), "serving") == 4
+	})
+	waitUI(t, "the image brought up to date", func() bool { return strings.Contains(p.WatchStatus.Text, "image up to date") })
+
 	// A broken Dockerfile: the old container keeps serving, the status says why.
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox:1.36\nCOPY missing.html /www/\n"), 0o644)
 	waitUI(t, "the failure in the status", func() bool { return strings.Contains(p.WatchStatus.Text, "last build failed") })
-	if got := httpGet(url); got != "second\n" {
+	if got := httpGet(url); got != "third\n" {
 		t.Fatalf("after a failed build the container answers %q", got)
 	}
 	p.Watch.SetChecked(false)

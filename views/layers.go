@@ -25,6 +25,14 @@ type LayersPanel struct {
 	Search     *widget.Entry
 	Efficiency *widget.Label
 	Wasted     *widget.Label
+	// ToLine shows, in the editor, the Dockerfile line that made the
+	// selected layer, when it is known.
+	ToLine *widget.Button
+
+	// LineOf finds the Dockerfile line that made a layer (0: unknown);
+	// OnShowLine shows a line in the editor. The window sets both.
+	LineOf     func(app.LayerSummary) int
+	OnShowLine func(line int)
 
 	engine   app.Saver
 	ctx      context.Context // the Core's
@@ -64,10 +72,32 @@ func NewLayersPanel(c *app.Core) *LayersPanel {
 			if step == "" {
 				step = "(base layer)"
 			}
-			c.Objects[0].(*widget.Label).SetText(fmt.Sprintf("%d  %s", l.Index+1, step))
+			text := fmt.Sprintf("%d  %s", l.Index+1, step)
+			if ln := p.lineOf(l); ln > 0 {
+				text = fmt.Sprintf("%d  line %d: %s", l.Index+1, ln, step)
+			}
+			c.Objects[0].(*widget.Label).SetText(text)
 			c.Objects[1].(*widget.Label).SetText(HumanSize(l.Size))
 		})
-	p.List.OnSelected = func(i widget.ListItemID) { p.layer = i; p.fill() }
+	p.ToLine = widget.NewButton("Show its line", func() {
+		if p.model != nil && p.layer >= 0 && p.OnShowLine != nil {
+			if ln := p.lineOf(p.model.Layers[p.layer]); ln > 0 {
+				p.OnShowLine(ln)
+			}
+		}
+	})
+	p.ToLine.Disable()
+	p.List.OnSelected = func(i widget.ListItemID) {
+		p.layer = i
+		p.fill()
+		if ln := p.lineOf(p.model.Layers[i]); ln > 0 {
+			p.ToLine.SetText(fmt.Sprintf("Show line %d in the editor", ln))
+			p.ToLine.Enable()
+		} else {
+			p.ToLine.SetText("Show its line")
+			p.ToLine.Disable()
+		}
+	}
 	p.Merged = widget.NewCheck("Whole filesystem at this layer", func(bool) { p.fill() })
 	p.Search = widget.NewEntry()
 	p.Search.SetPlaceHolder("Find a path")
@@ -97,7 +127,7 @@ func NewLayersPanel(c *app.Core) *LayersPanel {
 			c.Objects[1].(*widget.Label).SetText(size)
 		})
 	left := container.NewBorder(nil, container.NewVBox(p.Efficiency, p.Wasted, container.NewHBox(NewConcept("layer"), NewConcept("image"))), nil, nil, p.List)
-	right := container.NewBorder(container.NewVBox(p.Merged, p.Search), nil, nil, nil, p.Tree)
+	right := container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, p.ToLine, p.Merged), p.Search), nil, nil, nil, p.Tree)
 	split := container.NewHSplit(left, right)
 	split.Offset = 0.42
 	p.Object = container.NewBorder(container.NewBorder(nil, nil, nil, p.Load, p.Image), nil, nil, nil, split)
@@ -150,6 +180,30 @@ func (p *LayersPanel) Show(image string) {
 			p.List.Select(len(m.Layers) - 1)
 		})
 	}()
+}
+
+func (p *LayersPanel) lineOf(l app.LayerSummary) int {
+	if p.LineOf == nil {
+		return 0
+	}
+	return p.LineOf(l)
+}
+
+// SelectLayer selects the layer with diff ID diffID in the image shown,
+// and reports whether it is there.
+func (p *LayersPanel) SelectLayer(diffID string) bool {
+	if p.model == nil || diffID == "" {
+		return false
+	}
+	for i, l := range p.model.Layers {
+		if l.DiffID == diffID {
+			if p.layer != i {
+				p.List.Select(i)
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // Model is what is shown, nil before an image is explored.

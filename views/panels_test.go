@@ -136,7 +136,7 @@ func TestEditorPanelValidatesAndBuilds(t *testing.T) {
 	}
 	// Each instruction's cost stands beside it: its time on its own line.
 	costs := strings.Split(p.Costs.String(), "\n")
-	if len(costs) < 5 || costs[0] != "1ms" || costs[2] != "1ms" || strings.Count(p.Costs.String(), "1ms") != 5 {
+	if len(costs) < 5 || costs[0] != "1ms" || costs[2] != "17B 1ms /step-3" || strings.Count(p.Costs.String(), "1ms") != 5 {
 		t.Errorf("the costs beside the lines: %q", costs)
 	}
 }
@@ -149,6 +149,8 @@ func TestStepCost(t *testing.T) {
 		{app.BuildStep{State: app.StepDone, LayerSize: 12_000_000, Duration: 1400 * time.Millisecond}, "12MB 1.4s"},
 		{app.BuildStep{State: app.StepDone, Duration: 850 * time.Millisecond}, "850ms"},
 		{app.BuildStep{State: app.StepCached, LayerSize: 5}, "cached"},
+		{app.BuildStep{State: app.StepDone, LayerSize: 3_000_000, Duration: time.Second, Biggest: []engine.PathSize{{Path: "/big", Size: 3_000_000}}}, "3MB 1s /big"},
+		{app.BuildStep{State: app.StepCached, Biggest: []engine.PathSize{{Path: "/usr/local/lib/python3.11/site-packages/numpy/core/_multiarray_umath.so", Size: 1}}}, "cached …/core/_multiarray_umath.so"},
 		{app.BuildStep{State: app.StepRunning}, ""},
 	} {
 		if got := stepCost(tc.s); got != tc.want {

@@ -226,6 +226,19 @@ func (w *Window) Connect(c *app.Core) {
 	w.Editor = NewEditorPanel(c, editor, buildLog, w.Win, func(res engine.BuildResult) {
 		w.Layers.Show(res.ImageID)
 	})
+	// A layer and the line that made it lead to each other: from the
+	// builds this window ran, else by the instruction the history records.
+	w.Layers.LineOf = func(l app.LayerSummary) int {
+		if ln, ok := buildLog.LineOfLayer(l.DiffID); ok {
+			return ln
+		}
+		return app.MatchLine(editor.Text(), l.Step)
+	}
+	w.Layers.OnShowLine = func(line int) {
+		w.ShowTab(TabBuild)
+		w.Editor.goToLine(line)
+	}
+	w.Editor.OnLineLayer = func(diffID string) { w.Layers.SelectLayer(diffID) }
 	w.Tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon(TabImages, theme.StorageIcon(), w.Gallery.Object),
 		container.NewTabItemWithIcon(TabSearch, theme.SearchIcon(), w.Search.Object),

@@ -205,3 +205,45 @@ func TestEngineSwitcher(t *testing.T) {
 	}
 	w.Win.Close()
 }
+
+// A layer and the Dockerfile line that made it lead to each other: the
+// Layers panel names the line and shows it in the editor; a line the
+// cursor rests on selects its layer; the note says what the line added.
+// After the build's record is gone, the history's instruction still finds
+// the line.
+func TestLayersAndLinesLeadToEachOther(t *testing.T) {
+	a := test.NewTempApp(t)
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(settings, []byte("welcome = false\n"), 0o644)
+	w := Start(a, Options{SettingsPath: settings, Open: openFake(t, nil, nil)})
+	waitUI(t, "the panels", func() bool { return w.Tabs != nil })
+	defer w.Win.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY a.txt /\nRUN echo hi\nCMD [\"x\"]\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644)
+	w.Editor.Open(dir)
+	w.Editor.Tag.SetText("linked:dev")
+	test.Tap(w.Editor.Build)
+	waitUI(t, "the layers of the build", func() bool { m := w.Layers.Model(); return m != nil && len(m.Layers) == 2 && w.Layers.layer == 1 })
+
+	if !w.Layers.ToLine.Visible() || w.Layers.ToLine.Disabled() || w.Layers.ToLine.Text != "Show line 3 in the editor" {
+		t.Fatalf("the last layer's button: %q (disabled %v)", w.Layers.ToLine.Text, w.Layers.ToLine.Disabled())
+	}
+	test.Tap(w.Layers.ToLine)
+	if w.Tabs.Selected().Text != TabBuild || w.Editor.Text.CursorRow != 2 {
+		t.Errorf("Show line 3: tab %s, cursor row %d", w.Tabs.Selected().Text, w.Editor.Text.CursorRow)
+	}
+	if !strings.HasPrefix(w.Editor.Note.Text, "Last build: Made a 11B layer in 1ms; biggest: /step-3 (11B).") {
+		t.Errorf("the note on line 3: %q", w.Editor.Note.Text)
+	}
+
+	w.Editor.goToLine(2)
+	if w.Layers.layer != 0 {
+		t.Errorf("the cursor on line 2 selected layer %d, want the COPY's (0)", w.Layers.layer)
+	}
+
+	w.Editor.log.ForgetLines()
+	if got := w.Layers.LineOf(w.Layers.Model().Layers[0]); got != 2 {
+		t.Errorf("by the history alone, the COPY's layer is from line %d, want 2", got)
+	}
+}

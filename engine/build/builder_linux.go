@@ -587,7 +587,7 @@ func (bd *build) dispatch(st *stage, cmd instructions.Command, trigger bool) err
 			st.reran = false
 			ev.Kind, ev.Duration, ev.ID = engine.BuildStepCached, time.Since(start), key[:12]
 			if e.Layer != nil {
-				ev.LayerSize = e.Layer.Unpacked
+				ev.LayerSize, ev.Biggest, ev.Layer = e.Layer.Unpacked, e.Layer.Biggest, e.Layer.DiffID
 			}
 			bd.emit(ev)
 			return nil
@@ -636,7 +636,7 @@ func (bd *build) dispatch(st *stage, cmd instructions.Command, trigger bool) err
 	bd.apply(st, key, e)
 	ev.Kind, ev.Duration, ev.ID = engine.BuildStepDone, time.Since(start), key[:12]
 	if layer != nil {
-		ev.LayerSize = layer.Unpacked
+		ev.LayerSize, ev.Biggest, ev.Layer = layer.Unpacked, layer.Biggest, layer.DiffID
 	}
 	bd.emit(ev)
 	return nil

@@ -3,6 +3,7 @@ package build
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,5 +67,29 @@ func TestBuildSaysWhyAStepReran(t *testing.T) {
 	_, rec = e.mustBuild(t, opts)
 	if r := rec.reasons()[4]; !strings.Contains(r, "a.py, b.py, c.py and 1 more files were added, and util.py was removed") {
 		t.Errorf("after adding four files and removing one, COPY: %q", r)
+	}
+}
+
+// A step's event names its layer and the biggest files in it, built or
+// taken from the cache, so the editor can say what each line added.
+func TestBuildNamesEachLayersBiggestFiles(t *testing.T) {
+	e := newEnv(t)
+	df := "FROM busybox\nRUN head -c 3000000 /dev/zero > /big && head -c 2000 /dev/zero > /small && mkdir -p /d && head -c 90000 /dev/zero > /d/mid && echo hi > /tiny\nCMD [\"true\"]\n"
+	dir := writeContext(t, map[string]string{"Dockerfile": df})
+	want := []engine.PathSize{{Path: "/big", Size: 3000000}, {Path: "/d/mid", Size: 90000}, {Path: "/small", Size: 2000}}
+	for _, build := range []string{"built", "cached"} {
+		_, rec := e.mustBuild(t, engine.BuildOptions{ContextDir: dir})
+		var run *engine.BuildEvent
+		for _, ev := range rec.events {
+			if (ev.Kind == engine.BuildStepDone || ev.Kind == engine.BuildStepCached) && ev.Line == 2 {
+				run = &ev
+			}
+		}
+		if run == nil {
+			t.Fatalf("%s: no event for the RUN step", build)
+		}
+		if !slices.Equal(run.Biggest, want) || !strings.HasPrefix(run.Layer, "sha256:") {
+			t.Errorf("%s: biggest %v, layer %q; want %v", build, run.Biggest, run.Layer, want)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package enginetest
 
 import (
+	"archive/tar"
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -425,7 +427,23 @@ func (f *Fake) Build(ctx context.Context, opts engine.BuildOptions, fn func(engi
 			fn(engine.BuildEvent{Kind: engine.BuildStepFailed, Step: i + 1, Steps: len(steps), Instruction: ins, Line: s.Line, Output: f.FailBuild.Error()})
 			return engine.BuildResult{}, &engine.BuildStepError{Step: i + 1, Instruction: ins, Line: s.Line, Err: f.FailBuild}
 		}
-		fn(engine.BuildEvent{Kind: engine.BuildStepDone, Step: i + 1, Steps: len(steps), Instruction: ins, Line: s.Line, Duration: time.Millisecond})
+		done := engine.BuildEvent{Kind: engine.BuildStepDone, Step: i + 1, Steps: len(steps), Instruction: ins, Line: s.Line, Duration: time.Millisecond}
+		if s.Keyword == "RUN" || s.Keyword == "COPY" || s.Keyword == "ADD" {
+			// A layer of one file per step, so views can follow a layer to
+			// its line: "/step-3" holding the instruction.
+			path := fmt.Sprintf("/step-%d", i+1)
+			l, err := fileLayer(path[1:], ins)
+			if err != nil {
+				return engine.BuildResult{}, err
+			}
+			if img, err = mutate.Append(img, mutate.Addendum{Layer: l, History: v1.History{CreatedBy: ins + " # buildkit"}}); err != nil {
+				return engine.BuildResult{}, err
+			}
+			diffID, _ := l.DiffID()
+			done.Layer, done.LayerSize = diffID.String(), int64(len(ins))
+			done.Biggest = []engine.PathSize{{Path: path, Size: int64(len(ins))}}
+		}
+		fn(done)
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
@@ -451,6 +469,16 @@ func (f *Fake) Build(ctx context.Context, opts engine.BuildOptions, fn func(engi
 // PruneCache implements engine.Builder.
 func (f *Fake) PruneCache(ctx context.Context, all bool) (engine.BuildCacheReport, error) {
 	return engine.BuildCacheReport{}, nil
+}
+
+// fileLayer is a layer holding one file.
+func fileLayer(name, content string) (v1.Layer, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg})
+	tw.Write([]byte(content))
+	tw.Close()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
 }
 
 // emptyImage is FROM scratch.

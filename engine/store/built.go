@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,7 +12,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
+	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/iox"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -26,6 +29,31 @@ type Layer struct {
 	Size   int64  `json:"size"`   // bytes of the gzip blob
 	// Unpacked is the bytes of file content in the layer.
 	Unpacked int64 `json:"unpacked"`
+	// Biggest are its largest files, largest first (for "what did this
+	// line add"); empty for layers made before Berth kept them.
+	Biggest []engine.PathSize `json:"biggest,omitempty"`
+}
+
+// packed is what packDir wrote.
+type packed struct {
+	entries int
+	content int64
+	biggest []engine.PathSize
+}
+
+// biggestKept is how many of a layer's largest files are kept.
+const biggestKept = 3
+
+// noteSize keeps path among the biggest files when it is one.
+func (p *packed) noteSize(path string, size int64) {
+	if len(p.biggest) == biggestKept && size <= p.biggest[biggestKept-1].Size {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(p.biggest, size, func(e engine.PathSize, size int64) int { return cmp.Compare(size, e.Size) })
+	p.biggest = slices.Insert(p.biggest, i, engine.PathSize{Path: path, Size: size})
+	if len(p.biggest) > biggestKept {
+		p.biggest = p.biggest[:biggestKept]
+	}
 }
 
 // TempDir makes an empty directory on the store's filesystem for a layer
@@ -60,17 +88,18 @@ func (s *Store) AddLayer(ctx context.Context, dir string) (layer Layer, ok bool,
 	diffHash, blobHash := sha256.New(), sha256.New()
 	counted := iox.NewCountingWriter(io.MultiWriter(blob, blobHash))
 	gz, _ := gzip.NewWriterLevel(counted, gzip.BestSpeed)
-	entries, unpacked, err := packDir(ctx, dir, io.MultiWriter(diffHash, gz))
+	packed, err := packDir(ctx, dir, io.MultiWriter(diffHash, gz))
 	if err != nil {
 		return Layer{}, false, nil, fmt.Errorf("add layer: %w", err)
 	}
-	if entries == 0 {
+	unpacked := packed.content
+	if packed.entries == 0 {
 		return Layer{}, false, nil, nil
 	}
 	if err := gz.Close(); err != nil {
 		return Layer{}, false, nil, fmt.Errorf("add layer: %w", err)
 	}
-	layer = Layer{DiffID: sum(diffHash), Digest: sum(blobHash), Size: counted.Count(), Unpacked: unpacked}
+	layer = Layer{DiffID: sum(diffHash), Digest: sum(blobHash), Size: counted.Count(), Unpacked: unpacked, Biggest: packed.biggest}
 	release = s.Lease(layer.DiffID, layer.Digest)
 	defer func() {
 		if err != nil {

@@ -20,8 +20,10 @@ import (
 // xattr a ".wh..wh..opq" entry, files sharing an inode hard links, and
 // xattrs other than overlayfs's own PAX records. Entries come in lexical
 // order and times are whole seconds, so the same tree gives the same diff
-// ID. It returns how many entries it wrote and the bytes of file content.
-func packDir(ctx context.Context, dir string, w io.Writer) (entries int, content int64, err error) {
+// ID. It returns how many entries it wrote, the bytes of file content and
+// the biggest files.
+func packDir(ctx context.Context, dir string, w io.Writer) (p packed, err error) {
+	entries, content := &p.entries, &p.content
 	tw := tar.NewWriter(w)
 	links := map[uint64]string{} // inode → first name
 	buf := make([]byte, 256<<10)
@@ -49,7 +51,7 @@ func packDir(ctx context.Context, dir string, w io.Writer) (entries int, content
 		case unix.S_IFCHR:
 			if st.Rdev == 0 {
 				parent, base := filepath.Split(hdr.Name)
-				entries++
+				*entries++
 				return tw.WriteHeader(&tar.Header{Name: parent + whiteoutPrefix + base, Typeflag: tar.TypeReg, ModTime: hdr.ModTime})
 			}
 			hdr.Typeflag = tar.TypeChar
@@ -87,8 +89,9 @@ func packDir(ctx context.Context, dir string, w io.Writer) (entries int, content
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
-		entries++
+		*entries++
 		if hdr.Typeflag == tar.TypeReg && hdr.Size > 0 {
+			p.noteSize("/"+hdr.Name, hdr.Size)
 			f, err := os.Open(path)
 			if err != nil {
 				return err
@@ -101,21 +104,21 @@ func packDir(ctx context.Context, dir string, w io.Writer) (entries int, content
 			if n != hdr.Size {
 				return fmt.Errorf("%s changed size while it was packed", hdr.Name)
 			}
-			content += n
+			*content += n
 		}
 		if opaque {
-			entries++
+			*entries++
 			return tw.WriteHeader(&tar.Header{Name: hdr.Name + whiteoutOpaque, Typeflag: tar.TypeReg, ModTime: hdr.ModTime})
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, 0, err
+		return packed{}, err
 	}
-	if entries == 0 {
-		return 0, 0, nil
+	if p.entries == 0 {
+		return packed{}, nil
 	}
-	return entries, content, tw.Close()
+	return p, tw.Close()
 }
 
 // addXattrs copies path's extended attributes into hdr, leaving out

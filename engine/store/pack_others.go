@@ -10,6 +10,6 @@ import (
 	"github.com/berth-dev/berth/engine"
 )
 
-func packDir(ctx context.Context, dir string, w io.Writer) (int, int64, error) {
-	return 0, 0, fmt.Errorf("making layers: %w", engine.ErrNotSupported)
+func packDir(ctx context.Context, dir string, w io.Writer) (packed, error) {
+	return packed{}, fmt.Errorf("making layers: %w", engine.ErrNotSupported)
 }
