@@ -73,6 +73,83 @@ type BuildLog struct {
 	// lines are the Dockerfile lines that made the layers of every build
 	// this log saw, by diff ID: they outlive the build's steps.
 	lines map[string]int
+	// reorder is a reorder fix waiting for a build that shows what it
+	// saves; saved says so, for the build that did.
+	reorder *reorderFix
+	saved   string
+}
+
+// reorderFix is the quick fix that copies the dependency files and
+// installs before COPY . .: lines first to last after the rewrite, the
+// last being the COPY . . .
+type reorderFix struct {
+	first, last int
+	ran         map[int]time.Duration // each step's time when it last ran
+	builds      int
+}
+
+// reorderBuilds is how many builds a reorder fix waits for one that reran
+// the code's COPY (the one that shows the saving) before it stops asking.
+const reorderBuilds = 5
+
+// FixApplied tells the log that the editor applied d's fix: after the
+// cache-order fix, the builds that follow measure what it saves.
+func (l *BuildLog) FixApplied(d engine.Diagnostic) {
+	if d.Rule != "CopyAllBeforeInstall" || d.Fix == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reorder = &reorderFix{first: d.Fix.Line, last: d.Fix.Line + strings.Count(d.Fix.Text, "\n"), ran: map[int]time.Duration{}}
+}
+
+// Saved says what the cache-order fix saved in the last build, "" when
+// that build shows nothing yet: "The reordered Dockerfile saved 12.3s: …".
+func (l *BuildLog) Saved() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.saved
+}
+
+// Finish ends a build the log followed (Build calls it; Watch's builds
+// call it from their result): the cache-order fix's saving is measured
+// from the steps' times. The first build after the fix runs every step in
+// the new order and records their times; a later one that reran the code's
+// COPY with the installs before it cached saved what those installs took.
+func (l *BuildLog) Finish(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.saved = ""
+	r := l.reorder
+	if r == nil || err != nil {
+		return
+	}
+	r.builds++
+	var saved time.Duration
+	var cached []string
+	codeReran := false
+	for _, s := range l.steps {
+		switch {
+		case s.Line < r.first || s.Line > r.last:
+		case s.State == StepDone && s.Line == r.last:
+			codeReran = true
+		case s.State == StepDone:
+			r.ran[s.Line] = s.Duration
+		case s.State == StepCached:
+			if d, ok := r.ran[s.Line]; ok {
+				saved += d
+				cached = append(cached, s.Instruction)
+			}
+		}
+	}
+	switch {
+	case codeReran && len(cached) > 0:
+		l.saved = fmt.Sprintf("The reordered Dockerfile saved %s on this build: %s came from the cache while the code's COPY reran (their time when they last ran)",
+			saved.Round(time.Millisecond), strings.Join(cached, " and "))
+		l.reorder = nil
+	case r.builds >= reorderBuilds:
+		l.reorder = nil
+	}
 }
 
 // ForgetLines forgets which lines made which layers, when the editor
@@ -102,6 +179,9 @@ func (l *BuildLog) Apply(ev engine.BuildEvent) {
 	l.mu.Lock()
 	switch ev.Kind {
 	case engine.BuildStepStarted:
+		if ev.Step == 1 { // a new build (Watch's builds come only as events)
+			l.steps, l.messages = nil, nil
+		}
 		l.steps = append(l.steps, BuildStep{Number: ev.Step, Instruction: ev.Instruction, Line: ev.Line, State: StepRunning})
 	case engine.BuildStepOutput:
 		if s := l.step(ev.Step); s != nil {
@@ -234,6 +314,7 @@ func (l *BuildLog) Build(ctx context.Context, b engine.Builder, e *Editor, req B
 		}
 	}
 	l.mu.Unlock()
+	l.Finish(err)
 	l.changed()
 	return res, err
 }

@@ -244,3 +244,64 @@ func TestWatchSyncsSavedFilesIntoTheContainer(t *testing.T) {
 	}
 	apptest.WaitFor(t, "the rebuilt container", func() bool { return get(url) == "hi\nv2\n" })
 }
+
+// The cache-order fix, applied, then measured: the first build after it
+// runs the install in its new place, the next one after a code change
+// takes the install from the cache while the code's COPY reruns, and the
+// log says the time saved, from the install's recorded time.
+func TestReorderFixSaysTheTimeItSaved(t *testing.T) {
+	te := apptest.Start(t)
+	ctx := context.Background()
+	if _, err := te.Core.Engine.Registry.Pull(ctx, te.BusyboxRef, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// pip here is a stand-in that takes 0.4 s, as an install takes time.
+	df := "FROM " + te.BusyboxRef + "\nRUN printf '#!/bin/sh\\nsleep 0.4\\n' > /bin/pip && chmod +x /bin/pip\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"cat\", \"app.py\"]\n"
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644)
+	os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte("flask\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "app.py"), []byte("print(1)\n"), 0o644)
+	ed := app.NewEditor("")
+	if err := ed.Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	var diag engine.Diagnostic
+	for _, d := range ed.AnalyzeNow().Diagnostics {
+		if d.Rule == "CopyAllBeforeInstall" {
+			diag = d
+		}
+	}
+	if diag.Fix == nil {
+		t.Fatalf("no cache-order fix among %+v", ed.Result().Diagnostics)
+	}
+	log := &app.BuildLog{}
+	build := func() {
+		t.Helper()
+		if _, err := log.Build(ctx, te.Core.Engine.Builder, ed, app.BuildRequest{Tag: "reorder:dev"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build() // before the fix: nothing to say
+	if s := log.Saved(); s != "" {
+		t.Errorf("before the fix: %q", s)
+	}
+	ed.ApplyFix(diag.Fix)
+	log.FixApplied(diag)
+	build()
+	if s := log.Saved(); s != "" {
+		t.Errorf("the first build after the fix ran everything, yet: %q", s)
+	}
+	build() // nothing changed: the code's COPY did not rerun, so no saving shows
+	if s := log.Saved(); s != "" {
+		t.Errorf("an unchanged rebuild: %q", s)
+	}
+	os.WriteFile(filepath.Join(dir, "app.py"), []byte("print(2)\n"), 0o644)
+	build()
+	saved := log.Saved()
+	if !strings.HasPrefix(saved, "The reordered Dockerfile saved ") || !strings.Contains(saved, "RUN pip install -r requirements.txt") {
+		t.Fatalf("after a code change: %q\n%s", saved, ed.Text())
+	}
+	if d, err := time.ParseDuration(strings.Fields(strings.TrimPrefix(saved, "The reordered Dockerfile saved "))[0]); err != nil || d < 400*time.Millisecond {
+		t.Errorf("saved %v (%v), want at least the install's 0.4s", d, err)
+	}
+}

@@ -110,7 +110,9 @@ func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Windo
 		})
 	p.Fix = widget.NewButton("Apply fix", func() {
 		if p.problem >= 0 && p.problem < len(p.diags) && p.diags[p.problem].Fix != nil {
-			p.ed.ApplyFix(p.diags[p.problem].Fix)
+			d := p.diags[p.problem]
+			p.ed.ApplyFix(d.Fix)
+			p.log.FixApplied(d)
 			p.Text.SetText(p.ed.Text())
 		}
 	})
@@ -415,7 +417,11 @@ func (p *EditorPanel) startBuild() {
 				}
 				return
 			}
-			p.LogStatus.SetText(fmt.Sprintf("Built %s in %.1fs", strings.TrimPrefix(res.ImageID, "sha256:")[:12], time.Since(start).Seconds()))
+			status := fmt.Sprintf("Built %s in %.1fs", strings.TrimPrefix(res.ImageID, "sha256:")[:12], time.Since(start).Seconds())
+			if saved := p.log.Saved(); saved != "" {
+				status += ". " + saved
+			}
+			p.LogStatus.SetText(status)
 			if p.onBuilt != nil {
 				p.onBuilt(res)
 			}
@@ -522,7 +528,13 @@ func (p *EditorPanel) toggleWatch(on bool) {
 		opts.Sync = &app.SyncOptions{Files: p.core.Engine.Files, Restart: p.SyncRestart.Checked}
 	}
 	opts.OnResult = func(res app.RebuildResult) {
+		if res.Synced == nil {
+			p.log.Finish(res.Err)
+		}
 		onMain(func() {
+			if saved := p.log.Saved(); saved != "" && res.Synced == nil {
+				p.LogStatus.SetText(saved)
+			}
 			if p.session != nil {
 				p.WatchStatus.SetText(p.session.Status())
 			}
