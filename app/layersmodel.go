@@ -134,6 +134,29 @@ func Tree(rows []FileRow) (children map[string][]string, byPath map[string]FileR
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// ReadableStep is a history's created-by as a Dockerfile line reads: no
+// "# buildkit" mark, no "/bin/sh -c #(nop)" of the classic builder's
+// metadata steps, RUN without the shell it ran in.
+func ReadableStep(createdBy string) string {
+	s := strings.TrimSuffix(strings.TrimSpace(createdBy), " # buildkit")
+	if rest, ok := strings.CutPrefix(s, "RUN |"); ok { // "RUN |2 A=1 B=2 cmd": the build arguments it saw
+		f := strings.Fields(rest)
+		if n, err := strconv.Atoi(f[0]); err == nil && n < len(f) {
+			s = "RUN " + strings.Join(f[n+1:], " ")
+		}
+	}
+	if rest, ok := strings.CutPrefix(s, "/bin/sh -c #(nop) "); ok {
+		return strings.TrimSpace(rest)
+	}
+	if rest, ok := strings.CutPrefix(s, "RUN /bin/sh -c "); ok {
+		return "RUN " + rest
+	}
+	if rest, ok := strings.CutPrefix(s, "/bin/sh -c "); ok {
+		return "RUN " + rest
+	}
+	return s
+}
+
 // MatchLine finds the line of the Dockerfile src whose instruction made a
 // layer, by what the image's history recorded (createdBy, as BuildKit and
 // Berth write it: "RUN /bin/sh -c make # buildkit", "COPY . /app #
@@ -141,18 +164,12 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // that does is an answer; 0 otherwise (a build argument expanded in the
 // history, the classic builder's "#(nop)" form).
 func MatchLine(src, createdBy string) int {
-	want := normalizeInstruction(strings.TrimSuffix(strings.TrimSpace(createdBy), " # buildkit"))
+	if strings.Contains(createdBy, "#(nop)") {
+		return 0 // the classic builder's: its COPY names a file's hash, not what the line says
+	}
+	want := normalizeInstruction(ReadableStep(createdBy))
 	if want == "" {
 		return 0
-	}
-	if rest, ok := strings.CutPrefix(want, "RUN |"); ok { // "RUN |2 A=1 B=2 cmd": the build arguments it saw
-		f := strings.Fields(rest)
-		if n, err := strconv.Atoi(f[0]); err == nil && n < len(f) {
-			want = "RUN " + strings.Join(f[n+1:], " ")
-		}
-	}
-	if rest, ok := strings.CutPrefix(want, "RUN /bin/sh -c "); ok {
-		want = "RUN " + rest
 	}
 	lines := strings.Split(src, "\n")
 	found := 0

@@ -34,3 +34,19 @@ CMD ["python3", "app.py"]
 		}
 	}
 }
+
+func TestReadableStep(t *testing.T) {
+	for in, want := range map[string]string{
+		"/bin/sh -c #(nop) ADD file:4d5e in / ":                "ADD file:4d5e in /",
+		"/bin/sh -c #(nop)  CMD [\"sh\"]":                      "CMD [\"sh\"]",
+		"RUN /bin/sh -c apt-get update # buildkit":             "RUN apt-get update",
+		"/bin/sh -c apt-get update":                            "RUN apt-get update",
+		"COPY . /app # buildkit":                               "COPY . /app",
+		"RUN |1 VERSION=2 /bin/sh -c echo $VERSION # buildkit": "RUN echo $VERSION",
+		"WORKDIR /app": "WORKDIR /app",
+	} {
+		if got := ReadableStep(in); got != want {
+			t.Errorf("ReadableStep(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

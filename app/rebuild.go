@@ -79,7 +79,7 @@ type Rebuilder struct {
 	Sync *SyncOptions
 
 	mu        sync.Mutex
-	lastSizes map[string]int64 // the last good build's layer bytes, by step
+	lastSizes []stepSize // the last good build's layer bytes, by step
 	running   bool
 	again     bool
 	replace   bool // the next build replaces the container (a change was not synced)
@@ -171,15 +171,10 @@ func (r *Rebuilder) loop(ctx context.Context) {
 
 func (r *Rebuilder) once(ctx context.Context, paths []string, replace bool) RebuildResult {
 	res := RebuildResult{Started: time.Now(), Paths: paths, Background: !replace}
-	sizes := map[string]int64{}
-	var order []string
+	var sizes []stepSize
 	ev := func(e engine.BuildEvent) {
 		if e.Kind == engine.BuildStepDone || e.Kind == engine.BuildStepCached {
-			key := fmt.Sprintf("%s, line %d", e.Instruction, e.Line)
-			if _, seen := sizes[key]; !seen {
-				order = append(order, key)
-			}
-			sizes[key] = e.LayerSize
+			sizes = append(sizes, stepSize{e.Instruction, e.Line, e.LayerSize})
 		}
 		if r.OnEvent != nil {
 			r.OnEvent(e)
@@ -188,7 +183,7 @@ func (r *Rebuilder) once(ctx context.Context, paths []string, replace bool) Rebu
 	built, err := r.Builder.Build(ctx, r.Build, ev)
 	if err == nil {
 		r.mu.Lock()
-		res.Grew = grewBy(r.lastSizes, sizes, order, cmp.Or(r.SizeGuard, DefaultSizeGuard))
+		res.Grew = grewBy(r.lastSizes, sizes, cmp.Or(r.SizeGuard, DefaultSizeGuard))
 		r.lastSizes = sizes
 		r.mu.Unlock()
 	}
@@ -244,30 +239,46 @@ func (r *Rebuilder) replaceContainer(ctx context.Context, image string) (string,
 	return id, nil
 }
 
+// stepSize is what one step of a build added.
+type stepSize struct {
+	instruction string
+	line        int
+	size        int64
+}
+
 // grewBy names the step that grew the image most when, all steps
 // together, it grew by more than guard since the last build: "+40MB: RUN
-// pip install …, line 7". A step new to this build counts whole.
-func grewBy(last, now map[string]int64, order []string, guard int64) string {
+// pip install …, line 7". A step is compared with the last build's step of
+// the same instruction, else (an edited line) the one on the same line; a
+// step new to this build counts whole.
+func grewBy(last, now []stepSize, guard int64) string {
 	if last == nil {
 		return ""
 	}
 	var total, before int64
-	for _, n := range now {
-		total += n
+	byText, byLine := map[string]int64{}, map[int]int64{}
+	for _, s := range last {
+		before += s.size
+		byText[s.instruction], byLine[s.line] = s.size, s.size
 	}
-	for _, n := range last {
-		before += n
+	for _, s := range now {
+		total += s.size
 	}
 	if total-before <= guard {
 		return ""
 	}
-	most, mostBy := "", int64(0)
-	for _, key := range order {
-		if by := now[key] - last[key]; by > mostBy {
-			most, mostBy = key, by
+	var most stepSize
+	var mostBy int64
+	for _, s := range now {
+		prev, ok := byText[s.instruction]
+		if !ok {
+			prev = byLine[s.line]
+		}
+		if by := s.size - prev; by > mostBy {
+			most, mostBy = s, by
 		}
 	}
-	return fmt.Sprintf("+%s: %s (the image grew by %s since the last build)", HumanSize(mostBy), most, HumanSize(total-before))
+	return fmt.Sprintf("+%s: %s, line %d (the image grew by %s since the last build)", HumanSize(mostBy), most.instruction, most.line, HumanSize(total-before))
 }
 
 // sync copies the saved paths into the running container when the

@@ -126,11 +126,11 @@ func (s *WatchSession) Status() string {
 		what = "image up to date"
 	}
 	out = fmt.Sprintf("%s · %s at %s (%.2fs)", out, what, when, last.Duration.Seconds())
-	if last.NotSynced != "" {
-		out += " · " + last.NotSynced
-	}
 	if last.Grew != "" {
 		out += " · " + last.Grew
+	}
+	if last.NotSynced != "" {
+		out += " · " + last.NotSynced
 	}
 	return out
 }

@@ -139,7 +139,7 @@ func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Windo
 	main := container.NewHSplit(editor, side)
 	main.Offset = 0.65
 	whole := container.NewVSplit(container.NewBorder(top, nil, nil, nil, main), buildBox)
-	whole.Offset = 0.6
+	whole.Offset = 0.5 // the build log shows several steps, not two
 	p.Object = whole
 
 	ed.OnAnalyzed(func() { onMain(p.showDiagnostics) })
@@ -188,7 +188,9 @@ func (p *EditorPanel) Save() {
 // line under the cursor and the problems.
 func (p *EditorPanel) editorArea() (editor, side fyne.CanvasObject) {
 	textArea := container.NewStack(p.Coloured, container.NewThemeOverride(p.Text, clearTextTheme{theme.DefaultTheme()}))
-	editor = container.NewScroll(container.NewBorder(nil, nil, p.Gutter, p.Costs, textArea))
+	// The text scrolls sideways on its own, so the costs beside it stay in
+	// sight however long a line is; all three scroll down together.
+	editor = container.NewVScroll(container.NewBorder(nil, nil, p.Gutter, p.Costs, container.NewHScroll(textArea)))
 	problems := container.NewBorder(widget.NewLabel("Problems"), p.Fix, nil, nil, p.Problems)
 	side = container.NewVSplit(container.NewVScroll(p.Note), problems)
 	return editor, side
@@ -244,7 +246,7 @@ func (p *EditorPanel) buildArea(w fyne.Window) fyne.CanvasObject {
 
 	fields := container.NewGridWithColumns(3, p.Tag, p.BuildArgs, p.Target)
 	p.WatchStatus = widget.NewLabel("")
-	p.WatchStatus.Truncation = fyne.TextTruncateEllipsis
+	p.WatchStatus.Wrapping = fyne.TextWrapWord // the size guard's line is read whole
 	p.RunPorts = widget.NewEntry()
 	p.RunPorts.SetPlaceHolder("ports, e.g. 8080:8080")
 	p.Sync = widget.NewCheck("Sync saves", nil)
@@ -417,7 +419,7 @@ func (p *EditorPanel) startBuild() {
 				}
 				return
 			}
-			status := fmt.Sprintf("Built %s in %.1fs", strings.TrimPrefix(res.ImageID, "sha256:")[:12], time.Since(start).Seconds())
+			status := fmt.Sprintf("Built %s in %s", strings.TrimPrefix(res.ImageID, "sha256:")[:12], time.Since(start).Round(time.Millisecond))
 			if saved := p.log.Saved(); saved != "" {
 				status += ". " + saved
 			}
@@ -467,7 +469,7 @@ func (p *EditorPanel) showCosts() {
 func stepCost(s app.BuildStep) string {
 	biggest := ""
 	if len(s.Biggest) > 0 {
-		biggest = " " + shortPath(s.Biggest[0].Path, 32)
+		biggest = " " + shortPath(s.Biggest[0].Path, 20)
 	}
 	switch s.State {
 	case app.StepCached:
@@ -532,8 +534,12 @@ func (p *EditorPanel) toggleWatch(on bool) {
 			p.log.Finish(res.Err)
 		}
 		onMain(func() {
-			if saved := p.log.Saved(); saved != "" && res.Synced == nil {
-				p.LogStatus.SetText(saved)
+			if res.Synced == nil && res.Err == nil && res.ImageID != "" {
+				status := fmt.Sprintf("Watch built %s at %s in %s", app.ShortID(res.ImageID), res.Started.Format("15:04:05"), res.Duration.Round(time.Millisecond))
+				if saved := p.log.Saved(); saved != "" {
+					status += ". " + saved
+				}
+				p.LogStatus.SetText(status)
 			}
 			if p.session != nil {
 				p.WatchStatus.SetText(p.session.Status())

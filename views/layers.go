@@ -68,7 +68,7 @@ func NewLayersPanel(c *app.Core) *LayersPanel {
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			l := p.model.Layers[i]
 			c := o.(*fyne.Container)
-			step := l.Step
+			step := app.ReadableStep(l.Step)
 			if step == "" {
 				step = "(base layer)"
 			}
