@@ -50,6 +50,10 @@ type SyncOptions struct {
 	// Restart restarts the container's process after a copy, for servers
 	// that read their code once at start.
 	Restart bool
+	// Images, when set, lets a restart be the process's alone: the kept
+	// container runs its command under a supervisor that restarts it on
+	// SIGHUP (an image without /bin/sh has its container restarted).
+	Images imageInspector
 }
 
 // DefaultSizeGuard is how much a rebuild may grow the image before Watch
@@ -84,6 +88,9 @@ type Rebuilder struct {
 	again     bool
 	replace   bool // the next build replaces the container (a change was not synced)
 	replacing bool // a build that replaces the container is under way
+	// supervised: the kept container's command runs under superviseScript;
+	// noShell: the image cannot (no /bin/sh), so do not try again.
+	supervised, noShell bool
 	paths     []string
 	notSynced string
 	container string
@@ -225,6 +232,37 @@ func (r *Rebuilder) replaceContainer(ctx context.Context, image string) (string,
 			return "", fmt.Errorf("replace the container: %w", err)
 		}
 	}
+	r.mu.Lock()
+	trySupervisor := r.Sync != nil && r.Sync.Restart && r.Sync.Images != nil && !r.noShell
+	r.mu.Unlock()
+	if trySupervisor {
+		if detail, err := r.Sync.Images.Inspect(ctx, image); err == nil {
+			if sup, ok := supervised(spec, detail.Config); ok {
+				if id, err := r.start(ctx, sup); err == nil {
+					r.mu.Lock()
+					r.container, r.supervised = id, true
+					r.mu.Unlock()
+					return id, nil
+				}
+				r.mu.Lock()
+				r.noShell = true // most likely no /bin/sh: the plain command is tried next
+				r.mu.Unlock()
+			}
+		}
+	}
+	id, err := r.start(ctx, spec)
+	if err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	r.container, r.supervised = id, false
+	r.mu.Unlock()
+	return id, nil
+}
+
+// start creates and starts a container of spec, removing it again when it
+// does not start.
+func (r *Rebuilder) start(ctx context.Context, spec engine.ContainerSpec) (string, error) {
 	id, err := r.Containers.Create(ctx, spec)
 	if err != nil {
 		return "", fmt.Errorf("run the new image: %w", err)
@@ -233,9 +271,6 @@ func (r *Rebuilder) replaceContainer(ctx context.Context, image string) (string,
 		r.Containers.Remove(ctx, id, true, false)
 		return "", fmt.Errorf("run the new image: %w", err)
 	}
-	r.mu.Lock()
-	r.container = id
-	r.mu.Unlock()
 	return id, nil
 }
 
@@ -287,7 +322,7 @@ func grewBy(last, now []stepSize, guard int64) string {
 func (r *Rebuilder) sync(ctx context.Context, paths []string) (res RebuildResult, ok bool) {
 	res = RebuildResult{Started: time.Now(), Paths: paths}
 	r.mu.Lock()
-	id, replacing := r.container, r.replacing
+	id, replacing, supervised := r.container, r.replacing, r.supervised
 	r.mu.Unlock()
 	if id == "" || replacing {
 		return res, false // nothing running yet, or about to be replaced
@@ -324,7 +359,11 @@ func (r *Rebuilder) sync(ctx context.Context, paths []string) (res RebuildResult
 	}
 	if r.Sync.Restart {
 		now := time.Duration(0) // a development server has nothing to save
-		if err := r.Containers.Restart(ctx, id, &now); err != nil {
+		restart := func() error { return r.Containers.Restart(ctx, id, &now) }
+		if supervised {
+			restart = func() error { return r.Containers.Kill(ctx, id, "HUP") }
+		}
+		if err := restart(); err != nil {
 			res.Err = fmt.Errorf("restart the container after copying %s: %w", strings.Join(paths, ", "), err)
 		}
 		res.Restarted = res.Err == nil

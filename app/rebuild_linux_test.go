@@ -171,10 +171,12 @@ func TestRebuildSaysWhichLineGrewTheImage(t *testing.T) {
 }
 
 // Hot sync: a save the last COPY takes is copied into the running
-// container (restarted, so a process that reads it at start sees it), the
-// image is rebuilt in the background and the container kept; a save an
-// earlier COPY also takes is rebuilt and the container replaced, with the
-// reason said.
+// container and its process restarted (with the server its shell started:
+// a survivor would hold the port) (under Berth's supervisor, or by a
+// container restart for an engine whose images it cannot read), so a
+// process that reads it at start sees it; the image is rebuilt in the
+// background and the container kept. A save an earlier COPY also takes is
+// rebuilt and the container replaced, with the reason said.
 func TestWatchSyncsSavedFilesIntoTheContainer(t *testing.T) {
 	e := apptest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -182,67 +184,107 @@ func TestWatchSyncsSavedFilesIntoTheContainer(t *testing.T) {
 	if _, err := e.Core.Engine.Registry.Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+e.BusyboxRef+"\nCOPY greeting /etc/greeting\nRUN mkdir /www\nWORKDIR /app\nCOPY site/ .\nEXPOSE 8080\n"+
-		`CMD ["sh", "-c", "cat /etc/greeting msg > /www/index.html && exec httpd -f -p 8080 -h /www"]`+"\n"), 0o644)
-	os.MkdirAll(filepath.Join(dir, "site"), 0o755)
-	os.WriteFile(filepath.Join(dir, "greeting"), []byte("hello\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "site", "msg"), []byte("v1\n"), 0o644)
-	port := enginetest.FreePort(t)
-	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	for _, tt := range []struct {
+		name   string
+		images bool
+	}{{"the process restarted", true}, {"the container restarted", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+e.BusyboxRef+"\nCOPY greeting /etc/greeting\nRUN mkdir /www\nWORKDIR /app\nCOPY site/ .\nEXPOSE 8080\n"+
+				`CMD ["sh", "-c", "echo started; cat /etc/greeting msg > /www/index.html; httpd -f -p 8080 -h /www; echo the server ended"]`+"\n"), 0o644)
+			os.MkdirAll(filepath.Join(dir, "site"), 0o755)
+			os.WriteFile(filepath.Join(dir, "greeting"), []byte("hello\n"), 0o644)
+			os.WriteFile(filepath.Join(dir, "site", "msg"), []byte("v1\n"), 0o644)
+			port := enginetest.FreePort(t)
+			url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 
-	var mu sync.Mutex
-	var results []app.RebuildResult
-	r := &app.Rebuilder{
-		Builder: e.Core.Engine.Builder, Containers: e.Core.Engine.Containers,
-		Build: engine.BuildOptions{ContextDir: dir, Tags: []string{"synced:dev"}},
-		Run:   &engine.ContainerSpec{Name: "synced", Ports: []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: port, ContainerPort: 8080}}},
-		Sync:  &app.SyncOptions{Files: e.Core.Engine.Files, Restart: true},
-		OnResult: func(res app.RebuildResult) {
-			mu.Lock()
-			results = append(results, res)
-			mu.Unlock()
-		},
-	}
-	all := func() []app.RebuildResult { mu.Lock(); defer mu.Unlock(); return slices.Clone(results) }
-	r.Trigger(ctx, nil)
-	r.Wait()
-	first := all()[0]
-	if first.Err != nil {
-		t.Fatal(first.Err)
-	}
-	apptest.WaitFor(t, "v1 served", func() bool { return get(url) == "hello\nv1\n" })
+			var mu sync.Mutex
+			var results []app.RebuildResult
+			r := &app.Rebuilder{
+				Builder: e.Core.Engine.Builder, Containers: e.Core.Engine.Containers,
+				Build: engine.BuildOptions{ContextDir: dir, Tags: []string{"synced:dev"}},
+				Run:   &engine.ContainerSpec{Name: "synced", Ports: []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: port, ContainerPort: 8080}}},
+				Sync:  &app.SyncOptions{Files: e.Core.Engine.Files, Restart: true},
+				OnResult: func(res app.RebuildResult) {
+					mu.Lock()
+					results = append(results, res)
+					mu.Unlock()
+				},
+			}
+			if tt.images {
+				r.Sync.Images = e.Core.Engine.Images
+			}
+			defer e.Core.Engine.Containers.Remove(ctx, "synced", true, false)
+			all := func() []app.RebuildResult { mu.Lock(); defer mu.Unlock(); return slices.Clone(results) }
+			r.Trigger(ctx, nil)
+			r.Wait()
+			first := all()[0]
+			if first.Err != nil {
+				t.Fatal(first.Err)
+			}
+			apptest.WaitFor(t, "v1 served", func() bool { return get(url) == "hello\nv1\n" })
+			before, _ := e.Core.Engine.Containers.Inspect(ctx, first.Container)
 
-	os.WriteFile(filepath.Join(dir, "site", "msg"), []byte("v2\n"), 0o644)
-	saved := time.Now()
-	r.Trigger(ctx, []string{"site/msg"})
-	apptest.WaitFor(t, "v2 served", func() bool { return get(url) == "hello\nv2\n" })
-	t.Logf("save to served: %s", time.Since(saved))
-	r.Wait()
-	res := all()
-	if len(res) != 3 {
-		t.Fatalf("results %+v, want the build, the sync and the background build", res)
-	}
-	if s := res[1]; s.Err != nil || !slices.Equal(s.Synced, []string{"/app/msg"}) || s.Container != first.Container || !s.Restarted || s.ImageID != "" {
-		t.Errorf("the sync: %+v", s)
-	}
-	if b := res[2]; b.Err != nil || !b.Background || b.Container != first.Container || b.ImageID == first.ImageID || b.ImageID == "" {
-		t.Errorf("the background build: %+v (first image %s)", b, first.ImageID)
-	}
-	if list, _ := e.Core.Engine.Containers.List(ctx, true); len(list) != 1 || list[0].ID != first.Container {
-		t.Errorf("containers after a sync: %+v", list)
-	}
+			os.WriteFile(filepath.Join(dir, "site", "msg"), []byte("v2\n"), 0o644)
+			saved := time.Now()
+			r.Trigger(ctx, []string{"site/msg"})
+			apptest.WaitFor(t, "v2 served", func() bool { return get(url) == "hello\nv2\n" })
+			t.Logf("save to served: %s", time.Since(saved))
+			r.Wait()
+			res := all()
+			if len(res) != 3 {
+				t.Fatalf("results %+v, want the build, the sync and the background build", res)
+			}
+			if s := res[1]; s.Err != nil || !slices.Equal(s.Synced, []string{"/app/msg"}) || s.Container != first.Container || !s.Restarted || s.ImageID != "" {
+				t.Errorf("the sync: %+v", s)
+			}
+			if b := res[2]; b.Err != nil || !b.Background || b.Container != first.Container || b.ImageID == first.ImageID || b.ImageID == "" {
+				t.Errorf("the background build: %+v (first image %s)", b, first.ImageID)
+			}
+			after, _ := e.Core.Engine.Containers.Inspect(ctx, first.Container)
+			if after.State.Status != engine.StatusRunning {
+				t.Fatalf("after the sync the container is %s (the new server could not listen?)", after.State.Status)
+			}
+			if restarted := !after.State.StartedAt.Equal(before.State.StartedAt); restarted == tt.images {
+				t.Errorf("the container was restarted: %v (started at %v, then %v)", restarted, before.State.StartedAt, after.State.StartedAt)
+			}
+			var logs strings.Builder
+			e.Core.Engine.Containers.Logs(ctx, first.Container, engine.LogOptions{Stdout: true, Stderr: true, Tail: -1}, func(l engine.LogEntry) error {
+				logs.Write(l.Data)
+				return nil
+			})
+			if logs.String() != "started\nstarted\n" {
+				t.Errorf("the container's output: %q, want its command's alone, twice", logs.String())
+			}
+			if list, _ := e.Core.Engine.Containers.List(ctx, true); len(list) != 1 || list[0].ID != first.Container {
+				t.Errorf("containers after a sync: %+v", list)
+			}
 
-	// The greeting is copied by an earlier COPY a RUN follows: rebuilt.
-	os.WriteFile(filepath.Join(dir, "greeting"), []byte("hi\n"), 0o644)
-	r.Trigger(ctx, []string{"greeting"})
-	r.Wait()
-	res = all()
-	last := res[len(res)-1]
-	if len(res) != 4 || last.Err != nil || last.Background || last.Container == first.Container || !strings.Contains(last.NotSynced, "greeting is also copied by COPY greeting /etc/greeting (line 2)") {
-		t.Fatalf("a save an earlier COPY takes: %+v", res[3:])
+			// The greeting is copied by an earlier COPY a RUN follows: rebuilt.
+			os.WriteFile(filepath.Join(dir, "greeting"), []byte("hi\n"), 0o644)
+			r.Trigger(ctx, []string{"greeting"})
+			r.Wait()
+			res = all()
+			last := res[len(res)-1]
+			if len(res) != 4 || last.Err != nil || last.Background || last.Container == first.Container || !strings.Contains(last.NotSynced, "greeting is also copied by COPY greeting /etc/greeting (line 2)") {
+				t.Fatalf("a save an earlier COPY takes: %+v", res[3:])
+			}
+			apptest.WaitFor(t, "the rebuilt container", func() bool { return get(url) == "hi\nv2\n" })
+
+			if !tt.images {
+				return // httpd as PID 1 does not hear a stop's SIGTERM: nothing to learn waiting 10 s
+			}
+			// The container stops at once when asked: the supervisor passes
+			// the stop signal on.
+			stopped := time.Now()
+			if err := e.Core.Engine.Containers.Stop(ctx, last.Container, nil); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(stopped); d > 5*time.Second {
+				t.Errorf("stop took %s: the signal did not reach the command", d)
+			}
+		})
 	}
-	apptest.WaitFor(t, "the rebuilt container", func() bool { return get(url) == "hi\nv2\n" })
 }
 
 // The cache-order fix, applied, then measured: the first build after it

@@ -47,7 +47,7 @@ func benchSaveToServed(b *testing.B, sample string, sync bool, base func(e *appt
 		Run:   &engine.ContainerSpec{Name: "bench-" + sample, Ports: []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: port, ContainerPort: containerPort}}}}
 	debounce := app.DefaultSettings().WatchDebounce.Duration
 	if sync {
-		r.Sync, debounce = &app.SyncOptions{Files: e.Core.Engine.Files, Restart: true}, app.SyncDebounce
+		r.Sync, debounce = &app.SyncOptions{Files: e.Core.Engine.Files, Restart: true, Images: e.Core.Engine.Images}, app.SyncDebounce
 	}
 	r.Trigger(ctx, nil)
 	r.Wait()

@@ -527,7 +527,7 @@ func (p *EditorPanel) toggleWatch(on bool) {
 		OnEvent:     p.log.Apply,
 	}
 	if opts.KeepRunning && p.Sync.Checked && p.core.Engine.Files != nil {
-		opts.Sync = &app.SyncOptions{Files: p.core.Engine.Files, Restart: p.SyncRestart.Checked}
+		opts.Sync = &app.SyncOptions{Files: p.core.Engine.Files, Restart: p.SyncRestart.Checked, Images: p.core.Engine.Images}
 	}
 	opts.OnResult = func(res app.RebuildResult) {
 		if res.Synced == nil {

@@ -87,7 +87,7 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 			if core.Engine.Files == nil {
 				fmt.Fprintln(stderr, "berth watch: this engine cannot copy files into containers; --sync is off")
 			} else {
-				r.Sync = &app.SyncOptions{Files: core.Engine.Files, Restart: !*noRestart}
+				r.Sync = &app.SyncOptions{Files: core.Engine.Files, Restart: !*noRestart, Images: core.Engine.Images}
 			}
 		}
 	}
