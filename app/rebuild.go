@@ -91,10 +91,10 @@ type Rebuilder struct {
 	// supervised: the kept container's command runs under superviseScript;
 	// noShell: the image cannot (no /bin/sh), so do not try again.
 	supervised, noShell bool
-	paths     []string
-	notSynced string
-	container string
-	idle      chan struct{}
+	paths               []string
+	notSynced           string
+	container           string
+	idle                chan struct{}
 }
 
 // Trigger starts a rebuild, or queues one if a build is running. With

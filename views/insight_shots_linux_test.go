@@ -139,7 +139,9 @@ CMD ["httpd", "-f", "-p", "8080", "-h", "/app"]
 	t.Cleanup(func() { ed.Watch.SetChecked(false) })
 	waitUI(t, "the watch's build", func() bool { return strings.Contains(ed.WatchStatus.Text, "last build ok") })
 	write("index.html", "<h1>four</h1>\n")
-	waitUI(t, "the sync", func() bool { return strings.Contains(ed.WatchStatus.Text, "synced index.html") || strings.Contains(ed.WatchStatus.Text, "not synced") })
+	waitUI(t, "the sync", func() bool {
+		return strings.Contains(ed.WatchStatus.Text, "synced index.html") || strings.Contains(ed.WatchStatus.Text, "not synced")
+	})
 	if !strings.Contains(ed.WatchStatus.Text, "synced index.html") {
 		t.Fatalf("the save was not synced: %s", ed.WatchStatus.Text)
 	}
