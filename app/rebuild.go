@@ -56,6 +56,9 @@ type SyncOptions struct {
 	Images imageInspector
 }
 
+// backgroundDelay is how long the image's rebuild waits after a sync.
+const backgroundDelay = 250 * time.Millisecond
+
 // DefaultSizeGuard is how much a rebuild may grow the image before Watch
 // says which line grew it.
 const DefaultSizeGuard = 10 << 20
@@ -177,6 +180,14 @@ func (r *Rebuilder) loop(ctx context.Context) {
 }
 
 func (r *Rebuilder) once(ctx context.Context, paths []string, replace bool) RebuildResult {
+	if !replace && len(paths) > 0 {
+		// After a sync, the restarted process gets the CPU to itself first:
+		// what the person waits for is the served change, not the image.
+		select {
+		case <-time.After(backgroundDelay):
+		case <-ctx.Done():
+		}
+	}
 	res := RebuildResult{Started: time.Now(), Paths: paths, Background: !replace}
 	var sizes []stepSize
 	ev := func(e engine.BuildEvent) {

@@ -24,10 +24,12 @@ type WatchSession struct {
 	lastSync *RebuildResult // the last hot sync, if any
 }
 
-// SyncDebounce is how long Watch waits for quiet before a hot sync: a
-// sync is cheap (a burst cut in two syncs twice), so it need not wait as
-// long as a rebuild does.
-const SyncDebounce = 25 * time.Millisecond
+// SyncDebounce is how long Watch waits for quiet before a hot sync. An
+// editor's save (write, or write-to-temp then rename) is over within a
+// millisecond, and a sync is cheap (a burst cut in two syncs twice, and a
+// burst that touches the Dockerfile is rebuilt anyway), so it need not
+// wait the 150 ms a rebuild does.
+const SyncDebounce = 10 * time.Millisecond
 
 // WatchOptions are the toggle's settings.
 type WatchOptions struct {

@@ -53,11 +53,11 @@ app() {
   sed -i "s|^FROM .*|FROM $BASE|" "$1/Dockerfile"
 }
 
-# measure NAME PORT DIR: RUNS timed saves of DIR/app.py (and one first,
+# measure NAME PORT DIR [CONTAINER]: RUNS timed saves of DIR/app.py (and one first,
 # untimed), each waited for on PORT; a second's pause after each lets a
 # rebuild in the background end, as a person's next save comes later.
 measure() {
-  python3 - "$1" "$2" "$3/app.py" "$RUNS" <<'PY' | tee -a "$OUT/watch.txt"
+  if ! python3 - "$1" "$2" "$3/app.py" "$RUNS" >>"$OUT/watch.txt" <<'PY'; then
 import re, statistics, sys, time, urllib.request
 name, port, path, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 src = open(path).read()
@@ -88,6 +88,14 @@ for i in range(runs + 1):
     time.sleep(1.0)
 print(f"{name}: save to served median {statistics.median(times):.0f} ms (min {min(times):.0f}, max {max(times):.0f}, n={len(times)})")
 PY
+    cat "$OUT/watch.txt"
+    if [ -n "${4:-}" ]; then
+      docker -H "unix://$SOCK" ps -a
+      docker -H "unix://$SOCK" logs --tail 20 "$4"
+    fi
+    exit 1
+  fi
+  tail -1 "$OUT/watch.txt"
 }
 
 : >"$OUT/watch.txt"
@@ -95,12 +103,12 @@ berth=("$ROOT/bin/berth" --engine "unix://$SOCK")
 app "$WORK/sync"
 "${berth[@]}" watch --run --sync --name bench-sync -p 127.0.0.1:18096:8000 -t pyhello:sync "$WORK/sync" >"$OUT/berth-watch-sync.log" 2>&1 &
 PIDS+=($!)
-measure "berth watch --sync (copy app.py, restart python)" 18096 "$WORK/sync"
+measure "berth watch --sync (copy app.py, restart python)" 18096 "$WORK/sync" bench-sync
 
 app "$WORK/rebuild"
 "${berth[@]}" watch --run --name bench-rebuild -p 127.0.0.1:18095:8000 -t pyhello:rebuild "$WORK/rebuild" >"$OUT/berth-watch-rebuild.log" 2>&1 &
 PIDS+=($!)
-measure "berth watch (rebuild, replace the container)" 18095 "$WORK/rebuild"
+measure "berth watch (rebuild, replace the container)" 18095 "$WORK/rebuild" bench-rebuild
 
 V2=${COMPOSE_V2:-/var/tmp/berth-test-tools/docker-compose-v2.35.1}
 # compose_watch NAME PORT [init]: the sample under compose watch, its

@@ -49,7 +49,8 @@ type EditorPanel struct {
 	containers *app.Containers
 	session    *app.WatchSession
 	logCancel  context.CancelFunc
-	followed   string // the container whose output AppLogs shows
+	followed   string    // the container whose output AppLogs shows
+	lastLog    time.Time // when the last line shown was written
 	logLines   []string
 
 	core     *app.Core
@@ -589,6 +590,14 @@ func (p *EditorPanel) followLogs(id string, since time.Time) {
 	show := func(e engine.LogEntry) {
 		line := strings.TrimRight(string(e.Data), "\n")
 		onMain(func() {
+			// After a sync's restart the old stream may still hand over
+			// what the new one does: each line is shown once, by its time.
+			if !e.Time.IsZero() {
+				if !e.Time.After(p.lastLog) {
+					return
+				}
+				p.lastLog = e.Time
+			}
 			p.logLines = append(p.logLines, line)
 			if len(p.logLines) > 500 {
 				p.logLines = p.logLines[len(p.logLines)-500:]

@@ -130,6 +130,11 @@ func TestEditorWatchToggleRebuildsAndKeepsRunning(t *testing.T) {
 	waitUI(t, "the build on the watch's start", func() bool { return strings.Count(p.AppLogText(), "new container") == 3 })
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("third\n"), 0o644)
 	waitUI(t, "the synced page", func() bool { return httpGet(url) == "third\n" })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("status %q\noutput:\n%s", p.WatchStatus.Text, p.AppLogText())
+		}
+	})
 	waitUI(t, "the sync in the status and the restart's output", func() bool {
 		return strings.Contains(p.WatchStatus.Text, "synced index.html at ") && strings.Contains(p.WatchStatus.Text, "restarted") &&
 			strings.Count(p.AppLogText(), "synced and restarted") == 1 && strings.Count(p.AppLogText(), "serving") == 4

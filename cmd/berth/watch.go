@@ -30,7 +30,7 @@ func watchCommand(args []string, stdout, stderr io.Writer) int {
 	tag := fs.String("t", "", "the image's name, e.g. myapp:dev (required)")
 	run := fs.Bool("run", false, "keep a container of the image running, replaced after each rebuild")
 	name := fs.String("name", "", "the container's name (default: the image's name)")
-	debounce := fs.Duration("debounce", 0, "wait this long after the last save (default: the settings', 150ms; 25ms with --sync)")
+	debounce := fs.Duration("debounce", 0, "wait this long after the last save (default: the settings', 150ms; 10ms with --sync)")
 	syncSaves := fs.Bool("sync", false, "with --run, copy saved files the last COPY takes into the container instead of rebuilding first (the image is rebuilt after, in the background)")
 	noRestart := fs.Bool("no-restart", false, "with --sync, leave the container's process running after a copy (for servers that reload by themselves)")
 	var ports, env, volumes listFlag

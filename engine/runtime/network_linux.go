@@ -443,6 +443,25 @@ func inNetnsSetUp(path, name string) error {
 	return h.LinkSetUp(link)
 }
 
+// macFor is the MAC address of a container's interface with address ip,
+// as Docker makes it: 02:42 and the four bytes of the IPv4 address. A
+// container that takes over a released address (Watch's replaced
+// container, a restarted compose service) then has the MAC the host's
+// neighbour table still holds for that address; with a random one the
+// host went on sending to the old MAC until the entry went stale, up to
+// half a minute of a published port not answering.
+func macFor(ip net.IP) net.HardwareAddr {
+	mac := make(net.HardwareAddr, 6)
+	if v4 := ip.To4(); v4 != nil {
+		mac[0], mac[1] = 0x02, 0x42
+		copy(mac[2:], v4)
+		return mac
+	}
+	rand.Read(mac)
+	mac[0] = (mac[0] | 0x02) & 0xfe // locally administered, unicast
+	return mac
+}
+
 // attach puts an interface called ifname with address ip into the
 // namespace at path, its other end (hostSide) on the bridge; with
 // defaultRoute, the bridge's gateway becomes the namespace's way out.
@@ -450,9 +469,7 @@ func (n *network) attach(path, hostSide, ifname string, ip net.IP, defaultRoute 
 	// The peer gets a temporary name: "eth0" is taken in the host's
 	// namespace. It is renamed once inside the container's.
 	peerSide := "vp" + hostSide[2:]
-	macAddr := make(net.HardwareAddr, 6)
-	rand.Read(macAddr)
-	macAddr[0] = (macAddr[0] | 0x02) & 0xfe // locally administered, unicast
+	macAddr := macFor(ip)
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: hostSide, MTU: n.mtu()}, PeerName: peerSide, PeerHardwareAddr: macAddr}
 	if err := n.nl.LinkAdd(veth); err != nil {
 		return "", fmt.Errorf("veth: %w", err)

@@ -543,3 +543,23 @@ func TestCheckShared(t *testing.T) {
 		}
 	}
 }
+
+// A container's MAC follows from its address, as Docker's does, so a
+// container that takes over a released address (a replaced one) keeps the
+// host's neighbour entry for it valid.
+func TestContainerMACFollowsItsAddress(t *testing.T) {
+	if got := macFor(net.ParseIP("10.88.0.7")).String(); got != "02:42:0a:58:00:07" {
+		t.Errorf("macFor(10.88.0.7) = %s", got)
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	id, _ := e.rt.Create(ctx, engine.ContainerSpec{Image: "busybox", Cmd: []string{"sleep", "100"}})
+	if err := e.rt.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	defer e.rt.Remove(ctx, id, true, true)
+	c, _ := e.rt.Inspect(ctx, id)
+	if want := macFor(net.ParseIP(c.IPAddress)).String(); c.MacAddress != want {
+		t.Errorf("container at %s has MAC %s, want %s", c.IPAddress, c.MacAddress, want)
+	}
+}
