@@ -54,7 +54,9 @@ func Detect(head []byte) Compression {
 // it is compressed with, or as it is. Closing the result frees the
 // decompressor (not r).
 func Decompress(r io.Reader) (io.ReadCloser, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
+	// 64 KiB: reads as large as the buffer skip it, so large copies lose
+	// nothing, and a small docker cp (Watch's sync) does not touch 1 MiB.
+	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(6)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return nil, err
