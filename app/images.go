@@ -23,6 +23,8 @@ type ImageRow struct {
 	Created     time.Time
 	Containers  int
 	Dangling    bool
+	// Update: the registry's tag now names another image (CheckUpdates).
+	Update bool
 }
 
 // Sort keys for the gallery.
@@ -46,6 +48,8 @@ type Images struct {
 	sortBy   string
 	err      error
 	watchers observers
+	// updates are the tags whose registry names another image now.
+	updates map[string]string
 }
 
 // NewImages makes the gallery's state over an engine.
@@ -123,7 +127,9 @@ func (s *Images) Rows() []ImageRow {
 		}
 		for _, t := range img.RepoTags {
 			repo, tag := splitRepoTag(t)
-			rows = append(rows, ImageRow{ID: img.ID, ShortID: short, Repository: repo, Tag: tag, Ref: t, Size: img.Size, Created: img.Created, Containers: img.Containers})
+			_, newer := s.updates[t]
+			rows = append(rows, ImageRow{ID: img.ID, ShortID: short, Repository: repo, Tag: tag, Ref: t, Size: img.Size, Created: img.Created, Containers: img.Containers,
+				Update: newer && repoDigest(img.RepoDigests, t) != s.updates[t]})
 		}
 	}
 	if s.filter != "" {

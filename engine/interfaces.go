@@ -38,6 +38,9 @@ type Registry interface {
 	Search(ctx context.Context, term string, limit int, auth *AuthConfig) ([]SearchResult, error)
 	// Tags lists the tags of a repository in a registry.
 	Tags(ctx context.Context, repository string, auth *AuthConfig) ([]string, error)
+	// Distribution asks the registry what ref names now, without pulling
+	// it (docker's /distribution/{name}/json): its manifest's digest.
+	Distribution(ctx context.Context, ref string, auth *AuthConfig) (Distribution, error)
 	// Login checks credentials against auth.ServerAddress's registry
 	// (Docker Hub when empty); a refusal is ErrUnauthorized.
 	Login(ctx context.Context, auth *AuthConfig) error

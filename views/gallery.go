@@ -42,7 +42,7 @@ type Gallery struct {
 	selected int
 }
 
-var galleryColumns = []string{"Repository", "Tag", "Image ID", "Size", "Created"}
+var galleryColumns = []string{"Repository", "Tag", "Image ID", "Size", "Created", "Registry"}
 
 // NewGallery builds the Images panel over s.
 func NewGallery(c *app.Core, w fyne.Window, acts GalleryActions) *Gallery {
@@ -74,7 +74,7 @@ func NewGallery(c *app.Core, w fyne.Window, acts GalleryActions) *Gallery {
 		}
 	}
 	g.Table.ShowHeaderColumn = false
-	for i, wd := range []float32{260, 110, 130, 90, 130} {
+	for i, wd := range []float32{260, 110, 130, 90, 130, 120} {
 		g.Table.SetColumnWidth(i, wd)
 	}
 	g.Table.OnSelected = func(id widget.TableCellID) { g.selected = id.Row; g.updateButtons() }
@@ -95,12 +95,15 @@ func NewGallery(c *app.Core, w fyne.Window, acts GalleryActions) *Gallery {
 	g.Buttons["Pull…"] = pull
 	login := widget.NewButton("Log in…", func() { ShowLogin(c, w, "", nil) })
 	g.Buttons["Log in…"] = login
+	check := widget.NewButton("Check for updates", g.checkUpdates)
+	g.Buttons["Check for updates"] = check
 	bar := container.NewHBox(pull,
 		add("Run", func(r app.ImageRow) {
 			if acts.Run != nil {
 				acts.Run(r.Ref)
 			}
 		}),
+		add("Update…", g.update),
 		add("Tag…", g.showTag), add("Push", g.push), add("Remove", g.remove),
 		add("Inspect", g.inspect), add("History", g.history),
 		add("Layers", func(r app.ImageRow) {
@@ -108,7 +111,7 @@ func NewGallery(c *app.Core, w fyne.Window, acts GalleryActions) *Gallery {
 				acts.ExploreLayers(r.Ref)
 			}
 		}),
-		login)
+		login, check)
 	top := container.NewBorder(nil, nil, nil, container.NewHBox(g.Sort, g.Dangling), g.Filter)
 	tip := container.NewHBox(NewConcept("image"), NewConcept("tag"), NewConcept("registry"))
 	g.Object = container.NewBorder(container.NewVBox(top, bar), tip, nil, nil, container.NewStack(g.Table, container.NewCenter(g.Empty)))
@@ -127,6 +130,11 @@ func (g *Gallery) cell(r app.ImageRow, col int) string {
 		return r.ShortID
 	case 3:
 		return HumanSize(r.Size)
+	case 5:
+		if r.Update {
+			return "newer there"
+		}
+		return ""
 	}
 	return HumanAge(r.Created, time.Now())
 }
@@ -169,11 +177,14 @@ func (g *Gallery) reload() {
 }
 
 func (g *Gallery) updateButtons() {
-	_, ok := g.Selected()
+	r, ok := g.Selected()
 	for name, b := range g.Buttons {
-		if name == "Pull…" || name == "Log in…" || ok {
+		switch {
+		case name == "Update…" && !r.Update:
+			b.Disable()
+		case name == "Pull…" || name == "Log in…" || name == "Check for updates" || ok:
 			b.Enable()
-		} else {
+		default:
 			b.Disable()
 		}
 	}
@@ -188,6 +199,65 @@ func showError(err error, w fyne.Window) {
 }
 
 func (g *Gallery) showPull() { ShowPull(g.core, g.win, "") }
+
+// checkUpdates asks the registries whether the images' tags moved on, and
+// says what it found.
+func (g *Gallery) checkUpdates() {
+	b := g.Buttons["Check for updates"]
+	b.Disable()
+	go func() {
+		err := g.state.CheckUpdates(g.core.Context())
+		onMain(func() {
+			b.Enable()
+			n := 0
+			for _, r := range g.state.Rows() {
+				if r.Update {
+					n++
+				}
+			}
+			switch {
+			case err != nil && n == 0:
+				showError(fmt.Errorf("could not ask every registry: %w", err), g.win)
+			case n == 0:
+				dialog.ShowInformation("Up to date", "Every image you pulled is the one its registry names now.", g.win)
+			default:
+				dialog.ShowInformation("Updates", fmt.Sprintf("%s a newer image in its registry: select it and choose Update….", app.Plural(n, "image has", "images have")), g.win)
+			}
+		})
+	}()
+}
+
+// update pulls the row's newer image and recreates the containers that
+// ran the old one, after saying so.
+func (g *Gallery) update(r app.ImageRow) {
+	msg := fmt.Sprintf("Pull the newer %s. Containers that run the old one are made again from the new one, with the same name and settings, and started if they were running; what they wrote inside themselves (not in volumes) is not kept.", r.Ref)
+	l := widget.NewLabel(msg)
+	l.Wrapping = fyne.TextWrapWord
+	dialog.ShowCustomConfirm("Update "+r.Ref+"?", "Update", "Cancel", l, func(ok bool) {
+		if !ok {
+			return
+		}
+		ctx, cancel := context.WithCancel(g.core.Context())
+		bar := widget.NewProgressBarInfinite()
+		d := dialog.NewCustom("Updating "+r.Ref, "Cancel", container.NewVBox(widget.NewLabel("Pulling the newer image…"), bar), g.win)
+		d.SetOnClosed(cancel)
+		d.Show()
+		go func() {
+			recreated, err := g.core.UpdateImage(ctx, r.Ref, app.NewTransfer(nil))
+			onMain(func() {
+				d.Hide()
+				if err == nil {
+					text := r.Ref + " is up to date."
+					if len(recreated) > 0 {
+						text += " Made again from it: " + strings.Join(recreated, ", ") + "."
+					}
+					dialog.ShowInformation("Updated", text, g.win)
+				}
+				showErrorOrLogin(g.core, g.win, r.Ref, err, func() { g.update(r) })
+			})
+		}()
+	}, g.win)
+}
 
 // ShowPull asks for an image name (unless ref is given) and pulls it with
 // one progress bar per layer, a total, and Cancel.

@@ -112,6 +112,49 @@ func TestGalleryHighlightFollowsTheSelectedImage(t *testing.T) {
 	}
 }
 
+// An image whose tag moved on in its registry says so in its row, and
+// only then offers Update…; the update pulls it and recreates the
+// container that ran it.
+func TestGalleryOffersAnUpdate(t *testing.T) {
+	core, fake := fakeCore(t)
+	test.NewTempApp(t)
+	ctx := context.Background()
+	go app.Follow(core.Context(), fake, core.Images, core.Containers)
+	ref := "registry.example/me/web:stable"
+	fake.Publish(ref, smallImage(t))
+	w := test.NewTempWindow(t, nil)
+	g := NewGallery(core, w, GalleryActions{})
+	w.SetContent(g.Object)
+	if err := core.Images.Pull(ctx, ref, app.NewTransfer(nil)); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := fake.Containers().Create(ctx, engine.ContainerSpec{Name: "web", Image: ref})
+	fake.Containers().Start(ctx, id)
+	waitUI(t, "the image", func() bool { return len(g.Rows()) == 1 })
+	g.Select(0)
+	test.Tap(g.Buttons["Check for updates"])
+	waitUI(t, "the check", func() bool { return !g.Buttons["Check for updates"].Disabled() && topOverlay(w) != nil })
+	if g.cell(g.Rows()[0], 5) != "" || !g.Buttons["Update…"].Disabled() {
+		t.Fatalf("an image its registry still names: %q, Update… enabled %v", g.cell(g.Rows()[0], 5), !g.Buttons["Update…"].Disabled())
+	}
+	test.Tap(buttonIn(topOverlay(w), "OK")) // "Up to date"
+
+	fake.Publish(ref, smallImage(t)) // the tag moves on
+	test.Tap(g.Buttons["Check for updates"])
+	waitUI(t, "the update", func() bool { return len(g.Rows()) == 1 && g.Rows()[0].Update && buttonIn(topOverlay(w), "OK") != nil })
+	if g.cell(g.Rows()[0], 5) != "newer there" || g.Buttons["Update…"].Disabled() {
+		t.Fatalf("the row %q, Update… disabled %v", g.cell(g.Rows()[0], 5), g.Buttons["Update…"].Disabled())
+	}
+	test.Tap(buttonIn(topOverlay(w), "OK")) // "Updates"
+	old, _ := fake.Containers().Inspect(ctx, "web")
+	test.Tap(g.Buttons["Update…"])
+	test.Tap(buttonIn(topOverlay(w), "Update"))
+	waitUI(t, "the recreated container", func() bool {
+		ct, err := fake.Containers().Inspect(ctx, "web")
+		return err == nil && ct.ID != old.ID && ct.ImageID != old.ImageID && ct.State.Status == engine.StatusRunning
+	})
+}
+
 func TestReselect(t *testing.T) {
 	key := func(s string) string { return s }
 	for _, tc := range []struct {

@@ -256,6 +256,9 @@ func (w *Window) Connect(c *app.Core) {
 	c.OnStatus(func(st app.Status) { onMain(func() { w.showStatus(st) }) })
 	w.showStatus(c.Status()) // what happened before the line above listened
 	c.Follow()
+	// Once a day, as Docker Desktop does, without pulling: a tag that moved
+	// on in its registry shows in the gallery.
+	go c.Images.CheckUpdatesEvery(c.Context(), 20*time.Second, 24*time.Hour)
 	if w.Settings.Welcome == nil || *w.Settings.Welcome {
 		w.ShowWelcome()
 	}

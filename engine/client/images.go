@@ -323,6 +323,28 @@ func (c *Client) Tags(ctx context.Context, repository string, auth *engine.AuthC
 	return tags, nil
 }
 
+// Distribution asks the engine what a registry's ref names now: its
+// manifest's digest and platforms, without pulling it.
+func (c *Client) Distribution(ctx context.Context, ref string, auth *engine.AuthConfig) (engine.Distribution, error) {
+	var d engine.Distribution
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/distribution/"+ref+"/json", nil)
+	if err != nil {
+		return d, err
+	}
+	if h := authHeader(auth); h != "" {
+		req.Header.Set(registry.AuthHeader, h)
+	}
+	resp, err := c.send(req)
+	if err != nil {
+		return d, naming("look up", ref, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		return d, fmt.Errorf("look up %s: %w", ref, err)
+	}
+	return d, nil
+}
+
 // Login asks the engine to check credentials against a registry, as
 // docker login does (POST /auth); the engine keeps nothing.
 func (c *Client) Login(ctx context.Context, auth *engine.AuthConfig) error {

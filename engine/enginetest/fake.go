@@ -35,6 +35,7 @@ type Fake struct {
 	images     map[string]v1.Image // by ID
 	tags       map[string]string   // familiar name -> ID
 	remote     map[string]v1.Image // what Pull finds, by familiar name
+	pulled     map[string][]string // image ID -> "repo@digest" it was pulled as
 	containers map[string]*fakeContainer
 	order      []string // container IDs, oldest first
 	seq        int
@@ -54,7 +55,7 @@ type fakeContainer struct {
 
 // NewFake makes an empty fake engine.
 func NewFake() *Fake {
-	return &Fake{images: map[string]v1.Image{}, tags: map[string]string{}, remote: map[string]v1.Image{}, containers: map[string]*fakeContainer{}, volumes: map[string]engine.Volume{}, Output: []string{"ready"}}
+	return &Fake{images: map[string]v1.Image{}, tags: map[string]string{}, remote: map[string]v1.Image{}, pulled: map[string][]string{}, containers: map[string]*fakeContainer{}, volumes: map[string]engine.Volume{}, Output: []string{"ready"}}
 }
 
 // Publish puts img in the fake registry under ref (Pull finds it there).
@@ -135,7 +136,7 @@ func (f *Fake) List(ctx context.Context) ([]engine.ImageSummary, error) {
 }
 
 func (f *Fake) summary(id string, img v1.Image) engine.ImageSummary {
-	s := engine.ImageSummary{ID: id, RepoTags: f.namesOf(id)}
+	s := engine.ImageSummary{ID: id, RepoTags: f.namesOf(id), RepoDigests: slices.Clone(f.pulled[id])}
 	if cf, err := img.ConfigFile(); err == nil {
 		s.Created = cf.Created.Time
 		s.Labels = cf.Config.Labels
@@ -266,6 +267,15 @@ func (f *Fake) Pull(ctx context.Context, ref string, auth *engine.AuthConfig, pr
 		progress(engine.Progress{Status: engine.ProgressDone, Message: "Downloaded newer image for " + ref})
 	}
 	id := f.Store(ref, img)
+	if d, err := img.Digest(); err == nil {
+		repo := familiar(ref)
+		if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+			repo = repo[:i]
+		}
+		f.mu.Lock()
+		f.pulled[id] = append(f.pulled[id], repo+"@"+d.String())
+		f.mu.Unlock()
+	}
 	f.publish("image", "pull", familiar(ref), nil)
 	return id, nil
 }
@@ -331,6 +341,24 @@ func (f *Fake) Tags(ctx context.Context, repository string, auth *engine.AuthCon
 	slices.Sort(out)
 	slices.Reverse(out)
 	return out, nil
+}
+
+// Distribution implements engine.Registry: the fake registry's manifest
+// digest for ref.
+func (f *Fake) Distribution(ctx context.Context, ref string, auth *engine.AuthConfig) (engine.Distribution, error) {
+	f.mu.Lock()
+	img, ok := f.remote[familiar(ref)]
+	f.mu.Unlock()
+	var d engine.Distribution
+	if !ok {
+		return d, fmt.Errorf("look up %s: manifest unknown: %w", ref, engine.ErrNotFound)
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return d, err
+	}
+	d.Descriptor.Digest = digest.String()
+	return d, nil
 }
 
 // Save implements engine.Archives: a real docker-archive tarball.
