@@ -56,6 +56,9 @@ type Core struct {
 	Containers *Containers
 	Search     *Search
 	Volumes    *Volumes
+	// Attention notifies of long work that ended while the window was in
+	// the background.
+	Attention *Attention
 
 	info EngineInfo
 	// forwards are local ports carried to a remote engine's host.
@@ -165,6 +168,7 @@ func NewCore(ctx context.Context, roles Roles, s Settings, vm VMHandle) *Core {
 	c.Containers = NewContainers(roles.Containers)
 	c.Search = NewSearch(roles.Registry, s.DefaultRegistry)
 	c.Volumes = NewVolumes(roles.Volumes)
+	c.Attention = &Attention{}
 	if vm != nil {
 		st := vm.Status()
 		c.status = Status{Line: st.Line(), VM: &st}

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -410,6 +411,7 @@ func (p *EditorPanel) startBuild() {
 	start := time.Now()
 	go func() {
 		res, err := p.log.Build(p.core.Context(), p.builder, p.ed, req)
+		p.core.Attention.Done("Build "+cmp.Or(strings.TrimSpace(req.Tag), "of "+p.ed.Path()), start, err)
 		onMain(func() {
 			p.Build.Enable()
 			p.Cancel.Disable()

@@ -242,8 +242,10 @@ func (g *Gallery) update(r app.ImageRow) {
 		d := dialog.NewCustom("Updating "+r.Ref, "Cancel", container.NewVBox(widget.NewLabel("Pulling the newer image…"), bar), g.win)
 		d.SetOnClosed(cancel)
 		d.Show()
+		started := time.Now()
 		go func() {
 			recreated, err := g.core.UpdateImage(ctx, r.Ref, app.NewTransfer(nil))
+			g.core.Attention.Done("Update "+r.Ref, started, err)
 			onMain(func() {
 				d.Hide()
 				if err == nil {
@@ -312,8 +314,10 @@ func pullWithProgress(c *app.Core, w fyne.Window, ref string) {
 	d.SetOnClosed(cancel)
 	d.Resize(fyne.NewSize(480, 360))
 	d.Show()
+	started := time.Now()
 	go func() {
 		err := c.Images.Pull(ctx, ref, tr)
+		c.Attention.Done("Pull "+ref, started, err)
 		onMain(func() {
 			d.Hide()
 			showErrorOrLogin(c, w, ref, err, func() { pullWithProgress(c, w, ref) })
@@ -345,8 +349,10 @@ func (g *Gallery) push(r app.ImageRow) {
 	d := dialog.NewCustom("Pushing "+r.Ref, "Cancel", container.NewVBox(widget.NewLabel("Uploading the layers the registry does not have…"), bar), g.win)
 	d.SetOnClosed(cancel)
 	d.Show()
+	started := time.Now()
 	go func() {
 		err := g.state.Push(ctx, r.Ref, app.NewTransfer(nil))
+		g.core.Attention.Done("Push "+r.Ref, started, err)
 		onMain(func() {
 			d.Hide()
 			if err == nil {

@@ -202,6 +202,7 @@ func (w *Window) showNoEngine(s app.Settings, err error) {
 func (w *Window) Connect(c *app.Core) {
 	w.Core = c
 	w.Status.SetText(c.Status().Line)
+	w.notifyLongJobs(c)
 	editor := app.NewEditor("")
 	editor.Debounce = 150 * time.Millisecond
 	if w.Settings.WatchDebounce.Duration > 0 {
@@ -262,6 +263,16 @@ func (w *Window) Connect(c *app.Core) {
 	if w.Settings.Welcome == nil || *w.Settings.Welcome {
 		w.ShowWelcome()
 	}
+}
+
+// notifyLongJobs has the Core's long jobs (pulls, builds, pushes over
+// app.LongJob) end in a desktop notification when the window has lost the
+// focus meanwhile.
+func (w *Window) notifyLongJobs(c *app.Core) {
+	a := fyne.CurrentApp()
+	c.Attention.Notify = func(title, body string) { a.SendNotification(fyne.NewNotification(title, body)) }
+	a.Lifecycle().SetOnExitedForeground(func() { c.Attention.SetBackground(true) })
+	a.Lifecycle().SetOnEnteredForeground(func() { c.Attention.SetBackground(false) })
 }
 
 // showStatus puts the Core's news in the status bar, and explains a VM

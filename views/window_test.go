@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -246,4 +247,35 @@ func TestLayersAndLinesLeadToEachOther(t *testing.T) {
 	if got := w.Layers.LineOf(w.Layers.Model().Layers[0]); got != 2 {
 		t.Errorf("by the history alone, the COPY's layer is from line %d, want 2", got)
 	}
+}
+
+// A pull that ends while the window is in the background ends in a
+// desktop notification; one that ends while it has the focus does not.
+func TestLongPullNotifiesInTheBackground(t *testing.T) {
+	a := test.NewTempApp(t)
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(settings, []byte("welcome = false\n"), 0o644)
+	var fake *enginetest.Fake
+	open := func(ctx context.Context, s app.Settings, progress app.Progress, _ ...app.OpenOption) (*app.Core, error) {
+		fake = enginetest.NewFake()
+		return app.NewCore(ctx, app.Roles{Images: fake, Registry: fake, Archives: fake, Events: fake, Builder: fake, Containers: fake.Containers(), Disk: fake, Volumes: fake}, s, nil), nil
+	}
+	w := Start(a, Options{SettingsPath: settings, Open: open})
+	waitUI(t, "the panels", func() bool { return w.Tabs != nil })
+	defer w.Win.Close()
+	w.Core.Attention.After = time.Nanosecond // every job is long here
+	fake.Publish("registry.example/busybox:1.36", smallImage(t))
+	lc := a.Lifecycle().(interface {
+		OnExitedForeground() func()
+		OnEnteredForeground() func()
+	})
+	pull := func() {
+		pullWithProgress(w.Core, w.Win, "registry.example/busybox:1.36")
+		waitUI(t, "the pull", func() bool { return topOverlay(w.Win) == nil })
+	}
+	test.AssertNotificationSent(t, nil, pull)
+	lc.OnExitedForeground()()
+	test.AssertNotificationSent(t, fyne.NewNotification("Pull registry.example/busybox:1.36 finished", "It took 0s."), pull)
+	lc.OnEnteredForeground()()
+	test.AssertNotificationSent(t, nil, pull)
 }
