@@ -322,13 +322,13 @@ func ShowLogs(core *app.Core, c engine.Container, parent fyne.Window) {
 
 // RunDialog is the form that starts a container.
 type RunDialog struct {
-	Image, Name, Ports, Env, Volumes, Command *widget.Entry
+	Image, Name, Ports, Env, Volumes, Command *escEntry
 	Dialog                                    dialog.Dialog
 }
 
 // ShowRun opens the Run dialog for image; onStarted gets the new container's ID.
 func ShowRun(c *app.Core, image string, w fyne.Window, onStarted func(id string)) *RunDialog {
-	d := &RunDialog{Image: widget.NewEntry(), Name: widget.NewEntry(), Ports: widget.NewEntry(), Env: widget.NewMultiLineEntry(), Volumes: widget.NewMultiLineEntry(), Command: widget.NewEntry()}
+	d := &RunDialog{Image: newEscEntry(w), Name: newEscEntry(w), Ports: newEscEntry(w), Env: newEscMultiLineEntry(w), Volumes: newEscMultiLineEntry(w), Command: newEscEntry(w)}
 	d.Image.SetText(image)
 	d.Name.SetPlaceHolder("optional, e.g. web")
 	d.Ports.SetPlaceHolder("HOST:CONTAINER, e.g. 8080:80")
@@ -358,7 +358,7 @@ func ShowRun(c *app.Core, image string, w fyne.Window, onStarted func(id string)
 	}, w)
 	form.Resize(fyne.NewSize(520, 460))
 	d.Dialog = form
-	for _, e := range []*widget.Entry{d.Image, d.Name, d.Ports, d.Command} {
+	for _, e := range []*escEntry{d.Image, d.Name, d.Ports, d.Command} {
 		e.OnSubmitted = func(string) { form.Submit() } // Enter runs it
 	}
 	form.Show()

@@ -268,7 +268,7 @@ func ShowPull(c *app.Core, w fyne.Window, ref string) {
 		pullWithProgress(c, w, ref)
 		return
 	}
-	entry := widget.NewEntry()
+	entry := newEscEntry(w)
 	entry.SetPlaceHolder("e.g. python:3.12-slim or nginx")
 	d := dialog.NewForm("Pull an image", "Pull", "Cancel", []*widget.FormItem{
 		widget.NewFormItem("Image", entry),
@@ -326,7 +326,7 @@ func pullWithProgress(c *app.Core, w fyne.Window, ref string) {
 }
 
 func (g *Gallery) showTag(r app.ImageRow) {
-	entry := widget.NewEntry()
+	entry := newEscEntry(g.win)
 	entry.SetPlaceHolder("name:tag, e.g. localhost:5000/me/app:v1")
 	dialog.ShowForm("Tag "+r.Ref, "Tag", "Cancel", []*widget.FormItem{widget.NewFormItem("New name", entry)}, func(ok bool) {
 		if !ok || strings.TrimSpace(entry.Text) == "" {

@@ -15,14 +15,14 @@ import (
 // LoginDialog asks for a registry account; the Core checks it with the
 // engine and keeps it where docker login does.
 type LoginDialog struct {
-	Registry, User, Password *widget.Entry
+	Registry, User, Password *escEntry
 	Dialog                   *dialog.FormDialog
 }
 
 // ShowLogin opens the Log in dialog for server (a registry's host; empty
 // for Docker Hub); then runs after a login that succeeded.
 func ShowLogin(c *app.Core, w fyne.Window, server string, then func()) *LoginDialog {
-	d := &LoginDialog{Registry: widget.NewEntry(), User: widget.NewEntry(), Password: widget.NewPasswordEntry()}
+	d := &LoginDialog{Registry: newEscEntry(w), User: newEscEntry(w), Password: newEscPasswordEntry(w)}
 	d.Registry.SetText(server)
 	d.Registry.SetPlaceHolder("empty for Docker Hub, or a host like ghcr.io or localhost:5000")
 	d.User.SetPlaceHolder("user name")
@@ -47,7 +47,7 @@ func ShowLogin(c *app.Core, w fyne.Window, server string, then func()) *LoginDia
 			})
 		}()
 	}, w)
-	for _, e := range []*widget.Entry{d.Registry, d.User, d.Password} {
+	for _, e := range []*escEntry{d.Registry, d.User, d.Password} {
 		e.OnSubmitted = func(string) { d.Dialog.Submit() }
 	}
 	d.Dialog.Resize(fyne.NewSize(520, d.Dialog.MinSize().Height))

@@ -73,7 +73,7 @@ func (w *Window) shortcutHelp() string {
 	for _, s := range w.shortcuts() {
 		parts = append(parts, s.desktop().ShortcutName()[len("CustomDesktop:"):]+" "+s.what)
 	}
-	return "Keyboard: " + strings.Join(parts, " · ") + " · Delete removes the selection (after asking) · F5 reads the list again · Enter submits a dialog"
+	return "Keyboard: " + strings.Join(parts, " · ") + " · Delete removes the selection (after asking) · F5 reads the list again · Enter submits a dialog, Escape closes it"
 }
 
 // shortcutEntry is a multi-line entry that lets the window's shortcuts
@@ -100,10 +100,14 @@ func (e *shortcutEntry) TypedShortcut(s fyne.Shortcut) {
 	e.Entry.TypedShortcut(s)
 }
 
-// typedKey takes the keys no widget has the focus for: Delete removes the
-// current panel's selection (its Remove, which asks first), F5 reads the
-// panel's list again.
+// typedKey takes the keys no widget has the focus for: Escape closes the
+// dialog on top, Delete removes the current panel's selection (its Remove,
+// which asks first), F5 reads the panel's list again.
 func (w *Window) typedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyEscape {
+		closeTopDialog(w.Win)
+		return
+	}
 	if w.Tabs == nil || w.Tabs.Selected() == nil {
 		return
 	}

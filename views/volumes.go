@@ -137,7 +137,7 @@ func (p *VolumesPanel) do(what func(ctx context.Context) (string, error)) {
 }
 
 func (p *VolumesPanel) showCreate() {
-	entry := widget.NewEntry()
+	entry := newEscEntry(p.win)
 	entry.SetPlaceHolder("e.g. data (letters, digits, . _ -)")
 	d := dialog.NewForm("Create a volume", "Create", "Cancel", []*widget.FormItem{widget.NewFormItem("Name", entry)}, func(ok bool) {
 		if name := strings.TrimSpace(entry.Text); ok && name != "" {

@@ -366,7 +366,7 @@ func (w *Window) welcomeStep(i int) {
 // ShowSettings edits config.toml.
 func (w *Window) ShowSettings() {
 	s := w.Settings
-	eng := widget.NewEntry()
+	eng := newEscEntry(w.Win)
 	eng.SetText(s.Engine)
 	eng.SetPlaceHolder("unix:///…, tcp://host:2376, ssh://me@host (overrides the context)")
 	contexts, _ := app.Contexts()
@@ -377,14 +377,14 @@ func (w *Window) ShowSettings() {
 	ctxSel := widget.NewSelect(names, nil)
 	ctxSel.PlaceHolder = "none: $DOCKER_HOST, $DOCKER_CONTEXT, else Berth's own"
 	ctxSel.SetSelected(s.Context)
-	reg := widget.NewEntry()
+	reg := newEscEntry(w.Win)
 	reg.SetText(s.DefaultRegistry)
-	insecure := widget.NewEntry()
+	insecure := newEscEntry(w.Win)
 	insecure.SetText(strings.Join(s.InsecureRegistries, ", "))
 	insecure.SetPlaceHolder("host:port, …")
 	th := widget.NewSelect([]string{"system", "light", "dark"}, nil)
 	th.SetSelected(s.Theme)
-	deb := widget.NewEntry()
+	deb := newEscEntry(w.Win)
 	deb.SetText(s.WatchDebounce.Duration.String())
 	dialog.ShowForm("Settings", "Save", "Cancel", []*widget.FormItem{
 		widget.NewFormItem("Engine context", ctxSel), widget.NewFormItem("Engine address", eng), widget.NewFormItem("Search registry", reg),

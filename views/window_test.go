@@ -12,6 +12,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -278,4 +279,67 @@ func TestLongPullNotifiesInTheBackground(t *testing.T) {
 	test.AssertNotificationSent(t, fyne.NewNotification("Pull registry.example/busybox:1.36 finished", "It took 0s."), pull)
 	lc.OnEnteredForeground()()
 	test.AssertNotificationSent(t, nil, pull)
+}
+
+// Escape closes the dialog on top as its dismiss button would, whether an
+// entry in it has the focus or nothing has: a form (Pull), a confirmation
+// (Remove, which then removes nothing), a message, a progress dialog
+// (whose Cancel stops the work).
+func TestEscapeClosesDialogs(t *testing.T) {
+	a := test.NewTempApp(t)
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(settings, []byte("welcome = false\n"), 0o644)
+	var fake *enginetest.Fake
+	open := func(ctx context.Context, s app.Settings, progress app.Progress, _ ...app.OpenOption) (*app.Core, error) {
+		fake = enginetest.NewFake()
+		return app.NewCore(ctx, app.Roles{Images: fake, Registry: fake, Archives: fake, Events: fake, Builder: fake, Containers: fake.Containers(), Disk: fake, Volumes: fake}, s, nil), nil
+	}
+	w := Start(a, Options{SettingsPath: settings, Open: open})
+	waitUI(t, "the panels", func() bool { return w.Tabs != nil })
+	defer w.Win.Close()
+	escape := &fyne.KeyEvent{Name: fyne.KeyEscape}
+	overlays := func() int { return len(w.Win.Canvas().Overlays().List()) }
+
+	test.Tap(w.Gallery.Buttons["Pull…"])
+	entry, _ := find(topOverlay(w.Win), func(o fyne.CanvasObject) bool { _, ok := o.(*escEntry); return ok }).(*escEntry)
+	if entry == nil {
+		t.Fatal("the Pull dialog has no entry")
+	}
+	w.Win.Canvas().Focus(entry)
+	test.Type(entry, "busybox")
+	entry.TypedKey(escape)
+	if overlays() != 0 {
+		t.Fatal("Escape in the Pull dialog's entry left it open")
+	}
+
+	fake.Store("busybox:1.36", smallImage(t))
+	w.Core.Images.Refresh(context.Background())
+	waitUI(t, "the image", func() bool { return len(w.Gallery.Rows()) == 1 })
+	w.Gallery.Select(0)
+	test.Tap(w.Gallery.Buttons["Remove"])
+	if overlays() != 1 {
+		t.Fatal("Remove asked nothing")
+	}
+	w.typedKey(escape)
+	if overlays() != 0 {
+		t.Fatal("Escape left the confirmation open")
+	}
+	if _, err := fake.Inspect(context.Background(), "busybox:1.36"); err != nil {
+		t.Fatalf("Escape on 'Remove?' removed the image: %v", err)
+	}
+
+	dialog.ShowInformation("Done", "It worked.", w.Win)
+	w.typedKey(escape)
+	if overlays() != 0 {
+		t.Fatal("Escape left a message open")
+	}
+
+	cancelled := false
+	d := dialog.NewCustom("Pulling", "Cancel", widget.NewProgressBarInfinite(), w.Win)
+	d.SetOnClosed(func() { cancelled = true })
+	d.Show()
+	w.typedKey(escape)
+	if overlays() != 0 || !cancelled {
+		t.Fatalf("Escape on a progress dialog: open %d, cancelled %v", overlays(), cancelled)
+	}
 }
