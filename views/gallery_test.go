@@ -189,12 +189,12 @@ func TestLoginIsOfferedAndKept(t *testing.T) {
 	if login == nil {
 		t.Fatal("no Log in dialog for a refused push")
 	}
-	reg := find(topOverlay(w), func(o fyne.CanvasObject) bool { e, ok := o.(*widget.Entry); return ok && e.Text == "ghcr.io" })
+	reg := find(topOverlay(w), func(o fyne.CanvasObject) bool { e, ok := o.(*escEntry); return ok && e.Text == "ghcr.io" })
 	if reg == nil {
 		t.Fatal("the dialog does not name the registry")
 	}
-	user := find(topOverlay(w), func(o fyne.CanvasObject) bool { e, ok := o.(*widget.Entry); return ok && e.PlaceHolder == "user name" }).(*widget.Entry)
-	pass := find(topOverlay(w), func(o fyne.CanvasObject) bool { e, ok := o.(*widget.Entry); return ok && e.Password }).(*widget.Entry)
+	user := find(topOverlay(w), func(o fyne.CanvasObject) bool { e, ok := o.(*escEntry); return ok && e.PlaceHolder == "user name" }).(*escEntry)
+	pass := find(topOverlay(w), func(o fyne.CanvasObject) bool { e, ok := o.(*escEntry); return ok && e.Password }).(*escEntry)
 	user.SetText("me")
 	pass.SetText("token")
 	test.Tap(login)

@@ -344,7 +344,7 @@ func TestVolumesPanel(t *testing.T) {
 	}
 
 	test.Tap(p.Buttons["Create…"])
-	entry := find(topOverlay(w), func(o fyne.CanvasObject) bool { e, ok := o.(*widget.Entry); return ok && e.Visible() }).(*widget.Entry)
+	entry := find(topOverlay(w), func(o fyne.CanvasObject) bool { e, ok := o.(*escEntry); return ok && e.Visible() }).(*escEntry)
 	entry.SetText("data")
 	entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	waitUI(t, "the new volume", func() bool { return len(p.Items()) == 4 })
