@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/client"
 )
 
@@ -25,7 +26,7 @@ type connection struct {
 }
 
 func (c *connection) roles() Roles {
-	return Roles{Images: c.client, Registry: c.client, Archives: c.client, Events: c.client, Builder: c.client, Containers: c.client.Containers(), Disk: c.client, Volumes: c.client, Files: c.client}
+	return Roles{Images: c.client, Registry: c.client, Archives: c.client, Events: c.client, Builder: c.client, Containers: c.client.Containers(), Disk: c.client, Volumes: c.client, Files: c.client, Terminals: clientTerminals{c.client}}
 }
 
 // dial makes a client for address and asks the engine what it is: the
@@ -194,4 +195,15 @@ func ProbeBerthd(ctx context.Context) (EngineInfo, error) {
 		return EngineInfo{Address: client.BerthHost()}, err
 	}
 	return conn.info, nil
+}
+
+// clientTerminals are the client's exec terminals as the app's role.
+type clientTerminals struct{ c *client.Client }
+
+func (t clientTerminals) OpenTerminal(ctx context.Context, container string, spec engine.ExecSpec) (TerminalConn, error) {
+	term, err := t.c.ExecTerminal(ctx, container, spec)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return term, nil
 }

@@ -26,6 +26,8 @@ type Roles struct {
 	Volumes engine.Volumes
 	// Files copy into containers (docker cp); nil for an engine without.
 	Files FileCopier
+	// Terminals open shells in containers; nil for an engine without.
+	Terminals Terminals
 }
 
 // FileCopier copies files into a container, as docker cp does.

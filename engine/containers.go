@@ -225,7 +225,13 @@ type ExecSpec struct {
 	Tty                         bool
 	ConsoleHeight, ConsoleWidth uint
 	Privileged                  bool
+	// Resizes, with Tty, carries the terminal's new sizes while the
+	// process runs (docker's exec resize).
+	Resizes <-chan TermSize `json:"-"`
 }
+
+// TermSize is a terminal's size in characters.
+type TermSize struct{ Height, Width uint }
 
 // ContainerStats is one sample of a container's resource use.
 type ContainerStats struct {

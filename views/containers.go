@@ -123,6 +123,7 @@ func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 			}, w)
 		}),
 		act("Logs", func(ct engine.Container) { ShowLogs(c, ct, w) }),
+		act("Terminal", func(ct engine.Container) { ShowTerminal(c, ct) }),
 		act("Open in browser", func(c engine.Container) {
 			reach, err := p.core.Reach(c)
 			if err != nil {
@@ -239,6 +240,8 @@ func (p *ContainersPanel) update() {
 			enable = ok && !running
 		case "Stop", "Restart":
 			enable = running
+		case "Terminal":
+			enable = running && p.core.Engine.Terminals != nil
 		case "Open in browser":
 			enable = running && app.URL(c) != ""
 		}

@@ -3,12 +3,14 @@ package views
 import (
 	"context"
 	"fmt"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/berth-dev/berth/app"
@@ -151,4 +153,52 @@ func TestEditorWatchToggleRebuildsAndKeepsRunning(t *testing.T) {
 	if p.Watching() != nil {
 		t.Fatal("the watch did not stop")
 	}
+}
+
+// A terminal into a running container, on a real engine: typed input runs
+// in the container and its output is drawn; the process's terminal
+// follows the window's size; closing the window hangs the shell up.
+func TestTerminalIntoAContainer(t *testing.T) {
+	e := apptest.Start(t)
+	test.NewTempApp(t)
+	ctx := context.Background()
+	if _, err := e.Core.Engine.Registry.Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	cc := e.Core.Engine.Containers
+	id, _ := cc.Create(ctx, engine.ContainerSpec{Name: "termed", Image: e.BusyboxRef, Cmd: []string{"sleep", "1000"}})
+	if err := cc.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Remove(ctx, id, true, false)
+	ct, _ := cc.Inspect(ctx, id)
+	tw := ShowTerminal(e.Core, ct)
+	waitUI(t, "the shell", func() bool { return strings.HasPrefix(tw.Status.Text, "A shell in termed") })
+	typeLine := func(line string) {
+		for _, r := range line {
+			tw.Term.TypedRune(r)
+		}
+		tw.Term.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	}
+	typeLine("echo round-$((40+2))-trip")
+	waitUI(t, "the echo", func() bool { return strings.Contains(tw.Term.Text(), "round-42-trip") })
+	tw.Win.Resize(fyne.NewSize(1000, 700))
+	time.Sleep(200 * time.Millisecond)
+	typeLine("stty size")
+	waitUI(t, "the size", func() bool {
+		for _, l := range strings.Split(tw.Term.Text(), "\n") {
+			var r, c int
+			if n, _ := fmt.Sscanf(strings.TrimSpace(l), "%d %d", &r, &c); n == 2 && r > 24 && c > 80 {
+				return true
+			}
+		}
+		return false
+	})
+	os.MkdirAll(filepath.Join("testdata", "screenshots"), 0o755)
+	if f, err := os.Create(filepath.Join("testdata", "screenshots", "terminal.png")); err == nil {
+		png.Encode(f, tw.Win.Canvas().Capture())
+		f.Close()
+	}
+	tw.Win.Close()
+	waitUI(t, "the hung-up shell to end", func() bool { return strings.HasPrefix(tw.Status.Text, "The shell ended") })
 }

@@ -640,6 +640,8 @@ type execInstance struct {
 	attachStderr  bool
 	running       bool
 	exitCode      *int
+	// resizes carries the terminal's sizes to the running process.
+	resizes chan engine.TermSize
 }
 
 func (s *server) execCreate(w http.ResponseWriter, r *http.Request, id string) {
@@ -661,7 +663,9 @@ func (s *server) execCreate(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	e := &execInstance{id: newExecID(), container: c.ID, attachStdin: req.AttachStdin, attachStdout: req.AttachStdout, attachStderr: req.AttachStderr,
-		spec: engine.ExecSpec{Cmd: req.Cmd, Env: req.Env, User: req.User, WorkingDir: req.WorkingDir, Tty: req.Tty, Privileged: req.Privileged}}
+		spec:    engine.ExecSpec{Cmd: req.Cmd, Env: req.Env, User: req.User, WorkingDir: req.WorkingDir, Tty: req.Tty, Privileged: req.Privileged},
+		resizes: make(chan engine.TermSize, 1)}
+	e.spec.Resizes = e.resizes
 	if req.ConsoleSize != nil {
 		e.spec.ConsoleHeight, e.spec.ConsoleWidth = req.ConsoleSize[0], req.ConsoleSize[1]
 	}
@@ -694,7 +698,26 @@ func (s *server) execRoutes(w http.ResponseWriter, r *http.Request, rest string)
 		s.execs.mu.Unlock()
 		writeJSON(w, http.StatusOK, resp)
 	case action == "resize" && r.Method == http.MethodPost:
-		w.WriteHeader(http.StatusOK) // exec terminals keep their first size for now
+		h, errH := strconv.ParseUint(r.URL.Query().Get("h"), 10, 16)
+		wd, errW := strconv.ParseUint(r.URL.Query().Get("w"), 10, 16)
+		if errH != nil || errW != nil {
+			writeError(w, http.StatusBadRequest, errors.New("resize: h and w must be numbers of rows and columns"))
+			return
+		}
+		size := engine.TermSize{Height: uint(h), Width: uint(wd)}
+		select { // the newest size wins; an older one not yet taken goes
+		case e.resizes <- size:
+		default:
+			select {
+			case <-e.resizes:
+			default:
+			}
+			select {
+			case e.resizes <- size:
+			default:
+			}
+		}
+		w.WriteHeader(http.StatusOK)
 	default:
 		writeError(w, http.StatusNotFound, errors.New("page not found"))
 	}

@@ -115,7 +115,7 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 		}
 		return nil, fmt.Errorf("cannot reach the engine at %s (is it running?): %w: %w", c.host, engine.ErrEngineUnreachable, err)
 	}
-	if resp.StatusCode/100 == 2 {
+	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusSwitchingProtocols { // 101: a hijacked stream
 		return resp, nil
 	}
 	defer resp.Body.Close()

@@ -108,7 +108,26 @@ func (rt *Runtime) Exec(ctx context.Context, name string, spec engine.ExecSpec, 
 		copiers.Add(1)
 		go func() { defer copiers.Done(); io.Copy(orDiscard(streams.Stdout), pty) }()
 		if streams.Stdin != nil {
-			go io.Copy(pty, streams.Stdin)
+			go func() {
+				io.Copy(pty, streams.Stdin)
+				// The client hung up its terminal: so does the process's,
+				// as a closed terminal window does to a shell.
+				proc.Signal(unix.SIGHUP)
+			}()
+		}
+		if spec.Resizes != nil {
+			done := make(chan struct{})
+			defer close(done)
+			go func() {
+				for {
+					select {
+					case s := <-spec.Resizes:
+						pty.Resize(console.WinSize{Height: uint16(s.Height), Width: uint16(s.Width)})
+					case <-done:
+						return
+					}
+				}
+			}()
 		}
 	}
 	rt.event("exec_start", rec, map[string]string{"command": strings.Join(spec.Cmd, " ")})
