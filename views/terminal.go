@@ -67,7 +67,9 @@ func ShowTerminal(core *app.Core, c engine.Container) *TerminalWindow {
 				}
 			}
 		}()
-		fyne.Do(func() { t.Status.SetText("A shell in " + c.Name + ": what you type runs there. Close the window to end it.") })
+		fyne.Do(func() {
+			t.Status.SetText("A shell in " + c.Name + ": what you type runs there. Close the window to end it.")
+		})
 		t.Term.RunWithConnection(conn, conn) // until the shell ends
 		msg := "The shell ended."
 		if code, ended, err := conn.ExitCode(context.WithoutCancel(ctx)); err == nil && ended && code != 0 {
