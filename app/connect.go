@@ -26,7 +26,7 @@ type connection struct {
 }
 
 func (c *connection) roles() Roles {
-	return Roles{Images: c.client, Registry: c.client, Archives: c.client, Events: c.client, Builder: c.client, Containers: c.client.Containers(), Disk: c.client, Volumes: c.client, Files: c.client, Terminals: clientTerminals{c.client}}
+	return Roles{Images: c.client, Registry: c.client, Archives: c.client, Events: c.client, Builder: c.client, Containers: c.client.Containers(), Disk: c.client, Volumes: c.client, Files: c.client, Terminals: clientTerminals{c.client}, Insight: c.client}
 }
 
 // dial makes a client for address and asks the engine what it is: the

@@ -28,6 +28,9 @@ type Roles struct {
 	Files FileCopier
 	// Terminals open shells in containers; nil for an engine without.
 	Terminals Terminals
+	// Insight lists a container's processes and file changes; nil for an
+	// engine without.
+	Insight engine.ContainerInsight
 }
 
 // FileCopier copies files into a container, as docker cp does.

@@ -122,6 +122,7 @@ func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 				}
 			}, w)
 		}),
+		act("Details", func(ct engine.Container) { ShowContainerDetail(c, ct) }),
 		act("Logs", func(ct engine.Container) { ShowLogs(c, ct, w) }),
 		act("Terminal", func(ct engine.Container) { ShowTerminal(c, ct) }),
 		act("Open in browser", func(c engine.Container) {

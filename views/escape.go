@@ -25,13 +25,11 @@ func closeTopDialog(w fyne.Window) bool {
 	return false
 }
 
-// cancelIcon names the icon Fyne's dialogs give their dismiss button.
-var cancelIcon = theme.CancelIcon().Name()
-
 // dismissButton finds a dialog's dismiss button: the one with the cancel
 // icon (confirm and form dialogs), else the last button that is not a
 // confirm (a dialog of one button, drawn after its content).
 func dismissButton(o fyne.CanvasObject) *widget.Button {
+	cancelIcon := theme.CancelIcon().Name() // the icon Fyne's dialogs give their dismiss button (asked now: at init there is no app)
 	var last *widget.Button
 	var walk func(fyne.CanvasObject) *widget.Button
 	walk = func(o fyne.CanvasObject) *widget.Button {

@@ -12,6 +12,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/app/apptest"
@@ -201,4 +202,68 @@ func TestTerminalIntoAContainer(t *testing.T) {
 	}
 	tw.Win.Close()
 	waitUI(t, "the hung-up shell to end", func() bool { return strings.HasPrefix(tw.Status.Text, "The shell ended") })
+}
+
+// A container's details on a real engine: what it runs, its port, mount
+// and environment; its processes; the file it wrote; its CPU and memory
+// drawn as they come.
+func TestContainerDetailWindow(t *testing.T) {
+	e := apptest.Start(t)
+	test.NewTempApp(t)
+	ctx := context.Background()
+	if _, err := e.Core.Engine.Registry.Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	cc := e.Core.Engine.Containers
+	port := enginetest.FreePort(t)
+	id, err := cc.Create(ctx, engine.ContainerSpec{Name: "detailed", Image: e.BusyboxRef, Env: []string{"MODE=dev"},
+		Cmd:    []string{"sh", "-c", "echo hi > /new.txt; exec sleep 1000"},
+		Ports:  []engine.PortBinding{{HostIP: "127.0.0.1", HostPort: port, ContainerPort: 80}},
+		Mounts: []engine.Mount{{Type: "volume", Source: "detail-data", Target: "/data"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Remove(ctx, id, true, true)
+	ct, _ := cc.Inspect(ctx, id)
+	d := ShowContainerDetail(e.Core, ct)
+	defer d.Win.Close()
+	overview := func() string {
+		var b strings.Builder
+		for _, it := range d.Overview.Items {
+			b.WriteString(it.Text + ": " + it.Widget.(*widget.Label).Text + "\n")
+		}
+		return b.String()
+	}
+	for _, want := range []string{"Image: " + e.BusyboxRef, "Command: sh -c echo hi > /new.txt; exec sleep 1000", fmt.Sprintf("Ports: 127.0.0.1:%d -> 80/tcp", port), "Mounts: volume detail-data -> /data"} {
+		if !strings.Contains(overview(), want) {
+			t.Errorf("the overview lacks %q:\n%s", want, overview())
+		}
+	}
+	if !strings.Contains(d.Env.Text, "MODE=dev") {
+		t.Errorf("environment: %q", d.Env.Text)
+	}
+	d.Tabs.SelectIndex(2)
+	waitUI(t, "the processes", func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for _, p := range d.processes.Processes {
+			if strings.Contains(strings.Join(p, " "), "sleep 1000") {
+				return true
+			}
+		}
+		return false
+	})
+	d.Tabs.SelectIndex(3)
+	waitUI(t, "the file changes", func() bool { return strings.Contains(d.Files.Text, "added /new.txt") })
+	d.Tabs.SelectIndex(4)
+	waitUI(t, "the usage graph", func() bool { return strings.HasPrefix(d.Usage.Text, "CPU ") && len(d.Mem.Values()) >= 2 })
+	os.MkdirAll(filepath.Join("testdata", "screenshots"), 0o755)
+	if f, err := os.Create(filepath.Join("testdata", "screenshots", "container-detail.png")); err == nil {
+		d.Tabs.SelectIndex(0)
+		png.Encode(f, d.Win.Canvas().Capture())
+		f.Close()
+	}
 }

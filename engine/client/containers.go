@@ -514,3 +514,24 @@ var (
 	_ engine.ContainerViews    = ContainerClient{}
 	_ engine.ContainerControls = ContainerClient{}
 )
+
+// Top lists the processes running in a container (docker top).
+func (c *Client) Top(ctx context.Context, name string) (engine.ProcessList, error) {
+	var pl engine.ProcessList
+	if err := c.getJSON(ctx, "/containers/"+url.PathEscape(name)+"/top", nil, &pl); err != nil {
+		return pl, fmt.Errorf("processes of %s: %w", name, err)
+	}
+	return pl, nil
+}
+
+// Changes lists what a container changed in its image's files (docker
+// diff).
+func (c *Client) Changes(ctx context.Context, name string) ([]engine.FileChange, error) {
+	var out []engine.FileChange
+	if err := c.getJSON(ctx, "/containers/"+url.PathEscape(name)+"/changes", nil, &out); err != nil {
+		return nil, fmt.Errorf("changes of %s: %w", name, err)
+	}
+	return out, nil
+}
+
+var _ engine.ContainerInsight = (*Client)(nil)
