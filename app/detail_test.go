@@ -12,9 +12,9 @@ func TestDescribeContainer(t *testing.T) {
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	c := engine.Container{
 		ID: "0123456789abcdef0123", Name: "web", Image: "python:3.11-slim", Path: "python3", Args: []string{"app.py"},
-		State:   engine.ContainerState{Status: engine.StatusRunning, StartedAt: now.Add(-3 * time.Minute), Health: &engine.Health{Status: "unhealthy", FailingStreak: 2}},
-		Ports:   []engine.PortBinding{{HostIP: "0.0.0.0", HostPort: 8080, ContainerPort: 80}, {HostIP: "127.0.0.1", HostPort: 5353, ContainerPort: 53, Proto: "udp"}},
-		Spec:    engine.ContainerSpec{Env: []string{"PATH=/usr/bin", "MODE=dev"}, Mounts: []engine.Mount{{Type: "volume", Source: "data", Target: "/data"}, {Type: "bind", Source: "/home/me/site", Target: "/www", ReadOnly: true}, {Type: "volume", Target: "/cache"}}, Restart: engine.RestartPolicy{Name: "always"}},
+		State:     engine.ContainerState{Status: engine.StatusRunning, StartedAt: now.Add(-3 * time.Minute), Health: &engine.Health{Status: "unhealthy", FailingStreak: 2}},
+		Ports:     []engine.PortBinding{{HostIP: "0.0.0.0", HostPort: 8080, ContainerPort: 80}, {HostIP: "127.0.0.1", HostPort: 5353, ContainerPort: 53, Proto: "udp"}},
+		Spec:      engine.ContainerSpec{Env: []string{"PATH=/usr/bin", "MODE=dev"}, Mounts: []engine.Mount{{Type: "volume", Source: "data", Target: "/data"}, {Type: "bind", Source: "/home/me/site", Target: "/www", ReadOnly: true}, {Type: "volume", Target: "/cache"}}, Restart: engine.RestartPolicy{Name: "always"}},
 		IPAddress: "10.88.0.5", Gateway: "10.88.0.1",
 		Networks: []engine.Attachment{{Network: "backend", IPAddress: "10.89.0.3", Aliases: []string{"api"}}},
 	}

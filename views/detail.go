@@ -230,8 +230,8 @@ type sparklineRenderer struct {
 }
 
 func (r *sparklineRenderer) Layout(size fyne.Size) { r.size = size; r.Refresh() }
-func (r *sparklineRenderer) MinSize() fyne.Size   { return fyne.NewSize(120, 48) }
-func (r *sparklineRenderer) Destroy()             {}
+func (r *sparklineRenderer) MinSize() fyne.Size    { return fyne.NewSize(120, 48) }
+func (r *sparklineRenderer) Destroy()              {}
 func (r *sparklineRenderer) Objects() []fyne.CanvasObject {
 	return append([]fyne.CanvasObject{r.frame}, r.lines...)
 }
