@@ -49,7 +49,7 @@ func DescribeContainer(c engine.Container, now time.Time) ContainerFacts {
 		}
 		add("Health", health)
 	}
-	add("Command", strings.TrimSpace(strings.Join(append([]string{c.Path}, c.Args...), " ")))
+	add("Command", command(c))
 	if !c.Created.IsZero() {
 		add("Created", c.Created.Local().Format("2006-01-02 15:04:05"))
 	}

@@ -44,6 +44,20 @@ func TestDescribeContainer(t *testing.T) {
 	}
 }
 
+// A container Watch keeps under its supervisor shows the command it runs.
+func TestDescribeASupervisedContainer(t *testing.T) {
+	spec, ok := supervised(engine.ContainerSpec{Image: "app:dev"}, engine.ImageConfig{Cmd: []string{"python3", "app.py"}})
+	if !ok {
+		t.Fatal("not supervised")
+	}
+	c := engine.Container{Path: spec.Entrypoint[0], Args: append(spec.Entrypoint[1:], spec.Cmd...), Labels: spec.Labels}
+	facts := DescribeContainer(c, time.Now()).Overview
+	i := slices.IndexFunc(facts, func(f Fact) bool { return f.Label == "Command" })
+	if i < 0 || facts[i].Value != "python3 app.py (restarted by Watch on a sync)" {
+		t.Errorf("facts %+v", facts)
+	}
+}
+
 func TestUsageHistoryKeepsTheLastSamples(t *testing.T) {
 	h := NewUsageHistory(3)
 	for i := range 5 {

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"maps"
+	"strings"
 
 	"github.com/berth-dev/berth/engine"
 )
@@ -59,5 +61,24 @@ func supervised(spec engine.ContainerSpec, cfg engine.ImageConfig) (engine.Conta
 	}
 	spec.Entrypoint = []string{"/bin/sh", "-c", superviseScript, "berth-watch"}
 	spec.Cmd = argv
+	spec.Labels = maps.Clone(spec.Labels)
+	if spec.Labels == nil {
+		spec.Labels = map[string]string{}
+	}
+	spec.Labels[SupervisedLabel] = "true"
 	return spec, true
+}
+
+// SupervisedLabel marks a container whose command runs under Watch's
+// supervisor, so its details show the command, not the supervisor.
+const SupervisedLabel = "dev.berth.watch.supervised"
+
+// command is the command a container runs as a person gave it: under
+// Watch's supervisor, the command it restarts.
+func command(c engine.Container) string {
+	args := c.Args
+	if c.Labels[SupervisedLabel] == "true" && len(args) >= 3 && args[2] == "berth-watch" {
+		return strings.Join(args[3:], " ") + " (restarted by Watch on a sync)"
+	}
+	return strings.TrimSpace(strings.Join(append([]string{c.Path}, args...), " "))
 }
