@@ -103,7 +103,7 @@ func ShowContainerDetail(core *app.Core, c engine.Container) *DetailWindow {
 
 	go func() { // the latest details: ports as published, networks as joined
 		if fresh, err := core.Containers.Inspect(ctx, c.ID); err == nil {
-			fyne.Do(func() { d.show(fresh) })
+			onMain(func() { d.show(fresh) })
 		}
 	}()
 	if c.State.Status == engine.StatusRunning {
@@ -111,7 +111,7 @@ func ShowContainerDetail(core *app.Core, c engine.Container) *DetailWindow {
 		go core.Containers.FollowStats(ctx, c.ID, func(u app.Usage) {
 			history.Add(u)
 			samples := history.Samples()
-			fyne.Do(func() { d.showUsage(u, samples) })
+			onMain(func() { d.showUsage(u, samples) })
 		})
 	} else {
 		d.Usage.SetText(c.Name + " is not running: no figures.")
@@ -159,7 +159,7 @@ func (d *DetailWindow) refreshTab(ctx context.Context, tab string) {
 		d.mu.Lock()
 		d.processes = pl
 		d.mu.Unlock()
-		fyne.Do(d.Processes.Refresh)
+		onMain(d.Processes.Refresh)
 	case "Files":
 		changes, err := d.core.FileChanges(ctx, d.id)
 		text := strings.Join(changes, "\n")
@@ -169,7 +169,7 @@ func (d *DetailWindow) refreshTab(ctx context.Context, tab string) {
 		case len(changes) == 0:
 			text = "No file of the image has been changed, added or deleted."
 		}
-		fyne.Do(func() { d.Files.SetText(text) })
+		onMain(func() { d.Files.SetText(text) })
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/app/apptest"
 	"github.com/berth-dev/berth/engine/enginetest"
+	"github.com/berth-dev/berth/views/internal/terminal"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 )
@@ -97,6 +98,7 @@ func init() {
 		uiQueue <- func() { f(); close(done) }
 		<-done
 	}
+	terminal.SetScheduler(onMain, onMainAndWait)
 }
 
 // pump runs the queued UI updates on the test goroutine.

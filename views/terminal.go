@@ -49,7 +49,7 @@ func ShowTerminal(core *app.Core, c engine.Container) *TerminalWindow {
 	go func() {
 		conn, err := core.Shell(ctx, c.ID, 0, 0)
 		if err != nil {
-			fyne.Do(func() { t.Status.SetText(app.Explain(err)) })
+			onMain(func() { t.Status.SetText(app.Explain(err)) })
 			return
 		}
 		t.mu.Lock()
@@ -67,15 +67,15 @@ func ShowTerminal(core *app.Core, c engine.Container) *TerminalWindow {
 				}
 			}
 		}()
-		fyne.Do(func() {
+		t.Term.Connected = func() { // on the UI thread, once typing reaches the shell
 			t.Status.SetText("A shell in " + c.Name + ": what you type runs there. Close the window to end it.")
-		})
+		}
 		t.Term.RunWithConnection(conn, conn) // until the shell ends
 		msg := "The shell ended."
 		if code, ended, err := conn.ExitCode(context.WithoutCancel(ctx)); err == nil && ended && code != 0 {
 			msg = fmt.Sprintf("The shell ended with exit code %d.", code)
 		}
-		fyne.Do(func() { t.Status.SetText(msg) })
+		onMain(func() { t.Status.SetText(msg) })
 	}()
 	return t
 }

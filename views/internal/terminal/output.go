@@ -6,7 +6,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 	widget2 "github.com/berth-dev/berth/views/internal/terminal/internal/widget"
 )
@@ -164,19 +163,19 @@ func (t *Terminal) handleOutput(buf []byte) []byte {
 			if out == nil {
 				continue
 			}
-			fyne.Do(func() {
+			do(func() {
 				out(t)
 			})
 		} else {
 			// check to see which charset to use
 			if t.useG1CharSet {
 				chr := charSetMap[t.g1Charset](r)
-				fyne.Do(func() {
+				do(func() {
 					t.handleOutputChar(chr)
 				})
 			} else {
 				chr := charSetMap[t.g0Charset](r)
-				fyne.Do(func() {
+				do(func() {
 					t.handleOutputChar(chr)
 				})
 			}
@@ -193,7 +192,7 @@ func (t *Terminal) parseEscState(r rune) (shouldContinue bool) {
 	case '\\':
 		if t.state.osc {
 			code := t.state.code
-			fyne.Do(func() {
+			do(func() {
 				t.handleOSC(code)
 			})
 		}
@@ -226,7 +225,7 @@ func (t *Terminal) parseEscape(r rune) {
 	t.state.code += string(r)
 	if (r < '0' || r > '9') && r != ';' && r != '=' && r != '?' && r != '>' {
 		code := t.state.code
-		fyne.Do(func() {
+		do(func() {
 			t.handleEscape(code)
 		})
 		t.state.code = ""
@@ -247,7 +246,7 @@ func (t *Terminal) parsePrinting(buf []byte, size int) {
 func (t *Terminal) parseAPC(r rune) {
 	if r == 0 {
 		code := t.state.code
-		fyne.Do(func() {
+		do(func() {
 			t.handleAPC(code)
 		})
 		t.state.code = ""
@@ -260,7 +259,7 @@ func (t *Terminal) parseAPC(r rune) {
 func (t *Terminal) parseOSC(r rune) {
 	if r == asciiBell || r == 0 {
 		code := t.state.code
-		fyne.Do(func() {
+		do(func() {
 			t.handleOSC(code)
 		})
 		t.state.code = ""
@@ -273,7 +272,7 @@ func (t *Terminal) parseOSC(r rune) {
 func (t *Terminal) parseDCS(r rune) {
 	if r == '\\' {
 		code := t.state.code
-		fyne.Do(func() {
+		do(func() {
 			t.handleDCS(code)
 		})
 		t.state.code = ""
@@ -324,7 +323,7 @@ func (t *Terminal) ringBell() {
 	go func() {
 		time.Sleep(time.Millisecond * 300)
 		t.bell = false
-		fyne.Do(t.Refresh)
+		do(t.Refresh)
 	}()
 }
 

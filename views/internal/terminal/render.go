@@ -24,7 +24,7 @@ func (r *render) MinSize() fyne.Size {
 }
 
 func (r *render) Refresh() {
-	fyne.Do(func() { // TODO fix root cause in refresh on wrong thread
+	do(func() { // TODO fix root cause in refresh on wrong thread
 		r.moveCursor()
 		r.term.refreshCursor()
 	})

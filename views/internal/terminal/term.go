@@ -48,6 +48,9 @@ const (
 // Terminal is a terminal widget that loads a shell and handles input/output.
 type Terminal struct {
 	widget.BaseWidget
+	// Connected runs on the UI thread once RunWithConnection has taken its
+	// connection: from then on typing reaches it (Berth).
+	Connected func()
 	fyne.ShortcutHandler
 	content      *widget2.TermGrid
 	config       Config
@@ -422,7 +425,7 @@ func (t *Terminal) run() {
 		leftOver = t.handleOutput(fullBuf[:num])
 		if len(leftOver) == 0 || time.Since(t.lastRefresh) > maxRefreshInterval {
 			t.lastRefresh = time.Now()
-			fyne.DoAndWait(t.Refresh)
+			doAndWait(t.Refresh)
 		}
 	}
 }
@@ -457,10 +460,15 @@ func (t *Terminal) RunWithConnection(in io.WriteCloser, out io.Reader) error {
 	for t.config.Columns == 0 { // don't load the TTY until our output is configured
 		time.Sleep(time.Millisecond * 50)
 	}
-	t.in, t.out = in, out
-	if t.readWriterConfigurator != nil {
-		t.out, t.in = t.readWriterConfigurator.SetupReadWriter(out, in)
-	}
+	doAndWait(func() { // Berth: on the UI thread, where typing reads t.in
+		t.in, t.out = in, out
+		if t.readWriterConfigurator != nil {
+			t.out, t.in = t.readWriterConfigurator.SetupReadWriter(out, in)
+		}
+		if t.Connected != nil {
+			t.Connected()
+		}
+	})
 
 	t.run()
 

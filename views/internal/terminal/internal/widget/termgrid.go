@@ -55,7 +55,7 @@ func (t *TermGrid) refreshBlink(blink bool) {
 			}
 		}
 	}
-	fyne.Do(t.TextGrid.Refresh) // TODO fix root cause in refresh on wrong thread
+	Do(t.TextGrid.Refresh) // TODO fix root cause in refresh on wrong thread
 
 	switch {
 	case shouldBlink && t.tickerCancel == nil:
@@ -82,10 +82,14 @@ func (t *TermGrid) runBlink() {
 				return
 			case <-ticker.C:
 				blinking = !blinking
-				fyne.Do(func() {
+				Do(func() {
 					t.refreshBlink(blinking)
 				})
 			}
 		}
 	}()
 }
+
+// Do runs UI work on Fyne's thread (Berth: upstream calls fyne.Do; Berth's
+// view tests route it through their own queue).
+var Do = fyne.Do
