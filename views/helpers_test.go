@@ -69,7 +69,7 @@ func sizeOf(w, h float32) fyne.Size { return fyne.NewSize(w, h) }
 // fakeCore is a Core over an engine in memory: views' tests need no
 // root and no engine (the tests in integration_linux_test.go use a real
 // one).
-func fakeCore(t *testing.T) (*app.Core, *enginetest.Fake) {
+func fakeCore(t testing.TB) (*app.Core, *enginetest.Fake) {
 	f := enginetest.NewFake()
 	roles := app.Roles{Images: f, Registry: f, Archives: f, Events: f, Builder: f, Containers: f.Containers(), Disk: f, Volumes: f}
 	c := app.NewCore(context.Background(), roles, app.DefaultSettings(), nil)
@@ -78,7 +78,7 @@ func fakeCore(t *testing.T) (*app.Core, *enginetest.Fake) {
 }
 
 // smallImage is an image of two random layers, about 300 kB.
-func smallImage(t *testing.T) v1.Image {
+func smallImage(t testing.TB) v1.Image {
 	img, err := random.Image(150_000, 2)
 	if err != nil {
 		t.Fatal(err)

@@ -361,7 +361,7 @@ func stopEngineAt(t *testing.T, runDir string) {
 	}
 }
 
-func freeDisplay(t *testing.T) string {
+func freeDisplay(t testing.TB) string {
 	for n := 90 + os.Getpid()%50; n < 200; n++ {
 		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); os.IsNotExist(err) {
 			if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); os.IsNotExist(err) {
@@ -373,7 +373,7 @@ func freeDisplay(t *testing.T) string {
 	return ""
 }
 
-func waitX(t *testing.T, display string) {
+func waitX(t testing.TB, display string) {
 	sock := "/tmp/.X11-unix/X" + strings.TrimPrefix(display, ":")
 	for i := 0; i < 100; i++ {
 		if c, err := net.Dial("unix", sock); err == nil {
