@@ -234,7 +234,7 @@ func (c contextCopy) covers(ctx, rel string) (dest string, ok bool) {
 // rel is the file, relative to it.
 func (p *SyncPlan) Target(ctx, rel string) (string, error) {
 	rel = filepath.ToSlash(filepath.Clean(rel))
-	if rel == p.dockerfile || rel == ".dockerignore" {
+	if rel == p.dockerfile || rel == ".dockerignore" || rel == p.dockerfile+".dockerignore" { // the ignore rules changed
 		return "", fmt.Errorf("%s changed", rel)
 	}
 	for _, o := range p.others {

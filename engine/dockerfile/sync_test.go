@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"cmp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,7 @@ CMD ["python3", "app.py"]
 	type want struct{ rel, dest, err string }
 	tests := []struct {
 		name, src, target string
+		dockerfile        string
 		planErr           string
 		files             []want
 	}{
@@ -31,6 +33,8 @@ CMD ["python3", "app.py"]
 			{rel: "Dockerfile", err: "Dockerfile changed"},
 			{rel: ".dockerignore", err: ".dockerignore changed"},
 		}},
+		{name: "a Dockerfile of another name", src: "FROM a\nCOPY . /app\n", dockerfile: "Dockerfile.dev", files: []want{
+			{rel: "Dockerfile.dev.dockerignore", err: "changed"}, {rel: "Dockerfile.dev", err: "changed"}, {rel: "Dockerfile", dest: "/app/Dockerfile"}}},
 		{name: "a RUN after the last COPY", src: "FROM a\nCOPY . /app\nRUN make\n", planErr: "RUN on line 3 comes after the last COPY"},
 		{name: "a folder source", src: "FROM a\nWORKDIR /srv\nCOPY src/ web/\nWORKDIR /srv/web\nUSER 1000\n", files: []want{
 			{rel: "src/pkg/x.js", dest: "/srv/web/pkg/x.js"},
@@ -49,7 +53,7 @@ CMD ["python3", "app.py"]
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := PlanSync([]byte(tt.src), "Dockerfile", tt.target)
+			p, err := PlanSync([]byte(tt.src), cmp.Or(tt.dockerfile, "Dockerfile"), tt.target)
 			if tt.planErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.planErr) {
 					t.Fatalf("PlanSync: %v, want an error with %q", err, tt.planErr)
