@@ -17,7 +17,7 @@ var Icon []byte
 //go:embed samples
 var samples embed.FS
 
-// WriteSample copies the sample project name ("hello") into dir/name,
+// WriteSample copies the sample project name ("starter") into dir/name,
 // leaving files that exist alone, and returns the project's folder.
 func WriteSample(name, dir string) (string, error) {
 	root := filepath.Join(dir, name)

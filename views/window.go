@@ -304,12 +304,12 @@ func (w *Window) ShowWelcome() {
 		return
 	}
 	steps := []struct{ text, button string }{
-		{"1. An image is a packaged app: files in layers plus how to start it. Pull one from a registry.", "Pull busybox"},
-		{"2. A container is a running copy of an image. Run the image with a port published.", "Run it"},
+		{"1. An image is a packaged app: files in layers plus how to start it. Make your first one here, with nothing to download: open the starter project and build it.", "Build the starter"},
+		{"2. A container is a running copy of an image. Run yours with a port published.", "Run it"},
 		{"3. Open the published port in your browser.", "Containers"},
-		{"4. A Dockerfile is the recipe for an image. Open the sample and read the notes beside each line.", "Open the sample"},
-		{"5. Build it: each step makes a layer, and unchanged steps come from the cache.", "Build tab"},
-		{"6. See what each layer added, changed or removed.", "Layers tab"},
+		{"4. A Dockerfile is the recipe: read the notes beside each line, edit the page, build again, and only the changed steps run.", "Build tab"},
+		{"5. See what each layer added, changed or removed.", "Layers tab"},
+		{"6. Images also come from registries: pull one from Docker Hub (this needs the internet).", "Pull busybox"},
 	}
 	var d dialog.Dialog
 	rows := container.NewVBox()
@@ -338,28 +338,28 @@ func (w *Window) ShowWelcome() {
 func (w *Window) welcomeStep(i int) {
 	switch i {
 	case 0:
-		w.ShowTab(TabImages)
-		ShowPull(w.Core, w.Win, "busybox:1.36")
-	case 1:
-		d := ShowRun(w.Core, "busybox:1.36", w.Win, func(string) { w.ShowTab(TabContainers) })
-		d.Ports.SetText("8080:8080")
-		d.Command.SetText("mkdir -p /www && echo '<h1>Hello from a container</h1>' > /www/index.html && httpd -f -p 8080 -h /www")
-	case 2:
-		w.ShowTab(TabContainers)
-	case 3:
 		home, _ := os.UserHomeDir()
-		dir, err := assets.WriteSample("hello", filepath.Join(home, "BerthSamples"))
+		dir, err := app.WriteStarterSample(filepath.Join(home, "BerthSamples"))
 		if err != nil {
 			showError(err, w.Win)
 			return
 		}
 		w.Editor.Open(dir)
-		w.Editor.Tag.SetText("hello:dev")
+		w.Editor.Tag.SetText(app.StarterTag)
+		w.ShowTab(TabBuild)
+		w.Editor.startBuild()
+	case 1:
+		d := ShowRun(w.Core, app.StarterTag, w.Win, func(string) { w.ShowTab(TabContainers) })
+		d.Ports.SetText("8080:8080")
+	case 2:
+		w.ShowTab(TabContainers)
+	case 3:
 		w.ShowTab(TabBuild)
 	case 4:
-		w.ShowTab(TabBuild)
-	case 5:
 		w.ShowTab(TabLayers)
+	case 5:
+		w.ShowTab(TabImages)
+		ShowPull(w.Core, w.Win, "busybox:1.36")
 	}
 }
 

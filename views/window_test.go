@@ -343,3 +343,24 @@ func TestEscapeClosesDialogs(t *testing.T) {
 		t.Fatalf("Escape on a progress dialog: open %d, cancelled %v", overlays(), cancelled)
 	}
 }
+
+// The welcome tour's first step needs nothing from the internet: it writes
+// the starter project, opens it and builds it.
+func TestWelcomeTourStartsOffline(t *testing.T) {
+	a := test.NewTempApp(t)
+	t.Setenv("HOME", t.TempDir())
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(settings, []byte("welcome = false\n"), 0o644)
+	w := Start(a, Options{SettingsPath: settings, Open: openFake(t, nil, nil)})
+	waitUI(t, "the panels", func() bool { return w.Tabs != nil })
+	defer w.Win.Close()
+	w.ShowWelcome()
+	test.Tap(buttonIn(topOverlay(w.Win), "Build the starter"))
+	waitUI(t, "the starter's build", func() bool { return strings.HasPrefix(w.Editor.LogStatus.Text, "Built") })
+	if !strings.HasSuffix(w.Editor.ed.Path(), filepath.Join("BerthSamples", "starter", "Dockerfile")) || w.Editor.Tag.Text != app.StarterTag || w.Tabs.Selected().Text != TabBuild {
+		t.Fatalf("the tour opened %q as %q on %s", w.Editor.ed.Path(), w.Editor.Tag.Text, w.Tabs.Selected().Text)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(w.Editor.ed.Path()), "busybox.tar")); err != nil {
+		t.Errorf("the starter has no root file system: %v", err)
+	}
+}

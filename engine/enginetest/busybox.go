@@ -1,15 +1,13 @@
 package enginetest
 
 import (
-	"archive/tar"
 	"bytes"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/engine/starter"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -18,70 +16,15 @@ import (
 )
 
 // BusyboxPath is where Debian's busybox-static installs its binary.
-const BusyboxPath = "/bin/busybox"
+const BusyboxPath = starter.BusyboxPath
 
-// BusyboxRootfs returns an uncompressed tar of a minimal root filesystem:
-// the static busybox, one symlink per applet (what `busybox --install -s`
-// makes), /etc/passwd and /etc/group, and the usual empty directories.
+// BusyboxRootfs returns an uncompressed tar of a minimal root filesystem
+// from Debian's static busybox: the starter image's (engine/starter).
 func BusyboxRootfs() ([]byte, error) {
-	bin, err := os.ReadFile(BusyboxPath)
-	if err != nil {
+	if _, err := os.Stat(BusyboxPath); err != nil {
 		return nil, fmt.Errorf("busybox-static is needed (apt-get install busybox-static): %w", err)
 	}
-	out, err := exec.Command(BusyboxPath, "--list-full").Output()
-	if err != nil {
-		return nil, fmt.Errorf("%s --list-full: %w", BusyboxPath, err)
-	}
-	// Fixed times make the image reproducible: the same bytes, the same digest.
-	mtime := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	dir := func(name string, mode int64) error {
-		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: mode, ModTime: mtime})
-	}
-	file := func(name string, mode int64, data []byte) error {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: mtime}); err != nil {
-			return err
-		}
-		_, err := tw.Write(data)
-		return err
-	}
-	for _, d := range []string{"bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "root", "home", "proc", "sys", "dev", "var", "var/www", "tmp"} {
-		mode := int64(0o755)
-		switch d {
-		case "tmp":
-			mode = 0o1777
-		case "root":
-			mode = 0o700
-		}
-		if err := dir(d, mode); err != nil {
-			return nil, err
-		}
-	}
-	if err := file("bin/busybox", 0o755, bin); err != nil {
-		return nil, err
-	}
-	if err := file("etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n")); err != nil {
-		return nil, err
-	}
-	if err := file("etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n")); err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{"bin/busybox": true}
-	for _, applet := range strings.Fields(string(out)) {
-		applet = strings.TrimPrefix(applet, "/")
-		if seen[applet] {
-			continue
-		}
-		seen[applet] = true
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: applet, Linkname: "/bin/busybox", Mode: 0o777, ModTime: mtime}); err != nil {
-			return nil, err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return starter.Rootfs(BusyboxPath)
 }
 
 // BusyboxImage builds a runnable single-layer busybox image (Docker media
