@@ -40,28 +40,7 @@ func TestBuildInsightScreens(t *testing.T) {
 	waitUI(t, "the panels", func() bool { return w.Tabs != nil })
 	defer w.Win.Close()
 	w.Win.Resize(fyne.NewSize(1024, 700))
-	shots := filepath.Join("testdata", "screenshots")
-	if *updateDocs {
-		shots = filepath.Join("..", "docs", "screenshots")
-	}
-	os.MkdirAll(shots, 0o755)
-	shot := func(name string) {
-		t.Helper()
-		pump()
-		w.Win.Content().Refresh() // a label that wrapped anew takes its height on the next layout, as a frame would
-		img := w.Win.Canvas().Capture()
-		if distinctColours(img) < 8 {
-			t.Fatalf("%s: the picture is blank", name)
-		}
-		f, err := os.Create(filepath.Join(shots, name+".png"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := png.Encode(f, img); err != nil {
-			t.Fatal(err)
-		}
-	}
+	shot := func(name string) { savePicture(t, name, w.Win) }
 
 	dir := t.TempDir()
 	write := func(name, text string) { os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644) }
@@ -179,4 +158,30 @@ func distinctColours(img image.Image) int {
 		}
 	}
 	return len(seen)
+}
+
+// savePicture draws win with Fyne's painter into views/testdata/screenshots
+// (or, with -update-docs, docs/screenshots) as name.png, after a check that
+// the picture is not blank.
+func savePicture(t *testing.T, name string, win fyne.Window) {
+	t.Helper()
+	pump()
+	win.Content().Refresh() // a label that wrapped anew takes its height on the next layout, as a frame would
+	img := win.Canvas().Capture()
+	if distinctColours(img) < 8 {
+		t.Fatalf("%s: the picture is blank", name)
+	}
+	dir := filepath.Join("testdata", "screenshots")
+	if *updateDocs {
+		dir = filepath.Join("..", "docs", "screenshots")
+	}
+	os.MkdirAll(dir, 0o755)
+	f, err := os.Create(filepath.Join(dir, name+".png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
 }

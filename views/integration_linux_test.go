@@ -3,7 +3,6 @@ package views
 import (
 	"context"
 	"fmt"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/app"
@@ -161,7 +161,7 @@ func TestEditorWatchToggleRebuildsAndKeepsRunning(t *testing.T) {
 // follows the window's size; closing the window hangs the shell up.
 func TestTerminalIntoAContainer(t *testing.T) {
 	e := apptest.Start(t)
-	test.NewTempApp(t)
+	test.NewTempApp(t).Settings().SetTheme(theme.DefaultTheme())
 	ctx := context.Background()
 	if _, err := e.Core.Engine.Registry.Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
 		t.Fatal(err)
@@ -195,11 +195,7 @@ func TestTerminalIntoAContainer(t *testing.T) {
 		}
 		return false
 	})
-	os.MkdirAll(filepath.Join("testdata", "screenshots"), 0o755)
-	if f, err := os.Create(filepath.Join("testdata", "screenshots", "terminal.png")); err == nil {
-		png.Encode(f, tw.Win.Canvas().Capture())
-		f.Close()
-	}
+	savePicture(t, "terminal", tw.Win)
 	tw.Win.Close()
 	waitUI(t, "the hung-up shell to end", func() bool { return strings.HasPrefix(tw.Status.Text, "The shell ended") })
 }
@@ -209,7 +205,7 @@ func TestTerminalIntoAContainer(t *testing.T) {
 // drawn as they come.
 func TestContainerDetailWindow(t *testing.T) {
 	e := apptest.Start(t)
-	test.NewTempApp(t)
+	test.NewTempApp(t).Settings().SetTheme(theme.DefaultTheme())
 	ctx := context.Background()
 	if _, err := e.Core.Engine.Registry.Pull(ctx, e.BusyboxRef, nil, nil); err != nil {
 		t.Fatal(err)
@@ -260,10 +256,6 @@ func TestContainerDetailWindow(t *testing.T) {
 	waitUI(t, "the file changes", func() bool { return strings.Contains(d.Files.Text, "added /new.txt") })
 	d.Tabs.SelectIndex(4)
 	waitUI(t, "the usage graph", func() bool { return strings.HasPrefix(d.Usage.Text, "CPU ") && len(d.Mem.Values()) >= 2 })
-	os.MkdirAll(filepath.Join("testdata", "screenshots"), 0o755)
-	if f, err := os.Create(filepath.Join("testdata", "screenshots", "container-detail.png")); err == nil {
-		d.Tabs.SelectIndex(0)
-		png.Encode(f, d.Win.Canvas().Capture())
-		f.Close()
-	}
+	d.Tabs.SelectIndex(0)
+	savePicture(t, "container-detail", d.Win)
 }
