@@ -11,3 +11,12 @@ need_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
   fi
 }
+
+# fresh_peers copies the peers' scripts into $PEERS, keeping its run/ and
+# logs/: the PIDs of the daemons an earlier run started stay, so
+# stop-daemons.sh can still end them by PID.
+fresh_peers() {
+  mkdir -p "$PEERS"
+  cp -r "$ROOT/../shared/peers/." "$PEERS/"
+  chmod -R u+w "$PEERS"
+}

@@ -23,7 +23,7 @@ need_packages docker.io skopeo docker-registry busybox-static debootstrap hyperf
 
 # The peer scripts write logs beside themselves; shared/ is read-only.
 PEERS=/var/tmp/berth-peers
-rm -rf "$PEERS" && cp -r "$ROOT/../shared/peers" "$PEERS" && chmod -R u+w "$PEERS"
+fresh_peers
 "$PEERS/start-daemons.sh"
 "$PEERS/mkbase.sh"
 

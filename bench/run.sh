@@ -18,7 +18,7 @@ export DEBIAN_FRONTEND=noninteractive
 source "$ROOT/bench/lib.sh"
 need_packages docker.io podman runc skopeo docker-registry busybox-static debootstrap hyperfine curl
 PEERS=/var/tmp/berth-peers
-rm -rf "$PEERS" && cp -r "$ROOT/../shared/peers" "$PEERS" && chmod -R u+w "$PEERS"
+fresh_peers
 "$PEERS/start-daemons.sh" >/dev/null
 "$PEERS/mkbase.sh" >/dev/null
 IMG=127.0.0.1:5000/busybox:latest

@@ -21,7 +21,7 @@ mkdir -p "$OUT"
 source "$ROOT/bench/lib.sh"
 need_packages docker.io docker-registry busybox-static debootstrap curl python3
 PEERS=/var/tmp/berth-peers
-rm -rf "$PEERS" && cp -r "$ROOT/../shared/peers" "$PEERS" && chmod -R u+w "$PEERS"
+fresh_peers
 "$PEERS/start-daemons.sh" >/dev/null
 "$PEERS/mkbase.sh" >/dev/null
 BASE=127.0.0.1:5000/python:3.11-slim
