@@ -157,35 +157,37 @@ func ReadableStep(createdBy string) string {
 	return s
 }
 
-// MatchLine finds the line of the Dockerfile src whose instruction made a
-// layer, by what the image's history recorded (createdBy, as BuildKit and
+// LineMatcher finds the line of the Dockerfile src whose instruction made
+// a layer, by what the image's history recorded (createdBy, as BuildKit and
 // Berth write it: "RUN /bin/sh -c make # buildkit", "COPY . /app #
 // buildkit"). Only an instruction that reads the same and is the only one
 // that does is an answer; 0 otherwise (a build argument expanded in the
-// history, the classic builder's "#(nop)" form).
-func MatchLine(src, createdBy string) int {
-	if strings.Contains(createdBy, "#(nop)") {
-		return 0 // the classic builder's: its COPY names a file's hash, not what the line says
-	}
-	want := normalizeInstruction(ReadableStep(createdBy))
-	if want == "" {
-		return 0
-	}
+// history, the classic builder's "#(nop)" form). src is analysed once, for
+// every layer asked about.
+func LineMatcher(src string) func(createdBy string) int {
 	lines := strings.Split(src, "\n")
-	found := 0
+	byText := map[string]int{} // normalized instruction -> its line, 0 when two read the same
 	for _, st := range dockerfile.Analyze([]byte(src)).Steps {
 		if st.Line < 1 || st.EndLine > len(lines) {
 			continue
 		}
-		text := strings.Join(lines[st.Line-1:st.EndLine], "\n")
-		if normalizeInstruction(text) == want {
-			if found != 0 {
-				return 0 // two lines read the same
-			}
-			found = st.Line
+		text := normalizeInstruction(strings.Join(lines[st.Line-1:st.EndLine], "\n"))
+		if _, twice := byText[text]; twice {
+			byText[text] = 0
+		} else {
+			byText[text] = st.Line
 		}
 	}
-	return found
+	return func(createdBy string) int {
+		if strings.Contains(createdBy, "#(nop)") {
+			return 0 // the classic builder's: its COPY names a file's hash, not what the line says
+		}
+		want := normalizeInstruction(ReadableStep(createdBy))
+		if want == "" {
+			return 0
+		}
+		return byText[want]
+	}
 }
 
 // normalizeInstruction joins continued lines and runs of blanks, and

@@ -2,7 +2,7 @@ package app
 
 import "testing"
 
-func TestMatchLine(t *testing.T) {
+func TestLineMatcher(t *testing.T) {
 	src := `FROM python:3.11-slim
 WORKDIR /app
 COPY requirements.txt .
@@ -15,6 +15,7 @@ RUN echo same
 run echo same
 CMD ["python3", "app.py"]
 `
+	match := LineMatcher(src)
 	for _, tt := range []struct {
 		createdBy string
 		want      int
@@ -29,8 +30,8 @@ CMD ["python3", "app.py"]
 		{"COPY app.py /srv/ # buildkit", 0},
 		{"", 0},
 	} {
-		if got := MatchLine(src, tt.createdBy); got != tt.want {
-			t.Errorf("MatchLine(%q) = %d, want %d", tt.createdBy, got, tt.want)
+		if got := match(tt.createdBy); got != tt.want {
+			t.Errorf("line of %q = %d, want %d", tt.createdBy, got, tt.want)
 		}
 	}
 }

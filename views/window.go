@@ -229,11 +229,18 @@ func (w *Window) Connect(c *app.Core) {
 	})
 	// A layer and the line that made it lead to each other: from the
 	// builds this window ran, else by the instruction the history records.
+	// The list asks for every row it draws: the Dockerfile is analysed
+	// again only when its text changed.
+	var matchedText string
+	var match func(createdBy string) int
 	w.Layers.LineOf = func(l app.LayerSummary) int {
 		if ln, ok := buildLog.LineOfLayer(l.DiffID); ok {
 			return ln
 		}
-		return app.MatchLine(editor.Text(), l.Step)
+		if text := editor.Text(); match == nil || text != matchedText {
+			matchedText, match = text, app.LineMatcher(text)
+		}
+		return match(l.Step)
 	}
 	w.Layers.OnShowLine = func(line int) {
 		w.ShowTab(TabBuild)
