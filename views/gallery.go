@@ -227,6 +227,16 @@ func (g *Gallery) checkUpdates() {
 	}()
 }
 
+// working shows a dialog with an endless bar for work whose end is not
+// known ahead; its Cancel (or Escape) cancels the returned context.
+func (g *Gallery) working(title, what string) (context.Context, dialog.Dialog) {
+	ctx, cancel := context.WithCancel(g.core.Context())
+	d := dialog.NewCustom(title, "Cancel", container.NewVBox(widget.NewLabel(what), widget.NewProgressBarInfinite()), g.win)
+	d.SetOnClosed(cancel)
+	d.Show()
+	return ctx, d
+}
+
 // update pulls the row's newer image and recreates the containers that
 // ran the old one, after saying so.
 func (g *Gallery) update(r app.ImageRow) {
@@ -237,11 +247,7 @@ func (g *Gallery) update(r app.ImageRow) {
 		if !ok {
 			return
 		}
-		ctx, cancel := context.WithCancel(g.core.Context())
-		bar := widget.NewProgressBarInfinite()
-		d := dialog.NewCustom("Updating "+r.Ref, "Cancel", container.NewVBox(widget.NewLabel("Pulling the newer image…"), bar), g.win)
-		d.SetOnClosed(cancel)
-		d.Show()
+		ctx, d := g.working("Updating "+r.Ref, "Pulling the newer image…")
 		started := time.Now()
 		go func() {
 			recreated, err := g.core.UpdateImage(ctx, r.Ref, app.NewTransfer(nil))
@@ -344,11 +350,7 @@ func (g *Gallery) push(r app.ImageRow) {
 		showError(fmt.Errorf("tag the image with a registry name first (Tag…), e.g. localhost:5000/me/app:v1"), g.win)
 		return
 	}
-	ctx, cancel := context.WithCancel(g.core.Context())
-	bar := widget.NewProgressBarInfinite()
-	d := dialog.NewCustom("Pushing "+r.Ref, "Cancel", container.NewVBox(widget.NewLabel("Uploading the layers the registry does not have…"), bar), g.win)
-	d.SetOnClosed(cancel)
-	d.Show()
+	ctx, d := g.working("Pushing "+r.Ref, "Uploading the layers the registry does not have…")
 	started := time.Now()
 	go func() {
 		err := g.state.Push(ctx, r.Ref, app.NewTransfer(nil))
