@@ -2,6 +2,8 @@ package views
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -71,10 +73,32 @@ func sizeOf(w, h float32) fyne.Size { return fyne.NewSize(w, h) }
 // one).
 func fakeCore(t testing.TB) (*app.Core, *enginetest.Fake) {
 	f := enginetest.NewFake()
-	roles := app.Roles{Images: f, Registry: f, Archives: f, Events: f, Builder: f, Containers: f.Containers(), Disk: f, Volumes: f}
+	roles := fakeRoles(f)
 	c := app.NewCore(context.Background(), roles, app.DefaultSettings(), nil)
 	t.Cleanup(func() { c.Close() })
 	return c, f
+}
+
+// fakeRoles are a fake engine in every role it plays.
+func fakeRoles(f *enginetest.Fake) app.Roles {
+	return app.Roles{Images: f, Registry: f, Archives: f, Events: f, Builder: f, Containers: f.Containers(), Disk: f, Volumes: f}
+}
+
+// startOverFake starts the whole window over a fake engine, the welcome
+// tour off, and hands back the fake once the panels are drawn.
+func startOverFake(t *testing.T, a fyne.App) (*Window, *enginetest.Fake) {
+	t.Helper()
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(settings, []byte("welcome = false\n"), 0o644)
+	var fake *enginetest.Fake
+	open := func(ctx context.Context, s app.Settings, progress app.Progress, _ ...app.OpenOption) (*app.Core, error) {
+		fake = enginetest.NewFake()
+		return app.NewCore(ctx, fakeRoles(fake), s, nil), nil
+	}
+	w := Start(a, Options{SettingsPath: settings, Open: open})
+	waitUI(t, "the panels", func() bool { return w.Tabs != nil })
+	t.Cleanup(w.Win.Close)
+	return w, fake
 }
 
 // smallImage is an image of two random layers, about 300 kB.

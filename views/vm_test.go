@@ -41,7 +41,7 @@ func openFake(t *testing.T, vm app.VMHandle, before func(ctx context.Context, pr
 			}
 		}
 		f := enginetest.NewFake()
-		return app.NewCore(ctx, app.Roles{Images: f, Registry: f, Archives: f, Events: f, Builder: f, Containers: f.Containers(), Disk: f, Volumes: f}, s, vm), nil
+		return app.NewCore(ctx, fakeRoles(f), s, vm), nil
 	}
 }
 

@@ -254,16 +254,7 @@ func TestLayersAndLinesLeadToEachOther(t *testing.T) {
 // desktop notification; one that ends while it has the focus does not.
 func TestLongPullNotifiesInTheBackground(t *testing.T) {
 	a := test.NewTempApp(t)
-	settings := filepath.Join(t.TempDir(), "config.toml")
-	os.WriteFile(settings, []byte("welcome = false\n"), 0o644)
-	var fake *enginetest.Fake
-	open := func(ctx context.Context, s app.Settings, progress app.Progress, _ ...app.OpenOption) (*app.Core, error) {
-		fake = enginetest.NewFake()
-		return app.NewCore(ctx, app.Roles{Images: fake, Registry: fake, Archives: fake, Events: fake, Builder: fake, Containers: fake.Containers(), Disk: fake, Volumes: fake}, s, nil), nil
-	}
-	w := Start(a, Options{SettingsPath: settings, Open: open})
-	waitUI(t, "the panels", func() bool { return w.Tabs != nil })
-	defer w.Win.Close()
+	w, fake := startOverFake(t, a)
 	w.Core.Attention.After = time.Nanosecond // every job is long here
 	fake.Publish("registry.example/busybox:1.36", smallImage(t))
 	lc := a.Lifecycle().(interface {
@@ -287,16 +278,7 @@ func TestLongPullNotifiesInTheBackground(t *testing.T) {
 // (whose Cancel stops the work).
 func TestEscapeClosesDialogs(t *testing.T) {
 	a := test.NewTempApp(t)
-	settings := filepath.Join(t.TempDir(), "config.toml")
-	os.WriteFile(settings, []byte("welcome = false\n"), 0o644)
-	var fake *enginetest.Fake
-	open := func(ctx context.Context, s app.Settings, progress app.Progress, _ ...app.OpenOption) (*app.Core, error) {
-		fake = enginetest.NewFake()
-		return app.NewCore(ctx, app.Roles{Images: fake, Registry: fake, Archives: fake, Events: fake, Builder: fake, Containers: fake.Containers(), Disk: fake, Volumes: fake}, s, nil), nil
-	}
-	w := Start(a, Options{SettingsPath: settings, Open: open})
-	waitUI(t, "the panels", func() bool { return w.Tabs != nil })
-	defer w.Win.Close()
+	w, fake := startOverFake(t, a)
 	escape := &fyne.KeyEvent{Name: fyne.KeyEscape}
 	overlays := func() int { return len(w.Win.Canvas().Overlays().List()) }
 
