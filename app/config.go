@@ -59,24 +59,33 @@ type VMSettings struct {
 // SharedFolders are the VM's shares with "~" expanded; nil settings mean
 // the home folder. Relative paths are refused.
 func (v VMSettings) SharedFolders() ([]string, error) {
-	home, _ := os.UserHomeDir()
 	if v.Shares == nil {
-		if home == "" {
-			return nil, nil
+		if home, _ := os.UserHomeDir(); home != "" {
+			return []string{home}, nil
 		}
-		return []string{home}, nil
+		return nil, nil
 	}
 	var out []string
 	for _, s := range v.Shares {
-		if s == "~" || strings.HasPrefix(s, "~/") {
-			s = filepath.Join(home, strings.TrimPrefix(s, "~"))
-		}
+		s = ExpandHome(s)
 		if !filepath.IsAbs(s) {
 			return nil, fmt.Errorf("[vm] shares: %q is not a full path (write it from / or ~/)", s)
 		}
 		out = append(out, filepath.Clean(s))
 	}
 	return out, nil
+}
+
+// ExpandHome reads a leading ~ as the home folder, as a shell would.
+func ExpandHome(path string) string {
+	if path != "~" && !strings.HasPrefix(path, "~/") {
+		return path
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return path
+	}
+	return filepath.Join(home, strings.TrimPrefix(path, "~"))
 }
 
 // UsesVM says whether the app runs the engine in Berth's VM: when the

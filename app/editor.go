@@ -68,8 +68,9 @@ func NewEditor(text string) *Editor {
 }
 
 // Open loads a Dockerfile, or the Dockerfile in a folder (the folder
-// becomes the build context).
+// becomes the build context). A leading ~ is the home folder.
 func (e *Editor) Open(path string) error {
+	path = ExpandHome(path)
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err

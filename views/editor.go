@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -159,14 +160,38 @@ func (p *EditorPanel) fileBar(w fyne.Window) fyne.CanvasObject {
 	return container.NewBorder(nil, nil, container.NewHBox(open, save), NewConcept("layer"), p.File)
 }
 
-// OpenFolder asks for a folder and opens its Dockerfile.
+// OpenFolder asks for a folder and opens its Dockerfile. The path can be
+// typed or pasted (Enter opens it), or found with Browse…, since Fyne's
+// folder picker takes no typed path.
 func (p *EditorPanel) OpenFolder() {
-	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
-		if err != nil || u == nil {
-			return
+	entry := newEscEntry(p.win)
+	entry.SetPlaceHolder("a folder with a Dockerfile, e.g. ~/myapp")
+	entry.SetText(p.ed.ContextDir())
+	var d *dialog.FormDialog
+	browse := widget.NewButton("Browse…", func() {
+		picker := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
+			if err != nil || u == nil {
+				return
+			}
+			d.Hide()
+			p.Open(u.Path())
+		}, p.win)
+		if dir, err := storage.ListerForURI(storage.NewFileURI(app.ExpandHome(strings.TrimSpace(entry.Text)))); err == nil {
+			picker.SetLocation(dir)
 		}
-		p.Open(u.Path())
+		picker.Show()
+	})
+	d = dialog.NewForm("Open a folder", "Open", "Cancel", []*widget.FormItem{
+		widget.NewFormItem("Folder", container.NewBorder(nil, nil, nil, browse, entry)),
+	}, func(ok bool) {
+		if path := strings.TrimSpace(entry.Text); ok && path != "" {
+			p.Open(path)
+		}
 	}, p.win)
+	entry.OnSubmitted = func(string) { d.Submit() } // Enter opens
+	d.Resize(fyne.NewSize(560, d.MinSize().Height))
+	d.Show()
+	p.win.Canvas().Focus(entry)
 }
 
 // Save writes the Dockerfile, asking where when it has no file yet.

@@ -102,6 +102,53 @@ func TestKeyboardShortcuts(t *testing.T) {
 	}
 }
 
+// Ctrl+O asks for a folder that can be typed: Enter opens its Dockerfile,
+// ~ is the home folder, and a folder that is not there says so.
+func TestOpenFolderTakesATypedPath(t *testing.T) {
+	a := test.NewTempApp(t)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(settings, []byte("welcome = false\n"), 0o644)
+	w := Start(a, Options{SettingsPath: settings, Open: openFake(t, nil, nil)})
+	waitUI(t, "the panels", func() bool { return w.Tabs != nil })
+	defer w.Win.Close()
+	os.MkdirAll(filepath.Join(home, "web"), 0o755)
+	os.WriteFile(filepath.Join(home, "web", "Dockerfile"), []byte("FROM busybox\n"), 0o644)
+
+	open := func(path string) {
+		t.Helper()
+		w.Editor.Text.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault})
+		entry, _ := find(topOverlay(w.Win), func(o fyne.CanvasObject) bool { _, ok := o.(*escEntry); return ok }).(*escEntry)
+		if entry == nil {
+			t.Fatal("Ctrl+O opened no dialog with a path to type")
+		}
+		if buttonIn(topOverlay(w.Win), "Browse…") == nil {
+			t.Error("the Open dialog has no Browse… for the folder picker")
+		}
+		entry.SetText(path)
+		entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	}
+	open("~/web")
+	if got := w.Editor.Text.Text; got != "FROM busybox\n" || w.Tabs.Selected().Text != TabBuild {
+		t.Fatalf("after typing ~/web and Enter the editor shows %q on %s", got, w.Tabs.Selected().Text)
+	}
+	if w.Win.Canvas().Overlays().Top() != nil {
+		t.Fatal("the Open dialog stayed open")
+	}
+	open(filepath.Join(home, "nowhere"))
+	msg := find(topOverlay(w.Win), func(o fyne.CanvasObject) bool {
+		l, ok := o.(*widget.Label)
+		return ok && strings.Contains(l.Text, "nowhere")
+	})
+	if msg == nil {
+		t.Fatal("a folder that is not there showed no error naming it")
+	}
+	if got := w.Editor.Text.Text; got != "FROM busybox\n" {
+		t.Fatalf("a failed open changed the editor's text to %q", got)
+	}
+}
+
 // Delete asks to remove the selected image; F5 reads the list again.
 func TestDeleteAndF5(t *testing.T) {
 	a := test.NewTempApp(t)
