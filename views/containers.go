@@ -89,7 +89,6 @@ func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 	p.Stats = widget.NewLabel("")
 	p.Stats.Wrapping = fyne.TextWrapWord // why a container stopped is read whole
 	p.Empty = widget.NewLabel("No containers. Run an image from the Images or Search panel.")
-	p.Empty.Wrapping = fyne.TextWrapWord
 
 	act := func(name string, fn func(engine.Container)) *widget.Button {
 		b := widget.NewButton(name, func() {
@@ -156,7 +155,7 @@ func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 	)
 	tip := container.NewHBox(NewConcept("container"), NewConcept("image"))
 	p.Object = container.NewBorder(container.NewVBox(container.NewBorder(nil, nil, nil, p.ShowAll, bar), p.Stats), tip, nil, nil,
-		container.NewStack(p.List, container.NewCenter(p.Empty)))
+		container.NewStack(p.List, emptyState(p.Empty)))
 	s.OnChange(func() { onMain(p.reload) })
 	p.reload()
 	go p.tickUptimes(p.core.Context())

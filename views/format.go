@@ -5,9 +5,24 @@ import (
 	"strings"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/widget"
+
 	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/engine"
 )
+
+// emptyState places what an empty list says in the middle of the list's
+// place. The label spans the whole width and centres its text: in a
+// Center container a wrapping label is only as wide as its shortest
+// line, so its text began at the middle and ran off to the right.
+func emptyState(l *widget.Label) fyne.CanvasObject {
+	l.Alignment = fyne.TextAlignCenter
+	l.Wrapping = fyne.TextWrapWord
+	return container.NewVBox(layout.NewSpacer(), l, layout.NewSpacer())
+}
 
 // HumanSize writes bytes as docker does: 1.98MB, 512kB, 3B.
 func HumanSize(n int64) string { return app.HumanSize(n) }

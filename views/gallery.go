@@ -80,7 +80,6 @@ func NewGallery(c *app.Core, w fyne.Window, acts GalleryActions) *Gallery {
 	g.Table.OnSelected = func(id widget.TableCellID) { g.selected = id.Row; g.updateButtons() }
 	g.Table.OnUnselected = func(widget.TableCellID) { g.selected = -1; g.updateButtons() }
 	g.Empty = widget.NewLabel("No images yet. Pull one with Pull…, or find one in Search.")
-	g.Empty.Wrapping = fyne.TextWrapWord
 
 	add := func(name string, fn func(app.ImageRow)) *widget.Button {
 		b := widget.NewButton(name, func() {
@@ -114,7 +113,7 @@ func NewGallery(c *app.Core, w fyne.Window, acts GalleryActions) *Gallery {
 		login, check)
 	top := container.NewBorder(nil, nil, nil, container.NewHBox(g.Sort, g.Dangling), g.Filter)
 	tip := container.NewHBox(NewConcept("image"), NewConcept("tag"), NewConcept("registry"))
-	g.Object = container.NewBorder(container.NewVBox(top, bar), tip, nil, nil, container.NewStack(g.Table, container.NewCenter(g.Empty)))
+	g.Object = container.NewBorder(container.NewVBox(top, bar), tip, nil, nil, container.NewStack(g.Table, emptyState(g.Empty)))
 	s.OnChange(func() { onMain(g.reload) })
 	g.reload()
 	return g

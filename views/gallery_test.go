@@ -32,6 +32,7 @@ func TestGalleryShowsFiltersAndActs(t *testing.T) {
 	if !g.Empty.Visible() || g.Table.Visible() || len(g.Rows()) != 0 {
 		t.Fatal("an empty engine should show the empty-state hint")
 	}
+	assertCentred(t, g.Empty, w)
 	if g.Buttons["Remove"].Disabled() == false {
 		t.Fatal("Remove is enabled with nothing selected")
 	}

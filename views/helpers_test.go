@@ -149,3 +149,31 @@ func waitUI(t *testing.T, what string, cond func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// assertCentred checks, on the painted window, that l's text is drawn
+// about the middle of the window's width.
+func assertCentred(t *testing.T, l *widget.Label, w fyne.Window) {
+	t.Helper()
+	img := w.Canvas().Capture()
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(l)
+	scale := float32(img.Bounds().Dx()) / w.Canvas().Size().Width
+	y0, y1 := int(pos.Y*scale), int((pos.Y+l.Size().Height)*scale)
+	bg := img.At(0, y0)
+	left, right := -1, -1
+	for y := y0; y < y1; y++ {
+		for x := 0; x < img.Bounds().Dx(); x++ {
+			if img.At(x, y) != bg {
+				if left < 0 || x < left {
+					left = x
+				}
+				right = max(right, x)
+			}
+		}
+	}
+	if left < 0 {
+		t.Fatalf("%q is not drawn", l.Text)
+	}
+	if mid, want := (left+right)/2, img.Bounds().Dx()/2; mid < want-20 || mid > want+20 {
+		t.Errorf("%q is drawn from x=%d to %d: its middle %d is not the window's %d", l.Text, left, right, mid, want)
+	}
+}

@@ -64,9 +64,11 @@ func TestContainersPanelRunsAndControls(t *testing.T) {
 	w := test.NewTempWindow(t, nil)
 	p := NewContainersPanel(core, w)
 	w.SetContent(p.Object)
+	w.Resize(fyne.NewSize(900, 500))
 	if !p.Empty.Visible() {
 		t.Fatal("no empty-state hint")
 	}
+	assertCentred(t, p.Empty, w)
 	var started string
 	d := ShowRun(core, ref, w, func(id string) { started = id })
 	d.Name.SetText("web")
