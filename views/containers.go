@@ -344,7 +344,7 @@ func ShowRun(c *app.Core, image string, w fyne.Window, onStarted func(id string)
 		widget.NewFormItem("Volumes", d.Volumes), widget.NewFormItem("Command", d.Command),
 	}
 	items[2].HintText = "Publishes a port of the container on this computer"
-	form := dialog.NewForm("Run a container", "Run", "Cancel", items, func(ok bool) {
+	form := newFormDialog("Run a container", "Run", items, func(ok bool) {
 		if !ok {
 			return
 		}
@@ -361,9 +361,6 @@ func ShowRun(c *app.Core, image string, w fyne.Window, onStarted func(id string)
 	}, w)
 	form.Resize(fyne.NewSize(520, 460))
 	d.Dialog = form
-	for _, e := range []*escEntry{d.Image, d.Name, d.Ports, d.Command} {
-		e.OnSubmitted = func(string) { form.Submit() } // Enter runs it
-	}
 	form.Show()
 	// The ports the image says it listens on, offered as they are.
 	go func() {

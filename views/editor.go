@@ -181,14 +181,13 @@ func (p *EditorPanel) OpenFolder() {
 		}
 		picker.Show()
 	})
-	d = dialog.NewForm("Open a folder", "Open", "Cancel", []*widget.FormItem{
+	d = newFormDialog("Open a folder", "Open", []*widget.FormItem{
 		widget.NewFormItem("Folder", container.NewBorder(nil, nil, nil, browse, entry)),
 	}, func(ok bool) {
 		if path := strings.TrimSpace(entry.Text); ok && path != "" {
 			p.Open(path)
 		}
 	}, p.win)
-	entry.OnSubmitted = func(string) { d.Submit() } // Enter opens
 	d.Resize(fyne.NewSize(560, d.MinSize().Height))
 	d.Show()
 	p.win.Canvas().Focus(entry)

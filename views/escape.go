@@ -5,6 +5,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -114,4 +115,28 @@ func (e *escEntry) TypedKey(ev *fyne.KeyEvent) {
 		return
 	}
 	e.Entry.TypedKey(ev)
+}
+
+// newFormDialog is dialog.NewForm where Enter in any one-line entry of the
+// form submits it, as the confirm button would: Fyne's form leaves Enter
+// to the entry, which does nothing with it.
+func newFormDialog(title, confirm string, items []*widget.FormItem, done func(bool), w fyne.Window) *dialog.FormDialog {
+	d := dialog.NewForm(title, confirm, "Cancel", items, done, w)
+	var wire func(o fyne.CanvasObject)
+	wire = func(o fyne.CanvasObject) {
+		switch o := o.(type) {
+		case *escEntry:
+			if !o.MultiLine {
+				o.OnSubmitted = func(string) { d.Submit() }
+			}
+		case *fyne.Container:
+			for _, c := range o.Objects {
+				wire(c)
+			}
+		}
+	}
+	for _, it := range items {
+		wire(it.Widget)
+	}
+	return d
 }

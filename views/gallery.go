@@ -275,14 +275,13 @@ func ShowPull(c *app.Core, w fyne.Window, ref string) {
 	}
 	entry := newEscEntry(w)
 	entry.SetPlaceHolder("e.g. python:3.12-slim or nginx")
-	d := dialog.NewForm("Pull an image", "Pull", "Cancel", []*widget.FormItem{
+	d := newFormDialog("Pull an image", "Pull", []*widget.FormItem{
 		widget.NewFormItem("Image", entry),
 	}, func(ok bool) {
 		if ok && strings.TrimSpace(entry.Text) != "" {
 			pullWithProgress(c, w, strings.TrimSpace(entry.Text))
 		}
 	}, w)
-	entry.OnSubmitted = func(string) { d.Submit() } // Enter pulls
 	d.Resize(fyne.NewSize(480, d.MinSize().Height)) // room for a registry's long names
 	d.Show()
 	w.Canvas().Focus(entry)
@@ -333,7 +332,7 @@ func pullWithProgress(c *app.Core, w fyne.Window, ref string) {
 func (g *Gallery) showTag(r app.ImageRow) {
 	entry := newEscEntry(g.win)
 	entry.SetPlaceHolder("name:tag, e.g. localhost:5000/me/app:v1")
-	dialog.ShowForm("Tag "+r.Ref, "Tag", "Cancel", []*widget.FormItem{widget.NewFormItem("New name", entry)}, func(ok bool) {
+	d := newFormDialog("Tag "+r.Ref, "Tag", []*widget.FormItem{widget.NewFormItem("New name", entry)}, func(ok bool) {
 		if !ok || strings.TrimSpace(entry.Text) == "" {
 			return
 		}
@@ -342,6 +341,9 @@ func (g *Gallery) showTag(r app.ImageRow) {
 			onMain(func() { showError(err, g.win) })
 		}()
 	}, g.win)
+	d.Resize(fyne.NewSize(480, d.MinSize().Height))
+	d.Show()
+	g.win.Canvas().Focus(entry)
 }
 
 func (g *Gallery) push(r app.ImageRow) {

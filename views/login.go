@@ -27,7 +27,7 @@ func ShowLogin(c *app.Core, w fyne.Window, server string, then func()) *LoginDia
 	d.Registry.SetPlaceHolder("empty for Docker Hub, or a host like ghcr.io or localhost:5000")
 	d.User.SetPlaceHolder("user name")
 	d.Password.SetPlaceHolder("password or access token")
-	d.Dialog = dialog.NewForm("Log in to a registry", "Log in", "Cancel", []*widget.FormItem{
+	d.Dialog = newFormDialog("Log in to a registry", "Log in", []*widget.FormItem{
 		widget.NewFormItem("Registry", d.Registry), widget.NewFormItem("User", d.User), widget.NewFormItem("Password", d.Password),
 	}, func(ok bool) {
 		if !ok {
@@ -47,9 +47,6 @@ func ShowLogin(c *app.Core, w fyne.Window, server string, then func()) *LoginDia
 			})
 		}()
 	}, w)
-	for _, e := range []*escEntry{d.Registry, d.User, d.Password} {
-		e.OnSubmitted = func(string) { d.Dialog.Submit() }
-	}
 	d.Dialog.Resize(fyne.NewSize(520, d.Dialog.MinSize().Height))
 	d.Dialog.Show()
 	if server == "" || d.User.Text == "" {

@@ -139,12 +139,11 @@ func (p *VolumesPanel) do(what func(ctx context.Context) (string, error)) {
 func (p *VolumesPanel) showCreate() {
 	entry := newEscEntry(p.win)
 	entry.SetPlaceHolder("e.g. data (letters, digits, . _ -)")
-	d := dialog.NewForm("Create a volume", "Create", "Cancel", []*widget.FormItem{widget.NewFormItem("Name", entry)}, func(ok bool) {
+	d := newFormDialog("Create a volume", "Create", []*widget.FormItem{widget.NewFormItem("Name", entry)}, func(ok bool) {
 		if name := strings.TrimSpace(entry.Text); ok && name != "" {
 			p.do(func(ctx context.Context) (string, error) { return "Created " + name + ".", p.state.Create(ctx, name) })
 		}
 	}, p.win)
-	entry.OnSubmitted = func(string) { d.Submit() }
 	d.Resize(fyne.NewSize(420, d.MinSize().Height))
 	d.Show()
 	p.win.Canvas().Focus(entry)

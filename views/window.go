@@ -393,7 +393,7 @@ func (w *Window) ShowSettings() {
 	th.SetSelected(s.Theme)
 	deb := newEscEntry(w.Win)
 	deb.SetText(s.WatchDebounce.Duration.String())
-	dialog.ShowForm("Settings", "Save", "Cancel", []*widget.FormItem{
+	d := newFormDialog("Settings", "Save", []*widget.FormItem{
 		widget.NewFormItem("Engine context", ctxSel), widget.NewFormItem("Engine address", eng), widget.NewFormItem("Search registry", reg),
 		widget.NewFormItem("Insecure registries", insecure), widget.NewFormItem("Theme", th),
 		widget.NewFormItem("Rebuild delay", deb),
@@ -429,6 +429,8 @@ func (w *Window) ShowSettings() {
 			w.reconnect(s)
 		}
 	}, w.Win)
+	d.Resize(fyne.NewSize(600, d.MinSize().Height)) // room for an engine's address
+	d.Show()
 }
 
 // contextSwitcher is the status bar's engine button: the context in use;

@@ -102,6 +102,49 @@ func TestKeyboardShortcuts(t *testing.T) {
 	}
 }
 
+// Enter in a dialog's entry does what its confirm button does, in every
+// dialog that asks for something.
+func TestEnterSubmitsDialogs(t *testing.T) {
+	a := test.NewTempApp(t)
+	w, fake := startOverFake(t, a)
+	ctx := context.Background()
+	fake.Store("busybox:1.36", smallImage(t))
+	w.Core.Images.Refresh(ctx)
+	waitUI(t, "the image", func() bool { return len(w.Gallery.Rows()) == 1 })
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	w.opts.SettingsPath = settings
+	for _, tc := range []struct {
+		name string
+		open func()
+		text string
+		done func() bool
+	}{
+		{"Tag", func() { w.Gallery.Select(0); test.Tap(w.Gallery.Buttons["Tag…"]) }, "me/web:v1", func() bool {
+			_, err := fake.Inspect(ctx, "me/web:v1")
+			return err == nil
+		}},
+		{"Create a volume", func() { test.Tap(buttonIn(w.Volumes.Object, "Create…")) }, "data", func() bool {
+			_, err := fake.InspectVolume(ctx, "data")
+			return err == nil
+		}},
+		{"Settings", w.ShowSettings, "", func() bool { _, err := os.Stat(settings); return err == nil }},
+	} {
+		tc.open()
+		entry, _ := find(topOverlay(w.Win), func(o fyne.CanvasObject) bool { _, ok := o.(*escEntry); return ok }).(*escEntry)
+		if entry == nil {
+			t.Fatalf("%s: no entry in the dialog", tc.name)
+		}
+		if tc.text != "" {
+			entry.SetText(tc.text)
+		}
+		entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+		waitUI(t, tc.name+" done by Enter", tc.done)
+		if top := topOverlay(w.Win); top != nil {
+			t.Fatalf("%s: the dialog stayed open after Enter", tc.name)
+		}
+	}
+}
+
 // Ctrl+O asks for a folder that can be typed: Enter opens its Dockerfile,
 // ~ is the home folder, and a folder that is not there says so.
 func TestOpenFolderTakesATypedPath(t *testing.T) {
