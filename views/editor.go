@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,9 +132,12 @@ func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Windo
 			p.Fix.SetText("Apply fix")
 			p.Fix.Disable()
 		}
+		// The list cuts a long message short: the note reads it whole.
+		note := fmt.Sprintf("Line %d: %s", d.Line, d.Message)
 		if r, ok := ruleExplanation(d.Rule); ok {
-			p.Note.SetText(d.Rule + ": " + r)
+			note += "\n\n" + d.Rule + ": " + r
 		}
+		p.Note.SetText(note)
 	}
 
 	top := p.fileBar(w)
@@ -218,8 +222,9 @@ func (p *EditorPanel) editorArea() (editor, side fyne.CanvasObject) {
 	// sight however long a line is; all three scroll down together.
 	editor = container.NewVScroll(container.NewBorder(nil, nil, p.Gutter, p.Costs, container.NewHScroll(textArea)))
 	problems := container.NewBorder(widget.NewLabel("Problems"), p.Fix, nil, nil, p.Problems)
-	side = container.NewVSplit(container.NewVScroll(p.Note), problems)
-	return editor, side
+	split := container.NewVSplit(container.NewVScroll(p.Note), problems)
+	split.Offset = 0.35 // the problems list shows several, not one and a half
+	return editor, split
 }
 
 // buildArea is the build's fields and buttons, the Watch row, the build
@@ -347,19 +352,25 @@ func (p *EditorPanel) updateFile() {
 	p.File.SetText(name)
 }
 
+// severityRank orders problems by how much they matter.
+var severityRank = map[engine.Severity]int{engine.SeverityInfo: 1, engine.SeverityWarning: 2, engine.SeverityError: 3}
+
 func (p *EditorPanel) showDiagnostics() {
 	res := p.ed.Result()
-	p.diags = res.Diagnostics
+	// Errors first: what stops the build is read before advice.
+	p.diags = slices.Clone(res.Diagnostics)
+	slices.SortStableFunc(p.diags, func(a, b engine.Diagnostic) int {
+		return cmp.Compare(severityRank[b.Severity], severityRank[a.Severity])
+	})
 	p.problem = -1
 	p.Problems.UnselectAll()
 	p.Problems.Refresh()
 	p.Fix.Disable()
 	// The gutter: line numbers, a marker on lines with problems.
 	worst := map[int]engine.Severity{}
-	rank := map[engine.Severity]int{engine.SeverityInfo: 1, engine.SeverityWarning: 2, engine.SeverityError: 3}
 	for _, d := range p.diags {
 		for ln := d.Line; ln <= d.EndLine; ln++ {
-			if rank[d.Severity] > rank[worst[ln]] {
+			if severityRank[d.Severity] > severityRank[worst[ln]] {
 				worst[ln] = d.Severity
 			}
 		}

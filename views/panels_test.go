@@ -178,9 +178,15 @@ func checkEditorValidates(t *testing.T, p *EditorPanel) {
 	if !strings.Contains(p.Gutter.String(), "●   5") {
 		t.Fatalf("gutter has no error marker on line 5:\n%s", p.Gutter.String())
 	}
+	if first := p.Diagnostics()[0]; first.Severity != engine.SeverityError {
+		t.Errorf("the problems list starts with a%s %s, not the error", map[bool]string{true: "n"}[first.Severity == engine.SeverityInfo], first.Severity)
+	}
 	for i, d := range p.Diagnostics() {
 		if d.Rule == "UnknownInstruction" {
 			p.Problems.Select(i)
+			if !strings.Contains(p.Note.Text, d.Message) {
+				t.Errorf("the selected problem's note %q does not read its whole message %q", p.Note.Text, d.Message)
+			}
 		}
 	}
 	if p.Fix.Disabled() || p.Fix.Text != "Change to RUN" {
