@@ -96,7 +96,7 @@ func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Windo
 	p.Costs = widget.NewRichText()
 	p.File = widget.NewLabel("New Dockerfile (not saved)")
 	p.File.Truncation = fyne.TextTruncateEllipsis
-	p.Note = widget.NewLabel("Put the cursor on an instruction to see what it does to the image.")
+	p.Note = widget.NewLabel(noteHint)
 	p.Note.Wrapping = fyne.TextWrapWord
 	p.Problems = widget.NewList(
 		func() int { return len(p.diags) },
@@ -120,6 +120,7 @@ func NewEditorPanel(c *app.Core, ed *app.Editor, log *app.BuildLog, w fyne.Windo
 			p.Text.SetText(p.ed.Text())
 		}
 	})
+	p.Fix.Importance = widget.HighImportance // the one thing to do about the selected problem
 	p.Fix.Disable()
 	p.Problems.OnSelected = func(i widget.ListItemID) {
 		p.problem = i
@@ -352,6 +353,8 @@ func (p *EditorPanel) updateFile() {
 	p.File.SetText(name)
 }
 
+const noteHint = "Put the cursor on an instruction to see what it does to the image."
+
 // severityRank orders problems by how much they matter.
 var severityRank = map[engine.Severity]int{engine.SeverityInfo: 1, engine.SeverityWarning: 2, engine.SeverityError: 3}
 
@@ -362,6 +365,10 @@ func (p *EditorPanel) showDiagnostics() {
 	slices.SortStableFunc(p.diags, func(a, b engine.Diagnostic) int {
 		return cmp.Compare(severityRank[b.Severity], severityRank[a.Severity])
 	})
+	if p.problem >= 0 { // the note spoke of a problem the new text may not have
+		p.Note.SetText(noteHint)
+		p.showNote(p.lastLine)
+	}
 	p.problem = -1
 	p.Problems.UnselectAll()
 	p.Problems.Refresh()
@@ -457,7 +464,11 @@ func (p *EditorPanel) startBuild() {
 				}
 				return
 			}
-			status := fmt.Sprintf("Built %s in %s", strings.TrimPrefix(res.ImageID, "sha256:")[:12], time.Since(start).Round(time.Millisecond))
+			built := strings.TrimPrefix(res.ImageID, "sha256:")[:12]
+			if tag := strings.TrimSpace(req.Tag); tag != "" {
+				built = tag + " (" + built + ")"
+			}
+			status := fmt.Sprintf("Built %s in %s", built, time.Since(start).Round(time.Millisecond))
 			if saved := p.log.Saved(); saved != "" {
 				status += ". " + saved
 			}
@@ -503,7 +514,7 @@ func (p *EditorPanel) showCosts() {
 
 // stepCost is a step's cost as the editor's margin shows it: "12MB 1.4s
 // /big" (with its biggest file), "850ms" for a step that made no layer,
-// "cached".
+// "cached"; nothing for a step that made no layer in under 10 ms.
 func stepCost(s app.BuildStep) string {
 	biggest := ""
 	if len(s.Biggest) > 0 {
@@ -516,6 +527,9 @@ func stepCost(s app.BuildStep) string {
 		d := s.Duration.Round(time.Millisecond).String()
 		if s.LayerSize > 0 {
 			return HumanSize(s.LayerSize) + " " + d + biggest
+		}
+		if s.Duration < 10*time.Millisecond {
+			return "" // a step that only set metadata: nothing to weigh
 		}
 		return d
 	}
