@@ -279,7 +279,7 @@ func (p *ContainersPanel) followStats() {
 
 // ShowLogs opens a container's logs: live (follow), with a search box
 // that keeps only matching lines.
-func ShowLogs(core *app.Core, c engine.Container, parent fyne.Window) {
+func ShowLogs(core *app.Core, c engine.Container, parent fyne.Window) fyne.Window {
 	w := fyne.CurrentApp().NewWindow("Logs — " + c.Name)
 	var mu sync.Mutex
 	var lines []string
@@ -309,6 +309,7 @@ func ShowLogs(core *app.Core, c engine.Container, parent fyne.Window) {
 	w.SetOnClosed(cancel)
 	w.SetContent(container.NewBorder(container.NewBorder(nil, nil, nil, follow, filter), nil, nil, nil, scroll))
 	w.Resize(fyne.NewSize(760, 480))
+	closeOnEscape(w)
 	w.Show()
 	go func() {
 		err := core.Containers.Logs(ctx, c.ID, true, func(e engine.LogEntry) {
@@ -321,6 +322,7 @@ func ShowLogs(core *app.Core, c engine.Container, parent fyne.Window) {
 			onMain(func() { showError(err, w) })
 		}
 	}()
+	return w
 }
 
 // RunDialog is the form that starts a container.

@@ -47,6 +47,7 @@ func ShowContainerDetail(core *app.Core, c engine.Container) *DetailWindow {
 	d := &DetailWindow{core: core, id: c.ID, Win: fyne.CurrentApp().NewWindow("Container — " + c.Name)}
 	ctx, cancel := context.WithCancel(core.Context())
 	d.Win.SetOnClosed(cancel)
+	closeOnEscape(d.Win)
 
 	d.Overview = widget.NewForm()
 	d.Env = widget.NewLabel("")

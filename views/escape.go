@@ -140,3 +140,13 @@ func newFormDialog(title, confirm string, items []*widget.FormItem, done func(bo
 	}
 	return d
 }
+
+// closeOnEscape makes Escape close w, a window of its own (logs, details,
+// an ended shell), as it closes a dialog, when no widget in it takes the key.
+func closeOnEscape(w fyne.Window) {
+	w.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
+		if ev.Name == fyne.KeyEscape {
+			w.Close()
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,6 +199,28 @@ func TestTerminalIntoAContainer(t *testing.T) {
 	savePicture(t, "terminal", tw.Win)
 	tw.Win.Close()
 	waitUI(t, "the hung-up shell to end", func() bool { return strings.HasPrefix(tw.Status.Text, "The shell ended") })
+
+	// A shell that exits leaves its window to be read; Escape then closes it.
+	tw = ShowTerminal(e.Core, ct)
+	waitUI(t, "the second shell", func() bool { return strings.HasPrefix(tw.Status.Text, "A shell in termed") })
+	typeLine("exit 3")
+	waitUI(t, "the shell to end", func() bool { return strings.HasPrefix(tw.Status.Text, "The shell ended with exit code 3") })
+	escapeCloses(t, tw.Win)
+}
+
+// escapeCloses presses Escape in w, with nothing focused, and checks that
+// w closed.
+func escapeCloses(t *testing.T, w fyne.Window) {
+	t.Helper()
+	if w.Canvas().Focused() != nil {
+		t.Fatalf("%s: %T keeps the focus, so Escape would not reach the window", w.Title(), w.Canvas().Focused())
+	}
+	if on := w.Canvas().OnTypedKey(); on != nil {
+		on(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	}
+	if slices.Contains(fyne.CurrentApp().Driver().AllWindows(), w) {
+		t.Fatalf("Escape left %q open", w.Title())
+	}
 }
 
 // A container's details on a real engine: what it runs, its port, mount
@@ -225,7 +248,6 @@ func TestContainerDetailWindow(t *testing.T) {
 	defer cc.Remove(ctx, id, true, true)
 	ct, _ := cc.Inspect(ctx, id)
 	d := ShowContainerDetail(e.Core, ct)
-	defer d.Win.Close()
 	overview := func() string {
 		var b strings.Builder
 		for _, it := range d.Overview.Items {
@@ -258,4 +280,8 @@ func TestContainerDetailWindow(t *testing.T) {
 	waitUI(t, "the usage graph", func() bool { return strings.HasPrefix(d.Usage.Text, "CPU ") && len(d.Mem.Values()) >= 2 })
 	d.Tabs.SelectIndex(0)
 	savePicture(t, "container-detail", d.Win)
+	escapeCloses(t, d.Win)
+
+	logs := ShowLogs(e.Core, ct, d.Win)
+	escapeCloses(t, logs)
 }

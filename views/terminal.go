@@ -75,7 +75,12 @@ func ShowTerminal(core *app.Core, c engine.Container) *TerminalWindow {
 		if code, ended, err := conn.ExitCode(context.WithoutCancel(ctx)); err == nil && ended && code != 0 {
 			msg = fmt.Sprintf("The shell ended with exit code %d.", code)
 		}
-		onMain(func() { t.Status.SetText(msg) })
+		onMain(func() {
+			// The keys no longer reach a shell: Escape closes the window.
+			t.Win.Canvas().Unfocus()
+			closeOnEscape(t.Win)
+			t.Status.SetText(msg + " Escape closes this window.")
+		})
 	}()
 	return t
 }
