@@ -201,6 +201,12 @@ func stoppedNote(c engine.Container) string {
 	return fmt.Sprintf("%s exited with code %d: its logs say why.", c.Name, c.State.ExitCode)
 }
 
+// followKey changes when what the panel says of a container would: its
+// figures while it runs, why it stopped after.
+func followKey(c engine.Container) string {
+	return fmt.Sprint(c.ID, c.State.Status, c.State.ExitCode)
+}
+
 // Items are the containers listed.
 func (p *ContainersPanel) Items() []engine.Container { return p.items }
 
@@ -222,7 +228,7 @@ func (p *ContainersPanel) reload() {
 		p.List.Select(p.selected)
 	}
 	p.List.Refresh()
-	if c, _ := p.Selected(); c.ID+string(c.State.Status) != p.followed {
+	if c, _ := p.Selected(); followKey(c) != p.followed {
 		p.followStats() // it started or stopped: figures, or why it stopped
 	}
 	p.Empty.Hidden = len(p.items) > 0
@@ -261,7 +267,7 @@ func (p *ContainersPanel) followStats() {
 		p.stopStats = nil
 	}
 	c, ok := p.Selected()
-	p.followed = c.ID + string(c.State.Status)
+	p.followed = followKey(c)
 	if !ok || c.State.Status != engine.StatusRunning {
 		p.Stats.SetText(stoppedNote(c)) // no stale figures of a stopped container
 		return

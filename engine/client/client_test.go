@@ -68,3 +68,18 @@ func TestAddresses(t *testing.T) {
 		t.Errorf("Save to a missing socket: %v, want ErrUnavailable", err)
 	}
 }
+
+func TestExitCodeIn(t *testing.T) {
+	for status, want := range map[string]int{
+		"Exited (137) 5 seconds ago":        137,
+		"Exited (0) Less than a second ago": 0,
+		"Exited (2) 3 hours ago":            2,
+		"Up 2 minutes":                      0,
+		"Created":                           0,
+		"":                                  0,
+	} {
+		if got := exitCodeIn(status); got != want {
+			t.Errorf("exitCodeIn(%q) = %d, want %d", status, got, want)
+		}
+	}
+}

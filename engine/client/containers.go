@@ -207,6 +207,16 @@ func (c *Client) PruneContainers(ctx context.Context) ([]string, error) {
 	return r.ContainersDeleted, nil
 }
 
+// exitCodeIn reads the exit code from a listed container's status, "Exited
+// (137) 5 seconds ago", as the list has no field of its own for it.
+func exitCodeIn(status string) int {
+	var code int
+	if _, err := fmt.Sscanf(status, "Exited (%d)", &code); err != nil {
+		return 0
+	}
+	return code
+}
+
 // ListContainers lists running containers, or all.
 func (c *Client) ListContainers(ctx context.Context, all bool) ([]engine.Container, error) {
 	q := url.Values{}
@@ -220,7 +230,7 @@ func (c *Client) ListContainers(ctx context.Context, all bool) ([]engine.Contain
 	out := make([]engine.Container, 0, len(list))
 	for _, s := range list {
 		ct := engine.Container{ID: s.ID, Image: s.Image, ImageID: s.ImageID, Created: time.Unix(s.Created, 0), Labels: s.Labels,
-			State: engine.ContainerState{Status: engine.ContainerStatus(s.State)}, StatusText: s.Status}
+			State: engine.ContainerState{Status: engine.ContainerStatus(s.State), ExitCode: exitCodeIn(s.Status)}, StatusText: s.Status}
 		if len(s.Names) > 0 {
 			ct.Name = strings.TrimPrefix(s.Names[0], "/")
 		}
