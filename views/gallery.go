@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image/color"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/app"
@@ -58,11 +61,26 @@ func NewGallery(c *app.Core, w fyne.Window, acts GalleryActions) *Gallery {
 	g.Dangling = widget.NewCheck("Show untagged", s.SetShowDangling)
 	g.Table = widget.NewTableWithHeaders(
 		func() (int, int) { return len(g.rows), len(galleryColumns) },
-		func() fyne.CanvasObject { return widget.NewLabel("sha256:000000000000") },
+		func() fyne.CanvasObject {
+			return container.NewStack(canvas.NewRectangle(color.Transparent), widget.NewLabel("sha256:000000000000"))
+		},
 		func(id widget.TableCellID, o fyne.CanvasObject) {
-			if id.Row < len(g.rows) {
-				o.(*widget.Label).SetText(g.cell(g.rows[id.Row], id.Col))
+			if id.Row >= len(g.rows) {
+				return
 			}
+			cell := o.(*fyne.Container)
+			// The whole row is highlighted, not only the cell clicked:
+			// every action applies to the row's image.
+			bg := cell.Objects[0].(*canvas.Rectangle)
+			want := color.Color(color.Transparent)
+			if id.Row == g.selected {
+				want = theme.Color(theme.ColorNameSelection)
+			}
+			if bg.FillColor != want {
+				bg.FillColor = want
+				bg.Refresh()
+			}
+			cell.Objects[1].(*widget.Label).SetText(g.cell(g.rows[id.Row], id.Col))
 		})
 	g.Table.CreateHeader = func() fyne.CanvasObject { return widget.NewLabel("Repository") }
 	g.Table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
@@ -77,8 +95,8 @@ func NewGallery(c *app.Core, w fyne.Window, acts GalleryActions) *Gallery {
 	for i, wd := range []float32{260, 110, 130, 90, 130, 120} {
 		g.Table.SetColumnWidth(i, wd)
 	}
-	g.Table.OnSelected = func(id widget.TableCellID) { g.selected = id.Row; g.updateButtons() }
-	g.Table.OnUnselected = func(widget.TableCellID) { g.selected = -1; g.updateButtons() }
+	g.Table.OnSelected = func(id widget.TableCellID) { g.selected = id.Row; g.updateButtons(); g.Table.Refresh() }
+	g.Table.OnUnselected = func(widget.TableCellID) { g.selected = -1; g.updateButtons(); g.Table.Refresh() }
 	g.Empty = widget.NewLabel("No images yet. Pull one with Pull…, or find one in Search.")
 
 	add := func(name string, fn func(app.ImageRow)) *widget.Button {

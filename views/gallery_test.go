@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/app"
@@ -57,6 +58,10 @@ func TestGalleryShowsFiltersAndActs(t *testing.T) {
 	g.Select(0)
 	if g.Buttons["Run"].Disabled() {
 		t.Fatal("Run disabled with a row selected")
+	}
+	// The whole row shows the selection, not only its first cell.
+	if !painted(w, g.Table, 400, theme.Color(theme.ColorNameSelection)) {
+		t.Error("the selected row's Image ID cell is not highlighted")
 	}
 	test.Tap(g.Buttons["Run"])
 	test.Tap(g.Buttons["Layers"])

@@ -2,6 +2,7 @@ package views
 
 import (
 	"context"
+	"image/color"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/app"
@@ -177,3 +179,32 @@ func assertCentred(t *testing.T, l *widget.Label, w fyne.Window) {
 		t.Errorf("%q is drawn from x=%d to %d: its middle %d is not the window's %d", l.Text, left, right, mid, want)
 	}
 }
+
+// painted reports whether the painted window shows colour c, drawn over
+// the theme's background, somewhere in the column x points from o's left
+// edge, down o's height.
+func painted(w fyne.Window, o fyne.CanvasObject, x float32, c color.Color) bool {
+	img := w.Canvas().Capture()
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(o)
+	scale := float32(img.Bounds().Dx()) / w.Canvas().Size().Width
+	want := over(c, theme.Color(theme.ColorNameBackground))
+	px := int((pos.X + x) * scale)
+	for y := int(pos.Y * scale); y < int((pos.Y+o.Size().Height)*scale); y++ {
+		r, g, b, _ := img.At(px, y).RGBA()
+		got := [3]int{int(r >> 8), int(g >> 8), int(b >> 8)}
+		if abs(got[0]-want[0]) <= 2 && abs(got[1]-want[1]) <= 2 && abs(got[2]-want[2]) <= 2 {
+			return true
+		}
+	}
+	return false
+}
+
+// over is colour c (premultiplied, as color.Color is) drawn on bg.
+func over(c, bg color.Color) [3]int {
+	r, g, b, a := c.RGBA()
+	br, bgg, bb, _ := bg.RGBA()
+	mix := func(x, y uint32) int { return int((x + y*(0xffff-a)/0xffff) >> 8) }
+	return [3]int{mix(r, br), mix(g, bgg), mix(b, bb)}
+}
+
+func abs(n int) int { return max(n, -n) }
