@@ -37,12 +37,13 @@ type Gallery struct {
 	Empty    *widget.Label
 	Buttons  map[string]*widget.Button
 
-	core     *app.Core
-	state    *app.Images
-	win      fyne.Window
-	acts     GalleryActions
-	rows     []app.ImageRow
-	selected int
+	core        *app.Core
+	state       *app.Images
+	win         fyne.Window
+	acts        GalleryActions
+	rows        []app.ImageRow
+	selected    int
+	selectedCol int // the cell the table highlights itself
 }
 
 var galleryColumns = []string{"Repository", "Tag", "Image ID", "Size", "Created", "Registry"}
@@ -73,7 +74,7 @@ func NewGallery(c *app.Core, w fyne.Window, acts GalleryActions) *Gallery {
 			// every action applies to the row's image.
 			bg := cell.Objects[0].(*canvas.Rectangle)
 			want := color.Color(color.Transparent)
-			if id.Row == g.selected {
+			if id.Row == g.selected && id.Col != g.selectedCol { // (the table paints the cell clicked)
 				want = theme.Color(theme.ColorNameSelection)
 			}
 			if bg.FillColor != want {
@@ -95,7 +96,11 @@ func NewGallery(c *app.Core, w fyne.Window, acts GalleryActions) *Gallery {
 	for i, wd := range []float32{260, 110, 130, 90, 130, 120} {
 		g.Table.SetColumnWidth(i, wd)
 	}
-	g.Table.OnSelected = func(id widget.TableCellID) { g.selected = id.Row; g.updateButtons(); g.Table.Refresh() }
+	g.Table.OnSelected = func(id widget.TableCellID) {
+		g.selected, g.selectedCol = id.Row, id.Col
+		g.updateButtons()
+		g.Table.Refresh()
+	}
 	g.Table.OnUnselected = func(widget.TableCellID) { g.selected = -1; g.updateButtons(); g.Table.Refresh() }
 	g.Empty = widget.NewLabel("No images yet. Pull one with Pull…, or find one in Search.")
 

@@ -3,6 +3,8 @@ package views
 import (
 	"context"
 	"errors"
+	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/berth-dev/berth/app"
@@ -434,5 +437,39 @@ func TestWelcomeTourStartsOffline(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(w.Editor.ed.Path()), "busybox.tar")); err != nil {
 		t.Errorf("the starter has no root file system: %v", err)
+	}
+}
+
+// In the light theme, build times, "CACHED", warnings and errors are read
+// on the light background: each status colour stands at least 4.5:1
+// against it (WCAG AA); the dark theme keeps Fyne's own.
+func TestLightThemeStatusColoursAreReadable(t *testing.T) {
+	contrast := func(a, b color.Color) float64 {
+		lum := func(c color.Color) float64 {
+			r, g, b, _ := color.NRGBAModel.Convert(c).RGBA()
+			ch := func(v uint32) float64 {
+				x := float64(v>>8) / 255
+				if x <= 0.03928 {
+					return x / 12.92
+				}
+				return math.Pow((x+0.055)/1.055, 2.4)
+			}
+			return 0.2126*ch(r) + 0.7152*ch(g) + 0.0722*ch(b)
+		}
+		la, lb := lum(a), lum(b)
+		return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+	}
+	for _, fixed := range []bool{true, false} { // chosen in the settings, or the system's
+		th := berthTheme{theme.DefaultTheme(), theme.VariantLight, fixed}
+		bg := th.Color(theme.ColorNameBackground, theme.VariantLight)
+		for _, n := range []fyne.ThemeColorName{theme.ColorNameSuccess, theme.ColorNameWarning, theme.ColorNameError} {
+			if c := contrast(th.Color(n, theme.VariantLight), bg); c < 4.5 {
+				t.Errorf("light %s: contrast %.1f:1 against the background", n, c)
+			}
+		}
+	}
+	dark := berthTheme{theme.DefaultTheme(), theme.VariantDark, true}
+	if dark.Color(theme.ColorNameSuccess, theme.VariantLight) != theme.DefaultTheme().Color(theme.ColorNameSuccess, theme.VariantDark) {
+		t.Error("the dark theme's success colour changed")
 	}
 }
