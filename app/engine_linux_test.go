@@ -81,6 +81,23 @@ func TestImagesAndContainersFollowTheEngine(t *testing.T) {
 	if len(rows) != 1 || rows[0].Repository != te.Registry.Host+"/library/busybox" || rows[0].Tag != "1.36" || len(rows[0].ShortID) != 12 {
 		t.Fatalf("rows %+v", rows)
 	}
+	// The Layers panel and History weigh a layer as the gallery weighs the
+	// image: the bytes of its files (they read 2.13 MB and 1.98 MB).
+	model, err := app.LoadLayers(ctx, te.Core.Engine.Archives, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	history, err := te.Core.Engine.Images.History(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var historySize int64
+	for _, h := range history {
+		historySize += h.Size
+	}
+	if len(model.Layers) != 1 || model.Layers[0].Size != rows[0].Size || historySize != rows[0].Size {
+		t.Fatalf("the image weighs %d in the gallery, its layer %+v in Layers and %d in History", rows[0].Size, model.Layers, historySize)
+	}
 
 	// A tag made elsewhere (the docker CLI, another window) shows up
 	// through the event stream, with no refresh from the test.

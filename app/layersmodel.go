@@ -17,7 +17,7 @@ type LayerSummary struct {
 	Index  int
 	Step   string   // the instruction that made the layer
 	Empty  []string // metadata-only steps after it
-	Size   int64    // uncompressed
+	Size   int64    // its files' bytes, as docker images and history weigh it
 	Digest string
 	DiffID string
 }
@@ -50,7 +50,7 @@ func LoadLayers(ctx context.Context, engine Saver, image string) (*LayersModel, 
 	}
 	m := &LayersModel{Image: image, Efficiency: a.Efficiency, Wasted: a.Wasted, a: a}
 	for _, l := range a.Layers {
-		m.Layers = append(m.Layers, LayerSummary{Index: l.Index, Step: l.CreatedBy, Empty: l.EmptySteps, Size: l.UncompressedSize, Digest: l.Digest, DiffID: l.DiffID})
+		m.Layers = append(m.Layers, LayerSummary{Index: l.Index, Step: l.CreatedBy, Empty: l.EmptySteps, Size: l.AddedBytes, Digest: l.Digest, DiffID: l.DiffID})
 	}
 	for i, w := range a.WastedPaths {
 		if i == 20 {
