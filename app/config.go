@@ -88,6 +88,18 @@ func ExpandHome(path string) string {
 	return filepath.Join(home, strings.TrimPrefix(path, "~"))
 }
 
+// TildePath writes a path in the home folder from ~, as a person reads it.
+func TildePath(path string) string {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" || home == "/" {
+		return path
+	}
+	if rel, err := filepath.Rel(home, path); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return filepath.Join("~", rel)
+	}
+	return path
+}
+
 // UsesVM says whether the app runs the engine in Berth's VM: when the
 // settings say engine = "vm", and on macOS and Windows whenever Berth's
 // own engine is the one chosen, as it cannot run natively there.

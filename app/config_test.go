@@ -137,3 +137,21 @@ func TestVMShares(t *testing.T) {
 		}
 	}
 }
+
+func TestTildePathAndExpandHome(t *testing.T) {
+	t.Setenv("HOME", "/home/ada")
+	for _, tc := range []struct{ path, tilde string }{
+		{"/home/ada/web/Dockerfile", "~/web/Dockerfile"},
+		{"/home/ada", "~"},
+		{"/home/adam/web", "/home/adam/web"},
+		{"/srv/web", "/srv/web"},
+		{"", ""},
+	} {
+		if got := app.TildePath(tc.path); got != tc.tilde {
+			t.Errorf("TildePath(%q) = %q, want %q", tc.path, got, tc.tilde)
+		}
+		if got := app.ExpandHome(tc.tilde); got != tc.path {
+			t.Errorf("ExpandHome(%q) = %q, want %q", tc.tilde, got, tc.path)
+		}
+	}
+}

@@ -344,7 +344,7 @@ func (p *EditorPanel) Open(path string) {
 }
 
 func (p *EditorPanel) updateFile() {
-	name := p.ed.Path()
+	name := app.TildePath(p.ed.Path())
 	if name == "" {
 		name = "New Dockerfile (not saved)"
 	} else if p.ed.Dirty() {
