@@ -119,9 +119,7 @@ func appTour(t *testing.T, p *enginetest.Person, shots string) {
 		return err == nil && ct.State.Status == engine.StatusRunning
 	})
 	t.Cleanup(func() { cc.Remove(context.Background(), "hello-web", true, true) })
-	if body := httpBody(a, fmt.Sprintf("http://127.0.0.1:%d/", port)); body != "hello from the app\n" {
-		t.Fatalf("the container the app ran answered %q", body)
-	}
+	httpAnswers(a, fmt.Sprintf("http://127.0.0.1:%d/", port), "hello from the app\n")
 
 	a.eventually("the Containers tab", a.tabShown("containers")) // the Run dialog's onStarted
 	a.selectTab("images")
@@ -159,20 +157,25 @@ func appTour(t *testing.T, p *enginetest.Person, shots string) {
 	}
 }
 
-// httpBody waits for url to answer and returns what it said.
-func httpBody(a *xapp, url string) string {
+// httpAnswers waits until url answers want, and fails with its last
+// answer otherwise.
+func httpAnswers(a *xapp, url, want string) {
+	a.t.Helper()
 	var body string
-	a.eventually("an answer from "+url, func() bool {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		resp, err := http.Get(url)
 		if err != nil {
-			return false
+			body = err.Error()
+			continue
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		body = string(b)
-		return true
-	})
-	return body
+		if body = string(b); body == want {
+			return
+		}
+	}
+	a.shot("failed")
+	a.t.Fatalf("%s answered %q, want %q", url, body, want)
 }
 
 // stopEngineAt stops the berthd whose run folder is runDir, by the PID it

@@ -21,6 +21,7 @@ type xapp struct {
 	t       *testing.T
 	display string
 	dir     string
+	home    string // the person's home folder (root's tour: one of the test's own)
 	sock    string
 	c       *client.Client
 	shots   string // where shot saves its pictures
@@ -70,13 +71,13 @@ func startXApp(t *testing.T, o xappOptions) *xapp {
 	waitX(t, display)
 
 	var cmd *exec.Cmd
-	var sock string
+	var sock, home string
 	bridge := fmt.Sprintf("brx%d", os.Getpid()%100000)
 	if p == nil {
 		sock = filepath.Join(dir, "berth.sock")
 		runtimeDir := filepath.Join(dir, "xdg-run")
 		os.MkdirAll(runtimeDir, 0o700)
-		home := filepath.Join(dir, "home")
+		home = filepath.Join(dir, "home")
 		os.MkdirAll(filepath.Join(home, ".config", "berth"), 0o755)
 		os.MkdirAll(filepath.Join(home, ".cache"), 0o755)
 		os.WriteFile(filepath.Join(home, ".config", "berth", "config.toml"), []byte(o.settings), 0o644)
@@ -87,7 +88,7 @@ func startXApp(t *testing.T, o xappOptions) *xapp {
 	} else {
 		// Nothing but the person's session: the app finds the engine's
 		// place and starts it rootless, as it would for them.
-		sock = filepath.Join(p.Runtime, "berth", "berth.sock")
+		sock, home = filepath.Join(p.Runtime, "berth", "berth.sock"), p.Home
 		config := p.Mkdir(t, filepath.Join(p.Runtime, "config"))
 		p.Mkdir(t, filepath.Join(config, "berth"))
 		os.WriteFile(filepath.Join(config, "berth", "config.toml"), []byte(o.settings), 0o644)
@@ -120,7 +121,7 @@ func startXApp(t *testing.T, o xappOptions) *xapp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &xapp{t: t, display: display, dir: dir, sock: sock, c: c, shots: o.shots, probe: filepath.Join(dir, "probe.png"), background: [3]uint32{23, 23, 24}}
+	a := &xapp{t: t, display: display, dir: dir, home: home, sock: sock, c: c, shots: o.shots, probe: filepath.Join(dir, "probe.png"), background: [3]uint32{23, 23, 24}}
 	if strings.Contains(o.settings, `theme = "light"`) {
 		a.background = [3]uint32{255, 255, 255}
 	}
@@ -157,6 +158,23 @@ func (a *xapp) click(x, y int) {
 func (a *xapp) typeText(s string) { a.t.Helper(); a.x("type", "--delay", "5", s) }
 
 func (a *xapp) key(keys ...string) { a.t.Helper(); a.x(append([]string{"key"}, keys...)...) }
+
+// focusWindow gives the keyboard to the app's window whose title starts
+// with title (Xvfb has no window manager to do it), and raises it.
+func (a *xapp) focusWindow(title string) {
+	a.t.Helper()
+	var out []byte
+	var err error
+	for try := 0; try < 10; try++ { // a window closing meanwhile fails the search
+		cmd := exec.Command("xdotool", "search", "--sync", "--name", "^"+title, "windowraise", "windowfocus")
+		cmd.Env = append(os.Environ(), "DISPLAY="+a.display)
+		if out, err = cmd.CombinedOutput(); err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	a.t.Fatalf("focus the window %q: %v %s", title, err, out)
+}
 
 // capture saves the screen as path and reads it back.
 func (a *xapp) capture(path string) (image.Image, error) {
