@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/berth-dev/berth/engine/memtrim"
 )
 
 // LongJob is how long a pull, build or push must take before its end is
@@ -22,6 +24,8 @@ type Attention struct {
 	Notify func(title, body string)
 	// After is how long a job must take to be told of (0: LongJob).
 	After time.Duration
+
+	trim *memtrim.Trimmer // told of each job's end; nil: none
 
 	mu         sync.Mutex
 	background bool
@@ -39,6 +43,9 @@ func (a *Attention) SetBackground(b bool) {
 // that took LongJob or more, ended while the window was in the
 // background, and was not cancelled.
 func (a *Attention) Done(what string, started time.Time, err error) bool {
+	if a.trim != nil {
+		a.trim.Touch() // a pull or build leaves garbage behind
+	}
 	a.mu.Lock()
 	background, notify := a.background, a.Notify
 	a.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/memtrim"
 )
 
 // Roles are the engine as the app drives it: what Berth's engine, Docker
@@ -66,6 +67,9 @@ type Core struct {
 	Attention *Attention
 
 	info EngineInfo
+	// trim gives memory back once the first lists are loaded, and after
+	// each long job, when the app goes quiet.
+	trim *memtrim.Trimmer
 	// forwards are local ports carried to a remote engine's host.
 	forwards forwards
 	// closeIdle ends the engine connections kept for reuse (for an
@@ -173,7 +177,8 @@ func NewCore(ctx context.Context, roles Roles, s Settings, vm VMHandle) *Core {
 	c.Containers = NewContainers(roles.Containers)
 	c.Search = NewSearch(roles.Registry, s.DefaultRegistry)
 	c.Volumes = NewVolumes(roles.Volumes)
-	c.Attention = &Attention{}
+	c.trim = &memtrim.Trimmer{Quiet: 3 * time.Second}
+	c.Attention = &Attention{trim: c.trim}
 	if vm != nil {
 		st := vm.Status()
 		c.status = Status{Line: st.Line(), VM: &st}
@@ -214,9 +219,11 @@ func (c *Core) setStatus(st Status) {
 // engine's events until Close; calling it again does nothing.
 func (c *Core) Follow() {
 	c.follow.Do(func() {
+		go c.trim.Run(c.ctx)
 		go func() {
 			c.Images.Refresh(c.ctx)
 			c.Containers.Refresh(c.ctx)
+			c.trim.Touch() // the first screen's fonts and lists are made
 			Follow(c.ctx, c.Engine.Events, c.Images, c.Containers)
 		}()
 	})

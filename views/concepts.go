@@ -30,8 +30,9 @@ func NewConcept(term string) *Concept {
 	if term == "image" {
 		c.label.SetText("What is an image?")
 	}
-	c.label.Importance = widget.LowImportance
-	c.label.TextStyle.Italic = true
+	// In the theme's link colour: a faint italic grey went unread (and
+	// italic text costs the app a font of its own, 3 MB, for this alone).
+	c.label.Importance = widget.HighImportance
 	c.ExtendBaseWidget(c)
 	return c
 }

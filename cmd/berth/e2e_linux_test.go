@@ -9,8 +9,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -188,13 +191,44 @@ func stopEngineAt(t *testing.T, runDir string) {
 	}
 }
 
+// startXvfb starts an Xvfb of the size the tours expect on a free display
+// and stops it when the test ends: SIGTERM, so it removes its lock file
+// and socket (a SIGKILL left them, and after a hundred runs no display was
+// free).
+func startXvfb(t testing.TB) string {
+	display := freeDisplay(t)
+	// -ac: a person's app may draw on root's virtual display.
+	xvfb := exec.Command("Xvfb", display, "-screen", "0", "1100x720x24", "-nolisten", "tcp", "-ac")
+	if err := xvfb.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		xvfb.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { xvfb.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			xvfb.Process.Kill()
+			<-done
+		}
+	})
+	waitX(t, display)
+	return display
+}
+
+// freeDisplay is a display number no running X server holds. A lock file
+// whose server is gone does not count: Xvfb replaces a stale one itself.
 func freeDisplay(t testing.TB) string {
 	for n := 90 + os.Getpid()%50; n < 200; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); os.IsNotExist(err) {
-			if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); os.IsNotExist(err) {
-				return fmt.Sprintf(":%d", n)
+		data, err := os.ReadFile(fmt.Sprintf("/tmp/.X%d-lock", n))
+		if err == nil {
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+			if pid <= 0 || syscall.Kill(pid, 0) == nil {
+				continue // a server runs there
 			}
 		}
+		return fmt.Sprintf(":%d", n)
 	}
 	t.Fatal("no free X display")
 	return ""

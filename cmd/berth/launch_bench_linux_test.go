@@ -56,16 +56,10 @@ func BenchmarkAppLaunch(b *testing.B) {
 	}
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "berth")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-tags", buildTags, "-o", bin, ".").CombinedOutput(); err != nil {
 		b.Fatalf("build: %v\n%s", err, out)
 	}
-	display := freeDisplay(b)
-	xvfb := exec.Command("Xvfb", display, "-screen", "0", "1100x720x24", "-nolisten", "tcp")
-	if err := xvfb.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { xvfb.Process.Kill(); xvfb.Wait() }()
-	waitX(b, display)
+	display := startXvfb(b)
 	home := filepath.Join(dir, "home")
 	os.MkdirAll(filepath.Join(home, ".config", "berth"), 0o755)
 	os.WriteFile(filepath.Join(home, ".config", "berth", "config.toml"), []byte("welcome = false\n"), 0o644)
@@ -114,6 +108,9 @@ func BenchmarkAppLaunch(b *testing.B) {
 		time.Sleep(5 * time.Second)
 		rssTotal += float64(rssKB(app.Process.Pid)) / 1024
 		glTotal += float64(softwareGLKB(app.Process.Pid)) / 1024
+		if d, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", app.Process.Pid)); d != nil {
+			os.WriteFile("/tmp/app-smaps.txt", d, 0o644)
+		}
 		app.Process.Kill()
 		app.Wait()
 		b.StartTimer()

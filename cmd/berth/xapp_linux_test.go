@@ -39,6 +39,10 @@ type xappOptions struct {
 	shots    string
 }
 
+// buildTags are the tags the package's binaries are built with
+// (packaging/linux/build.sh).
+const buildTags = "seccomp,no_emoji"
+
 // tabX is where each panel's tab is, across the top of a 1100 px window.
 var tabX = map[string]int{"images": 50, "search": 145, "containers": 250, "build": 345, "layers": 435, "volumes": 530}
 
@@ -57,18 +61,11 @@ func startXApp(t *testing.T, o xappOptions) *xapp {
 		bin = p.Mkdir(t, filepath.Join(p.Runtime, "bin"))
 	}
 	for _, b := range []string{"berth", "berthd"} {
-		if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, b), "../"+b).CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-tags", buildTags, "-o", filepath.Join(bin, b), "../"+b).CombinedOutput(); err != nil {
 			t.Fatalf("build %s: %v\n%s", b, err, out)
 		}
 	}
-	display := freeDisplay(t)
-	// -ac: the person's app may draw on root's virtual display.
-	xvfb := exec.Command("Xvfb", display, "-screen", "0", "1100x720x24", "-nolisten", "tcp", "-ac")
-	if err := xvfb.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { xvfb.Process.Kill(); xvfb.Wait() })
-	waitX(t, display)
+	display := startXvfb(t)
 
 	var cmd *exec.Cmd
 	var sock, home string

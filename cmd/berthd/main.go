@@ -25,6 +25,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/api"
 	"github.com/berth-dev/berth/engine/events"
+	"github.com/berth-dev/berth/engine/memtrim"
 	"github.com/berth-dev/berth/engine/registry"
 	"github.com/berth-dev/berth/engine/store"
 )
@@ -161,9 +162,9 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	trimmer := &idleTrimmer{quiet: 5 * time.Second}
-	go trimmer.run(ctx)
-	srv := &http.Server{Handler: trimmer.wrap(handler), ReadHeaderTimeout: 30 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	trimmer := &memtrim.Trimmer{Quiet: 5 * time.Second}
+	go trimmer.Run(ctx)
+	srv := &http.Server{Handler: trimAfterRequests(trimmer, handler), ReadHeaderTimeout: 30 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, len(hosts))
 	for _, h := range hosts {
 		l, err := listen(h, *tlsVerify, access)
