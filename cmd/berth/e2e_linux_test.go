@@ -183,7 +183,7 @@ func httpAnswers(a *xapp, url, want string) {
 
 // stopEngineAt stops the berthd whose run folder is runDir, by the PID it
 // recorded there, and waits for it to end.
-func stopEngineAt(t *testing.T, runDir string) {
+func stopEngineAt(t testing.TB, runDir string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := app.StopBerthdAt(ctx, runDir); err != nil {

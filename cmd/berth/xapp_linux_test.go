@@ -18,7 +18,8 @@ import (
 // xapp is the real app running under its own Xvfb, with an engine it
 // started itself, driven by xdotool and watched through screenshots.
 type xapp struct {
-	t       *testing.T
+	t       testing.TB
+	pid     int // the app's process
 	display string
 	dir     string
 	home    string // the person's home folder (root's tour: one of the test's own)
@@ -48,7 +49,7 @@ var tabX = map[string]int{"images": 50, "search": 145, "containers": 250, "build
 
 // startXApp builds berth and berthd, starts Xvfb and the app, and waits
 // until the engine the app started answers.
-func startXApp(t *testing.T, o xappOptions) *xapp {
+func startXApp(t testing.TB, o xappOptions) *xapp {
 	for _, tool := range []string{"Xvfb", "xdotool", "import"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed (packaging/dev/setup.sh test installs xvfb, xdotool and imagemagick)", tool)
@@ -118,7 +119,7 @@ func startXApp(t *testing.T, o xappOptions) *xapp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &xapp{t: t, display: display, dir: dir, home: home, sock: sock, c: c, shots: o.shots, probe: filepath.Join(dir, "probe.png"), background: [3]uint32{23, 23, 24}}
+	a := &xapp{t: t, pid: cmd.Process.Pid, display: display, dir: dir, home: home, sock: sock, c: c, shots: o.shots, probe: filepath.Join(dir, "probe.png"), background: [3]uint32{23, 23, 24}}
 	if strings.Contains(o.settings, `theme = "light"`) {
 		a.background = [3]uint32{255, 255, 255}
 	}
