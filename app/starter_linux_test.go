@@ -1,22 +1,49 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/app/apptest"
 	"github.com/berth-dev/berth/engine/enginetest"
+	"github.com/berth-dev/berth/engine/starter"
+	"github.com/berth-dev/berth/engine/vm"
 )
 
 // The welcome tour's first image needs no registry: the starter project
-// builds from scratch and this computer's busybox, and runs a web server.
+// builds from scratch and a static busybox, and runs a web server. The
+// busybox is this computer's, or, where the engine runs in Berth's VM (on
+// a Mac or Windows), the one in the VM's image; here a stand-in image
+// holds this computer's.
 func TestStarterBuildsAndRunsOffline(t *testing.T) {
+	bb, err := starter.FindBusybox()
+	if err != nil {
+		t.Skipf("no static busybox here (packaging/dev/setup.sh test installs busybox-static): %v", err)
+	}
+	bin, _ := os.ReadFile(bb)
+	image := t.TempDir()
+	var cpio bytes.Buffer
+	vm.WriteCpio(&cpio, map[string]vm.CpioFile{"bin/busybox": {Data: bin, Mode: 0o755}})
+	os.WriteFile(filepath.Join(image, "initramfs.cpio"), cpio.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(image, "vmlinux"), nil, 0o644)
+	t.Setenv("BERTH_VM_IMAGE", image)
 	e := apptest.Start(t) // a registry is there, but nothing is pulled from it
+	for _, inVM := range []bool{false, true} {
+		t.Run(map[bool]string{false: "this computer's busybox", true: "the VM image's busybox"}[inVM], func(t *testing.T) {
+			starterRunsOffline(t, e, inVM)
+		})
+	}
+}
+
+func starterRunsOffline(t *testing.T, e *apptest.Engine, inVM bool) {
 	ctx := context.Background()
-	dir, err := app.WriteStarterSample(t.TempDir())
+	dir, err := app.WriteStarterSample(ctx, t.TempDir(), inVM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +68,7 @@ func TestStarterBuildsAndRunsOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Core.Engine.Containers.Remove(ctx, id, true, false)
+	defer e.Core.Engine.Images.Remove(ctx, app.StarterTag, true)
 	if err := e.Core.Engine.Containers.Start(ctx, id); err != nil {
 		t.Fatal(err)
 	}

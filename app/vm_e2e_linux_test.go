@@ -107,6 +107,28 @@ state_dir = %q
 		t.Fatalf("the container in the VM answered %q on the host", body)
 	}
 
+	// The welcome tour's offline starter, as a Mac or Windows makes it:
+	// from the busybox in the VM's image, built and run in the VM.
+	project, err := WriteStarterSample(ctx, t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Builder.Build(ctx, engine.BuildOptions{ContextDir: project, Tags: []string{StarterTag}}, nil); err != nil {
+		t.Fatalf("build the starter in the VM: %v", err)
+	}
+	starterPort := freeTCPPort(t)
+	sid, err := cc.Create(ctx, engine.ContainerSpec{Image: StarterTag, Ports: []engine.PortBinding{{HostPort: starterPort, ContainerPort: 8080}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cc.Start(ctx, sid); err != nil {
+		t.Fatalf("run the starter in the VM: %v", err)
+	}
+	if body := getWithRetry(t, fmt.Sprintf("http://127.0.0.1:%d/", starterPort)); !strings.Contains(body, "Hello from Berth") {
+		t.Fatalf("the starter in the VM answered %q", body)
+	}
+	cc.Remove(ctx, sid, true, false)
+
 	// A crash: the VM comes back by itself, behind the same socket, with
 	// the images it had (the data disk survives an unclean stop).
 	states := make(chan VMStatus, 16)

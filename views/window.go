@@ -346,15 +346,19 @@ func (w *Window) welcomeStep(i int) {
 	switch i {
 	case 0:
 		home, _ := os.UserHomeDir()
-		dir, err := app.WriteStarterSample(filepath.Join(home, "BerthSamples"))
-		if err != nil {
-			showError(err, w.Win)
-			return
-		}
-		w.Editor.Open(dir)
-		w.Editor.Tag.SetText(app.StarterTag)
-		w.ShowTab(TabBuild)
-		w.Editor.startBuild()
+		go func() { // finding the VM's image may take a moment
+			dir, err := app.WriteStarterSample(w.Core.Context(), filepath.Join(home, "BerthSamples"), w.Core.Settings().UsesVM())
+			onMain(func() {
+				if err != nil {
+					showError(err, w.Win)
+					return
+				}
+				w.Editor.Open(dir)
+				w.Editor.Tag.SetText(app.StarterTag)
+				w.ShowTab(TabBuild)
+				w.Editor.startBuild()
+			})
+		}()
 	case 1:
 		d := ShowRun(w.Core, app.StarterTag, w.Win, func(string) { w.ShowTab(TabContainers) })
 		d.Ports.SetText("8080:8080")

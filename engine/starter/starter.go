@@ -63,6 +63,14 @@ func Rootfs(path string) ([]byte, error) {
 	if out, err := exec.Command(path, "--list-full").Output(); err == nil {
 		applets = strings.Fields(string(out))
 	}
+	return rootfs(bin, applets)
+}
+
+// RootfsOf is Rootfs for a busybox this computer cannot run (the one in
+// Berth's VM image, on macOS or Windows): it links the common applets.
+func RootfsOf(busybox []byte) ([]byte, error) { return rootfs(busybox, commonApplets) }
+
+func rootfs(bin []byte, applets []string) ([]byte, error) {
 	mtime := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)

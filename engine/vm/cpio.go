@@ -1,10 +1,14 @@
 package vm
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -77,9 +81,50 @@ func entry(w io.Writer, ino int, name string, mode uint32, data []byte) error {
 }
 
 func pad(w io.Writer, n int) error {
-	if r := n % 4; r != 0 {
-		_, err := w.Write(make([]byte, 4-r))
-		return err
-	}
-	return nil
+	_, err := w.Write(make([]byte, padding(n)))
+	return err
 }
+
+// ReadCpioFile is the content of the regular file name (no leading slash)
+// in the "newc" cpio archive r, as WriteCpio writes one.
+func ReadCpioFile(r io.Reader, name string) ([]byte, error) {
+	br := bufio.NewReader(r)
+	for {
+		var hdr [110]byte
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			return nil, fmt.Errorf("read the cpio archive: %w", err)
+		}
+		if string(hdr[:6]) != "070701" {
+			return nil, fmt.Errorf("read the cpio archive: not a newc archive (magic %q)", hdr[:6])
+		}
+		field := func(i int) (int64, error) { return strconv.ParseInt(string(hdr[6+8*i:14+8*i]), 16, 64) }
+		mode, err1 := field(1)
+		size, err2 := field(6)
+		nameSize, err3 := field(11)
+		if err := errors.Join(err1, err2, err3); err != nil || size < 0 || nameSize < 1 || nameSize > 4096 {
+			return nil, fmt.Errorf("read the cpio archive: a broken header: %v", err)
+		}
+		nameBuf := make([]byte, nameSize)
+		if _, err := io.ReadFull(br, nameBuf); err != nil {
+			return nil, fmt.Errorf("read the cpio archive: %w", err)
+		}
+		entryName := strings.TrimPrefix(strings.TrimSuffix(string(nameBuf), "\x00"), "/")
+		if entryName == "TRAILER!!!" {
+			return nil, fmt.Errorf("%s is not in the cpio archive: %w", name, os.ErrNotExist)
+		}
+		br.Discard(padding(110 + int(nameSize)))
+		if entryName == name && mode&0o170000 == 0o100000 {
+			data := make([]byte, size)
+			if _, err := io.ReadFull(br, data); err != nil {
+				return nil, fmt.Errorf("read %s from the cpio archive: %w", name, err)
+			}
+			return data, nil
+		}
+		if _, err := br.Discard(int(size) + padding(int(size))); err != nil {
+			return nil, fmt.Errorf("read the cpio archive: %w", err)
+		}
+	}
+}
+
+// padding is how many bytes bring n to a multiple of 4.
+func padding(n int) int { return (4 - n%4) % 4 }

@@ -40,6 +40,18 @@ func imageDirs() (beside []string, data string) {
 	return beside, data
 }
 
+// ImageBusybox is the static busybox in the VM image in dir, the one its
+// Linux runs: what an image for the VM's engine can be made from on a
+// computer that has no Linux busybox of its own.
+func ImageBusybox(dir string) ([]byte, error) {
+	f, err := os.Open(filepath.Join(dir, "initramfs.cpio"))
+	if err != nil {
+		return nil, fmt.Errorf("the VM image's busybox: %w", err)
+	}
+	defer f.Close()
+	return ReadCpioFile(f, "bin/busybox")
+}
+
 func hasImage(dir string) bool {
 	for _, f := range []string{"vmlinux", "initramfs.cpio"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {

@@ -2,10 +2,12 @@ package vm
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -166,5 +168,32 @@ func TestDefaultStateDir(t *testing.T) {
 	}
 	if fileExists(old) {
 		t.Error("the old state folder is still in the cache")
+	}
+}
+
+// The busybox a VM image's init runs is read back out of its initramfs,
+// whatever comes before and after it; a name that is not there, or bytes
+// that are not a cpio archive, say so.
+func TestImageBusybox(t *testing.T) {
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	bb := bytes.Repeat([]byte("busybox!"), 1001) // a length that needs padding
+	if err := WriteCpio(&buf, map[string]CpioFile{"init": {Data: []byte("#!init"), Mode: 0o755}, "bin/busybox": {Data: bb, Mode: 0o755},
+		"bin/sh": {Link: "busybox"}, "lib/modules/x.ko": {Data: []byte("ko"), Mode: 0o644}}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "initramfs.cpio"), buf.Bytes(), 0o644)
+	got, err := ImageBusybox(dir)
+	if err != nil || !bytes.Equal(got, bb) {
+		t.Fatalf("ImageBusybox: %d bytes, %v; want the %d written", len(got), err, len(bb))
+	}
+	if _, err := ReadCpioFile(bytes.NewReader(buf.Bytes()), "bin/sh"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a symlink read as a file: %v", err)
+	}
+	if _, err := ReadCpioFile(bytes.NewReader(buf.Bytes()), "bin/missing"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a missing file: %v", err)
+	}
+	if _, err := ReadCpioFile(strings.NewReader(strings.Repeat("MZ, not a cpio archive ", 10)), "bin/busybox"); err == nil || !strings.Contains(err.Error(), "not a newc archive") {
+		t.Errorf("a file that is no cpio archive: %v", err)
 	}
 }
