@@ -247,14 +247,29 @@ func (w *Window) Connect(c *app.Core) {
 		w.Editor.goToLine(line)
 	}
 	w.Editor.OnLineLayer = func(diffID string) { w.Layers.SelectLayer(diffID) }
+	// Each panel but the first is put in the window when first shown: the
+	// launch then measures and draws one panel, not six (faster to the
+	// first frame, and the fonts only other panels use are loaded later).
+	lazy := map[*container.TabItem]fyne.CanvasObject{}
+	tab := func(name string, icon fyne.Resource, o fyne.CanvasObject) *container.TabItem {
+		it := container.NewTabItemWithIcon(name, icon, container.NewStack())
+		lazy[it] = o
+		return it
+	}
 	w.Tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon(TabImages, theme.StorageIcon(), w.Gallery.Object),
-		container.NewTabItemWithIcon(TabSearch, theme.SearchIcon(), w.Search.Object),
-		container.NewTabItemWithIcon(TabContainers, theme.ComputerIcon(), w.Containers.Object),
-		container.NewTabItemWithIcon(TabBuild, theme.DocumentCreateIcon(), w.Editor.Object),
-		container.NewTabItemWithIcon(TabLayers, theme.ListIcon(), w.Layers.Object),
-		container.NewTabItemWithIcon(TabVolumes, theme.FolderIcon(), w.Volumes.Object),
+		tab(TabSearch, theme.SearchIcon(), w.Search.Object),
+		tab(TabContainers, theme.ComputerIcon(), w.Containers.Object),
+		tab(TabBuild, theme.DocumentCreateIcon(), w.Editor.Object),
+		tab(TabLayers, theme.ListIcon(), w.Layers.Object),
+		tab(TabVolumes, theme.FolderIcon(), w.Volumes.Object),
 	)
+	w.Tabs.OnSelected = func(it *container.TabItem) {
+		if o, ok := lazy[it]; ok {
+			delete(lazy, it)
+			it.Content.(*fyne.Container).Add(o)
+		}
+	}
 	settings := widget.NewButtonWithIcon("", theme.SettingsIcon(), w.ShowSettings)
 	w.Engines = w.contextSwitcher(c)
 	help := widget.NewButtonWithIcon("", theme.HelpIcon(), w.ShowWelcome)

@@ -77,10 +77,15 @@ func TestKeyboardShortcuts(t *testing.T) {
 	ctrl := func(key fyne.KeyName) fyne.Shortcut {
 		return &desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault}
 	}
+	panels := map[string]fyne.CanvasObject{TabContainers: w.Containers.Object, TabLayers: w.Layers.Object, TabImages: w.Gallery.Object, TabBuild: w.Editor.Object}
 	for key, tab := range map[fyne.KeyName]string{fyne.Key3: TabContainers, fyne.Key5: TabLayers, fyne.Key1: TabImages, fyne.Key4: TabBuild} {
 		typed.TypedShortcut(ctrl(key))
 		if got := w.Tabs.Selected().Text; got != tab {
 			t.Errorf("Ctrl+%s shows %s, want %s", key, got, tab)
+		}
+		// A panel is put in the window when first shown.
+		if find(w.Win.Content(), func(o fyne.CanvasObject) bool { return o == panels[tab] }) == nil {
+			t.Errorf("Ctrl+%s shows the %s tab without its panel", key, tab)
 		}
 	}
 

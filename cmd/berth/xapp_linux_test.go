@@ -70,7 +70,10 @@ func startXApp(t testing.TB, o xappOptions) *xapp {
 
 	var cmd *exec.Cmd
 	var sock, home string
-	bridge := fmt.Sprintf("brx%d", os.Getpid()%100000)
+	// A bridge and subnet of this test process's own: two tours at once
+	// (a benchmark beside the tests) on one subnet reset each other's
+	// connections.
+	bridge, bip := fmt.Sprintf("brx%d", os.Getpid()%100000), fmt.Sprintf("10.251.%d.1/24", os.Getpid()%250)
 	if p == nil {
 		sock = filepath.Join(dir, "berth.sock")
 		runtimeDir := filepath.Join(dir, "xdg-run")
@@ -82,7 +85,7 @@ func startXApp(t testing.TB, o xappOptions) *xapp {
 		cmd = exec.Command(filepath.Join(bin, "berth"))
 		cmd.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_RUNTIME_DIR="+runtimeDir,
 			"DOCKER_HOST=", "BERTH_HOST=unix://"+sock, "PATH="+bin+":"+os.Getenv("PATH"),
-			"BERTHD_FLAGS=--data-root "+filepath.Join(dir, "data")+" --exec-root "+filepath.Join(dir, "run")+" --bridge "+bridge+" --bip 10.251.7.1/24 --ip-masq=false")
+			"BERTHD_FLAGS=--data-root "+filepath.Join(dir, "data")+" --exec-root "+filepath.Join(dir, "run")+" --bridge "+bridge+" --bip "+bip+" --ip-masq=false")
 	} else {
 		// Nothing but the person's session: the app finds the engine's
 		// place and starts it rootless, as it would for them.
