@@ -245,6 +245,13 @@ func (s Settings) validate() error {
 			return fmt.Errorf("engine = %q: write unix:///path/to.sock, tcp://host:port, ssh://user@host or vm", s.Engine)
 		}
 	}
+	if s.TLSVerify && s.CertPath != "" {
+		for _, f := range []string{"ca.pem", "cert.pem", "key.pem"} {
+			if _, err := os.Stat(filepath.Join(s.CertPath, f)); err != nil {
+				return fmt.Errorf("cert_path = %q: TLS needs %s there (with ca.pem, cert.pem and key.pem): %w", s.CertPath, f, err)
+			}
+		}
+	}
 	if s.VM.CPUs < 1 || s.VM.MemoryMB < 256 || s.VM.DiskGB < 1 {
 		return fmt.Errorf("[vm] cpus = %d, memory_mb = %d, disk_gb = %d: the VM needs at least 1 CPU, 256 MB and 1 GB", s.VM.CPUs, s.VM.MemoryMB, s.VM.DiskGB)
 	}

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -38,6 +39,7 @@ func TestSettingsLoadSaveAndErrors(t *testing.T) {
 		{"theme = \"purple\"\n", `theme = "purple": use "system", "light" or "dark"`},
 		{"engine = \"/var/run/docker.sock\"\n", "write unix:///path/to.sock, tcp://host:port, ssh://user@host or vm"},
 		{"watch_debounce = \"soon\"\n", `"soon" is not a duration`},
+		{fmt.Sprintf("engine = \"tcp://10.0.0.5:2376\"\ntls_verify = true\ncert_path = %q\n", dir), "TLS needs ca.pem there"},
 	}
 	for _, tc := range cases {
 		os.WriteFile(path, []byte(tc.text), 0o644)

@@ -412,8 +412,14 @@ func (w *Window) ShowSettings() {
 	th.SetSelected(s.Theme)
 	deb := newEscEntry(w.Win)
 	deb.SetText(s.WatchDebounce.Duration.String())
+	tlsVerify := widget.NewCheck("Verify the engine with TLS certificates (tcp://)", nil)
+	tlsVerify.SetChecked(s.TLSVerify)
+	certs := newEscEntry(w.Win)
+	certs.SetText(app.TildePath(s.CertPath))
+	certs.SetPlaceHolder("folder with ca.pem, cert.pem, key.pem; default ~/.docker")
 	d := newFormDialog("Settings", "Save", []*widget.FormItem{
-		widget.NewFormItem("Engine context", ctxSel), widget.NewFormItem("Engine address", eng), widget.NewFormItem("Search registry", reg),
+		widget.NewFormItem("Engine context", ctxSel), widget.NewFormItem("Engine address", eng),
+		widget.NewFormItem("TLS", tlsVerify), widget.NewFormItem("Certificates", certs), widget.NewFormItem("Search registry", reg),
 		widget.NewFormItem("Insecure registries", insecure), widget.NewFormItem("Theme", th),
 		widget.NewFormItem("Rebuild delay", deb),
 	}, func(ok bool) {
@@ -422,6 +428,7 @@ func (w *Window) ShowSettings() {
 		}
 		s.Engine, s.DefaultRegistry, s.Theme = strings.TrimSpace(eng.Text), strings.TrimSpace(reg.Text), th.Selected
 		s.Context = ctxSel.Selected
+		s.TLSVerify, s.CertPath = tlsVerify.Checked, app.ExpandHome(strings.TrimSpace(certs.Text))
 		if s.Engine != "" {
 			s.Context = "" // an address typed in is the choice
 		}
@@ -441,7 +448,7 @@ func (w *Window) ShowSettings() {
 			showError(err, w.Win)
 			return
 		}
-		engineChanged := s.Engine != w.Settings.Engine || s.Context != w.Settings.Context
+		engineChanged := s.Engine != w.Settings.Engine || s.Context != w.Settings.Context || s.TLSVerify != w.Settings.TLSVerify || s.CertPath != w.Settings.CertPath
 		w.Settings = s
 		applyTheme(fyne.CurrentApp(), s.Theme)
 		if engineChanged {

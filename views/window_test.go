@@ -153,6 +153,68 @@ func TestEnterSubmitsDialogs(t *testing.T) {
 	}
 }
 
+// The Settings dialog reaches an engine over TLS: the check and the
+// certificates folder are saved with the address; a folder without the
+// certificates is refused, and nothing is saved.
+func TestSettingsTakeTLS(t *testing.T) {
+	a := test.NewTempApp(t)
+	w, _ := startOverFake(t, a)
+	settings := filepath.Join(t.TempDir(), "config.toml")
+	w.opts.SettingsPath = settings
+	certs := t.TempDir()
+	save := func(dir string) {
+		t.Helper()
+		w.ShowSettings()
+		top := topOverlay(w.Win)
+		entries := map[string]*escEntry{}
+		find(top, func(o fyne.CanvasObject) bool {
+			if e, ok := o.(*escEntry); ok {
+				entries[e.PlaceHolder] = e
+			}
+			return false
+		})
+		check, _ := find(top, func(o fyne.CanvasObject) bool {
+			c, ok := o.(*widget.Check)
+			return ok && strings.Contains(c.Text, "TLS")
+		}).(*widget.Check)
+		var address, folder *escEntry
+		for ph, e := range entries {
+			switch {
+			case strings.HasPrefix(ph, "unix:///"):
+				address = e
+			case strings.Contains(ph, "ca.pem"):
+				folder = e
+			}
+		}
+		if check == nil || address == nil || folder == nil {
+			t.Fatalf("the Settings dialog lacks the TLS check (%v), the address (%v) or the certificates folder (%v)", check != nil, address != nil, folder != nil)
+		}
+		address.SetText("tcp://10.0.0.5:2376")
+		check.SetChecked(true)
+		folder.SetText(dir)
+		folder.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	}
+	save(certs)
+	if _, err := os.Stat(settings); err == nil {
+		t.Fatal("settings naming a folder without certificates were saved")
+	}
+	if msg := find(topOverlay(w.Win), func(o fyne.CanvasObject) bool {
+		l, ok := o.(*widget.Label)
+		return ok && strings.Contains(l.Text, "ca.pem")
+	}); msg == nil {
+		t.Fatal("no error says the certificates are missing")
+	}
+	closeTopDialog(w.Win)
+	for _, f := range []string{"ca.pem", "cert.pem", "key.pem"} {
+		os.WriteFile(filepath.Join(certs, f), []byte("pem"), 0o600)
+	}
+	save(certs)
+	s, _, err := app.LoadSettings(settings)
+	if err != nil || !s.TLSVerify || s.CertPath != certs || s.Engine != "tcp://10.0.0.5:2376" {
+		t.Fatalf("saved %+v, %v", s, err)
+	}
+}
+
 // Ctrl+O asks for a folder that can be typed: Enter opens its Dockerfile,
 // ~ is the home folder, and a folder that is not there says so.
 func TestOpenFolderTakesATypedPath(t *testing.T) {
