@@ -28,12 +28,32 @@ func TestSearchFindsPicksTagsAndPulls(t *testing.T) {
 	fake.Publish(host+"/library/busybox:1.37", smallImage(t))
 	var pulled, ran string
 	p := NewSearchPanel(core, func(r string) { pulled = r }, func(r string) { ran = r })
-	test.NewTempWindow(t, p.Object)
+	w := test.NewTempWindow(t, p.Object)
+	w.Resize(fyne.NewSize(800, 600))
 	test.Type(p.Query, host+"/busy")
 	test.Tap(p.Go)
 	waitUI(t, "results", func() bool { return len(p.ResultNames()) == 1 })
 	if p.ResultNames()[0] != host+"/library/busybox" || p.Status.Text != "1 image in "+host+". Pick one, then a tag." {
 		t.Fatalf("results %v, status %q", p.ResultNames(), p.Status.Text)
+	}
+	// A registry's catalog has no descriptions: the row is one line tall.
+	row := find(p.Results, func(o fyne.CanvasObject) bool {
+		c, ok := o.(*fyne.Container)
+		if !ok || len(c.Objects) != 2 {
+			return false
+		}
+		vb, ok := c.Objects[0].(*fyne.Container)
+		if !ok || len(vb.Objects) != 2 {
+			return false
+		}
+		l, ok := vb.Objects[0].(*widget.Label)
+		return ok && l.Text == host+"/library/busybox"
+	})
+	if row == nil {
+		t.Fatal("the result's row is not drawn")
+	}
+	if h, line := row.Size().Height, widget.NewLabel("x").MinSize().Height; h > line+1 {
+		t.Errorf("a result with no description is %.0f tall, more than a line (%.0f)", h, line)
 	}
 	if !p.Pull.Disabled() {
 		t.Fatal("Pull enabled before a pick")

@@ -134,6 +134,12 @@ func (p *SearchPanel) find() {
 					p.Status.SetText(app.Plural(len(res), "image", "images") + " " + searchedWhere(term) + ". Pick one, then a tag.")
 				}
 			}
+			// A registry's catalog has no descriptions: its rows are one
+			// line tall, not a name over an empty line.
+			oneLine, twoLines := widget.NewLabel("name").MinSize().Height, p.Results.CreateItem().MinSize().Height
+			for i, r := range p.results {
+				p.Results.SetItemHeight(i, map[bool]float32{true: oneLine, false: twoLines}[r.Description == ""])
+			}
 			p.Results.Refresh()
 		})
 	}()
