@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/human"
 )
 
 // emptyState places what an empty list says in the middle of the list's
@@ -28,31 +29,7 @@ func emptyState(l *widget.Label) fyne.CanvasObject {
 func HumanSize(n int64) string { return app.HumanSize(n) }
 
 // HumanAge writes how long ago t was: "just now", "5 minutes ago", "3 days ago".
-func HumanAge(t, now time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	d := now.Sub(t)
-	switch {
-	case d < 10*time.Second:
-		return "just now"
-	case d < time.Minute:
-		return fmt.Sprintf("%d seconds ago", int(d.Seconds()))
-	case d < 2*time.Minute:
-		return "a minute ago"
-	case d < time.Hour:
-		return fmt.Sprintf("%d minutes ago", int(d.Minutes()))
-	case d < 2*time.Hour:
-		return "an hour ago"
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d hours ago", int(d.Hours()))
-	case d < 60*24*time.Hour:
-		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
-	case d < 2*365*24*time.Hour:
-		return fmt.Sprintf("%d months ago", int(d.Hours()/24/30))
-	}
-	return fmt.Sprintf("%d years ago", int(d.Hours()/24/365))
-}
+func HumanAge(t, now time.Time) string { return human.Age(t, now) }
 
 // Uptime is `docker ps`'s STATUS column.
 func Uptime(c engine.Container, now time.Time) string { return app.StatusText(c, now) }

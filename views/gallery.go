@@ -1,6 +1,7 @@
 package views
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -409,10 +410,38 @@ func (g *Gallery) inspect(r app.ImageRow) {
 				showError(err, g.win)
 				return
 			}
-			data, _ := json.MarshalIndent(d, "", "  ")
-			showText("Inspect "+r.Ref, string(data), g.win)
+			raw, _ := json.MarshalIndent(d, "", "  ")
+			showImageFacts("Inspect "+r.Ref, app.DescribeImage(d), string(raw), g.win)
 		})
 	}()
+}
+
+// showImageFacts shows an image's details as a form, its environment and
+// labels below, and the raw JSON (what docker inspect prints) folded away.
+func showImageFacts(title string, f app.ImageFacts, raw string, w fyne.Window) {
+	form := widget.NewForm()
+	for _, fact := range f.Overview {
+		v := widget.NewLabel(fact.Value)
+		v.Wrapping = fyne.TextWrapBreak
+		form.Append(fact.Label, v)
+	}
+	lines := func(l []string) fyne.CanvasObject {
+		t := widget.NewLabel(strings.Join(l, "\n"))
+		t.TextStyle.Monospace = true
+		t.Wrapping = fyne.TextWrapBreak
+		return t
+	}
+	more := widget.NewAccordion()
+	if len(f.Env) > 0 {
+		more.Append(widget.NewAccordionItem("Environment ("+app.Plural(len(f.Env), "variable", "variables")+")", lines(f.Env)))
+	}
+	if len(f.Labels) > 0 {
+		more.Append(widget.NewAccordionItem("Labels ("+app.Plural(len(f.Labels), "label", "labels")+")", lines(f.Labels)))
+	}
+	more.Append(widget.NewAccordionItem("Raw JSON (docker inspect)", widget.NewTextGridFromString(raw)))
+	scroll := container.NewVScroll(container.NewVBox(form, more))
+	scroll.SetMinSize(fyne.NewSize(680, 420))
+	dialog.ShowCustom(title, "Close", scroll, w)
 }
 
 func (g *Gallery) history(r app.ImageRow) {
@@ -423,17 +452,48 @@ func (g *Gallery) history(r app.ImageRow) {
 				showError(err, g.win)
 				return
 			}
-			var b strings.Builder
-			for _, h := range items {
-				size := HumanSize(h.Size)
-				if h.EmptyLayer || h.Size == 0 {
-					size = "0B"
-				}
-				fmt.Fprintf(&b, "%-8s %s\n", size, h.CreatedBy)
-			}
-			showText("History of "+r.Ref+" (newest first)", b.String(), g.win)
+			showHistory("History of "+r.Ref, app.HistorySteps(items, time.Now()), g.win)
 		})
 	}()
+}
+
+// showHistory lists an image's steps, newest first, each with the size
+// of the layer it made (none for a step that changed settings only).
+func showHistory(title string, steps []app.HistoryStep, w fyne.Window) {
+	cols := []string{"Step", "Layer", "When"}
+	t := widget.NewTableWithHeaders(
+		func() (int, int) { return len(steps), len(cols) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("RUN apt-get install")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			s := steps[id.Row]
+			o.(*widget.Label).SetText([]string{s.Step, cmp.Or(s.Size, "settings only"), s.Age}[id.Col])
+		})
+	t.ShowHeaderColumn = false
+	t.CreateHeader = func() fyne.CanvasObject { return widget.NewLabel("Step") }
+	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 {
+			o.(*widget.Label).SetText(cols[id.Col])
+			o.(*widget.Label).TextStyle.Bold = true
+		}
+	}
+	for i, wd := range []float32{460, 110, 120} {
+		t.SetColumnWidth(i, wd)
+	}
+	// A step cut short is read whole when its row is clicked.
+	t.OnSelected = func(id widget.TableCellID) {
+		if id.Row < len(steps) {
+			showText("Step", steps[id.Row].Step, w)
+		}
+	}
+	box := container.NewStack(t)
+	wrap := container.NewBorder(widget.NewLabel("Newest first. Click a step to read it whole."), nil, nil, nil, box)
+	d := dialog.NewCustom(title, "Close", wrap, w)
+	d.Resize(fyne.NewSize(760, 460))
+	d.Show()
 }
 
 // showText shows read-only monospace text in a scrolling dialog.

@@ -15,6 +15,8 @@ import (
 
 	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/engine"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 func TestGalleryShowsFiltersAndActs(t *testing.T) {
@@ -23,7 +25,12 @@ func TestGalleryShowsFiltersAndActs(t *testing.T) {
 	ctx := context.Background()
 	images := core.Images
 	go app.Follow(core.Context(), fake, images, nil)
-	fake.Publish("registry.example/library/busybox:1.36", smallImage(t))
+	img := smallImage(t)
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.History = []v1.History{{CreatedBy: "/bin/sh -c #(nop) ADD file:4d5e in / "}, {CreatedBy: "/bin/sh -c #(nop)  CMD [\"sh\"]", EmptyLayer: true}}
+	img, _ = mutate.ConfigFile(img, cf)
+	fake.Publish("registry.example/library/busybox:1.36", img)
 	w := test.NewTempWindow(t, nil)
 	var ran, explored string
 	g := NewGallery(core, w, GalleryActions{Run: func(r string) { ran = r }, ExploreLayers: func(r string) { explored = r }})
@@ -68,6 +75,31 @@ func TestGalleryShowsFiltersAndActs(t *testing.T) {
 	if ran != "tutorial/hello:v1" || explored != "tutorial/hello:v1" {
 		t.Fatalf("Run got %q, Layers got %q", ran, explored)
 	}
+
+	// Inspect reads as a form, the raw JSON folded below; History as a
+	// table of the steps as a Dockerfile reads them.
+	test.Tap(g.Buttons["Inspect"])
+	waitUI(t, "Inspect", func() bool { return topOverlay(w) != nil })
+	if find(topOverlay(w), func(o fyne.CanvasObject) bool { _, ok := o.(*widget.Form); return ok }) == nil ||
+		find(topOverlay(w), func(o fyne.CanvasObject) bool {
+			a, ok := o.(*widget.Accordion)
+			return ok && a.Items[len(a.Items)-1].Title == "Raw JSON (docker inspect)"
+		}) == nil {
+		t.Error("Inspect shows no form of the image's details, or no raw JSON below it")
+	}
+	closeTopDialog(w)
+	test.Tap(g.Buttons["History"])
+	waitUI(t, "History", func() bool { return topOverlay(w) != nil })
+	if find(topOverlay(w), func(o fyne.CanvasObject) bool {
+		l, ok := o.(*widget.Label)
+		return ok && (strings.Contains(l.Text, "#(nop)") || strings.Contains(l.Text, "/bin/sh -c"))
+	}) != nil {
+		t.Error("History shows a raw step (#(nop), /bin/sh -c)")
+	}
+	if find(topOverlay(w), func(o fyne.CanvasObject) bool { l, ok := o.(*widget.Label); return ok && l.Text == `CMD ["sh"]` }) == nil {
+		t.Error(`History does not read the image's last step as CMD ["sh"]`)
+	}
+	closeTopDialog(w)
 
 	// Remove asks first, then untags.
 	test.Tap(g.Buttons["Remove"])
