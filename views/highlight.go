@@ -102,10 +102,37 @@ func colourArgs(s string, add func(string, fyne.ThemeColorName, bool)) {
 			if n <= 0 {
 				n = len(s)
 			}
-			add(s[:n], theme.ColorNameForeground, false)
+			colourNumbers(s[:n], add)
 			s = s[n:]
 		}
 	}
+}
+
+// colourNumbers colours the numbers in plain text (ports, versions, sizes),
+// so a zero never reads as the letter O, which the monospace font draws
+// nearly alike. Digits inside a word (python3) stay as they are.
+func colourNumbers(s string, add func(string, fyne.ThemeColorName, bool)) {
+	isDigit := func(c byte) bool { return c >= '0' && c <= '9' }
+	isWord := func(c byte) bool { return c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }
+	start := 0
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) || i > 0 && (isWord(s[i-1]) || isDigit(s[i-1])) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		if j < len(s) && isWord(s[j]) { // 2nd, 64bit: part of a word
+			i = j
+			continue
+		}
+		add(s[start:i], theme.ColorNameForeground, false)
+		add(s[i:j], theme.ColorNameWarning, false)
+		start, i = j, j
+	}
+	add(s[start:], theme.ColorNameForeground, false)
 }
 
 // clearTextTheme hides an Entry's own text and background, leaving its
