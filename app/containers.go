@@ -260,6 +260,9 @@ func usage(a, b engine.ContainerStats) Usage {
 // panel uses it, so a size reads the same in each.
 func HumanSize(n int64) string { return human.Size(n) }
 
+// Age writes how long ago t was: "just now", "5 minutes ago".
+func Age(t, now time.Time) string { return human.Age(t, now) }
+
 // StatusText is `docker ps`'s STATUS for a container, at the time now.
 func StatusText(c engine.Container, now time.Time) string {
 	if c.State.StartedAt.IsZero() && c.StatusText != "" {

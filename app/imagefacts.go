@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/human"
 )
 
 // ImageFacts are an image's details as a person reads them, for Inspect:
@@ -70,7 +69,7 @@ type HistoryStep struct {
 func HistorySteps(items []engine.HistoryItem, now time.Time) []HistoryStep {
 	out := make([]HistoryStep, 0, len(items))
 	for _, h := range items {
-		s := HistoryStep{Step: ReadableStep(h.CreatedBy), Age: human.Age(h.Created, now)}
+		s := HistoryStep{Step: ReadableStep(h.CreatedBy), Age: Age(h.Created, now)}
 		if !h.EmptyLayer && h.Size > 0 {
 			s.Size = HumanSize(h.Size)
 		}

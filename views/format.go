@@ -12,7 +12,6 @@ import (
 
 	"github.com/berth-dev/berth/app"
 	"github.com/berth-dev/berth/engine"
-	"github.com/berth-dev/berth/engine/human"
 )
 
 // emptyState places what an empty list says in the middle of the list's
@@ -29,7 +28,7 @@ func emptyState(l *widget.Label) fyne.CanvasObject {
 func HumanSize(n int64) string { return app.HumanSize(n) }
 
 // HumanAge writes how long ago t was: "just now", "5 minutes ago", "3 days ago".
-func HumanAge(t, now time.Time) string { return human.Age(t, now) }
+func HumanAge(t, now time.Time) string { return app.Age(t, now) }
 
 // Uptime is `docker ps`'s STATUS column.
 func Uptime(c engine.Container, now time.Time) string { return app.StatusText(c, now) }
