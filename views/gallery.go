@@ -357,11 +357,12 @@ func (g *Gallery) showTag(r app.ImageRow) {
 	entry := newEscEntry(g.win)
 	entry.SetPlaceHolder("name:tag, e.g. localhost:5000/me/app:v1")
 	d := newFormDialog("Tag "+r.Ref, "Tag", []*widget.FormItem{widget.NewFormItem("New name", entry)}, func(ok bool) {
-		if !ok || strings.TrimSpace(entry.Text) == "" {
+		name := strings.TrimSpace(entry.Text) // read here, on the UI thread
+		if !ok || name == "" {
 			return
 		}
 		go func() {
-			err := g.state.Tag(g.core.Context(), r.Ref, strings.TrimSpace(entry.Text))
+			err := g.state.Tag(g.core.Context(), r.Ref, name)
 			onMain(func() { showError(err, g.win) })
 		}()
 	}, g.win)
