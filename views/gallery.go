@@ -84,19 +84,7 @@ func NewGallery(c *app.Core, w fyne.Window, acts GalleryActions) *Gallery {
 			}
 			cell.Objects[1].(*widget.Label).SetText(g.cell(g.rows[id.Row], id.Col))
 		})
-	g.Table.CreateHeader = func() fyne.CanvasObject { return widget.NewLabel("Repository") }
-	g.Table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Row < 0 && id.Col >= 0 {
-			o.(*widget.Label).SetText(galleryColumns[id.Col])
-			o.(*widget.Label).TextStyle.Bold = true
-		} else if id.Col < 0 {
-			o.(*widget.Label).SetText("")
-		}
-	}
-	g.Table.ShowHeaderColumn = false
-	for i, wd := range []float32{260, 110, 130, 90, 130, 120} {
-		g.Table.SetColumnWidth(i, wd)
-	}
+	columns(g.Table, galleryColumns, []float32{260, 110, 130, 90, 130, 120})
 	g.Table.OnSelected = func(id widget.TableCellID) {
 		g.selected, g.selectedCol = id.Row, id.Col
 		g.updateButtons()
@@ -473,17 +461,7 @@ func showHistory(title string, steps []app.HistoryStep, w fyne.Window) {
 			s := steps[id.Row]
 			o.(*widget.Label).SetText([]string{s.Step, cmp.Or(s.Size, "settings only"), s.Age}[id.Col])
 		})
-	t.ShowHeaderColumn = false
-	t.CreateHeader = func() fyne.CanvasObject { return widget.NewLabel("Step") }
-	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 {
-			o.(*widget.Label).SetText(cols[id.Col])
-			o.(*widget.Label).TextStyle.Bold = true
-		}
-	}
-	for i, wd := range []float32{460, 110, 120} {
-		t.SetColumnWidth(i, wd)
-	}
+	columns(t, cols, []float32{460, 110, 120})
 	// A step cut short is read whole when its row is clicked.
 	t.OnSelected = func(id widget.TableCellID) {
 		if id.Row < len(steps) {
@@ -495,6 +473,25 @@ func showHistory(title string, steps []app.HistoryStep, w fyne.Window) {
 	d := dialog.NewCustom(title, "Close", wrap, w)
 	d.Resize(fyne.NewSize(760, 460))
 	d.Show()
+}
+
+// columns gives a table a header row of bold column names, no header
+// column, and the columns' widths.
+func columns(t *widget.Table, names []string, widths []float32) {
+	t.ShowHeaderColumn = false
+	t.CreateHeader = func() fyne.CanvasObject { return widget.NewLabel(names[0]) }
+	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		l := o.(*widget.Label)
+		if id.Col < 0 {
+			l.SetText("")
+			return
+		}
+		l.TextStyle.Bold = true
+		l.SetText(names[id.Col])
+	}
+	for i, w := range widths {
+		t.SetColumnWidth(i, w)
+	}
 }
 
 // showText shows read-only monospace text in a scrolling dialog.
