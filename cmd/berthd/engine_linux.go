@@ -16,6 +16,7 @@ import (
 	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/engine/client"
 	"github.com/berth-dev/berth/engine/events"
+	"github.com/berth-dev/berth/engine/overlayfs"
 	"github.com/berth-dev/berth/engine/rootless"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
@@ -43,6 +44,9 @@ func claim(dataRoot, runDir string) (func(), error) {
 // store which images containers use.
 // The returned func stops the containers when the engine shuts down.
 func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, setUsage func(func(string) int), setRoots func(func() []string)) (func(context.Context), error) {
+	if err := overlayfs.SetDriver(n.storageDriver); err != nil {
+		return nil, err
+	}
 	opts := []runtime.Option{runtime.WithRunDir(n.runDir), runtime.WithEvents(evlog.Publish), runtime.WithBridge(n.bridge, n.bip, n.nat), runtime.WithAddressPool(n.pool, n.poolSize)}
 	if n.portsOnAnyAddress {
 		opts = append(opts, runtime.WithPortsOnAnyAddress())
@@ -69,6 +73,9 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 	b.Builder, b.BuildContextDir = bld, bld.ContextDir
 	return rt.Shutdown, nil
 }
+
+// storageDriverInUse is docker info's storage driver.
+func storageDriverInUse() string { return overlayfs.Driver() }
 
 // securityInfo is what docker info says of the engine's isolation, and
 // what it warns of.

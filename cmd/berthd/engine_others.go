@@ -20,3 +20,5 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 }
 
 func securityInfo(netFlags) (options, warnings []string) { return nil, nil }
+
+func storageDriverInUse() string { return "overlayfs" }

@@ -42,6 +42,7 @@ type netFlags struct {
 	nat, portsOnAnyAddress bool
 	rootless               bool     // an ordinary user's engine, in its user namespace
 	sharedFolders          []string // not nil in a VM
+	storageDriver          string   // overlayfs or fuse-overlayfs; "": the kernel's where it can
 }
 
 type listOpt []string
@@ -77,6 +78,8 @@ func run(args []string) error {
 	portsOnAnyAddress := fs.Bool("publish-on-any-address", false, "published ports listen on every address whatever host IP they name (an engine in a VM: the host IP is the user's computer's, where the VM helper opens the port)")
 	group := fs.String("group", "berth", "group that owns a root engine's unix socket (mode 0660), so its members reach the engine without sudo, like Docker's docker group; \"\" for root alone")
 	fs.StringVar(group, "G", "berth", "same as --group")
+	storageDriver := fs.String("storage-driver", "", "how layers are mounted: overlayfs (the kernel's) or fuse-overlayfs; by default the kernel's, and fuse-overlayfs where a rootless engine's kernel refuses")
+	fs.StringVar(storageDriver, "s", "", "same as --storage-driver")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	tlsVerify := fs.Bool("tlsverify", false, "serve tcp:// hosts over TLS and accept only clients with a certificate signed by --tlscacert")
 	tlsCA := fs.String("tlscacert", "", "CA certificate clients' certificates must be signed by")
@@ -138,7 +141,7 @@ func run(args []string) error {
 	defer st.Close()
 	reg := registry.New(st, registry.WithInsecure(insecure...), registry.WithEvents(evlog.Publish))
 	backend := api.Backend{Images: st, Registry: reg, Archives: st, Events: evlog, Importer: st}
-	nf := netFlags{dataRoot: *dataRoot, runDir: *runDir, bridge: *bridge, bip: *bip, nat: *ipMasq, portsOnAnyAddress: *portsOnAnyAddress, rootless: rootlessEngine}
+	nf := netFlags{dataRoot: *dataRoot, runDir: *runDir, bridge: *bridge, bip: *bip, nat: *ipMasq, portsOnAnyAddress: *portsOnAnyAddress, rootless: rootlessEngine, storageDriver: *storageDriver}
 	if nf.pool, nf.poolSize, err = parseAddressPool(*addressPool); err != nil {
 		return err
 	}
@@ -158,7 +161,7 @@ func run(args []string) error {
 	})
 	defer stopRuntime()
 	security, warnings := securityInfo(nf)
-	handler := api.NewHandler(backend, api.Info{Version: version, DataRoot: *dataRoot, InsecureRegistries: insecure, SecurityOptions: security, Warnings: warnings, BridgeName: *bridge, BridgeCIDR: *bip})
+	handler := api.NewHandler(backend, api.Info{Version: version, DataRoot: *dataRoot, InsecureRegistries: insecure, SecurityOptions: security, Warnings: warnings, BridgeName: *bridge, BridgeCIDR: *bip, StorageDriver: storageDriverInUse})
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -227,4 +228,70 @@ func httpGet(t *testing.T, url string) string {
 	}
 	t.Errorf("%s never answered", url)
 	return ""
+}
+
+// On a kernel that lets no user namespace mount overlayfs, a rootless
+// engine mounts layers with fuse-overlayfs; the driver is chosen here so
+// this kernel takes that path. Layers made from what fuse-overlayfs writes
+// keep a deleted file deleted and an emptied folder empty, through a
+// registry too, and a running container writes as usual.
+func TestRootlessEngineOnFuseOverlayfs(t *testing.T) {
+	if _, err := exec.LookPath("fuse-overlayfs"); err != nil {
+		t.Skip("fuse-overlayfs is not installed (packaging/dev/setup.sh test installs it)")
+	}
+	fi, err := os.Stat("/dev/fuse")
+	if err != nil {
+		t.Skipf("this machine has no /dev/fuse: %v", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o006 != 0o006 { // a desktop's udev makes it 0666; CI's container does not
+		if err := os.Chmod("/dev/fuse", perm|0o666); err != nil {
+			t.Skipf("/dev/fuse is %v and cannot be opened to the person: %v", perm, err)
+		}
+		t.Cleanup(func() { os.Chmod("/dev/fuse", perm) })
+	}
+	p := enginetest.OrdinaryUser(t)
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
+	bb := reg.Host + "/library/busybox"
+	c := dockerAs(t, p, p.StartBerthd(t, berthdBinary, "--storage-driver", "fuse-overlayfs"))
+	mustContain(t, "docker info", c.ok("info"), "Storage Driver: fuse-overlayfs")
+	c.ok("pull", "-q", bb)
+
+	app := p.Mkdir(t, filepath.Join(p.Mkdir(t, filepath.Join(p.Runtime, "apps")), "fusey"))
+	os.WriteFile(filepath.Join(app, "Dockerfile"), []byte("FROM "+bb+"\n"+
+		"RUN mkdir -p /data/old && echo old > /data/old/f && echo keep > /etc/keep\n"+
+		"RUN rm /etc/keep && rm -rf /data && mkdir /data && echo new > /data/new\n"), 0o644)
+	c.ok("build", "-t", reg.Host+"/me/fusey", app)
+	check := func(how string) {
+		t.Helper()
+		out := c.ok("run", "--rm", reg.Host+"/me/fusey", "sh", "-c", "ls -A /data; test -e /etc/keep && echo kept || echo gone")
+		if out != "new\ngone\n" {
+			t.Errorf("%s: /data and /etc/keep read %q, want only /data/new and no /etc/keep", how, out)
+		}
+	}
+	check("built")
+	c.ok("push", reg.Host+"/me/fusey")
+	c.ok("rmi", reg.Host+"/me/fusey")
+	c.ok("image", "prune", "-f")
+	c.ok("pull", "-q", reg.Host+"/me/fusey")
+	check("pushed and pulled again")
+
+	c.ok("run", "-d", "--name", "writer", bb, "sleep", "300")
+	if out := c.ok("exec", "writer", "sh", "-c", "echo hi > /tmp/w && rm /bin/ls && cat /tmp/w"); out != "hi\n" {
+		t.Errorf("a write in a running container: %q", out)
+	}
+	mustContain(t, "docker diff", c.ok("diff", "writer"), "A /tmp/w", "D /bin/ls")
+	fuseServers := func() int {
+		out, _ := exec.Command("pgrep", "-u", strconv.Itoa(p.UID), "-x", "fuse-overlayfs").Output()
+		return len(strings.Fields(string(out)))
+	}
+	if fuseServers() == 0 {
+		t.Error("no fuse-overlayfs of the person's serves the running container's file system")
+	}
+	c.ok("rm", "-f", "writer")
+	for deadline := time.Now().Add(10 * time.Second); fuseServers() > 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d fuse-overlayfs processes outlive the container: its mount was left behind", fuseServers())
+		}
+	}
 }

@@ -226,7 +226,7 @@ func (s *server) containerInspect(w http.ResponseWriter, r *http.Request, id str
 			StartedAt: zeroTime(st.StartedAt), FinishedAt: zeroTime(st.FinishedAt), Health: healthOf(st.Health),
 		},
 		Image: c.ImageID, LogPath: c.LogPath, Name: "/" + c.Name, RestartCount: c.RestartCount,
-		Driver: "overlayfs", Platform: "linux", Mounts: []container.MountPoint{},
+		Driver: s.storageDriver(), Platform: "linux", Mounts: []container.MountPoint{},
 		Config: &container.Config{
 			Hostname: cmp.Or(c.Spec.Hostname, c.ID[:12]), User: c.Spec.User, Tty: c.Spec.Tty, OpenStdin: c.Spec.OpenStdin,
 			Env: c.Spec.Env, Cmd: c.Spec.Cmd, Image: c.Image, WorkingDir: c.Spec.WorkingDir, Entrypoint: c.Spec.Entrypoint,

@@ -70,6 +70,9 @@ type Info struct {
 	// Bridge is the network containers attach to ("berth0",
 	// "10.88.0.1/16"): docker network ls's bridge.
 	BridgeName, BridgeCIDR string
+	// StorageDriver names how layers are mounted now (docker info's
+	// Storage Driver); nil: overlayfs.
+	StorageDriver func() string
 }
 
 type server struct {

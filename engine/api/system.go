@@ -50,7 +50,7 @@ func (s *server) systemInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, system.Info{
 		ID:                 "berth",
 		Images:             len(list),
-		Driver:             "overlayfs",
+		Driver:             s.storageDriver(),
 		DriverStatus:       [][2]string{{"Backing Filesystem", "overlayfs lower directories"}},
 		SystemTime:         time.Now().Format(time.RFC3339Nano),
 		LoggingDriver:      "json-file",
@@ -180,4 +180,12 @@ func (s *server) systemDF(w http.ResponseWriter, r *http.Request) {
 		cache = append(cache, cacheJSON{ID: c.ID, Parents: []string{}, Type: "regular", Description: c.Description, InUse: c.InUse, Size: c.Size, CreatedAt: c.LastUsed, LastUsedAt: &used, UsageCount: 1})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"LayersSize": u.LayersSize, "Images": images, "Containers": containers, "Volumes": volumes, "BuildCache": cache})
+}
+
+// storageDriver is the storage driver docker info and inspect name.
+func (s *server) storageDriver() string {
+	if s.info.StorageDriver == nil {
+		return "overlayfs"
+	}
+	return s.info.StorageDriver()
 }

@@ -135,10 +135,10 @@ func (owner *Person) CopyTree(t testing.TB, src, dst string) {
 	})
 }
 
-// StartBerthd starts the berthd at binary as the person, with no flags:
-// everything it uses is found as it would be for them. It returns the
+// StartBerthd starts the berthd at binary as the person, with args (none:
+// everything it uses is found as it would be for them). It returns the
 // engine's address, and stops it when the test ends.
-func (p *Person) StartBerthd(t testing.TB, binary string) string {
+func (p *Person) StartBerthd(t testing.TB, binary string, args ...string) string {
 	t.Helper()
 	bin := filepath.Join(p.Mkdir(t, filepath.Join(p.Runtime, "bin")), "berthd")
 	data, err := os.ReadFile(binary)
@@ -149,7 +149,7 @@ func (p *Person) StartBerthd(t testing.TB, binary string) string {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := p.Command(ctx, bin)
+	cmd := p.Command(ctx, bin, args...)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {

@@ -3,6 +3,7 @@ package overlayfs
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,5 +86,49 @@ func TestMountRepeatedLayer(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(target, "only-b")); err != nil {
 		t.Errorf("the middle layer's file: %v", err)
+	}
+}
+
+// Where the kernel refuses a rootless engine's overlayfs mount (before
+// Linux 5.11), fuse-overlayfs serves it, and docker info says so from then.
+func TestFuseOverlayfsWhereTheKernelRefuses(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the test mounts with FUSE as root")
+	}
+	if _, err := exec.LookPath("fuse-overlayfs"); err != nil {
+		t.Skip("fuse-overlayfs is not installed (packaging/dev/setup.sh test installs it)")
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skipf("no /dev/fuse: %v", err)
+	}
+	wasRootless, wasKernel := rootless, mountWithKernel
+	rootless = func() bool { return true }
+	mountWithKernel = func(string, []string, string, string) error { return fmt.Errorf("mount: %w", unix.EPERM) }
+	t.Cleanup(func() { rootless, mountWithKernel = wasRootless, wasKernel; SetDriver("") })
+	if err := SetDriver(""); err != nil {
+		t.Fatal(err)
+	}
+	base := t.TempDir()
+	lower, upper, work, target := filepath.Join(base, "lower"), filepath.Join(base, "upper"), filepath.Join(base, "work"), filepath.Join(base, "mnt")
+	for _, d := range []string{lower, upper, work, target} {
+		os.MkdirAll(d, 0o755)
+	}
+	os.WriteFile(filepath.Join(lower, "below"), []byte("from the layer"), 0o644)
+	if Driver() != Kernel {
+		t.Fatalf("before any mount the driver is %s", Driver())
+	}
+	if err := Mount(target, []string{lower}, upper, work); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Unmount(target, unix.MNT_DETACH)
+	if got, _ := os.ReadFile(filepath.Join(target, "below")); string(got) != "from the layer" {
+		t.Fatalf("the layer's file through the mount: %q", got)
+	}
+	os.WriteFile(filepath.Join(target, "new"), []byte("written"), 0o644)
+	if got, _ := os.ReadFile(filepath.Join(upper, "new")); string(got) != "written" {
+		t.Fatalf("a write went to %q, not the upper directory", got)
+	}
+	if Driver() != Fuse {
+		t.Fatalf("docker info would say %s after fuse-overlayfs took over", Driver())
 	}
 }

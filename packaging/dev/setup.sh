@@ -48,7 +48,7 @@ go_ok() { # true when `go` can build this module (itself or via GOTOOLCHAIN)
 # user, in a user namespace from /etc/subuid with pasta as its network.
 # busybox-static: the welcome tour's starter image is made from it, with
 # nothing to download.
-base_packages=(ca-certificates git gcc libc6-dev libseccomp-dev iptables uidmap passt busybox-static)
+base_packages=(ca-certificates git gcc libc6-dev libseccomp-dev iptables uidmap passt busybox-static fuse-overlayfs)
 # The desktop app (Fyne): OpenGL and X11/Wayland headers for its cgo driver.
 gui_packages=(pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libwayland-dev libxkbcommon-dev)
 ensure_go

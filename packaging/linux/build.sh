@@ -38,7 +38,9 @@ tar -C "$stage" --owner=0 --group=0 --sort=name --mtime=@0 -czf "$out/$tarname.t
 # The Debian package. Depends: what the app loads (OpenGL, X11 or
 # Wayland; GLFW opens the X extensions itself), libseccomp for the
 # engine, and what an ordinary user's rootless engine runs: newuidmap
-# and newgidmap (uidmap), pasta (passt), iptables in its namespace.
+# and newgidmap (uidmap), pasta (passt), iptables in its namespace;
+# it recommends fuse-overlayfs, which mounts layers where the kernel lets
+# no user namespace mount overlayfs.
 size=$(du -sk "$root/usr" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" packaging/linux/control >"$root/DEBIAN/control"
 install -m 0755 packaging/linux/postinst packaging/linux/postrm "$root/DEBIAN/"
