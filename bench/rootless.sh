@@ -58,7 +58,10 @@ RFDATA=/var/lib/berth-bench-rf
 rm -rf "$RFDATA"
 "$BIN/berthd" -H "unix://$RFSOCK" --data-root "$RFDATA" --exec-root /run/berth-bench-rf -b berthrf0 --bip 10.234.0.1/24 >"$OUT/berthd-rootful.log" 2>&1 &
 RF=$!
-trap 'kill $RL $RF 2>/dev/null || true; wait $RL $RF 2>/dev/null || true' EXIT
+# Rootless podman leaves a pause process holding its user namespace: it is
+# ended by the PID podman recorded, with the engines.
+PAUSE=$XDG/libpod/tmp/pause.pid
+trap 'kill $RL $RF 2>/dev/null || true; [ -f "$PAUSE" ] && kill "$(cat "$PAUSE")" 2>/dev/null || true; wait $RL $RF 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do [ -S "$XDG/berth/berth.sock" ] && [ -S "$RFSOCK" ] && break; sleep 0.1; done
 
 rl="$as_user docker -H unix://$XDG/berth/berth.sock"
