@@ -148,7 +148,11 @@ func NewContainersPanel(c *app.Core, w fyne.Window) *ContainersPanel {
 						return
 					}
 					data, _ := json.MarshalIndent(full, "", "  ")
-					showText("Inspect "+c.Name, string(data), w)
+					f := app.DescribeContainer(full, time.Now())
+					showFacts("Inspect "+c.Name, f.Overview, []factSection{
+						{"Ports", "port", "ports", f.Ports}, {"Mounts", "mount", "mounts", f.Mounts},
+						{"Networks", "network", "networks", f.Networks}, {"Environment", "variable", "variables", f.Env},
+					}, string(data), w)
 				})
 			}()
 		}),

@@ -408,24 +408,35 @@ func (g *Gallery) inspect(r app.ImageRow) {
 // showImageFacts shows an image's details as a form, its environment and
 // labels below, and the raw JSON (what docker inspect prints) folded away.
 func showImageFacts(title string, f app.ImageFacts, raw string, w fyne.Window) {
+	showFacts(title, f.Overview, []factSection{{"Environment", "variable", "variables", f.Env}, {"Labels", "label", "labels", f.Labels}}, raw, w)
+}
+
+// factSection is a titled list of lines below a details form.
+type factSection struct {
+	title     string
+	one, many string // what a line is: "variable", "variables"
+	lines     []string
+}
+
+// showFacts shows details as a form, sections of lines below it (folded,
+// each with its count), and the raw JSON folded last: what docker inspect
+// prints, one click away.
+func showFacts(title string, overview []app.Fact, sections []factSection, raw string, w fyne.Window) {
 	form := widget.NewForm()
-	for _, fact := range f.Overview {
+	for _, fact := range overview {
 		v := widget.NewLabel(fact.Value)
 		v.Wrapping = fyne.TextWrapBreak
 		form.Append(fact.Label, v)
 	}
-	lines := func(l []string) fyne.CanvasObject {
-		t := widget.NewLabel(strings.Join(l, "\n"))
+	more := widget.NewAccordion()
+	for _, sec := range sections {
+		if len(sec.lines) == 0 {
+			continue
+		}
+		t := widget.NewLabel(strings.Join(sec.lines, "\n"))
 		t.TextStyle.Monospace = true
 		t.Wrapping = fyne.TextWrapBreak
-		return t
-	}
-	more := widget.NewAccordion()
-	if len(f.Env) > 0 {
-		more.Append(widget.NewAccordionItem("Environment ("+app.Plural(len(f.Env), "variable", "variables")+")", lines(f.Env)))
-	}
-	if len(f.Labels) > 0 {
-		more.Append(widget.NewAccordionItem("Labels ("+app.Plural(len(f.Labels), "label", "labels")+")", lines(f.Labels)))
+		more.Append(widget.NewAccordionItem(sec.title+" ("+app.Plural(len(sec.lines), sec.one, sec.many)+")", t))
 	}
 	more.Append(widget.NewAccordionItem("Raw JSON (docker inspect)", widget.NewTextGridFromString(raw)))
 	scroll := container.NewVScroll(container.NewVBox(form, more))

@@ -105,6 +105,17 @@ func TestContainersPanelRunsAndControls(t *testing.T) {
 		t.Fatal("buttons do not follow the running state")
 	}
 	waitUI(t, "CPU and memory", func() bool { return strings.Contains(p.Stats.Text, "memory 4.19MB") })
+	// Inspect reads as a form (the image it runs, its port), raw JSON folded below.
+	test.Tap(p.Buttons["Inspect"])
+	waitUI(t, "Inspect", func() bool { return topOverlay(w) != nil })
+	if find(topOverlay(w), func(o fyne.CanvasObject) bool { l, ok := o.(*widget.Label); return ok && l.Text == ref }) == nil ||
+		find(topOverlay(w), func(o fyne.CanvasObject) bool {
+			a, ok := o.(*widget.Accordion)
+			return ok && a.Items[0].Title == "Ports (1 port)"
+		}) == nil {
+		t.Error("Inspect does not read as the container's details (its image, its port)")
+	}
+	closeTopDialog(w)
 	test.Tap(p.Buttons["Stop"])
 	waitUI(t, "the stop", func() bool { return len(p.Items()) == 1 && p.Items()[0].State.Status == engine.StatusExited })
 	p.ShowAll.SetChecked(false)
