@@ -1,30 +1,16 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/app/apptest"
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/enginetest"
 )
-
-// lockedBuffer collects a terminal's output from its reader goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // A shell in a running container, on a terminal: what is typed runs there,
 // a resize reaches the process (stty size), and closing the terminal
@@ -49,7 +35,7 @@ func TestShellInAContainer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out lockedBuffer
+	var out enginetest.Buffer
 	go io.Copy(&out, term)
 	wait := func(what, want string) {
 		t.Helper()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -9,25 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/app/apptest"
+	"github.com/berth-dev/berth/engine/enginetest"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // berth watch in a terminal: builds, runs, rebuilds on a save (or, with
 // --sync, copies the save into the container and brings the image up to
@@ -55,7 +42,7 @@ func TestWatchCommand(t *testing.T) {
 			port := l.Addr().(*net.TCPAddr).Port
 			l.Close()
 			url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-			out := &syncBuffer{}
+			out := &enginetest.Buffer{}
 			done := make(chan int)
 			args := append([]string{"-t", "cli:dev", "--run", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port), "--debounce", "50ms"}, tt.flags...)
 			go func() { done <- watchCommand(append(args, dir), out, out) }()

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -73,24 +72,6 @@ func newEnvTB(t testing.TB) *env {
 	return &env{rt: rt, store: st, data: data, runDir: run}
 }
 
-// syncBuffer is a bytes.Buffer safe for the runtime's copier goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // run creates, attaches, starts and waits, like `docker run`.
 func (e *env) run(t *testing.T, spec engine.ContainerSpec) (id, stdout, stderr string, code int) {
 	t.Helper()
@@ -102,7 +83,7 @@ func (e *env) run(t *testing.T, spec engine.ContainerSpec) (id, stdout, stderr s
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
-	var out, errOut syncBuffer
+	var out, errOut enginetest.Buffer
 	wait, err := e.rt.Attach(ctx, id, engine.AttachOptions{Stdout: &out, Stderr: &errOut})
 	if err != nil {
 		t.Fatal(err)
