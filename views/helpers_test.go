@@ -2,6 +2,7 @@ package views
 
 import (
 	"context"
+	"image"
 	"image/color"
 	"os"
 	"path/filepath"
@@ -156,13 +157,10 @@ func waitUI(t *testing.T, what string, cond func() bool) {
 // about the middle of the window's width.
 func assertCentred(t *testing.T, l *widget.Label, w fyne.Window) {
 	t.Helper()
-	img := w.Canvas().Capture()
-	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(l)
-	scale := float32(img.Bounds().Dx()) / w.Canvas().Size().Width
-	y0, y1 := int(pos.Y*scale), int((pos.Y+l.Size().Height)*scale)
-	bg := img.At(0, y0)
+	img, at := paintedAt(w, l)
+	bg := img.At(0, at.Min.Y)
 	left, right := -1, -1
-	for y := y0; y < y1; y++ {
+	for y := at.Min.Y; y < at.Max.Y; y++ {
 		for x := 0; x < img.Bounds().Dx(); x++ {
 			if img.At(x, y) != bg {
 				if left < 0 || x < left {
@@ -184,12 +182,10 @@ func assertCentred(t *testing.T, l *widget.Label, w fyne.Window) {
 // the theme's background, somewhere in the column x points from o's left
 // edge, down o's height.
 func painted(w fyne.Window, o fyne.CanvasObject, x float32, c color.Color) bool {
-	img := w.Canvas().Capture()
-	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(o)
-	scale := float32(img.Bounds().Dx()) / w.Canvas().Size().Width
+	img, at := paintedAt(w, o)
 	want := over(c, theme.Color(theme.ColorNameBackground))
-	px := int((pos.X + x) * scale)
-	for y := int(pos.Y * scale); y < int((pos.Y+o.Size().Height)*scale); y++ {
+	px := at.Min.X + int(x*float32(img.Bounds().Dx())/w.Canvas().Size().Width)
+	for y := at.Min.Y; y < at.Max.Y; y++ {
 		r, g, b, _ := img.At(px, y).RGBA()
 		got := [3]int{int(r >> 8), int(g >> 8), int(b >> 8)}
 		if abs(got[0]-want[0]) <= 2 && abs(got[1]-want[1]) <= 2 && abs(got[2]-want[2]) <= 2 {
@@ -197,6 +193,14 @@ func painted(w fyne.Window, o fyne.CanvasObject, x float32, c color.Color) bool 
 		}
 	}
 	return false
+}
+
+// paintedAt paints w and says where o lies in the picture, in pixels.
+func paintedAt(w fyne.Window, o fyne.CanvasObject) (image.Image, image.Rectangle) {
+	img := w.Canvas().Capture()
+	scale := float32(img.Bounds().Dx()) / w.Canvas().Size().Width
+	pos, size := fyne.CurrentApp().Driver().AbsolutePositionForObject(o), o.Size()
+	return img, image.Rect(int(pos.X*scale), int(pos.Y*scale), int((pos.X+size.Width)*scale), int((pos.Y+size.Height)*scale))
 }
 
 // over is colour c (premultiplied, as color.Color is) drawn on bg.
