@@ -138,7 +138,11 @@ func (p *SearchPanel) find() {
 			// line tall, not a name over an empty line.
 			oneLine, twoLines := widget.NewLabel("name").MinSize().Height, p.Results.CreateItem().MinSize().Height
 			for i, r := range p.results {
-				p.Results.SetItemHeight(i, map[bool]float32{true: oneLine, false: twoLines}[r.Description == ""])
+				h := twoLines
+				if r.Description == "" {
+					h = oneLine
+				}
+				p.Results.SetItemHeight(i, h)
 			}
 			p.Results.Refresh()
 		})
