@@ -28,7 +28,11 @@ import (
 // It also records, in runDir/berthd.pid, the PID that stops the engine
 // (berth engine stop signals it).
 func claim(dataRoot, runDir string) (func(), error) {
-	release, err := runtime.Claim(dataRoot, runDir)
+	cgroup := "/"
+	if rootless.Inside() {
+		cgroup, _ = rootless.DelegatedCgroup()
+	}
+	release, err := runtime.Claim(dataRoot, runDir, cgroup)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +56,7 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 		opts = append(opts, runtime.WithPortsOnAnyAddress())
 	}
 	if n.rootless {
-		opts = append(opts, runtime.WithRootless())
+		opts = append(opts, runtime.WithRootless(rootless.DelegatedCgroup()))
 	}
 	if n.sharedFolders != nil {
 		opts = append(opts, runtime.WithSharedFolders(n.sharedFolders))
@@ -86,7 +90,6 @@ func securityInfo(n netFlags) (options, warnings []string) {
 	if n.rootless {
 		options = append(options, "name=rootless")
 		warnings = append(warnings, rootlessWarnings()...)
-		warnings = append(warnings, "WARNING: Berth runs rootless and this system does not delegate cgroups to it: containers run without memory, CPU and process-count limits")
 	}
 	return options, warnings
 }

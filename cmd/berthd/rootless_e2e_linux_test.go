@@ -34,11 +34,17 @@ func TestRootlessEngineForAnOrdinaryUser(t *testing.T) {
 	host := p.StartBerthd(t, berthdBinary)
 	c := dockerAs(t, p, host)
 
-	mustContain(t, "docker info", c.ok("info"), "rootless")
+	// This test's person has no cgroup delegated to them: docker info
+	// says containers run without limits, and a limit does not stop a run.
+	mustContain(t, "docker info", c.ok("info"), "rootless", "containers run without memory, CPU and process-count limits")
 	c.ok("pull", "-q", reg.Host+"/library/busybox")
 	c.ok("pull", "-q", reg.Host+"/library/python:3.11-slim")
 	c.ok("tag", reg.Host+"/library/python:3.11-slim", "python:3.11-slim")
 	mustContain(t, "docker images", c.ok("images"), reg.Host+"/library/busybox", "python")
+
+	if out := c.ok("run", "--rm", "-m", "64m", "--pids-limit", "20", reg.Host+"/library/busybox", "echo", "ran"); out != "ran\n" {
+		t.Errorf("a run with limits and no cgroup to apply them: %q", out)
+	}
 
 	// Images hold files of many owners: they keep them.
 	if out := c.ok("run", "--rm", "--user", "1000:1000", reg.Host+"/library/busybox", "sh", "-c", "id -u; touch /tmp/mine; stat -c %u /tmp/mine"); out != "1000\n1000\n" {
@@ -122,6 +128,58 @@ func TestRootlessEngineForAnOrdinaryUser(t *testing.T) {
 			t.Errorf("%s: a layer wrote %s outside its root", name, marker)
 		}
 	}
+}
+
+// Where the system delegates a cgroup to the person (here by hand, as an
+// administrator would; systemd's Delegate=yes on cgroup v2), the rootless
+// engine's containers have their limits, and docker info does not warn.
+func TestRootlessEngineLimitsInADelegatedCgroup(t *testing.T) {
+	p := enginetest.OrdinaryUser(t)
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
+	path, dirs := p.DelegateCgroup(t)
+	c := dockerAs(t, p, p.StartBerthdIn(t, dirs, berthdBinary))
+	bb := reg.Host + "/library/busybox"
+	c.ok("pull", "-q", bb)
+	if info := c.ok("info"); strings.Contains(info, "without memory") || strings.Contains(info, "no memory") {
+		t.Errorf("docker info warns of limits the delegated cgroup gives:\n%s", info)
+	}
+
+	id := strings.TrimSpace(c.ok("run", "-d", "-m", "64m", "--pids-limit", "20", "--cpus", "0.5", bb, "sleep", "300"))
+	limit := func(v1Controller, v1File, v2File string) string {
+		t.Helper()
+		for _, f := range []string{filepath.Join("/sys/fs/cgroup", v1Controller, path, "berth", id, v1File), filepath.Join("/sys/fs/cgroup", path, "berth", id, v2File)} {
+			if b, err := os.ReadFile(f); err == nil {
+				return strings.TrimSpace(string(b))
+			}
+		}
+		t.Errorf("the container has no %s or %s under the delegated cgroup %s", v1File, v2File, path)
+		return ""
+	}
+	if got := limit("memory", "memory.limit_in_bytes", "memory.max"); got != "67108864" {
+		t.Errorf("memory limit %q, want 67108864", got)
+	}
+	if got := limit("pids", "pids.max", "pids.max"); got != "20" {
+		t.Errorf("pids limit %q, want 20", got)
+	}
+	if got := limit("cpu", "cpu.cfs_quota_us", "cpu.max"); got != "50000" && got != "50000 100000" {
+		t.Errorf("CPU quota %q, want 50000 of 100000", got)
+	}
+	mustContain(t, "docker stats", c.ok("stats", "--no-stream", "--format", "{{.MemUsage}}", id), "/ 64MiB")
+	c.ok("update", "-m", "128m", id)
+	if got := limit("memory", "memory.limit_in_bytes", "memory.max"); got != "134217728" {
+		t.Errorf("memory limit after docker update %q, want 134217728", got)
+	}
+	c.ok("rm", "-f", id)
+	for _, dir := range dirs {
+		if _, err := os.Stat(filepath.Join(dir, "berth", id)); err == nil {
+			t.Errorf("the removed container's cgroup %s is left", filepath.Join(dir, "berth", id))
+		}
+	}
+
+	// The process-count limit holds: the sixth sleep cannot be forked.
+	out, _ := c.run("run", "--rm", "--pids-limit", "5", bb, "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 30 & done; echo started")
+	mustContain(t, "a run past its process-count limit", out, "can't fork")
 }
 
 // The rootless engine's containers reach the outside world through pasta,

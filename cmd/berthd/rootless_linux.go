@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"log"
 	"os"
@@ -30,6 +31,7 @@ func becomeRootless(fs *flag.FlagSet, args []string, resolved map[string]string)
 	if err != nil {
 		return false, err
 	}
+	plan.DelegateCgroup(context.Background())
 	for _, w := range plan.Warnings {
 		log.Print("warning: ", w)
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -140,6 +141,19 @@ func (owner *Person) CopyTree(t testing.TB, src, dst string) {
 // engine's address, and stops it when the test ends.
 func (p *Person) StartBerthd(t testing.TB, binary string, args ...string) string {
 	t.Helper()
+	return p.startBerthd(t, nil, binary, args...)
+}
+
+// StartBerthdIn is StartBerthd with berthd started in the cgroup dirs
+// (DelegateCgroup's), as a session's systemd would start it in a
+// delegated scope.
+func (p *Person) StartBerthdIn(t testing.TB, dirs []string, binary string, args ...string) string {
+	t.Helper()
+	return p.startBerthd(t, dirs, binary, args...)
+}
+
+func (p *Person) startBerthd(t testing.TB, cgroupDirs []string, binary string, args ...string) string {
+	t.Helper()
 	bin := filepath.Join(p.Mkdir(t, filepath.Join(p.Runtime, "bin")), "berthd")
 	data, err := os.ReadFile(binary)
 	if err != nil {
@@ -150,6 +164,13 @@ func (p *Person) StartBerthd(t testing.TB, binary string, args ...string) string
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := p.Command(ctx, bin, args...)
+	if cgroupDirs != nil {
+		// Root moves the shell into the cgroups, which then becomes
+		// berthd as the person (the same PID: signals reach berthd).
+		cmd.SysProcAttr = nil
+		cmd.Path, _ = exec.LookPath("sh")
+		cmd.Args = append([]string{"sh", "-c", `for d; do echo $$ > "$d/cgroup.procs" || exit 1; done; exec setpriv --reuid=` + strconv.Itoa(p.UID) + ` --regid=` + strconv.Itoa(p.GID) + ` --clear-groups -- ` + bin + ` ` + strings.Join(args, " "), "sh"}, cgroupDirs...)
+	}
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
@@ -190,4 +211,59 @@ func (p *Person) StartBerthd(t testing.TB, binary string, args ...string) string
 	}
 	t.Fatalf("the rootless berthd did not listen on %s:\n%s", sock, log.String())
 	return ""
+}
+
+// DelegateCgroup makes a cgroup for the person and gives it to them, as
+// an administrator delegates one (cgcreate -a/-t on cgroup v1, at the same
+// path in every hierarchy; on cgroup v2 the way systemd's Delegate=yes
+// does): the directory and the files that move processes and hand out
+// controllers are theirs. It returns the cgroup's path and its
+// directories; they go at cleanup, deepest first. It skips, saying why,
+// where the cgroup file systems are not there to write.
+func (p *Person) DelegateCgroup(t testing.TB) (path string, dirs []string) {
+	t.Helper()
+	path = "/berth-e2e-" + strconv.Itoa(os.Getpid()) + "-" + strconv.Itoa(int(time.Now().UnixNano()%1e6))
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, line := range strings.Split(string(mounts), "\n") {
+		f := strings.Fields(line)
+		i := slices.Index(f, "-")
+		if i < 0 || i+1 >= len(f) || (f[i+1] != "cgroup" && f[i+1] != "cgroup2") {
+			continue
+		}
+		dirs = append(dirs, filepath.Join(f[4], path))
+	}
+	if len(dirs) == 0 {
+		t.Skip("no cgroup file system is mounted here")
+	}
+	t.Cleanup(func() {
+		for _, top := range dirs {
+			var all []string
+			filepath.WalkDir(top, func(p string, d os.DirEntry, err error) error {
+				if err == nil && d.IsDir() {
+					all = append(all, p)
+				}
+				return nil
+			})
+			for _, d := range slices.Backward(all) {
+				os.Remove(d)
+			}
+		}
+	})
+	for _, dir := range dirs {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Skipf("cannot make a cgroup to delegate: %v", err)
+		}
+		// A v1 cpuset takes no process until it has CPUs and memory nodes.
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			if v, err := os.ReadFile(filepath.Join(filepath.Dir(dir), f)); err == nil {
+				os.WriteFile(filepath.Join(dir, f), v, 0)
+			}
+		}
+		for _, f := range []string{"", "cgroup.procs", "tasks", "cgroup.subtree_control", "cgroup.threads"} {
+			if err := os.Chown(filepath.Join(dir, f), p.UID, p.GID); err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+		}
+	}
+	return path, dirs
 }

@@ -2,6 +2,7 @@ package rootless
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -65,6 +66,27 @@ type Plan struct {
 	User       string
 	UIDs, GIDs []IDMap
 	Warnings   []string
+	// Cgroup and Controllers: what DelegateCgroup found (see
+	// DelegatedCgroup).
+	Cgroup      string
+	Controllers []string
+}
+
+// DelegateCgroup takes the cgroup the system delegates to this user for
+// the engine's containers, moving this process into it (see
+// delegateCgroup); where there is none, or it lacks controllers, the plan
+// warns that containers run without those limits, as rootless Docker's
+// docker info does.
+func (p *Plan) DelegateCgroup(ctx context.Context) {
+	path, controllers, err := delegateCgroup(ctx)
+	if err != nil {
+		p.Warnings = append(p.Warnings, "WARNING: Berth runs rootless and containers run without memory, CPU and process-count limits: "+err.Error())
+		return
+	}
+	p.Cgroup, p.Controllers = path, controllers
+	if missing, limits := missingLimits(controllers); len(missing) > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("WARNING: the system delegates no %s controller to Berth's engine: containers run without %s", strings.Join(missing, ", "), strings.Join(limits, ", ")))
+	}
 }
 
 // files the checks read; tests point them elsewhere.
@@ -153,7 +175,8 @@ func Reexec(p *Plan, args []string) error {
 	}
 	defer syncW.Close()
 	cmd := exec.Command("/proc/self/exe", args...)
-	cmd.Env = append(withoutStage(os.Environ()), stageEnv+"=init", warningsEnv+"="+strings.Join(p.Warnings, "\n"), hostPIDEnv+"="+strconv.Itoa(os.Getpid()))
+	cmd.Env = append(withoutStage(os.Environ()), stageEnv+"=init", warningsEnv+"="+strings.Join(p.Warnings, "\n"), hostPIDEnv+"="+strconv.Itoa(os.Getpid()),
+		cgroupEnv+"="+p.Cgroup, controllersEnv+"="+strings.Join(p.Controllers, ","))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{syncR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -211,7 +234,7 @@ func Reexec(p *Plan, args []string) error {
 // withoutStage is env without the variables the stages set.
 func withoutStage(env []string) []string {
 	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
-		return strings.HasPrefix(kv, stageEnv+"=") || strings.HasPrefix(kv, warningsEnv+"=") || strings.HasPrefix(kv, hostPIDEnv+"=")
+		return slices.ContainsFunc([]string{stageEnv, warningsEnv, hostPIDEnv, cgroupEnv, controllersEnv}, func(name string) bool { return strings.HasPrefix(kv, name+"=") })
 	})
 }
 

@@ -20,7 +20,7 @@ import (
 )
 
 // Top lists the container's processes, found as the descendants of its
-// first process (cgroups may be absent: a rootless engine has none).
+// first process (cgroups may be absent: a rootless engine may have none).
 func (rt *Runtime) Top(ctx context.Context, name string) (engine.ProcessList, error) {
 	c, err := rt.find(name)
 	if err != nil {

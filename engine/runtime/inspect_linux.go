@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -239,9 +240,16 @@ func (rt *Runtime) Update(ctx context.Context, name string, u engine.ContainerUp
 	}
 	var warnings []string
 	if c.running && c.lc != nil && (u.Memory != nil || u.NanoCPUs != nil || u.PidsLimit != nil) {
-		if rt.rootless {
-			warnings = append(warnings, "This rootless engine has no cgroups delegated to it: the new limits apply to no container")
-		} else {
+		// A rootless engine limits with the controllers delegated to it.
+		may := func(controller string, asked bool) bool {
+			if !asked || !rt.rootless || slices.Contains(rt.controllers, controller) {
+				return asked
+			}
+			warnings = append(warnings, "This rootless engine has no "+controller+" cgroup controller delegated to it: the new "+controller+" limit applies to no container")
+			return false
+		}
+		memory, cpu, pids := may("memory", u.Memory != nil), may("cpu", u.NanoCPUs != nil), may("pids", u.PidsLimit != nil)
+		if memory || cpu || pids {
 			rec := *c.rec
 			rec.Spec = spec
 			s, err := buildSpec(&rec, filepath.Join(c.dir, "rootfs"), "", c.dir, processUser{}, spec.Tty)
@@ -253,18 +261,24 @@ func (rt *Runtime) Update(ctx context.Context, name string, u engine.ContainerUp
 				return nil, err
 			}
 			cfg := c.lc.Config()
-			cfg.Cgroups.Resources.Memory, cfg.Cgroups.Resources.MemorySwap = next.Cgroups.Resources.Memory, next.Cgroups.Resources.MemorySwap
-			cfg.Cgroups.Resources.CpuQuota, cfg.Cgroups.Resources.CpuPeriod = next.Cgroups.Resources.CpuQuota, next.Cgroups.Resources.CpuPeriod
-			cfg.Cgroups.Resources.PidsLimit = next.Cgroups.Resources.PidsLimit
-			if u.PidsLimit != nil && spec.Security.PidsLimit == 0 {
-				unlimited := int64(-1)
-				cfg.Cgroups.Resources.PidsLimit = &unlimited
+			if memory {
+				cfg.Cgroups.Resources.Memory, cfg.Cgroups.Resources.MemorySwap = next.Cgroups.Resources.Memory, next.Cgroups.Resources.MemorySwap
+				if spec.Memory == 0 {
+					cfg.Cgroups.Resources.Memory, cfg.Cgroups.Resources.MemorySwap = -1, -1
+				}
 			}
-			if spec.NanoCPUs == 0 {
-				cfg.Cgroups.Resources.CpuQuota = -1 // no limit (0 would leave the old one)
+			if cpu {
+				cfg.Cgroups.Resources.CpuQuota, cfg.Cgroups.Resources.CpuPeriod = next.Cgroups.Resources.CpuQuota, next.Cgroups.Resources.CpuPeriod
+				if spec.NanoCPUs == 0 {
+					cfg.Cgroups.Resources.CpuQuota = -1 // no limit (0 would leave the old one)
+				}
 			}
-			if spec.Memory == 0 {
-				cfg.Cgroups.Resources.Memory, cfg.Cgroups.Resources.MemorySwap = -1, -1
+			if pids {
+				cfg.Cgroups.Resources.PidsLimit = next.Cgroups.Resources.PidsLimit
+				if spec.Security.PidsLimit == 0 {
+					unlimited := int64(-1)
+					cfg.Cgroups.Resources.PidsLimit = &unlimited
+				}
 			}
 			if err := c.lc.Set(cfg); err != nil {
 				return nil, fmt.Errorf("update %s: %w", c.rec.Name, err)

@@ -21,8 +21,10 @@ import (
 // runtime state. It runs before anything else opens the data root, so
 // that the store's recovery never removes the directories of a mount
 // still in use. Nothing outside dataRoot and runDir is touched, except the
-// engine's own cgroups (".../berth/<id>"). release gives the claim up.
-func Claim(dataRoot, runDir string) (release func(), err error) {
+// engine's own cgroups ("<cgroup>/berth/<id>", cgroup "/" for a rootful
+// engine, the delegated one for a rootless one, "" for none). release
+// gives the claim up.
+func Claim(dataRoot, runDir, cgroup string) (release func(), err error) {
 	if err := os.MkdirAll(runDir, 0o700); err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
@@ -34,11 +36,11 @@ func Claim(dataRoot, runDir string) (release func(), err error) {
 		lock.Close()
 		return nil, fmt.Errorf("another berthd runs with %s (%s is locked): %w", runDir, lock.Name(), engine.ErrConflict)
 	}
-	reconcile(dataRoot, runDir)
+	reconcile(dataRoot, runDir, cgroup)
 	return func() { lock.Close() }, nil
 }
 
-func reconcile(dataRoot, runDir string) {
+func reconcile(dataRoot, runDir, cgroup string) {
 	// The engine's own: what libcontainer recorded, the build steps' and
 	// the containers' folders. Nothing else is touched (another engine on
 	// this host has other ones).
@@ -57,7 +59,9 @@ func reconcile(dataRoot, runDir string) {
 		}
 		os.RemoveAll(filepath.Join(stateRoot, id))
 	}
-	killCgroups(ids)
+	if cgroup != "" {
+		killCgroups(cgroup, ids)
+	}
 	unmountUnder(dataRoot, runDir)
 	steps, _ := os.ReadDir(filepath.Join(runDir, "build"))
 	for _, e := range steps {
@@ -65,13 +69,13 @@ func reconcile(dataRoot, runDir string) {
 	}
 }
 
-// killCgroups kills what is left in the cgroups of the given containers
-// and build steps (processes whose state libcontainer lost) and removes
-// them.
-func killCgroups(ids map[string]bool) {
+// killCgroups kills what is left in the cgroups under parent of the given
+// containers and build steps (processes whose state libcontainer lost) and
+// removes them.
+func killCgroups(parent string, ids map[string]bool) {
 	for _, mnt := range cgroupMounts() {
 		for id := range ids {
-			cg := filepath.Join(mnt, "berth", id)
+			cg := filepath.Join(mnt, parent, "berth", id)
 			procs, err := os.ReadFile(filepath.Join(cg, "cgroup.procs"))
 			if err != nil {
 				continue

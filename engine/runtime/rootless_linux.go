@@ -19,9 +19,13 @@ import (
 // containers' connections into the user's own sockets. Published ports
 // still listen on the host (berthd has not left its network namespace);
 // each connection is made to the container from inside the engine's
-// namespace. cgroups are the system's, not the user's: limits are
-// applied where the system delegates them and otherwise left out.
-func WithRootless() Option { return func(o *options) { o.rootless = true } }
+// namespace. cgroups are the system's, not the user's: containers'
+// cgroups go under cgroup, the one the system delegated to the engine
+// (rootless.DelegatedCgroup), and their limits are those its controllers
+// allow; with cgroup "" they have no cgroups and no limits.
+func WithRootless(cgroup string, controllers []string) Option {
+	return func(o *options) { o.rootless, o.cgroup, o.controllers = true, cgroup, controllers }
+}
 
 // DNSForward is the address containers of a rootless engine send DNS
 // queries to when the host's resolvers are on its loopback (which means

@@ -48,6 +48,10 @@ type Runtime struct {
 	sharedFolders []string
 	// rootless: see WithRootless.
 	rootless bool
+	// cgroup and controllers, for a rootless engine: the cgroup the
+	// system delegated to it ("": none) and the controllers it may use.
+	cgroup      string
+	controllers []string
 
 	mu   sync.Mutex
 	byID map[string]*ctr
@@ -104,6 +108,8 @@ type options struct {
 	// sharedFolders, when not nil: see WithSharedFolders.
 	sharedFolders []string
 	rootless      bool // see WithRootless
+	cgroup        string
+	controllers   []string
 	// pool and poolSize: see WithAddressPool.
 	pool     string
 	poolSize int
@@ -157,6 +163,8 @@ func New(dataRoot string, images Images, opts ...Option) (*Runtime, error) {
 		launches:          make(chan struct{}, max(4, 2*goruntime.NumCPU())),
 		portsOnAnyAddress: o.anyAddress,
 		rootless:          o.rootless,
+		cgroup:            o.cgroup,
+		controllers:       o.controllers,
 		sharedFolders:     o.sharedFolders,
 		nets:              map[string]*userNet{},
 		netDir:            filepath.Join(dataRoot, "networks"),

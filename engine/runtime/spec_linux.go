@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/berth-dev/berth/engine"
@@ -150,15 +152,38 @@ type invalidError struct{ msg string }
 func (e *invalidError) Error() string        { return e.msg }
 func (e *invalidError) Is(target error) bool { return target == engine.ErrInvalidArgument }
 
-// containerConfig is libcontainer's config for a spec. A rootless engine
-// has no cgroups of its own where the system does not delegate them: its
-// containers run without cgroup limits (docker info says so), and
-// libcontainer is told to expect no cgroup it may write.
+// containerConfig is libcontainer's config for a spec. A rootless
+// engine's containers have their cgroups under the cgroup the system
+// delegated to it, with only the limits its controllers allow; where it
+// delegated none they have no cgroups and no limits (docker info says
+// so), and libcontainer is told to expect no cgroup it may write.
 func (rt *Runtime) containerConfig(cgroupName string, spec *specs.Spec) (*configs.Config, error) {
 	if rt.rootless && spec.Linux != nil {
-		// libcontainer skips a cgroup it may not make only when no path
-		// was asked for.
-		spec.Linux.Resources, spec.Linux.CgroupsPath = nil, ""
+		if rt.cgroup == "" {
+			// libcontainer skips a cgroup it may not make only when no
+			// path was asked for.
+			spec.Linux.Resources, spec.Linux.CgroupsPath = nil, ""
+		} else {
+			spec.Linux.CgroupsPath = path.Join(rt.cgroup, spec.Linux.CgroupsPath)
+			withoutUndelegatedLimits(spec.Linux.Resources, rt.controllers)
+		}
 	}
 	return specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: cgroupName, Spec: spec, NoNewKeyring: true, RootlessCgroups: rt.rootless})
+}
+
+// withoutUndelegatedLimits drops the limits whose controllers the
+// engine was not given: libcontainer would fail the start on them.
+func withoutUndelegatedLimits(r *specs.LinuxResources, controllers []string) {
+	if r == nil {
+		return
+	}
+	if !slices.Contains(controllers, "memory") {
+		r.Memory = nil
+	}
+	if !slices.Contains(controllers, "cpu") {
+		r.CPU = nil
+	}
+	if !slices.Contains(controllers, "pids") {
+		r.Pids = nil
+	}
 }
