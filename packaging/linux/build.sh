@@ -20,13 +20,14 @@ export GOFLAGS="${GOFLAGS:+$GOFLAGS }-tags=seccomp,no_emoji"
 ldflags="-s -w -X main.version=$version"
 root=$stage/deb
 mkdir -p "$root/usr/bin" "$root/usr/share/applications" "$root/usr/share/icons/hicolor/256x256/apps" \
-  "$root/usr/lib/systemd/system" "$root/usr/share/doc/berth" "$root/DEBIAN"
+  "$root/usr/lib/systemd/system" "$root/usr/share/doc/berth" "$root/usr/share/berth" "$root/DEBIAN"
 go build -ldflags "$ldflags" -o "$root/usr/bin/berthd" ./cmd/berthd
 go build -ldflags "$ldflags" -o "$root/usr/bin/berth" ./cmd/berth
 install -m 0644 packaging/linux/dev.berth.app.desktop "$root/usr/share/applications/"
 install -m 0644 assets/icon.png "$root/usr/share/icons/hicolor/256x256/apps/dev.berth.app.png"
 install -m 0644 packaging/linux/berthd.service "$root/usr/lib/systemd/system/berthd.service"
 install -m 0644 packaging/linux/copyright "$root/usr/share/doc/berth/copyright"
+install -m 0644 packaging/linux/apparmor-berthd "$root/usr/share/berth/apparmor-berthd"
 
 # The tarball: the same files under one folder, to unpack anywhere.
 tarname=berth-$version-linux-$arch

@@ -63,6 +63,22 @@ func TestDebianPackageInstallsRunsAndPurges(t *testing.T) {
 	if _, err := user.LookupGroup("berth"); err != nil {
 		t.Errorf("the package made no berth group for the system engine's socket: %v", err)
 	}
+	// berthd's AppArmor profile is installed only where AppArmor restricts
+	// user namespaces (Ubuntu 23.10 and later); purge takes it.
+	const profile = "/etc/apparmor.d/berthd"
+	if _, err := os.Stat("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"); err != nil {
+		if _, err := os.Stat(profile); err == nil {
+			t.Errorf("%s was installed where AppArmor restricts no user namespace", profile)
+		}
+		cmd := exec.Command("/var/lib/dpkg/info/berth.postinst", "configure")
+		cmd.Env = append(os.Environ(), "BERTH_APPARMOR_USERNS=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("postinst configure: %v %s", err, out)
+		}
+	}
+	if got, want := readFile(t, profile), readFile(t, "/usr/share/berth/apparmor-berthd"); got != want || !strings.Contains(got, "profile berthd /usr/bin/berthd") || !strings.Contains(got, "userns,") {
+		t.Errorf("%s:\n%s\nwant the package's profile letting /usr/bin/berthd make user namespaces", profile, got)
+	}
 
 	// As the person: the installed berth starts the rootless engine that
 	// is installed beside it.
@@ -112,7 +128,7 @@ func TestDebianPackageInstallsRunsAndPurges(t *testing.T) {
 			t.Errorf("purge left %s", f)
 		}
 	}
-	for _, dir := range []string{"/usr/share/doc/berth"} {
+	for _, dir := range []string{"/usr/share/doc/berth", "/usr/share/berth", profile} {
 		if _, err := os.Stat(dir); err == nil {
 			t.Errorf("purge left %s", dir)
 		}
@@ -173,4 +189,13 @@ func tarNames(t *testing.T, path string) []string {
 		}
 		names = append(names, strings.TrimSuffix(h.Name, "/"))
 	}
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Error(err)
+	}
+	return string(b)
 }
