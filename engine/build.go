@@ -12,7 +12,11 @@ type BuildOptions struct {
 	// Dockerfile is the Dockerfile's path inside ContextDir ("Dockerfile"
 	// when empty), like docker build -f.
 	Dockerfile string
-	Tags       []string
+	// DockerfileData is the Dockerfile's text when it is not read from
+	// ContextDir (BuildKit's clients send it apart from the context);
+	// Dockerfile then only names it.
+	DockerfileData []byte
+	Tags           []string
 	// BuildArgs are --build-arg values; a nil value takes the variable
 	// from the engine's environment, as the docker CLI does.
 	BuildArgs map[string]*string
@@ -21,6 +25,10 @@ type BuildOptions struct {
 	Pull      bool // look for a newer base image even if one is stored
 	Labels    map[string]string
 }
+
+// NoEarlierBuild begins a BuildStepRerun's reason when no earlier build
+// made the step: a first build, where every step runs.
+const NoEarlierBuild = "Reran because no earlier build made this step"
 
 // BuildEventKind says what a build event reports.
 type BuildEventKind string

@@ -146,6 +146,14 @@ type cli struct {
 	host   string
 	config string
 	as     *enginetest.Person // nil: the test's own user
+	env    []string           // more of docker's environment
+}
+
+// with is c with more environment variables for docker.
+func (c *cli) with(env ...string) *cli {
+	d := *c
+	d.env = append(slices.Clone(c.env), env...)
+	return &d
 }
 
 func dockerCLI(t *testing.T, host string) *cli {
@@ -168,6 +176,7 @@ func (c *cli) run(args ...string) (string, bool) {
 		cmd = c.as.Command(ctx, "docker", args...)
 	}
 	cmd.Env = append(cmd.Env, "DOCKER_HOST="+c.host, "DOCKER_CONFIG="+c.config, "DOCKER_CLI_HINTS=false")
+	cmd.Env = append(cmd.Env, c.env...)
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		return string(out) + "\n(docker did not finish in 3 minutes)", false

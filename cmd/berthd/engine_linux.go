@@ -14,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/api"
 	"github.com/berth-dev/berth/engine/build"
+	"github.com/berth-dev/berth/engine/buildkit"
 	"github.com/berth-dev/berth/engine/client"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/overlayfs"
@@ -75,6 +76,9 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 	b.DiskUsage = diskUsage{st, rt, bld}
 	b.Committer = committer{st, rt}
 	b.Builder, b.BuildContextDir = bld, bld.ContextDir
+	if b.BuildKit, err = buildkit.New(bld, bld.ContextDir, version); err != nil {
+		return nil, err
+	}
 	return rt.Shutdown, nil
 }
 

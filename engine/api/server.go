@@ -45,6 +45,9 @@ type Backend struct {
 	// uploaded context (the caller removes it).
 	Builder         engine.Builder
 	BuildContextDir func() (string, error)
+	// BuildKit serves BuildKit's API (/session and /grpc), which the
+	// docker CLI's buildx plugin builds through; nil: classic builds only.
+	BuildKit BuildKit
 	// Volumes serves /volumes; nil answers 501.
 	Volumes engine.Volumes
 	// Networks are the user-defined networks; nil: only the predefined.
@@ -55,6 +58,13 @@ type Backend struct {
 	Committer engine.Committer
 	// Importer serves docker import (images/create?fromSrc); nil: 501.
 	Importer engine.Importer
+}
+
+// BuildKit is BuildKit's API: the client's session, and its gRPC
+// services, each over a connection the client upgrades to HTTP/2.
+type BuildKit interface {
+	ServeSession(http.ResponseWriter, *http.Request)
+	ServeGRPC(http.ResponseWriter, *http.Request)
 }
 
 // Info is static facts about the daemon for /version and /info.
@@ -147,6 +157,14 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 		s.buildImage(w, r)
 	case p == "/build/prune" && m == http.MethodPost:
 		s.buildPrune(w, r)
+	case (p == "/session" || p == "/grpc") && m == http.MethodPost:
+		if s.b.BuildKit == nil {
+			writeError(w, http.StatusNotFound, errors.New("page not found"))
+		} else if p == "/session" {
+			s.b.BuildKit.ServeSession(w, r)
+		} else {
+			s.b.BuildKit.ServeGRPC(w, r)
+		}
 	case strings.HasPrefix(p, "/images/"):
 		s.imageByName(w, r, strings.TrimPrefix(p, "/images/"))
 	case s.containerRoutes(w, r, p):
@@ -267,7 +285,11 @@ func (s *server) imageByName(w http.ResponseWriter, r *http.Request, rest string
 }
 
 func (s *server) ping(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Builder-Version", "1")
+	builder := "1" // the classic builder
+	if s.b.BuildKit != nil {
+		builder = "2" // BuildKit's API: buildx builds through it
+	}
+	w.Header().Set("Builder-Version", builder)
 	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
 	w.Header().Set("Pragma", "no-cache")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

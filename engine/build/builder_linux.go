@@ -178,9 +178,12 @@ func (b *Builder) Build(ctx context.Context, opts engine.BuildOptions, fn func(e
 			return engine.BuildResult{}, err
 		}
 	}
-	data, err := readDockerfile(opts.ContextDir, opts.Dockerfile)
-	if err != nil {
-		return engine.BuildResult{}, err
+	data := opts.DockerfileData
+	if data == nil {
+		var err error
+		if data, err = readDockerfile(opts.ContextDir, opts.Dockerfile); err != nil {
+			return engine.BuildResult{}, err
+		}
 	}
 	df, err := parseDockerfile(opts.Dockerfile, data)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/berth-dev/berth/engine"
+
 	"github.com/berth-dev/berth/engine/iox"
 )
 
@@ -64,7 +66,7 @@ func whyReran(prev *stepInputs, cur stepInputs, line int) string {
 	where := fmt.Sprintf(" (%s, line %d)", cur.Instruction, line)
 	switch {
 	case prev == nil:
-		return "Reran because no earlier build made this step" + where
+		return engine.NoEarlierBuild + where
 	case prev.BaseID != cur.BaseID && cur.BaseID != "":
 		return fmt.Sprintf("Reran because the base image %s changed%s", cur.Base, where)
 	case prev.Instruction != cur.Instruction:

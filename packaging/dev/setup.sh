@@ -114,22 +114,33 @@ test)
     rm -rf "$sshd_deb" "$sshd_cache" && mv "$sshd_cache.tmp" "$sshd_cache"
   fi
   export BERTH_TEST_SSHD=$sshd_cache/usr/sbin/sshd
-  # compose v2 (Debian has only v1) from the Go module proxy, built once
-  # per version into the cache (about 4 minutes on 2 cores); the compose
-  # test runs it beside v1, and says so when it could not be built.
+  # go_tool BIN MODULE@VERSION PACKAGE LDFLAGS builds a test tool from the
+  # Go module proxy into the cache, once per version. go install refuses
+  # these modules' go.mod (exclude directives), so they build in a copy.
+  go_tool() {
+    [ -x "$1" ] && return 0
+    local src dir
+    src=$(mktemp -d)
+    if dir=$(go mod download -json "$2" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') && [ -n "$dir" ]; then
+      cp -r "$dir/." "$src" && chmod -R u+w "$src"
+      (cd "$src" && go build -mod=mod -ldflags "$4" -o "$1.tmp" "$3") && mv "$1.tmp" "$1" ||
+        echo "$2 could not be built: its test will skip" >&2
+    fi
+    rm -rf "$src"
+  }
+  # compose v2 (Debian has only v1), about 4 minutes on 2 cores: the
+  # compose test runs it beside v1, and says so when it could not be built.
   compose_version=v2.35.1
   compose_bin=/var/tmp/berth-test-tools/docker-compose-$compose_version
-  if [ ! -x "$compose_bin" ]; then
-    compose_src=$(mktemp -d)
-    if dir=$(go mod download -json "github.com/docker/compose/v2@$compose_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') && [ -n "$dir" ]; then
-      cp -r "$dir/." "$compose_src" && chmod -R u+w "$compose_src"
-      # go install refuses its go.mod (exclude directives): built in a copy
-      (cd "$compose_src" && go build -mod=mod -ldflags "-X github.com/docker/compose/v2/internal.Version=$compose_version" -o "$compose_bin.tmp" ./cmd) &&
-        mv "$compose_bin.tmp" "$compose_bin" || echo "compose $compose_version could not be built: its test will skip" >&2
-    fi
-    rm -rf "$compose_src"
-  fi
+  go_tool "$compose_bin" "github.com/docker/compose/v2@$compose_version" ./cmd "-X github.com/docker/compose/v2/internal.Version=$compose_version"
   if [ -x "$compose_bin" ]; then export BERTH_TEST_COMPOSE=$compose_bin; fi
+  # The docker CLI's buildx plugin (Debian 12 has none): with it beside the
+  # CLI, docker build builds through BuildKit's API, which the buildx test
+  # drives against berthd.
+  buildx_version=v0.24.0
+  buildx_bin=/var/tmp/berth-test-tools/docker-buildx-$buildx_version
+  go_tool "$buildx_bin" "github.com/docker/buildx@$buildx_version" ./cmd/buildx "-X github.com/docker/buildx/version.Version=$buildx_version -X github.com/docker/buildx/version.Package=github.com/docker/buildx"
+  if [ -x "$buildx_bin" ]; then export BERTH_TEST_BUILDX=$buildx_bin; fi
   # pasta opens /dev/net/tun as the ordinary user the rootless tests
   # create; Debian makes it 0666, some containers CI runs in make it 0600.
   if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then chmod 0666 /dev/net/tun; fi

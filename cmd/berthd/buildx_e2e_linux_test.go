@@ -1,0 +1,97 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/engine/enginetest"
+)
+
+// dockerWithBuildx is the docker CLI with the buildx plugin beside it, as
+// every current Docker install has it: docker build then means docker
+// buildx build. It skips, saying why, where the plugin was not built.
+func dockerWithBuildx(t *testing.T, host string) *cli {
+	t.Helper()
+	buildx := os.Getenv("BERTH_TEST_BUILDX")
+	if buildx == "" {
+		t.Skip("no buildx plugin (packaging/dev/setup.sh test builds it into /var/tmp/berth-test-tools and sets BERTH_TEST_BUILDX)")
+	}
+	c := dockerCLI(t, host)
+	plugins := filepath.Join(c.config, "cli-plugins")
+	if err := os.MkdirAll(plugins, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(buildx, filepath.Join(plugins, "docker-buildx")); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// docker build and docker buildx build, with buildx installed, build on
+// Berth through BuildKit's API with Berth's builder: no flag, no builder
+// container, the image in Berth's store, the cache shared with classic
+// builds (the app's), progress as buildx draws it.
+func TestBuildxBuildsOnBerth(t *testing.T) {
+	host, _ := daemon(t)
+	c := dockerWithBuildx(t, host)
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Python(t), "library/python:3.11-slim")
+	c.ok("pull", "-q", reg.Host+"/library/python:3.11-slim")
+	c.ok("tag", reg.Host+"/library/python:3.11-slim", "python:3.11-slim")
+
+	mustContain(t, "buildx ls", c.ok("buildx", "ls"), "docker", "running")
+	app := copyDir(t, filepath.Join("..", "..", "testdata", "apps", "pyhello"))
+	out := c.ok("build", "--progress=plain", "-t", "me/pyhello:v1", app)
+	mustContain(t, "docker build through buildx", out,
+		`building with "default" instance using docker driver`,
+		"[internal] load build definition from Dockerfile",
+		"[internal] load build context",
+		`[4/6] RUN python3 -c "import http.server, json; print('standard library ready')"`,
+		"standard library ready",
+		"naming to me/pyhello:v1 done")
+	if strings.Contains(out, "booting buildkit") || strings.Contains(out, "moby/buildkit") {
+		t.Errorf("buildx started a BuildKit container instead of building on Berth:\n%s", out)
+	}
+	if got := c.ok("run", "--rm", "me/pyhello:v1", "python3", "-c", "import os; print(sorted(os.listdir('/app')))"); got != "['.dockerignore', 'Dockerfile', 'app.py', 'requirements.txt']\n" {
+		t.Errorf("the built image's /app: %q", got)
+	}
+
+	// Again: every step from the cache. After an edit: only what the edit
+	// touched, and why, in Berth's words.
+	mustContain(t, "a rebuild", c.ok("buildx", "build", "--progress=plain", "-t", "me/pyhello:v1", app), "#7 CACHED")
+	appPy := filepath.Join(app, "app.py")
+	src, _ := os.ReadFile(appPy)
+	os.WriteFile(appPy, append(src, []byte("# edited\n")...), 0o644)
+	out = c.ok("build", "--progress=plain", "-t", "me/pyhello:v1", app)
+	mustContain(t, "a build after an edit", out, "RUN python3", "CACHED", "Reran because app.py changed (COPY . ., line 7)")
+
+	// The classic builder (the app's) and buildx share one cache.
+	classic := c.with("DOCKER_BUILDKIT=0").ok("build", "-t", "me/pyhello:v1", app)
+	mustContain(t, "a classic build after buildx's", classic, "Using cache")
+	if strings.Contains(classic, "Reran") {
+		t.Errorf("the classic build reran what buildx built:\n%s", classic)
+	}
+
+	// -f, --build-arg, --target, labels, and a Dockerfile outside the
+	// context.
+	df := filepath.Join(t.TempDir(), "Dockerfile.dev")
+	os.WriteFile(df, []byte("FROM python:3.11-slim AS base\nARG MODE=prod\nRUN echo \"mode=$MODE\" > /mode\nFROM base AS dev\nLABEL stage=dev\n"), 0o644)
+	c.ok("build", "-f", df, "--build-arg", "MODE=dev", "--target", "base", "--label", "made=buildx", "-t", "me/pyhello:dev", app)
+	if got := c.ok("run", "--rm", "me/pyhello:dev", "cat", "/mode"); got != "mode=dev\n" {
+		t.Errorf("--build-arg through buildx: /mode is %q", got)
+	}
+	if got := c.ok("inspect", "-f", "{{index .Config.Labels \"made\"}} {{index .Config.Labels \"stage\"}}", "me/pyhello:dev"); got != "buildx \n" {
+		t.Errorf("--label and --target through buildx: labels %q, want made=buildx and no stage label", got)
+	}
+
+	// Failures read as failures, with what failed.
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, "Dockerfile"), []byte("FROM python:3.11-slim\nRUN echo about to fail && exit 3\n"), 0o644)
+	c.fails("returned a non-zero code: 3", "build", "-t", "bad", bad)
+	os.WriteFile(filepath.Join(bad, "Dockerfile"), []byte("FROM python:3.11-slim\nRUNN echo\n"), 0o644)
+	c.fails("unknown instruction: RUNN", "build", bad)
+	c.fails("cannot export --output type=local", "build", "--output", "type=local,dest="+t.TempDir(), app)
+	c.fails("builds for this machine", "build", "--platform", "linux/s390x", app)
+}

@@ -1,0 +1,203 @@
+package buildkit
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/berth-dev/berth/engine"
+	"github.com/docker/go-units"
+	controlapi "github.com/moby/buildkit/api/services/control"
+	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/filesync"
+	"github.com/moby/patternmatcher/ignorefile"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// solve runs the Dockerfile frontend for job j with Berth's builder: the
+// Dockerfile and the context come from the client's session, the image
+// goes into the engine's store under the names the job's exporters give.
+// It returns the result's ref, which the client hands back on Return.
+func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[string]string) (string, error) {
+	if frontend != "dockerfile.v0" {
+		return "", status.Errorf(codes.Unimplemented, "Berth builds Dockerfiles with its own builder: the %q frontend is not supported", frontend)
+	}
+	if id := opts["requestid"]; id != "" {
+		return "", status.Errorf(codes.Unimplemented, "Berth's builder does not answer %s (docker build --call, --check or --print) yet", id)
+	}
+	bo, err := buildOptions(opts)
+	if err != nil {
+		return "", status.Error(codes.InvalidArgument, err.Error())
+	}
+	j.mu.Lock()
+	sessionID := j.solve.Session
+	bo.Tags = tagsOf(j.solve)
+	j.mu.Unlock()
+	caller, err := s.sessions.Get(ctx, sessionID, false)
+	if err != nil {
+		return "", fmt.Errorf("the client's session %s: %w", sessionID, err)
+	}
+
+	v := newVertices(j.progress, j.ref)
+	filename := cmp.Or(opts["filename"], "Dockerfile")
+	if filepath.Base(filename) != filename {
+		return "", status.Errorf(codes.InvalidArgument, "the Dockerfile's name %q is not a file name", filename)
+	}
+	var ignoreBeside []byte // <Dockerfile>.dockerignore, read beside the Dockerfile
+	definition := v.digest("dockerfile")
+	err = v.run("dockerfile", "[internal] load build definition from "+filename, func(d string) error {
+		dir, err := os.MkdirTemp("", "berth-dockerfile-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if err := filesync.FSSync(ctx, caller, filesync.FSSendRequestOpt{Name: "dockerfile", IncludePatterns: []string{filename, filename + ".dockerignore"}, DestDir: dir}); err != nil {
+			return fmt.Errorf("receive the Dockerfile: %w", err)
+		}
+		if bo.DockerfileData, err = os.ReadFile(filepath.Join(dir, filename)); err != nil {
+			return fmt.Errorf("the client sent no Dockerfile %s: %w", filename, engine.ErrInvalidArgument)
+		}
+		ignoreBeside, _ = os.ReadFile(filepath.Join(dir, filename+".dockerignore"))
+		v.log(d, 1, fmt.Sprintf("transferring dockerfile: %d B done\n", len(bo.DockerfileData)))
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+
+	bo.ContextDir, err = s.contextDir()
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(bo.ContextDir)
+	bo.Dockerfile = filename
+	err = v.run("context", "[internal] load build context", func(d string) error {
+		excludes, err := s.ignorePatterns(ctx, caller, ignoreBeside)
+		if err != nil {
+			return err
+		}
+		var sent int
+		progress := func(n int, last bool) { sent = n }
+		if err := filesync.FSSync(ctx, caller, filesync.FSSendRequestOpt{Name: "context", ExcludePatterns: excludes, DestDir: bo.ContextDir, ProgressCb: progress}); err != nil {
+			return fmt.Errorf("receive the build context: %w", err)
+		}
+		v.log(d, 1, fmt.Sprintf("transferring context: %s done\n", units.HumanSize(float64(sent))))
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+
+	res, err := s.builder.Build(ctx, bo, func(ev engine.BuildEvent) { v.event(ev, definition) })
+	if err != nil {
+		return "", err
+	}
+	v.run("export", "exporting to image", func(d string) error {
+		v.log(d, 1, "writing image "+res.ImageID+" done\n")
+		for _, t := range res.Tags {
+			v.log(d, 1, "naming to "+t+" done\n")
+		}
+		return nil
+	})
+	ref := newRef()
+	j.mu.Lock()
+	j.images[ref] = res
+	j.mu.Unlock()
+	return ref, nil
+}
+
+// ignorePatterns reads the context's ignore rules first, as BuildKit does,
+// so that what they leave out never travels: <Dockerfile>.dockerignore
+// beside the Dockerfile, else the context's .dockerignore.
+func (s *Server) ignorePatterns(ctx context.Context, caller session.Caller, beside []byte) ([]string, error) {
+	data := beside
+	if data == nil {
+		dir, err := os.MkdirTemp("", "berth-dockerignore-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		if err := filesync.FSSync(ctx, caller, filesync.FSSendRequestOpt{Name: "context", IncludePatterns: []string{".dockerignore"}, DestDir: dir}); err != nil {
+			return nil, fmt.Errorf("receive .dockerignore: %w", err)
+		}
+		data, err = os.ReadFile(filepath.Join(dir, ".dockerignore"))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	patterns, err := ignorefile.ReadAll(strings.NewReader(string(data)))
+	if err != nil {
+		return nil, fmt.Errorf("read .dockerignore: %w", err)
+	}
+	return patterns, nil
+}
+
+// refusedOpts are the frontend options Berth's builder cannot honour yet:
+// refused with a clear error rather than dropped.
+var refusedOpts = map[string]string{
+	"add-hosts":     "--add-host",
+	"shm-size":      "--shm-size",
+	"ulimit":        "--ulimit",
+	"cgroup-parent": "--cgroup-parent",
+	"hostname":      "--hostname",
+}
+
+// buildOptions reads the Dockerfile frontend's options (what buildx sends
+// for docker build's flags) into the builder's.
+func buildOptions(opts map[string]string) (engine.BuildOptions, error) {
+	bo := engine.BuildOptions{Target: opts["target"], Pull: opts["image-resolve-mode"] == "pull"}
+	_, bo.NoCache = opts["no-cache"]
+	for _, k := range slices.Sorted(maps.Keys(opts)) {
+		v := opts[k]
+		switch {
+		case strings.HasPrefix(k, "build-arg:"):
+			if bo.BuildArgs == nil {
+				bo.BuildArgs = map[string]*string{}
+			}
+			bo.BuildArgs[strings.TrimPrefix(k, "build-arg:")] = &v
+		case strings.HasPrefix(k, "label:"):
+			if bo.Labels == nil {
+				bo.Labels = map[string]string{}
+			}
+			bo.Labels[strings.TrimPrefix(k, "label:")] = v
+		case strings.HasPrefix(k, "context:"):
+			return bo, fmt.Errorf("Berth's builder does not take named contexts (--build-context %s) yet", strings.TrimPrefix(k, "context:"))
+		case k == "platform":
+			if v != "" && v != "linux/"+runtime.GOARCH && v != runtime.GOARCH {
+				return bo, fmt.Errorf("Berth's builder builds for this machine (linux/%s), not %s, yet", runtime.GOARCH, v)
+			}
+		case k == "network":
+			if v != "" && v != "default" {
+				return bo, fmt.Errorf("Berth's builder runs RUN steps on its own network; --network %s is not supported yet", v)
+			}
+		case refusedOpts[k] != "" && v != "":
+			return bo, fmt.Errorf("Berth's builder does not support %s yet", refusedOpts[k])
+		}
+	}
+	return bo, nil
+}
+
+// controlWarning is a frontend's warning as a status message.
+func controlWarning(w *gwpb.WarnRequest) *controlapi.StatusResponse {
+	return &controlapi.StatusResponse{Warnings: []*controlapi.VertexWarning{{Vertex: w.Digest, Level: w.Level, Short: w.Short, Detail: w.Detail, Url: w.Url, Info: w.Info, Ranges: w.Ranges}}}
+}
+
+func newRef() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

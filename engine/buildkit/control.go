@@ -1,0 +1,132 @@
+package buildkit
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+
+	controlapi "github.com/moby/buildkit/api/services/control"
+	types "github.com/moby/buildkit/api/types"
+	"github.com/moby/buildkit/solver/pb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// control is BuildKit's Control service.
+type control struct {
+	controlapi.UnimplementedControlServer
+	s *Server
+}
+
+// workerRecord is Berth's one worker: this machine's platform, no
+// containerd snapshotter (buildx then uses the docker driver's defaults:
+// the image lands in the engine's store).
+func workerRecord() *types.WorkerRecord {
+	return &types.WorkerRecord{
+		ID:        "berth",
+		Labels:    map[string]string{"org.mobyproject.buildkit.worker.executor": "berth"},
+		Platforms: []*pb.Platform{{OS: "linux", Architecture: runtime.GOARCH}},
+	}
+}
+
+func (c control) ListWorkers(context.Context, *controlapi.ListWorkersRequest) (*controlapi.ListWorkersResponse, error) {
+	return &controlapi.ListWorkersResponse{Record: []*types.WorkerRecord{workerRecord()}}, nil
+}
+
+func (c control) Info(context.Context, *controlapi.InfoRequest) (*controlapi.InfoResponse, error) {
+	return &controlapi.InfoResponse{BuildkitVersion: &types.BuildkitVersion{Package: "github.com/berth-dev/berth", Version: c.s.version}}, nil
+}
+
+// Solve is one build. buildx runs the Dockerfile frontend through the
+// gateway (Frontend empty): the build happens in the gateway's Solve, and
+// this call waits for the gateway's Return. Older clients and buildctl
+// name the frontend here; then the build happens here.
+func (c control) Solve(ctx context.Context, req *controlapi.SolveRequest) (*controlapi.SolveResponse, error) {
+	j := c.s.jobFor(req.Ref)
+	j.mu.Lock()
+	if j.solve != nil {
+		j.mu.Unlock()
+		return nil, status.Errorf(codes.AlreadyExists, "build %s is already under way", req.Ref)
+	}
+	j.solve = req
+	j.mu.Unlock()
+	close(j.registered)
+	defer c.s.finish(j)
+	if err := checkExporters(req); err != nil {
+		return nil, err
+	}
+
+	var resultRef string
+	if req.Frontend != "" {
+		ref, err := c.s.solve(ctx, j, req.Frontend, req.FrontendAttrs)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		resultRef = ref
+	} else {
+		select {
+		case ret := <-j.returned:
+			if ret.Error != nil {
+				return nil, status.ErrorProto(ret.Error)
+			}
+			resultRef = returnedRef(ret)
+		case <-ctx.Done():
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+	}
+	j.mu.Lock()
+	res, ok := j.images[resultRef]
+	j.mu.Unlock()
+	if !ok {
+		return &controlapi.SolveResponse{ExporterResponse: map[string]string{}}, nil // nothing built (buildx's checks, --call)
+	}
+	return &controlapi.SolveResponse{ExporterResponse: map[string]string{
+		"containerimage.config.digest": res.ImageID,
+		"containerimage.digest":        res.ImageID,
+		"image.name":                   strings.Join(res.Tags, ","),
+	}}, nil
+}
+
+// checkExporters refuses outputs Berth does not make yet, before any
+// work: the engine's store ("moby", "image") is where builds land.
+func checkExporters(req *controlapi.SolveRequest) error {
+	for _, e := range req.Exporters {
+		switch e.Type {
+		case "moby", "image":
+			if e.Attrs["push"] == "true" {
+				return status.Errorf(codes.Unimplemented, "Berth does not push from a build yet: build, then docker push %s", e.Attrs["name"])
+			}
+		default:
+			return status.Errorf(codes.Unimplemented, "Berth's builder cannot export --output type=%s yet; it builds into the engine's images (leave out --output, or use DOCKER_BUILDKIT=0)", e.Type)
+		}
+	}
+	return nil
+}
+
+// tagsOf are the image names the exporters give the build.
+func tagsOf(req *controlapi.SolveRequest) []string {
+	var tags []string
+	for _, e := range req.Exporters {
+		for n := range strings.SplitSeq(e.Attrs["name"], ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				tags = append(tags, n)
+			}
+		}
+	}
+	return tags
+}
+
+func (c control) Status(req *controlapi.StatusRequest, stream grpc.ServerStreamingServer[controlapi.StatusResponse]) error {
+	j := c.s.jobFor(req.Ref)
+	return j.progress.stream(stream.Context(), stream.Send)
+}
+
+// toStatus keeps an error's message for the client.
+func toStatus(err error) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return status.Error(codes.Unknown, fmt.Sprint(err))
+}

@@ -1,0 +1,147 @@
+package buildkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/berth-dev/berth/engine"
+	controlapi "github.com/moby/buildkit/api/services/control"
+	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
+	"github.com/moby/buildkit/session"
+	"golang.org/x/net/http2"
+	"google.golang.org/grpc"
+)
+
+// Builder builds a Dockerfile: Berth's builder.
+type Builder interface {
+	Build(ctx context.Context, opts engine.BuildOptions, fn func(engine.BuildEvent)) (engine.BuildResult, error)
+}
+
+// Server is BuildKit's API over a Builder. Its two handlers are the
+// engine API's /session and /grpc.
+type Server struct {
+	builder    Builder
+	contextDir func() (string, error) // a new folder for a build's context; the caller removes it
+	version    string
+	sessions   *session.Manager
+	grpc       *grpc.Server
+	h2         http2.Server
+
+	mu   sync.Mutex
+	jobs map[string]*job
+}
+
+// New serves BuildKit's API over b; contextDir makes the folder a build's
+// context is received into. version is the engine's, which buildx shows
+// as the builder's BuildKit version.
+func New(b Builder, contextDir func() (string, error), version string) (*Server, error) {
+	sm, err := session.NewManager()
+	if err != nil {
+		return nil, fmt.Errorf("buildkit: %w", err)
+	}
+	s := &Server{builder: b, contextDir: contextDir, version: version, sessions: sm, jobs: map[string]*job{}}
+	s.grpc = grpc.NewServer()
+	controlapi.RegisterControlServer(s.grpc, control{s: s})
+	gwpb.RegisterLLBBridgeServer(s.grpc, gateway{s: s})
+	return s, nil
+}
+
+// ServeSession is POST /session: the client's side of a build (its files
+// and credentials), over the connection it upgrades to HTTP/2.
+func (s *Server) ServeSession(w http.ResponseWriter, r *http.Request) {
+	// The session lives as long as its connection, not the request.
+	if err := s.sessions.HandleHTTPRequest(context.WithoutCancel(r.Context()), w, r); err != nil {
+		http.Error(w, "buildkit session: "+err.Error(), http.StatusBadRequest)
+	}
+}
+
+// ServeGRPC is POST /grpc: BuildKit's services, over the connection the
+// client upgrades to HTTP/2 (h2c), as dockerd serves them.
+func (s *Server) ServeGRPC(w http.ResponseWriter, r *http.Request) {
+	if proto := r.Header.Get("Upgrade"); proto != "h2c" {
+		http.Error(w, fmt.Sprintf("buildkit: upgrade to h2c expected, not %q", proto), http.StatusBadRequest)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "buildkit: the connection cannot be taken over", http.StatusInternalServerError)
+		return
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	resp := &http.Response{StatusCode: http.StatusSwitchingProtocols, ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{}}
+	resp.Header.Set("Connection", "Upgrade")
+	resp.Header.Set("Upgrade", "h2c")
+	if err := resp.Write(conn); err != nil {
+		conn.Close()
+		return
+	}
+	s.h2.ServeConn(conn, &http2.ServeConnOpts{Context: context.WithoutCancel(r.Context()), Handler: s.grpc, BaseConfig: quietHTTP})
+}
+
+// quietHTTP keeps HTTP/2's connection-level chatter out of the engine's
+// log: buildx opens /grpc and closes it at once to see whether the engine
+// speaks BuildKit, every time it starts.
+var quietHTTP = &http.Server{ErrorLog: log.New(io.Discard, "", 0)}
+
+// job is one build, known by the ref the client gave it: its Control.Solve
+// call, the gateway calls made for it, and its progress.
+type job struct {
+	ref        string
+	registered chan struct{} // closed once Control.Solve has arrived
+	solve      *controlapi.SolveRequest
+	returned   chan *gwpb.ReturnRequest
+	progress   *progress
+
+	mu     sync.Mutex
+	images map[string]engine.BuildResult // by the result ref handed to the client
+}
+
+// jobFor is the job of ref, made on the first call that names it: the
+// client starts Solve, Status and its gateway at once, in any order.
+func (s *Server) jobFor(ref string) *job {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.jobs[ref]
+	if !ok {
+		j = &job{ref: ref, registered: make(chan struct{}), returned: make(chan *gwpb.ReturnRequest, 1), progress: newProgress(), images: map[string]engine.BuildResult{}}
+		s.jobs[ref] = j
+	}
+	return j
+}
+
+// finish ends the job's progress; the job is forgotten a little later,
+// so that a Status call arriving after the end still reads it all.
+func (s *Server) finish(j *job) {
+	j.progress.close()
+	time.AfterFunc(time.Minute, func() {
+		s.mu.Lock()
+		delete(s.jobs, j.ref)
+		s.mu.Unlock()
+	})
+}
+
+// registeredJob is the job a gateway call names in its metadata, once its
+// Solve has arrived.
+func (s *Server) registeredJob(ctx context.Context, ref string) (*job, error) {
+	if ref == "" {
+		return nil, errors.New("buildkit: the call names no build")
+	}
+	j := s.jobFor(ref)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	select {
+	case <-j.registered:
+		return j, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("buildkit: no build %s was started", ref)
+	}
+}
