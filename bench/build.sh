@@ -5,7 +5,8 @@
 #   cold       no image, no build cache (pruned before every run)
 #   cached     a rebuild that changes nothing
 #   edit       a rebuild after appending a line to app.py
-# for Berth (the stock docker CLI against berthd, classic build API),
+# for Berth (the stock docker CLI against berthd: the classic build API,
+# and docker build with buildx installed, through BuildKit's API),
 # Debian's dockerd with the classic builder and with BuildKit (buildx from
 # the peers' get-buildx.sh), and `buildah bud --layers`.
 # Needs root; starts the peers' dockerd and registry when they are down.
@@ -49,6 +50,8 @@ BK="DOCKER_CONFIG=$PEERS/tools/docker-config DOCKER_BUILDKIT=1 docker build --pr
 declare -A build clean
 build[berth]="DOCKER_BUILDKIT=0 $berth build -q -t bench/py:berth $CTX"
 clean[berth]="$berth rmi -f bench/py:berth >/dev/null 2>&1; $berth builder prune -f >/dev/null 2>&1"
+build[berth-buildx]="DOCKER_HOST=unix://$SOCK DOCKER_CONFIG=$PEERS/tools/docker-config docker build --progress=quiet -t bench/py:berthx $CTX"
+clean[berth-buildx]="$berth rmi -f bench/py:berthx >/dev/null 2>&1; $berth builder prune -f >/dev/null 2>&1"
 build[docker-classic]="DOCKER_BUILDKIT=0 docker build -q -t bench/py:classic $CTX"
 clean[docker-classic]="docker rmi -f bench/py:classic >/dev/null 2>&1; docker image prune -f >/dev/null 2>&1"
 build[docker-buildkit]="$BK -t bench/py:buildkit $CTX"
@@ -56,7 +59,7 @@ clean[docker-buildkit]="docker rmi -f bench/py:buildkit >/dev/null 2>&1; docker 
 build[buildah]="source $PEERS/env.sh; buildah bud -q --layers --tls-verify=false -t bench/py:buildah $CTX"
 clean[buildah]="source $PEERS/env.sh; buildah rmi -f bench/py:buildah >/dev/null 2>&1; buildah rmi --prune >/dev/null 2>&1; buildah rm --all >/dev/null 2>&1"
 
-order="berth docker-classic docker-buildkit buildah"
+order="berth berth-buildx docker-classic docker-buildkit buildah"
 for case in cold cached edit; do
   args=()
   for b in $order; do

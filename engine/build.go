@@ -24,6 +24,14 @@ type BuildOptions struct {
 	NoCache   bool
 	Pull      bool // look for a newer base image even if one is stored
 	Labels    map[string]string
+	// Secret gives the build secret id (docker build --secret) to RUN
+	// --mount=type=secret; nil, or an error wrapping ErrNotFound: the
+	// client gave none.
+	Secret func(ctx context.Context, id string) ([]byte, error)
+	// SSH forwards the client's SSH agent id (docker build --ssh) to RUN
+	// --mount=type=ssh: a socket on the engine's side, closed by release.
+	// nil, or an error wrapping ErrNotFound: the client forwards none.
+	SSH func(ctx context.Context, id string) (socket string, release func(), err error)
 }
 
 // NoEarlierBuild begins a BuildStepRerun's reason when no earlier build

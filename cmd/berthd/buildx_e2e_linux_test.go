@@ -2,9 +2,11 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/engine/enginetest"
 )
@@ -29,6 +31,29 @@ func dockerWithBuildx(t *testing.T, host string) *cli {
 	return c
 }
 
+// startSSHAgent starts an ssh-agent on a socket of the test's, ended by
+// its PID when the test ends.
+func startSSHAgent(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("ssh-agent"); err != nil {
+		t.Skip("ssh-agent is not installed (Debian's openssh-client; packaging/dev/setup.sh test installs it)")
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	cmd := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			return sock
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("ssh-agent made no socket")
+	return ""
+}
+
 // docker build and docker buildx build, with buildx installed, build on
 // Berth through BuildKit's API with Berth's builder: no flag, no builder
 // container, the image in Berth's store, the cache shared with classic
@@ -48,7 +73,7 @@ func TestBuildxBuildsOnBerth(t *testing.T) {
 		`building with "default" instance using docker driver`,
 		"[internal] load build definition from Dockerfile",
 		"[internal] load build context",
-		`[4/6] RUN python3 -c "import http.server, json; print('standard library ready')"`,
+		`[4/7] RUN python3 -c "import http.server, json; print('standard library ready')"`,
 		"standard library ready",
 		"naming to me/pyhello:v1 done")
 	if strings.Contains(out, "booting buildkit") || strings.Contains(out, "moby/buildkit") {
@@ -85,6 +110,27 @@ func TestBuildxBuildsOnBerth(t *testing.T) {
 	if got := c.ok("inspect", "-f", "{{index .Config.Labels \"made\"}} {{index .Config.Labels \"stage\"}}", "me/pyhello:dev"); got != "buildx \n" {
 		t.Errorf("--label and --target through buildx: labels %q, want made=buildx and no stage label", got)
 	}
+
+	// RUN --mount: a cache kept between builds (the log says what an
+	// earlier build left), a secret from --secret, the SSH agent from --ssh
+	// (a real round trip: the agent lists its keys through the forward).
+	mounts := t.TempDir()
+	os.WriteFile(filepath.Join(mounts, "token.txt"), []byte("s3cret"), 0o600)
+	os.WriteFile(filepath.Join(mounts, "Dockerfile"), []byte(`FROM python:3.11-slim
+ARG RUNS=1
+RUN --mount=type=cache,target=/root/.cache/pip sh -c 'ls /root/.cache/pip | wc -l; touch /root/.cache/pip/wheel-$RUNS'
+RUN --mount=type=secret,id=token sh -c 'test "$(cat /run/secrets/token)" = s3cret && echo secret-ok > /secret'
+RUN --mount=type=ssh python3 -c "import os, socket, struct; s = socket.socket(socket.AF_UNIX); s.connect(os.environ['SSH_AUTH_SOCK']); s.sendall(struct.pack('>IB', 1, 11)); f = s.makefile('rb'); n, kind = struct.unpack('>IB', f.read(5)); print('agent answered', kind)"
+`), 0o644)
+	agent := startSSHAgent(t)
+	c.ok("build", "--secret", "id=token,src="+filepath.Join(mounts, "token.txt"), "--ssh", "default="+agent, "-t", "me/mounts", mounts)
+	out = c.ok("build", "--progress=plain", "--build-arg", "RUNS=2", "--secret", "id=token,src="+filepath.Join(mounts, "token.txt"), "--ssh", "default="+agent, "-t", "me/mounts", mounts)
+	mustContain(t, "RUN --mount through buildx", out, "cache mount /root/.cache/pip: 0B in 1 files from earlier builds", "agent answered 12")
+	if got := c.ok("run", "--rm", "me/mounts", "sh", "-c", "cat /secret; ls /run/secrets 2>&1; ls /root/.cache/pip 2>&1 | wc -l"); !strings.HasPrefix(got, "secret-ok\n") || strings.Contains(got, "token") {
+		t.Errorf("the image after RUN --mount: %q, want the secret step's mark and no trace of the secret", got)
+	}
+	// Without --secret the (optional) secret is not there, as with BuildKit.
+	c.fails("/run/secrets/token': No such file or directory", "build", "--no-cache", "-t", "me/mounts", mounts)
 
 	// Failures read as failures, with what failed.
 	bad := t.TempDir()

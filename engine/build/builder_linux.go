@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -348,8 +349,17 @@ func (bd *build) neededStages(target int) (map[int]bool, error) {
 			}
 		}
 		for _, c := range st.Commands {
-			if cp, ok := c.(*instructions.CopyCommand); ok && cp.From != "" {
-				if j, ok := bd.df.stageIndex(cp.From, i); ok {
+			var froms []string // the stages the instruction reads from
+			switch c := c.(type) {
+			case *instructions.CopyCommand:
+				froms = append(froms, c.From)
+			case *instructions.RunCommand:
+				for _, m := range instructions.GetMounts(c) {
+					froms = append(froms, m.From)
+				}
+			}
+			for _, from := range froms {
+				if j, ok := bd.df.stageIndex(from, i); ok && from != "" {
 					if err := visit(j); err != nil {
 						return err
 					}
@@ -608,7 +618,17 @@ func (bd *build) dispatch(st *stage, cmd instructions.Command, trigger bool) err
 	var layer *store.Layer
 	switch {
 	case op.run != nil:
-		l, err := bd.runStep(st, op.run, ev)
+		step := *op.run
+		if op.runMounts != nil {
+			rm, err := op.runMounts()
+			if err != nil {
+				return fail(err)
+			}
+			defer rm.release()
+			step.Mounts = append(slices.Clone(step.Mounts), rm.mounts...)
+			step.Env = append(slices.Clone(step.Env), rm.env...)
+		}
+		l, err := bd.runStep(st, &step, ev)
 		if err != nil {
 			return fail(err)
 		}
@@ -674,8 +694,10 @@ type op struct {
 	// files changes the filesystem, mounted at root; nil for metadata.
 	files     func(root string) error
 	noHistory bool
-	// run is a RUN step's process.
-	run *runtime.Step
+	// run is a RUN step's process; runMounts, when not nil, makes its
+	// --mount mounts just before it runs.
+	run       *runtime.Step
+	runMounts func() (*runMounts, error)
 	// meta changes the image config.
 	meta    func(cfg *v1.ConfigFile) error
 	cleanup func()
@@ -894,7 +916,7 @@ func (bd *build) planWorkdir(st *stage, c *instructions.WorkdirCommand) (*op, er
 // planRun runs the command in a container on the stage's filesystem.
 func (bd *build) planRun(st *stage, c *instructions.RunCommand) (*op, error) {
 	for _, f := range c.FlagsUsed {
-		if f != "network" {
+		if f != "network" && f != "mount" {
 			return nil, fmt.Errorf("RUN --%s is not supported by this builder: %w", f, engine.ErrNotSupported)
 		}
 	}
@@ -983,5 +1005,12 @@ func (bd *build) planRun(st *stage, c *instructions.RunCommand) (*op, error) {
 		o.args[a.key] = a.value
 	}
 	o.run = &runtime.Step{Args: argv, Env: env, Cwd: cwd, User: user, NoNetwork: noNetwork, Mounts: mounts}
+	var err error
+	if o.runMounts, err = bd.planMounts(st, c, o); err != nil {
+		if cleanup != nil {
+			cleanup()
+		}
+		return nil, err
+	}
 	return o, nil
 }

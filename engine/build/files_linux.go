@@ -139,7 +139,23 @@ func (bd *build) runStep(st *stage, step *runtime.Step, ev engine.BuildEvent) (*
 		os.RemoveAll(upper)
 		return nil, err
 	}
+	pruneMountPoints(upper, step.Mounts)
 	return bd.addLayer(upper)
+}
+
+// pruneMountPoints removes from a step's upper directory what was made
+// only to mount on: an empty file or folder at a mount's target, and the
+// folders above it left empty. The image keeps no trace of a secret, a
+// cache or a bind (a target that was in the image already is not in the
+// upper directory at all).
+func pruneMountPoints(upper string, mounts []runtime.StepMount) {
+	for _, m := range mounts {
+		for p := filepath.Join(upper, m.Target); len(p) > len(upper); p = filepath.Dir(p) {
+			if fi, err := os.Lstat(p); err != nil || (fi.Mode().IsRegular() && fi.Size() > 0) || os.Remove(p) != nil {
+				break // not there, a file with content, or a folder with something in it
+			}
+		}
+	}
 }
 
 // outputWriter sends a RUN's output as events, a line at a time where

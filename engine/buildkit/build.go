@@ -20,6 +20,8 @@ import (
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/filesync"
+	"github.com/moby/buildkit/session/secrets"
+	"github.com/moby/buildkit/session/sshforward"
 	"github.com/moby/patternmatcher/ignorefile"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -49,6 +51,7 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 		return "", fmt.Errorf("the client's session %s: %w", sessionID, err)
 	}
 
+	bo.Secret, bo.SSH = sessionSecret(caller), sessionSSH(caller)
 	v := newVertices(j.progress, j.ref)
 	filename := cmp.Or(opts["filename"], "Dockerfile")
 	if filepath.Base(filename) != filename {
@@ -115,6 +118,36 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 	j.images[ref] = res
 	j.mu.Unlock()
 	return ref, nil
+}
+
+// sessionSecret reads build secrets (docker build --secret) from the
+// client's session.
+func sessionSecret(caller session.Caller) func(context.Context, string) ([]byte, error) {
+	return func(ctx context.Context, id string) ([]byte, error) {
+		data, err := secrets.GetSecret(ctx, caller, id)
+		if errors.Is(err, secrets.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %w", err, engine.ErrNotFound)
+		}
+		return data, err
+	}
+}
+
+// sessionSSH forwards the client's SSH agent (docker build --ssh) through
+// its session, to a socket on the engine's side.
+func sessionSSH(caller session.Caller) func(context.Context, string) (string, func(), error) {
+	return func(ctx context.Context, id string) (string, func(), error) {
+		if err := sshforward.CheckSSHID(ctx, caller, id); err != nil {
+			if code := status.Code(errors.Unwrap(err)); code == codes.NotFound || code == codes.Unimplemented || status.Code(err) == codes.NotFound || status.Code(err) == codes.Unimplemented {
+				return "", nil, fmt.Errorf("no SSH agent %q forwarded (docker build --ssh %s): %w", id, id, engine.ErrNotFound)
+			}
+			return "", nil, err
+		}
+		sock, closer, err := sshforward.MountSSHSocket(ctx, caller, sshforward.SocketOpt{ID: id, Mode: 0o600})
+		if err != nil {
+			return "", nil, err
+		}
+		return sock, func() { closer() }, nil
+	}
 }
 
 // ignorePatterns reads the context's ignore rules first, as BuildKit does,

@@ -14,6 +14,8 @@ import (
 	controlapi "github.com/moby/buildkit/api/services/control"
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/util/bklog"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
 )
@@ -56,7 +58,7 @@ func New(b Builder, contextDir func() (string, error), version string) (*Server,
 // and credentials), over the connection it upgrades to HTTP/2.
 func (s *Server) ServeSession(w http.ResponseWriter, r *http.Request) {
 	// The session lives as long as its connection, not the request.
-	if err := s.sessions.HandleHTTPRequest(context.WithoutCancel(r.Context()), w, r); err != nil {
+	if err := s.sessions.HandleHTTPRequest(quietContext(r.Context()), w, r); err != nil {
 		http.Error(w, "buildkit session: "+err.Error(), http.StatusBadRequest)
 	}
 }
@@ -84,13 +86,22 @@ func (s *Server) ServeGRPC(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
-	s.h2.ServeConn(conn, &http2.ServeConnOpts{Context: context.WithoutCancel(r.Context()), Handler: s.grpc, BaseConfig: quietHTTP})
+	s.h2.ServeConn(conn, &http2.ServeConnOpts{Context: quietContext(r.Context()), Handler: s.grpc, BaseConfig: quietHTTP})
 }
 
 // quietHTTP keeps HTTP/2's connection-level chatter out of the engine's
 // log: buildx opens /grpc and closes it at once to see whether the engine
 // speaks BuildKit, every time it starts.
 var quietHTTP = &http.Server{ErrorLog: log.New(io.Discard, "", 0)}
+
+// quietContext is a connection's context, outliving its request, where
+// BuildKit's code logs nothing: a session that ends as every build ends
+// (the client hangs up) makes its health check log errors otherwise.
+func quietContext(ctx context.Context) context.Context {
+	discard := logrus.New()
+	discard.SetOutput(io.Discard)
+	return bklog.WithLogger(context.WithoutCancel(ctx), logrus.NewEntry(discard))
+}
 
 // job is one build, known by the ref the client gave it: its Control.Solve
 // call, the gateway calls made for it, and its progress.

@@ -17,10 +17,17 @@ type Step struct {
 	User              string
 	// NoNetwork runs the step without network (RUN --network=none).
 	NoNetwork bool
-	// Mounts are files or directories bind-mounted read-only.
+	// Mounts are what RUN --mount and heredoc scripts put in the step.
 	Mounts         []StepMount
 	Stdout, Stderr io.Writer
 }
 
-// StepMount is a read-only bind mount into a build step.
-type StepMount struct{ Source, Target string }
+// StepMount is a mount into a build step: Source (a file, directory or
+// socket) bound at Target, read-only unless Writable, or, with Tmpfs, an
+// empty tmpfs of at most TmpfsSize bytes (0: the kernel's default).
+type StepMount struct {
+	Source, Target string
+	Writable       bool
+	Tmpfs          bool
+	TmpfsSize      int64
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -86,7 +87,7 @@ func (rt *Runtime) RunStep(ctx context.Context, st Step) (code int, err error) {
 		return -1, err
 	}
 	for _, m := range st.Mounts {
-		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: m.Target, Type: "bind", Source: m.Source, Options: []string{"rbind", "rprivate", "ro"}})
+		spec.Mounts = append(spec.Mounts, stepMountSpec(m))
 	}
 	config, err := rt.containerConfig(id, spec)
 	if err != nil {
@@ -191,4 +192,20 @@ func removeMountStubs(upper string, missing map[string]bool) {
 		}
 		os.Remove(full) // only when empty
 	}
+}
+
+// stepMountSpec is a build step's mount as the OCI spec has it.
+func stepMountSpec(m StepMount) specs.Mount {
+	if m.Tmpfs {
+		opts := []string{"nosuid", "nodev", "mode=1777"}
+		if m.TmpfsSize > 0 {
+			opts = append(opts, "size="+strconv.FormatInt(m.TmpfsSize, 10))
+		}
+		return specs.Mount{Destination: m.Target, Type: "tmpfs", Source: "tmpfs", Options: opts}
+	}
+	access := "ro"
+	if m.Writable {
+		access = "rw"
+	}
+	return specs.Mount{Destination: m.Target, Type: "bind", Source: m.Source, Options: []string{"rbind", "rprivate", access}}
 }
