@@ -1,9 +1,11 @@
 package main
 
 import (
+	"archive/tar"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +31,26 @@ func dockerWithBuildx(t *testing.T, host string) *cli {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// tarNames lists the entries of a tar file.
+func tarNames(t *testing.T, file string) []string {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var names []string
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		names = append(names, strings.TrimPrefix(hdr.Name, "./"))
+	}
+	return names
 }
 
 // startSSHAgent starts an ssh-agent on a socket of the test's, ended by
@@ -132,12 +154,39 @@ RUN --mount=type=ssh python3 -c "import os, socket, struct; s = socket.socket(so
 	// Without --secret the (optional) secret is not there, as with BuildKit.
 	c.fails("/run/secrets/token': No such file or directory", "build", "--no-cache", "-t", "me/mounts", mounts)
 
+	// --push, with the credentials of docker login (through buildx's
+	// session), to a registry that asks for them.
+	private := enginetest.StartRegistry(t)
+	private.RequireLogin(enginetest.Login{User: "me", Password: "s3cret", Bearer: true})
+	c.ok("login", private.Host, "-u", "me", "-p", "s3cret")
+	mustContain(t, "build --push", c.ok("build", "--progress=plain", "--push", "-t", private.Host+"/me/pyhello:pushed", app), "pushing "+private.Host+"/me/pyhello:pushed")
+	c.ok("rmi", private.Host+"/me/pyhello:pushed")
+	c.ok("pull", "-q", private.Host+"/me/pyhello:pushed")
+
+	// --output: the image's files, a tarball of them, docker save's
+	// archive (loaded back), an OCI layout.
+	outDir := t.TempDir()
+	c.ok("build", "--output", "type=local,dest="+filepath.Join(outDir, "files"), app)
+	if b, err := os.ReadFile(filepath.Join(outDir, "files", "app", "app.py")); err != nil || !strings.Contains(string(b), "# edited") {
+		t.Errorf("--output type=local: app/app.py: %v", err)
+	}
+	for _, format := range []string{"tar", "docker", "oci"} {
+		dest := filepath.Join(outDir, format+".tar")
+		c.ok("build", "--output", "type="+format+",dest="+dest, "-t", "me/out:"+format, app)
+		names := tarNames(t, dest)
+		want := map[string]string{"tar": "app/app.py", "docker": "manifest.json", "oci": "index.json"}[format]
+		if !slices.Contains(names, want) {
+			t.Errorf("--output type=%s: the tarball has no %s: %v", format, want, names)
+		}
+	}
+	mustContain(t, "docker load of --output type=docker", c.ok("load", "-i", filepath.Join(outDir, "docker.tar")), "me/out:docker")
+
 	// Failures read as failures, with what failed.
 	bad := t.TempDir()
 	os.WriteFile(filepath.Join(bad, "Dockerfile"), []byte("FROM python:3.11-slim\nRUN echo about to fail && exit 3\n"), 0o644)
 	c.fails("returned a non-zero code: 3", "build", "-t", "bad", bad)
 	os.WriteFile(filepath.Join(bad, "Dockerfile"), []byte("FROM python:3.11-slim\nRUNN echo\n"), 0o644)
 	c.fails("unknown instruction: RUNN", "build", bad)
-	c.fails("cannot export --output type=local", "build", "--output", "type=local,dest="+t.TempDir(), app)
+	c.fails("cannot export --output type=registry-cache", "build", "--output", "type=registry-cache", app)
 	c.fails("builds for this machine", "build", "--platform", "linux/s390x", app)
 }

@@ -32,16 +32,42 @@ import (
 )
 
 // lowerDirs are a stage's layer directories, top first, for overlayfs.
-func (bd *build) lowerDirs(layers []store.Layer) []string {
+func (bd *build) lowerDirs(layers []store.Layer) []string { return bd.b.lowerDirs(layers) }
+
+func (b *Builder) lowerDirs(layers []store.Layer) []string {
 	out := make([]string, 0, len(layers)+1)
 	for i := len(layers) - 1; i >= 0; i-- {
-		out = append(out, bd.b.store.LayerPath(layers[i].DiffID))
+		out = append(out, b.store.LayerPath(layers[i].DiffID))
 	}
 	if len(out) == 0 {
-		out = append(out, filepath.Join(bd.b.dir, "empty"))
+		out = append(out, filepath.Join(b.dir, "empty"))
 		os.MkdirAll(out[0], 0o755)
 	}
 	return out
+}
+
+// WithImageRoot mounts an image's filesystem read-only for fn: what
+// docker build --output type=local or type=tar exports.
+func (b *Builder) WithImageRoot(ctx context.Context, image string, fn func(root string) error) error {
+	_, layers, err := b.store.ConfigFile(image)
+	if err != nil {
+		return err
+	}
+	var digests []string
+	for _, l := range layers {
+		digests = append(digests, l.DiffID, l.Digest)
+	}
+	defer b.store.Lease(digests...)()
+	mnt, err := os.MkdirTemp(filepath.Join(b.dir, "mnt"), "export-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(mnt)
+	if err := overlayfs.Mount(mnt, b.lowerDirs(layers), "", ""); err != nil {
+		return err
+	}
+	defer unmount(mnt)
+	return fn(mnt)
 }
 
 // withRootfs mounts the stage's filesystem with a fresh upper directory,

@@ -79,7 +79,7 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 		return "", err
 	}
 
-	bo.ContextDir, err = s.contextDir()
+	bo.ContextDir, err = s.b.ContextDir()
 	if err != nil {
 		return "", err
 	}
@@ -102,7 +102,7 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 		return "", err
 	}
 
-	res, err := s.builder.Build(ctx, bo, func(ev engine.BuildEvent) { v.event(ev, definition) })
+	res, err := s.b.Builder.Build(ctx, bo, func(ev engine.BuildEvent) { v.event(ev, definition) })
 	if err != nil {
 		return "", err
 	}

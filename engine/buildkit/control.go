@@ -25,8 +25,10 @@ type control struct {
 // the image lands in the engine's store).
 func workerRecord() *types.WorkerRecord {
 	return &types.WorkerRecord{
-		ID:        "berth",
-		Labels:    map[string]string{"org.mobyproject.buildkit.worker.executor": "berth"},
+		ID: "berth",
+		// A snapshotter label tells buildx the engine's store takes what
+		// a containerd image store does: --output type=docker|oci, --push.
+		Labels:    map[string]string{"org.mobyproject.buildkit.worker.executor": "berth", "org.mobyproject.buildkit.worker.snapshotter": "overlayfs"},
 		Platforms: []*pb.Platform{{OS: "linux", Architecture: runtime.GOARCH}},
 	}
 }
@@ -82,24 +84,24 @@ func (c control) Solve(ctx context.Context, req *controlapi.SolveRequest) (*cont
 	if !ok {
 		return &controlapi.SolveResponse{ExporterResponse: map[string]string{}}, nil // nothing built (buildx's checks, --call)
 	}
-	return &controlapi.SolveResponse{ExporterResponse: map[string]string{
-		"containerimage.config.digest": res.ImageID,
-		"containerimage.digest":        res.ImageID,
-		"image.name":                   strings.Join(res.Tags, ","),
-	}}, nil
+	out, err := c.s.export(ctx, j, req, res)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &controlapi.SolveResponse{ExporterResponse: out}, nil
 }
 
-// checkExporters refuses outputs Berth does not make yet, before any
-// work: the engine's store ("moby", "image") is where builds land.
+// checkExporters refuses, before any work, outputs Berth does not make:
+// see export for those it does.
 func checkExporters(req *controlapi.SolveRequest) error {
 	for _, e := range req.Exporters {
 		switch e.Type {
-		case "moby", "image":
-			if e.Attrs["push"] == "true" {
-				return status.Errorf(codes.Unimplemented, "Berth does not push from a build yet: build, then docker push %s", e.Attrs["name"])
+		case "moby", "image", "local", "tar", "docker", "oci":
+			if e.Attrs["push-by-digest"] == "true" {
+				return status.Errorf(codes.Unimplemented, "Berth's builder does not push by digest alone yet: give the image a name (-t)")
 			}
 		default:
-			return status.Errorf(codes.Unimplemented, "Berth's builder cannot export --output type=%s yet; it builds into the engine's images (leave out --output, or use DOCKER_BUILDKIT=0)", e.Type)
+			return status.Errorf(codes.Unimplemented, "Berth's builder cannot export --output type=%s; it exports to the engine's images, local, tar, docker and oci", e.Type)
 		}
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	controlapi "github.com/moby/buildkit/api/services/control"
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/session"
@@ -20,34 +21,47 @@ import (
 	"google.golang.org/grpc"
 )
 
-// Builder builds a Dockerfile: Berth's builder.
+// Builder builds a Dockerfile (Berth's builder), and shows an image's
+// files for an export.
 type Builder interface {
 	Build(ctx context.Context, opts engine.BuildOptions, fn func(engine.BuildEvent)) (engine.BuildResult, error)
+	WithImageRoot(ctx context.Context, image string, fn func(root string) error) error
+}
+
+// Backend is what the server needs of the engine.
+type Backend struct {
+	Builder Builder
+	// ContextDir makes a folder for a build's context; the caller removes it.
+	ContextDir func() (string, error)
+	// Push uploads a named image (--push).
+	Push func(ctx context.Context, ref string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error)
+	// Save writes images as docker save does (--output type=docker).
+	Save func(ctx context.Context, names []string, w io.Writer) error
+	// Image is a stored image (--output type=oci).
+	Image func(id string) (v1.Image, error)
 }
 
 // Server is BuildKit's API over a Builder. Its two handlers are the
 // engine API's /session and /grpc.
 type Server struct {
-	builder    Builder
-	contextDir func() (string, error) // a new folder for a build's context; the caller removes it
-	version    string
-	sessions   *session.Manager
-	grpc       *grpc.Server
-	h2         http2.Server
+	b        Backend
+	version  string
+	sessions *session.Manager
+	grpc     *grpc.Server
+	h2       http2.Server
 
 	mu   sync.Mutex
 	jobs map[string]*job
 }
 
-// New serves BuildKit's API over b; contextDir makes the folder a build's
-// context is received into. version is the engine's, which buildx shows
-// as the builder's BuildKit version.
-func New(b Builder, contextDir func() (string, error), version string) (*Server, error) {
+// New serves BuildKit's API over b. version is the engine's, which buildx
+// shows as the builder's BuildKit version.
+func New(b Backend, version string) (*Server, error) {
 	sm, err := session.NewManager()
 	if err != nil {
 		return nil, fmt.Errorf("buildkit: %w", err)
 	}
-	s := &Server{builder: b, contextDir: contextDir, version: version, sessions: sm, jobs: map[string]*job{}}
+	s := &Server{b: b, version: version, sessions: sm, jobs: map[string]*job{}}
 	s.grpc = grpc.NewServer()
 	controlapi.RegisterControlServer(s.grpc, control{s: s})
 	gwpb.RegisterLLBBridgeServer(s.grpc, gateway{s: s})
