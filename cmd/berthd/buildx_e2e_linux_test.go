@@ -2,6 +2,13 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -189,4 +196,82 @@ RUN --mount=type=ssh python3 -c "import os, socket, struct; s = socket.socket(so
 	c.fails("unknown instruction: RUNN", "build", bad)
 	c.fails("cannot export --output type=registry-cache", "build", "--output", "type=registry-cache", app)
 	c.fails("builds for this machine", "build", "--platform", "linux/s390x", app)
+}
+
+// docker build URL: a Git repository (over smart HTTP, as GitHub serves
+// them, with #ref:folder), a tarball and a Dockerfile alone over HTTP,
+// fetched by the engine; and the classic API's remote= (docker-py's).
+func TestBuildRemoteContexts(t *testing.T) {
+	d := startDaemon(t)
+	c := dockerWithBuildx(t, d.host)
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
+	c.ok("pull", "-q", reg.Host+"/library/busybox")
+	c.ok("tag", reg.Host+"/library/busybox", "busybox")
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed: the engine clones Git contexts with it")
+	}
+
+	// A repository with the app in a folder, on a branch.
+	work := t.TempDir()
+	app := filepath.Join(work, "src", "web")
+	os.MkdirAll(app, 0o755)
+	os.WriteFile(filepath.Join(app, "Dockerfile"), []byte("FROM busybox\nCOPY page.txt /page.txt\n"), 0o644)
+	os.WriteFile(filepath.Join(app, "page.txt"), []byte("from git\n"), 0o644)
+	git := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	git(filepath.Join(work, "src"), "init", "-q", "-b", "release")
+	git(filepath.Join(work, "src"), "add", ".")
+	git(filepath.Join(work, "src"), "commit", "-q", "-m", "app")
+	repos := filepath.Join(work, "repos")
+	os.MkdirAll(repos, 0o755)
+	git(work, "clone", "-q", "--bare", filepath.Join(work, "src"), filepath.Join(repos, "app.git"))
+	gitServer := httptest.NewServer(&cgi.Handler{Path: "/usr/lib/git-core/git-http-backend", Env: []string{"GIT_PROJECT_ROOT=" + repos, "GIT_HTTP_EXPORT_ALL=1"}})
+	defer gitServer.Close()
+	c.ok("build", "-t", "me/fromgit", gitServer.URL+"/app.git#release:web")
+	if got := c.ok("run", "--rm", "me/fromgit", "cat", "/page.txt"); got != "from git\n" {
+		t.Errorf("a build from Git: /page.txt = %q", got)
+	}
+
+	// A tarball, and a Dockerfile alone.
+	var tarball bytes.Buffer
+	gz := gzip.NewWriter(&tarball)
+	tw := tar.NewWriter(gz)
+	for name, body := range map[string]string{"Dockerfile": "FROM busybox\nCOPY page.txt /page.txt\n", "page.txt": "from a tarball\n"} {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(body))
+	}
+	tw.Close()
+	gz.Close()
+	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ctx.tar.gz":
+			w.Write(tarball.Bytes())
+		case "/Dockerfile":
+			io.WriteString(w, "FROM busybox\nRUN echo from a lone Dockerfile > /page.txt\n")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer files.Close()
+	for url, want := range map[string]string{files.URL + "/ctx.tar.gz": "from a tarball\n", files.URL + "/Dockerfile": "from a lone Dockerfile\n"} {
+		c.ok("build", "-t", "me/fromhttp", url)
+		if got := c.ok("run", "--rm", "me/fromhttp", "cat", "/page.txt"); got != want {
+			t.Errorf("a build from %s: /page.txt = %q, want %q", url, got, want)
+		}
+	}
+	c.fails("404 Not Found", "build", files.URL+"/missing.tar.gz")
+
+	// The classic API's remote=, as docker-py sends it.
+	code, body := d.api(t, http.MethodPost, "/build?t=me/classicgit&remote="+url.QueryEscape(gitServer.URL+"/app.git#release:web"), nil)
+	if code != http.StatusOK || !strings.Contains(body, "Successfully tagged me/classicgit") {
+		t.Errorf("POST /build?remote=: %d %s", code, body)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/buildcontext"
 	"github.com/berth-dev/berth/engine/reference"
 	"github.com/moby/moby/api/types/jsonstream"
 )
@@ -23,8 +24,9 @@ func (s *server) buildImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	if q.Get("remote") != "" {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("building from a remote URL or Git repository is not supported; clone it and build the folder: %w", engine.ErrNotSupported))
+	remote := q.Get("remote")
+	if remote != "" && !buildcontext.IsRemote(remote) {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("remote %q is neither a Git repository nor an http(s) URL: %w", remote, engine.ErrInvalidArgument))
 		return
 	}
 	if q.Get("version") == "2" {
@@ -62,11 +64,18 @@ func (s *server) buildImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer os.RemoveAll(dir)
-	if err := extractContext(r.Body, dir); err != nil {
+	opts.ContextDir = dir
+	if remote != "" { // docker-py's remote=, docker build URL through the API
+		got, err := buildcontext.Fetch(r.Context(), remote, dir)
+		if err != nil {
+			writeEngineError(w, err)
+			return
+		}
+		opts.ContextDir, opts.DockerfileData = got.Dir, got.Dockerfile
+	} else if err := buildcontext.Unpack(r.Body, dir); err != nil {
 		writeEngineError(w, err)
 		return
 	}
-	opts.ContextDir = dir
 	quiet := boolParam(r, "q")
 	var failed *engine.BuildEvent
 

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/buildcontext"
 	"github.com/docker/go-units"
 	controlapi "github.com/moby/buildkit/api/services/control"
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
@@ -22,6 +25,7 @@ import (
 	"github.com/moby/buildkit/session/filesync"
 	"github.com/moby/buildkit/session/secrets"
 	"github.com/moby/buildkit/session/sshforward"
+	"github.com/moby/buildkit/session/upload"
 	"github.com/moby/patternmatcher/ignorefile"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -59,24 +63,28 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 	}
 	var ignoreBeside []byte // <Dockerfile>.dockerignore, read beside the Dockerfile
 	definition := v.digest("dockerfile")
-	err = v.run("dockerfile", "[internal] load build definition from "+filename, func(d string) error {
-		dir, err := os.MkdirTemp("", "berth-dockerfile-")
+	remote := opts["context"] // a URL (docker build URL), or a tarball on stdin
+	dockerfileFromClient := remote == "" || opts["dockerfilekey"] == "dockerfile"
+	if dockerfileFromClient {
+		err = v.run("dockerfile", "[internal] load build definition from "+filename, func(d string) error {
+			dir, err := os.MkdirTemp("", "berth-dockerfile-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			if err := filesync.FSSync(ctx, caller, filesync.FSSendRequestOpt{Name: "dockerfile", IncludePatterns: []string{filename, filename + ".dockerignore"}, DestDir: dir}); err != nil {
+				return fmt.Errorf("receive the Dockerfile: %w", err)
+			}
+			if bo.DockerfileData, err = os.ReadFile(filepath.Join(dir, filename)); err != nil {
+				return fmt.Errorf("the client sent no Dockerfile %s: %w", filename, engine.ErrInvalidArgument)
+			}
+			ignoreBeside, _ = os.ReadFile(filepath.Join(dir, filename+".dockerignore"))
+			v.log(d, 1, fmt.Sprintf("transferring dockerfile: %d B done\n", len(bo.DockerfileData)))
+			return nil
+		})
 		if err != nil {
-			return err
+			return "", err
 		}
-		defer os.RemoveAll(dir)
-		if err := filesync.FSSync(ctx, caller, filesync.FSSendRequestOpt{Name: "dockerfile", IncludePatterns: []string{filename, filename + ".dockerignore"}, DestDir: dir}); err != nil {
-			return fmt.Errorf("receive the Dockerfile: %w", err)
-		}
-		if bo.DockerfileData, err = os.ReadFile(filepath.Join(dir, filename)); err != nil {
-			return fmt.Errorf("the client sent no Dockerfile %s: %w", filename, engine.ErrInvalidArgument)
-		}
-		ignoreBeside, _ = os.ReadFile(filepath.Join(dir, filename+".dockerignore"))
-		v.log(d, 1, fmt.Sprintf("transferring dockerfile: %d B done\n", len(bo.DockerfileData)))
-		return nil
-	})
-	if err != nil {
-		return "", err
 	}
 
 	bo.ContextDir, err = s.b.ContextDir()
@@ -86,6 +94,33 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 	defer os.RemoveAll(bo.ContextDir)
 	bo.Dockerfile = filename
 	err = v.run("context", "[internal] load build context", func(d string) error {
+		switch {
+		case strings.HasPrefix(remote, "http://buildkit-session/"): // docker build - < context.tar
+			u, err := url.Parse(remote)
+			if err != nil {
+				return err
+			}
+			up, err := upload.New(ctx, caller, u)
+			if err != nil {
+				return fmt.Errorf("receive the build context: %w", err)
+			}
+			pr, pw := io.Pipe()
+			go func() { _, err := up.WriteTo(pw); pw.CloseWithError(err) }()
+			err = buildcontext.Unpack(pr, bo.ContextDir)
+			pr.CloseWithError(err)
+			return err
+		case remote != "":
+			v.log(d, 1, "fetching "+remote+"\n")
+			got, err := buildcontext.Fetch(ctx, remote, bo.ContextDir)
+			if err != nil {
+				return err
+			}
+			bo.ContextDir = got.Dir
+			if got.Dockerfile != nil && !dockerfileFromClient {
+				bo.DockerfileData = got.Dockerfile
+			}
+			return nil
+		}
 		excludes, err := s.ignorePatterns(ctx, caller, ignoreBeside)
 		if err != nil {
 			return err

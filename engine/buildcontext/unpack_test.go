@@ -1,4 +1,4 @@
-package api
+package buildcontext
 
 import (
 	"archive/tar"
@@ -34,7 +34,7 @@ func TestExtractContextStaysInside(t *testing.T) {
 	tw.Close()
 
 	dir := t.TempDir()
-	if err := extractContext(&buf, dir); err != nil {
+	if err := Unpack(&buf, dir); err != nil {
 		t.Fatal(err)
 	}
 	if data, _ := os.ReadFile(filepath.Join(dir, "src/app.py")); string(data) != "print(1)\n" {
@@ -46,7 +46,7 @@ func TestExtractContextStaysInside(t *testing.T) {
 	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
 		t.Fatalf("the context wrote outside its directory: %v", entries)
 	}
-	if err := extractContext(bytes.NewReader([]byte("not a tar archive at all, just text that goes on for a while ........................................................................................................................................................................................................................................................................................................................................................................................................................................................................................")), t.TempDir()); !errors.Is(err, engine.ErrInvalidArgument) {
+	if err := Unpack(bytes.NewReader([]byte("not a tar archive at all, just text that goes on for a while ........................................................................................................................................................................................................................................................................................................................................................................................................................................................................................")), t.TempDir()); !errors.Is(err, engine.ErrInvalidArgument) {
 		t.Fatalf("junk upload: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package api
+package buildcontext
 
 import (
 	"archive/tar"
@@ -14,11 +14,11 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 )
 
-// extractContext unpacks an uploaded build context (a tar, plain or
+// Unpack unpacks an uploaded build context (a tar, plain or
 // compressed) into dir. Names are resolved inside dir, so "../" and symlinks
 // in the archive cannot write outside it; ownership is not kept (the
 // context is read, never run).
-func extractContext(r io.Reader, dir string) error {
+func Unpack(r io.Reader, dir string) error {
 	in, err := iox.Decompress(r)
 	if err != nil {
 		return fmt.Errorf("build context: %w: %w", err, engine.ErrInvalidArgument)
