@@ -41,7 +41,8 @@ tar -C "$stage" --owner=0 --group=0 --sort=name --mtime=@0 -czf "$out/$tarname.t
 # engine, and what an ordinary user's rootless engine runs: newuidmap
 # and newgidmap (uidmap), pasta (passt), iptables in its namespace;
 # it recommends fuse-overlayfs, which mounts layers where the kernel lets
-# no user namespace mount overlayfs.
+# no user namespace mount overlayfs, and git, which docker build URL of a
+# Git repository clones with.
 size=$(du -sk "$root/usr" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" packaging/linux/control >"$root/DEBIAN/control"
 install -m 0755 packaging/linux/postinst packaging/linux/postrm "$root/DEBIAN/"
