@@ -829,14 +829,12 @@ func (bd *build) plan(st *stage, cmd instructions.Command) (*op, error) {
 	case *instructions.CopyCommand:
 		return bd.planCopy(st, c.SourcesAndDest, copyFlags{from: c.From, chown: c.Chown, chmod: c.Chmod, exclude: c.ExcludePatterns, parents: c.Parents}, "COPY", c.String())
 	case *instructions.AddCommand:
-		if c.Checksum != "" || c.KeepGitDir != nil {
-			return nil, fmt.Errorf("ADD --checksum and --keep-git-dir are not supported by this builder: %w", engine.ErrNotSupported)
-		}
 		unpack := true
 		if c.Unpack != nil {
 			unpack = *c.Unpack
 		}
-		return bd.planCopy(st, c.SourcesAndDest, copyFlags{chown: c.Chown, chmod: c.Chmod, exclude: c.ExcludePatterns, add: true, unpack: unpack}, "ADD", c.String())
+		keepGit := c.KeepGitDir != nil && *c.KeepGitDir
+		return bd.planCopy(st, c.SourcesAndDest, copyFlags{chown: c.Chown, chmod: c.Chmod, exclude: c.ExcludePatterns, add: true, unpack: unpack, checksum: c.Checksum, keepGitDir: keepGit}, "ADD", c.String())
 	}
 	return nil, fmt.Errorf("instruction %s is not supported: %w", cmd.Name(), engine.ErrNotSupported)
 }

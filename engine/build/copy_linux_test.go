@@ -5,10 +5,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/cgi"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -363,4 +367,88 @@ RUN echo "arch=$TARGETARCH unset=[$UNSET] env=$FROM_ENV tag=[$TAG] proxy=$HTTP_P
 			t.Fatalf("a proxy build arg leaked into the history: %q", h.CreatedBy)
 		}
 	}
+}
+
+// COPY --parents keeps each source's path (or what follows a "/./"),
+// ADD --checksum checks a download, ADD of a Git repository copies its
+// files (with .git only for --keep-git-dir).
+func TestModernCopyFlags(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("remote content\n")) }))
+	defer srv.Close()
+	sum := fmt.Sprintf("sha256:%x", sha256.Sum256([]byte("remote content\n")))
+	repo := gitRepo(t, map[string]string{"README": "from git\n", "sub/x.txt": "x\n"})
+	for _, tc := range []struct {
+		name, dockerfile string
+		want             map[string]string // path in the image → content ("" : must be absent)
+		wantErr          string
+	}{
+		{name: "parents", dockerfile: "COPY --parents a/one.txt b/c/two.txt /dst/",
+			want: map[string]string{"/dst/a/one.txt": "1\n", "/dst/b/c/two.txt": "2\n", "/dst/one.txt": ""}},
+		{name: "parents with a glob", dockerfile: "COPY --parents */one.txt /dst/",
+			want: map[string]string{"/dst/a/one.txt": "1\n"}},
+		{name: "parents after a pivot", dockerfile: "COPY --parents b/./c/two.txt /dst/",
+			want: map[string]string{"/dst/c/two.txt": "2\n", "/dst/b/c/two.txt": ""}},
+		{name: "checksum matches", dockerfile: "ADD --checksum=" + sum + " " + srv.URL + "/f.txt /f.txt",
+			want: map[string]string{"/f.txt": "remote content\n"}},
+		{name: "checksum differs", dockerfile: "ADD --checksum=sha256:0000000000000000000000000000000000000000000000000000000000000000 " + srv.URL + "/f.txt /f.txt",
+			wantErr: "downloaded with " + sum},
+		{name: "git repository", dockerfile: "ADD " + repo + " /src",
+			want: map[string]string{"/src/README": "from git\n", "/src/sub/x.txt": "x\n", "/src/.git/HEAD": ""}},
+		{name: "git keeping .git", dockerfile: "ADD --keep-git-dir=true " + repo + " /src",
+			want: map[string]string{"/src/README": "from git\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\n" + tc.dockerfile + "\n", "a/one.txt": "1\n", "b/c/two.txt": "2\n"})
+			res, rec, err := e.build(t, engine.BuildOptions{ContextDir: ctx})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one saying %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("build: %v\n%s", err, rec.output())
+			}
+			for p, want := range tc.want {
+				got, ok := e.readFile(t, res.ImageID, p)
+				if want == "" && ok {
+					t.Errorf("%s is in the image", p)
+				} else if want != "" && got != want {
+					t.Errorf("%s = %q (there: %v), want %q", p, got, ok, want)
+				}
+			}
+			if tc.name == "git keeping .git" {
+				if _, ok := e.readFile(t, res.ImageID, "/src/.git/HEAD"); !ok {
+					t.Error("--keep-git-dir left out .git")
+				}
+			}
+		})
+	}
+}
+
+// gitRepo makes a Git repository of files, serves it over smart HTTP with
+// git's own http-backend (as GitHub serves them), and returns its URL.
+func gitRepo(t *testing.T, files map[string]string) string {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	src := writeContext(t, files)
+	run := func(dir string, args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	run(src, "init", "-q")
+	run(src, "add", ".")
+	run(src, "commit", "-q", "-m", "files")
+	repos := t.TempDir()
+	run(src, "clone", "-q", "--bare", src, filepath.Join(repos, "repo.git"))
+	srv := httptest.NewServer(&cgi.Handler{Path: "/usr/lib/git-core/git-http-backend", Env: []string{"GIT_PROJECT_ROOT=" + repos, "GIT_HTTP_EXPORT_ALL=1"}})
+	t.Cleanup(srv.Close)
+	return srv.URL + "/repo.git"
 }

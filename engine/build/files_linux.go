@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/buildcontext"
 	"github.com/berth-dev/berth/engine/iox"
 	"github.com/berth-dev/berth/engine/overlayfs"
 	"github.com/berth-dev/berth/engine/runtime"
@@ -231,6 +232,8 @@ type copyFlags struct {
 	exclude            []string
 	parents            bool
 	add, unpack        bool
+	checksum           string // ADD --checksum=sha256:…: what a download must hash to
+	keepGitDir         bool   // ADD --keep-git-dir of a Git repository
 }
 
 // source is one thing to copy.
@@ -242,14 +245,18 @@ type source struct {
 	name    string // for URLs and heredocs: the file name to use
 	content []byte // heredoc content
 	mtime   time.Time
-	archive bool // ADD of a local archive: extracted
+	archive bool   // ADD of a local archive: extracted
+	gitRoot string // ADD of a Git repository: where it was cloned
+	// keep, for COPY --parents, is the path below dest the source keeps:
+	// its path in the context, or after a "/./" pivot.
+	keep string
 }
 
 // planCopy works out what a COPY or ADD copies, hashes it for the cache
 // key, and returns the op that copies it.
 func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags, kind, text string) (*op, error) {
-	if f.parents {
-		return nil, fmt.Errorf("%s --parents is not supported by this builder: %w", kind, engine.ErrNotSupported)
+	if f.parents && f.from != "" {
+		return nil, fmt.Errorf("%s --parents with --from is not supported by this builder: %w", kind, engine.ErrNotSupported)
 	}
 	var mode *os.FileMode
 	if f.chmod != "" {
@@ -269,7 +276,7 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 		exclude = pm
 	}
 	o := &op{kind: kind, history: text}
-	key := []string{f.chown, f.chmod, strings.Join(f.exclude, "\x00"), fmt.Sprint(f.unpack)}
+	key := []string{f.chown, f.chmod, strings.Join(f.exclude, "\x00"), fmt.Sprint(f.unpack), fmt.Sprint(f.parents), f.checksum, fmt.Sprint(f.keepGitDir)}
 
 	// Where the sources come from.
 	srcRoot := bd.opts.ContextDir
@@ -304,6 +311,16 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 	var sources []source
 	resolve := func(root string) error {
 		for _, p := range sd.SourcePaths {
+			if f.add && buildcontext.IsGit(p) && f.from == "" {
+				s, h, err := bd.cloneSource(p, f.keepGitDir)
+				if err != nil {
+					return err
+				}
+				o.cleanup = chain(o.cleanup, func() { os.RemoveAll(s.file) })
+				sources = append(sources, s)
+				key = append(key, "git", p, h)
+				continue
+			}
 			if f.add && isURL(p) {
 				if f.from != "" {
 					return fmt.Errorf("COPY --from cannot copy a URL")
@@ -313,9 +330,24 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 					return err
 				}
 				o.cleanup = chain(o.cleanup, func() { os.Remove(s.file) })
+				sum := hashFile(s.file)
+				if want, ok := strings.CutPrefix(f.checksum, "sha256:"); f.checksum != "" && (!ok || want != sum) {
+					return fmt.Errorf("ADD --checksum=%s: %s downloaded with sha256:%s: %w", f.checksum, p, sum, engine.ErrInvalidArgument)
+				}
 				sources = append(sources, s)
-				key = append(key, "url", p, s.name, hashFile(s.file), s.mtime.String())
+				key = append(key, "url", p, s.name, sum, s.mtime.String())
 				continue
+			}
+			if f.checksum != "" {
+				return fmt.Errorf("ADD --checksum checks downloads; %s is not a URL: %w", p, engine.ErrInvalidArgument)
+			}
+			// COPY --parents keeps what follows a "/./" in the source
+			// (its whole path without one).
+			pivot := ""
+			if f.parents {
+				if before, _, ok := strings.Cut(filepath.ToSlash(p), "/./"); ok {
+					pivot = strings.TrimPrefix(path.Clean("/"+before), "/")
+				}
 			}
 			matches, err := matchSources(root, p, ignore)
 			if err != nil {
@@ -323,6 +355,12 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 			}
 			for _, m := range matches {
 				s := source{rel: m.rel, isDir: m.isDir}
+				if f.parents {
+					s.keep = m.rel
+					if pivot != "" {
+						s.keep = strings.TrimPrefix(strings.TrimPrefix(m.rel, pivot), "/")
+					}
+				}
 				if f.add && f.unpack && !m.isDir {
 					s.archive = isArchive(filepath.Join(root, m.real))
 				}
@@ -359,7 +397,7 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 	}
 
 	dest := sd.DestPath
-	destIsDir := strings.HasSuffix(dest, "/") || dest == "." || strings.HasSuffix(dest, "/.")
+	destIsDir := strings.HasSuffix(dest, "/") || dest == "." || strings.HasSuffix(dest, "/.") || f.parents
 	if !path.IsAbs(dest) {
 		dest = path.Join("/", st.cfg.Config.WorkingDir, dest)
 	}
@@ -378,7 +416,14 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 		c := &copier{ctx: bd.ctx, root: root, owner: owner, mode: mode, ignore: ignore, exclude: exclude}
 		do := func(srcRoot string) error {
 			for _, s := range sources {
-				if err := c.copySource(srcRoot, s, dest, destIsDir); err != nil {
+				d, isDir := dest, destIsDir
+				if s.keep != "" { // COPY --parents: the source's own path below dest
+					d, isDir = path.Join(dest, s.keep), s.isDir
+					if err := mkdirAllIn(c.root, path.Dir(d), c.owner); err != nil {
+						return err
+					}
+				}
+				if err := c.copySource(srcRoot, s, d, isDir); err != nil {
 					return err
 				}
 			}
@@ -641,6 +686,11 @@ func (c *copier) copySource(srcRoot string, s source, dest string, destIsDir boo
 	case s.isDir:
 		if err := mkdirAllIn(c.root, dest, c.owner); err != nil {
 			return err
+		}
+		if s.gitRoot != "" { // a cloned repository: the context's .dockerignore is not its
+			cc := *c
+			cc.ignore = nil
+			return cc.copyTree(s.gitRoot, s.rel, dest)
 		}
 		return c.copyTree(srcRoot, s.rel, dest)
 	case s.archive:
@@ -913,6 +963,30 @@ func (c *copier) extract(archive, dest string) error {
 			}
 		}
 	}
+}
+
+// cloneSource is ADD of a Git repository: cloned (without .git unless
+// --keep-git-dir) and copied as a folder. The key is its files' hash.
+func (bd *build) cloneSource(url string, keepGitDir bool) (source, string, error) {
+	dir, err := os.MkdirTemp(filepath.Join(bd.b.dir, "contexts"), "git-")
+	if err != nil {
+		return source{}, "", err
+	}
+	got, err := buildcontext.FetchGit(bd.ctx, url, dir, keepGitDir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return source{}, "", fmt.Errorf("ADD %s: %w", url, err)
+	}
+	rel, _ := filepath.Rel(dir, got.Dir)
+	if rel == "." {
+		rel = ""
+	}
+	h, err := hashTree(bd.ctx, dir, rel, "", nil, nil, nil)
+	if err != nil {
+		os.RemoveAll(dir)
+		return source{}, "", err
+	}
+	return source{file: dir, rel: rel, isDir: true, gitRoot: dir}, h, nil
 }
 
 func isURL(s string) bool { return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") }

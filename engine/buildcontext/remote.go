@@ -51,14 +51,15 @@ func IsGit(s string) bool {
 // Fetch gets the context url names into dir.
 func Fetch(ctx context.Context, url, dir string) (Remote, error) {
 	if IsGit(url) {
-		return fetchGit(ctx, url, dir)
+		return FetchGit(ctx, url, dir, false)
 	}
 	return fetchHTTP(ctx, url, dir)
 }
 
-// fetchGit clones the repository (its ref, one commit deep, submodules
-// too) and keeps no .git folder, as BuildKit does by default.
-func fetchGit(ctx context.Context, url, dir string) (Remote, error) {
+// FetchGit clones the repository (its ref, one commit deep, submodules
+// too), keeping its .git folder only when keepGitDir says so, as BuildKit
+// does.
+func FetchGit(ctx context.Context, url, dir string, keepGitDir bool) (Remote, error) {
 	repo, fragment, _ := strings.Cut(url, "#")
 	ref, sub, _ := strings.Cut(fragment, ":")
 	if strings.HasPrefix(repo, "github.com/") {
@@ -86,8 +87,10 @@ func fetchGit(ctx context.Context, url, dir string) (Remote, error) {
 			return Remote{}, fmt.Errorf("the build context %s: %w", url, err)
 		}
 	}
-	if err := os.RemoveAll(filepath.Join(dir, ".git")); err != nil {
-		return Remote{}, err
+	if !keepGitDir {
+		if err := os.RemoveAll(filepath.Join(dir, ".git")); err != nil {
+			return Remote{}, err
+		}
 	}
 	root := dir
 	if sub != "" {
