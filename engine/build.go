@@ -83,6 +83,9 @@ type PathSize struct {
 type BuildResult struct {
 	ImageID string
 	Tags    []string
+	// CacheKeys are the build cache's keys of the steps the build ran or
+	// took from the cache (what --cache-to exports).
+	CacheKeys []string `json:",omitempty"`
 }
 
 // BuildCacheReport is what a build cache prune removed.

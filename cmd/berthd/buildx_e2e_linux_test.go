@@ -275,3 +275,35 @@ func TestBuildRemoteContexts(t *testing.T) {
 		t.Errorf("POST /build?remote=: %d %s", code, body)
 	}
 }
+
+// --cache-to type=registry exports the build's steps; another engine
+// with --cache-from builds from them without rerunning any.
+func TestBuildxCacheThroughARegistry(t *testing.T) {
+	reg := enginetest.StartRegistry(t)
+	reg.Push(t, enginetest.Python(t), "library/python:3.11-slim")
+	app := copyDir(t, filepath.Join("..", "..", "testdata", "apps", "pyhello"))
+	engine := func() *cli {
+		host, _ := daemon(t)
+		c := dockerWithBuildx(t, host)
+		c.ok("pull", "-q", reg.Host+"/library/python:3.11-slim")
+		c.ok("tag", reg.Host+"/library/python:3.11-slim", "python:3.11-slim")
+		return c
+	}
+	cacheRef := reg.Host + "/me/pyhello:buildcache"
+	first := engine()
+	mustContain(t, "--cache-to", first.ok("build", "--progress=plain", "--cache-to", "type=registry,ref="+cacheRef, "-t", "me/pyhello", app), "exporting cache to "+cacheRef)
+	if out := first.ok("images", "--format", "{{.Repository}}:{{.Tag}}"); strings.Contains(out, "buildcache") {
+		t.Errorf("the exported cache stayed among the images:\n%s", out)
+	}
+
+	second := engine()
+	out := second.ok("build", "--progress=plain", "--cache-from", "type=registry,ref="+cacheRef, "-t", "me/pyhello", app)
+	mustContain(t, "--cache-from on another engine", out, "importing cache from "+cacheRef, "CACHED")
+	if n := strings.Count(out, "CACHED"); n != 6 {
+		t.Errorf("%d of the 6 steps after FROM came from the imported cache:\n%s", n, out)
+	}
+	if got := second.ok("run", "--rm", "me/pyhello", "ls", "/app"); !strings.Contains(got, "app.py") {
+		t.Errorf("the image built from the imported cache: /app holds %q", got)
+	}
+	second.fails("keeps its cache in a registry only", "build", "--cache-to", "type=local,dest="+t.TempDir(), app)
+}

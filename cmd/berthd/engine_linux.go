@@ -76,7 +76,8 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 	b.DiskUsage = diskUsage{st, rt, bld}
 	b.Committer = committer{st, rt}
 	b.Builder, b.BuildContextDir = bld, bld.ContextDir
-	if b.BuildKit, err = buildkit.New(buildkit.Backend{Builder: bld, ContextDir: bld.ContextDir, Push: b.Registry.Push, Save: st.Save, Image: st.Image}, version); err != nil {
+	if b.BuildKit, err = buildkit.New(buildkit.Backend{Builder: bld, ContextDir: bld.ContextDir, Push: b.Registry.Push, Pull: b.Registry.Pull, Save: st.Save, Image: st.Image,
+		Remove: func(ctx context.Context, name string) error { _, err := st.Remove(ctx, name, false); return err }}, version); err != nil {
 		return nil, err
 	}
 	return rt.Shutdown, nil

@@ -164,6 +164,8 @@ type build struct {
 	mu       sync.Mutex
 	// The steps' key inputs: the last successful build's, and this one's.
 	lastSteps, theseSteps stepRecord
+	// keys are the cache keys of the steps done so far.
+	keys []string
 }
 
 // Build builds opts.Dockerfile in opts.ContextDir.
@@ -256,7 +258,7 @@ func (b *Builder) Build(ctx context.Context, opts engine.BuildOptions, fn func(e
 	if err := bd.theseSteps.save(record); err != nil {
 		fn(engine.BuildEvent{Kind: engine.BuildWarning, Output: "the build's step record was not kept (the next build cannot say why a step reran): " + err.Error()})
 	}
-	return engine.BuildResult{ImageID: id, Tags: opts.Tags}, nil
+	return engine.BuildResult{ImageID: id, Tags: opts.Tags, CacheKeys: bd.keys}, nil
 }
 
 // readDockerfile reads the Dockerfile from inside the context.
@@ -597,6 +599,7 @@ func (bd *build) dispatch(st *stage, cmd instructions.Command, trigger bool) err
 	if !bd.opts.NoCache {
 		if e, ok := bd.b.cache.get(key); ok && (e.Layer == nil || bd.b.store.HasLayer(*e.Layer)) {
 			bd.apply(st, key, e)
+			bd.keys = append(bd.keys, key)
 			st.reran = false
 			ev.Kind, ev.Duration, ev.ID = engine.BuildStepCached, time.Since(start), key[:12]
 			if e.Layer != nil {
@@ -657,6 +660,7 @@ func (bd *build) dispatch(st *stage, cmd instructions.Command, trigger bool) err
 	e := &cacheEntry{Layer: layer, Config: cfg}
 	bd.b.cache.put(key, e)
 	bd.apply(st, key, e)
+	bd.keys = append(bd.keys, key)
 	ev.Kind, ev.Duration, ev.ID = engine.BuildStepDone, time.Since(start), key[:12]
 	if layer != nil {
 		ev.LayerSize, ev.Biggest, ev.Layer = layer.Unpacked, layer.Biggest, layer.DiffID

@@ -137,6 +137,7 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 		return "", err
 	}
 
+	s.importCache(ctx, j, caller, v)
 	res, err := s.b.Builder.Build(ctx, bo, func(ev engine.BuildEvent) { v.event(ev, definition) })
 	if err != nil {
 		return "", err

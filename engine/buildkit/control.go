@@ -59,6 +59,9 @@ func (c control) Solve(ctx context.Context, req *controlapi.SolveRequest) (*cont
 	if err := checkExporters(req); err != nil {
 		return nil, err
 	}
+	if err := checkCache(req); err != nil {
+		return nil, err
+	}
 
 	var resultRef string
 	if req.Frontend != "" {

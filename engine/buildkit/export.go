@@ -44,6 +44,9 @@ func (s *Server) export(ctx context.Context, j *job, req *controlapi.SolveReques
 		}
 		return caller, nil
 	}
+	if err := s.exportCache(ctx, j, req, res, clientSide); err != nil {
+		return nil, err
+	}
 	for i, e := range req.Exporters {
 		key := "export " + strconv.Itoa(i)
 		switch e.Type {

@@ -26,6 +26,8 @@ import (
 type Builder interface {
 	Build(ctx context.Context, opts engine.BuildOptions, fn func(engine.BuildEvent)) (engine.BuildResult, error)
 	WithImageRoot(ctx context.Context, image string, fn func(root string) error) error
+	ExportCache(ctx context.Context, keys []string, name string) (string, error)
+	ImportCache(image string) (int, error)
 }
 
 // Backend is what the server needs of the engine.
@@ -33,8 +35,11 @@ type Backend struct {
 	Builder Builder
 	// ContextDir makes a folder for a build's context; the caller removes it.
 	ContextDir func() (string, error)
-	// Push uploads a named image (--push).
-	Push func(ctx context.Context, ref string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error)
+	// Push uploads a named image (--push, --cache-to); Pull fetches one
+	// (--cache-from), and Remove drops its name.
+	Push   func(ctx context.Context, ref string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error)
+	Pull   func(ctx context.Context, ref string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error)
+	Remove func(ctx context.Context, name string) error
 	// Save writes images as docker save does (--output type=docker).
 	Save func(ctx context.Context, names []string, w io.Writer) error
 	// Image is a stored image (--output type=oci).
