@@ -24,6 +24,9 @@ type BuildOptions struct {
 	NoCache   bool
 	Pull      bool // look for a newer base image even if one is stored
 	Labels    map[string]string
+	// Platform is the platform to build for ("linux/arm64"); empty: this
+	// machine's. Another CPU's RUN steps run under QEMU's emulation.
+	Platform string
 	// Secret gives the build secret id (docker build --secret) to RUN
 	// --mount=type=secret; nil, or an error wrapping ErrNotFound: the
 	// client gave none.

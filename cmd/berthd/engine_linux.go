@@ -68,7 +68,11 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 	}
 	setUsage(rt.ImageUsers)
 	b.Containers, b.ContainerViews, b.ContainerControls, b.ContainerIO, b.ContainerFiles, b.ContainerInsight, b.Volumes, b.Networks = rt, rt, rt, rt, rt, rt, rt, rt
-	bld, err := build.New(filepath.Join(n.dataRoot, "build"), st, b.Registry, rt)
+	puller, ok := b.Registry.(build.Puller)
+	if !ok {
+		return nil, fmt.Errorf("the registry client cannot pull base images for other platforms")
+	}
+	bld, err := build.New(filepath.Join(n.dataRoot, "build"), st, puller, rt)
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,13 @@ type Store interface {
 // Puller fetches base images.
 type Puller interface {
 	Pull(ctx context.Context, ref string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error)
+	// PullPlatform fetches a base image for another platform, unnamed.
+	PullPlatform(ctx context.Context, ref, platform string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error)
+}
+
+// emulator runs programs for other CPUs (runtime.EnsureEmulation).
+type emulator interface {
+	EnsureEmulation(arch string) error
 }
 
 // Runner runs RUN steps.
@@ -130,11 +137,12 @@ func (b *Builder) PruneCache(ctx context.Context, all bool) (engine.BuildCacheRe
 
 // stage is one stage's state while it builds.
 type stage struct {
-	index  int
-	name   string
-	key    string // cache key of the state so far
-	layers []store.Layer
-	cfg    v1.ConfigFile
+	index    int
+	name     string
+	platform v1.Platform
+	key      string // cache key of the state so far
+	layers   []store.Layer
+	cfg      v1.ConfigFile
 	// args are the build arguments in scope, in order of declaration.
 	args   []kv
 	cmdSet bool // CMD given in this stage (ENTRYPOINT keeps it)
@@ -158,7 +166,8 @@ type build struct {
 	stages   []*stage
 	step     int
 	steps    int
-	global   []kv // ARGs before the first FROM, with build arg values
+	global   []kv        // ARGs before the first FROM, with build arg values
+	platform v1.Platform // what the build is for
 	usedArgs map[string]bool
 	releases []func()
 	mu       sync.Mutex
@@ -208,9 +217,13 @@ func (b *Builder) Build(ctx context.Context, opts engine.BuildOptions, fn func(e
 	if err != nil {
 		return engine.BuildResult{}, err
 	}
-	bd := &build{b: b, ctx: ctx, opts: opts, emit: fn, df: df, shlex: shell.NewLex(df.escape), ignore: ignore, usedArgs: map[string]bool{}, theseSteps: stepRecord{}}
-	// The same build again: the same names and Dockerfile.
-	record := insightPath(b.dir, strings.Join(opts.Tags, ",")+"\x00"+opts.Dockerfile+"\x00"+opts.Target)
+	platform, err := parsePlatform(opts.Platform)
+	if err != nil {
+		return engine.BuildResult{}, err
+	}
+	bd := &build{b: b, ctx: ctx, opts: opts, emit: fn, df: df, shlex: shell.NewLex(df.escape), ignore: ignore, usedArgs: map[string]bool{}, theseSteps: stepRecord{}, platform: platform}
+	// The same build again: the same names, Dockerfile and platform.
+	record := insightPath(b.dir, strings.Join(opts.Tags, ",")+"\x00"+opts.Dockerfile+"\x00"+opts.Target+platformSuffix(platform))
 	bd.lastSteps = loadStepRecord(record)
 	defer func() {
 		for _, r := range bd.releases {
@@ -261,6 +274,21 @@ func (b *Builder) Build(ctx context.Context, opts engine.BuildOptions, fn func(e
 	return engine.BuildResult{ImageID: id, Tags: opts.Tags, CacheKeys: bd.keys}, nil
 }
 
+// stageRuns says whether a stage has RUN steps (which another CPU's
+// programs need emulation for).
+func stageRuns(def instructions.Stage) bool {
+	return slices.ContainsFunc(def.Commands, func(c instructions.Command) bool { _, ok := c.(*instructions.RunCommand); return ok })
+}
+
+// platformSuffix tells apart the step records of another platform's
+// builds of the same names.
+func platformSuffix(p v1.Platform) string {
+	if p.Architecture == goruntime.GOARCH {
+		return ""
+	}
+	return "\x00" + platformName(p)
+}
+
 // readDockerfile reads the Dockerfile from inside the context.
 func readDockerfile(contextDir, name string) ([]byte, error) {
 	// Inside the context only: an absolute name, ../ or a symlink
@@ -281,7 +309,7 @@ func readDockerfile(contextDir, name string) ([]byte, error) {
 
 // globalArgs evaluates the ARGs before the first FROM.
 func (bd *build) globalArgs() error {
-	env := predefinedArgs()
+	env := predefinedArgs(bd.platform)
 	for _, a := range bd.df.metaArgs {
 		for _, arg := range a.Args {
 			v, ok := bd.buildArg(arg.Key)
@@ -374,7 +402,7 @@ func (bd *build) neededStages(target int) (map[int]bool, error) {
 }
 
 func (bd *build) expandGlobal(word string) (string, error) {
-	w, _, err := bd.shlex.ProcessWord(word, envGetter(append(predefinedArgs(), bd.global...)))
+	w, _, err := bd.shlex.ProcessWord(word, envGetter(append(predefinedArgs(bd.platform), bd.global...)))
 	return w, err
 }
 
@@ -442,20 +470,30 @@ func (bd *build) from(st *stage, def instructions.Stage) error {
 	if err != nil {
 		return fail(err)
 	}
+	st.platform = bd.platform
 	if def.Platform != "" {
 		p, err := bd.expandGlobal(def.Platform)
 		if err != nil {
 			return fail(err)
 		}
-		if host := hostPlatform(); p != host && p != host+"/"+hostVariant() && !strings.HasPrefix(p, "$") {
-			return fail(fmt.Errorf("FROM --platform=%s: this engine builds for %s only (no emulation of other CPUs): %w", p, host, engine.ErrNotSupported))
+		if st.platform, err = parsePlatform(p); err != nil {
+			return fail(fmt.Errorf("FROM --platform=%s: %w", p, err))
+		}
+	}
+	if st.platform.Architecture != goruntime.GOARCH && stageRuns(def) {
+		em, ok := bd.b.run.(emulator)
+		if !ok {
+			return fail(fmt.Errorf("this engine cannot run programs for %s: %w", platformName(st.platform), engine.ErrNotSupported))
+		}
+		if err := em.EnsureEmulation(st.platform.Architecture); err != nil {
+			return fail(err)
 		}
 	}
 	switch j, isStage := bd.df.stageIndex(base, st.index); {
 	case strings.EqualFold(base, "scratch"):
 		st.baseName, st.baseID = "scratch", "scratch"
-		st.key = keyOf("scratch", hostPlatform())
-		st.cfg = v1.ConfigFile{OS: "linux", Architecture: goruntime.GOARCH, Config: v1.Config{}}
+		st.key = keyOf("scratch", platformName(st.platform))
+		st.cfg = v1.ConfigFile{OS: "linux", Architecture: st.platform.Architecture, Variant: st.platform.Variant, Config: v1.Config{}}
 	case isStage:
 		prev := bd.stages[j]
 		st.key, st.layers, st.cfg = prev.key, append([]store.Layer(nil), prev.layers...), cloneConfig(prev.cfg)
@@ -464,7 +502,7 @@ func (bd *build) from(st *stage, def instructions.Stage) error {
 		if base == "" {
 			return fail(fmt.Errorf("FROM needs an image name (it expanded to nothing): %w", engine.ErrInvalidArgument))
 		}
-		id, err := bd.baseImage(base, st.name)
+		id, err := bd.baseImageFor(base, st.name, st.platform)
 		if err != nil {
 			return fail(err)
 		}
@@ -490,6 +528,31 @@ func (bd *build) from(st *stage, def instructions.Stage) error {
 
 // baseImage finds a FROM image in the store, pulling it when it is
 // missing or --pull asks to look for a newer one.
+// baseImageFor is baseImage for a platform: another CPU's image is
+// looked for among the stored ones by its name and architecture, and
+// pulled for that platform (unnamed) when missing.
+func (bd *build) baseImageFor(ref, stageName string, p v1.Platform) (string, error) {
+	if p.Architecture == goruntime.GOARCH {
+		return bd.baseImage(ref, stageName)
+	}
+	if !bd.opts.Pull {
+		if id, _, err := bd.b.store.Resolve(ref); err == nil {
+			if cfg, _, err := bd.b.store.ConfigFile(id); err == nil && cfg.Architecture == p.Architecture {
+				return id, nil
+			}
+		}
+	}
+	if bd.b.pull == nil {
+		return "", fmt.Errorf("base image %s for %s is not in the store and this builder cannot pull: %w", ref, platformName(p), engine.ErrNotFound)
+	}
+	bd.emit(engine.BuildEvent{Kind: engine.BuildMessage, Stage: stageName, Output: "Pulling " + ref + " for " + platformName(p)})
+	id, err := bd.b.pull.PullPlatform(bd.ctx, ref, platformName(p), nil, nil)
+	if err != nil {
+		return "", fmt.Errorf("pull base image %s for %s: %w", ref, platformName(p), err)
+	}
+	return id, nil
+}
+
 func (bd *build) baseImage(ref, stageName string) (string, error) {
 	if !bd.opts.Pull {
 		if id, _, err := bd.b.store.Resolve(ref); err == nil {
@@ -860,7 +923,7 @@ func (bd *build) planArg(st *stage, c *instructions.ArgCommand) (*op, error) {
 		if !ok {
 			if g, found := lookupKV(bd.global, arg.Key); found {
 				v, ok = g, true
-			} else if p, found := lookupKV(predefinedArgs(), arg.Key); found {
+			} else if p, found := lookupKV(predefinedArgs(bd.platform), arg.Key); found {
 				v, ok = p, true
 			}
 		}

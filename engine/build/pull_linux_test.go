@@ -61,8 +61,14 @@ func TestFromPlatform(t *testing.T) {
 	if got, _ := e.readFile(t, res.ImageID, "/os.txt"); got != "linux\n" {
 		t.Fatalf("os.txt = %q", got)
 	}
+	// Another CPU's base is that CPU's image, never the host's of the name.
 	dir = writeContext(t, map[string]string{"Dockerfile": "FROM --platform=linux/s390x busybox\n"})
-	if _, _, err := e.build(t, engine.BuildOptions{ContextDir: dir}); !errors.Is(err, engine.ErrNotSupported) || !strings.Contains(err.Error(), "builds for "+hostPlatform()+" only") {
+	if _, _, err := e.build(t, engine.BuildOptions{ContextDir: dir}); !errors.Is(err, engine.ErrNotFound) || !strings.Contains(err.Error(), "busybox for linux/s390x is not in the store") {
 		t.Fatalf("foreign platform: %v", err)
+	}
+	// RUN steps for a CPU QEMU cannot emulate are refused before anything.
+	dir = writeContext(t, map[string]string{"Dockerfile": "FROM --platform=linux/sparc64 busybox\nRUN true\n"})
+	if _, _, err := e.build(t, engine.BuildOptions{ContextDir: dir}); !errors.Is(err, engine.ErrNotSupported) || !strings.Contains(err.Error(), "cannot emulate linux/sparc64") {
+		t.Fatalf("a CPU without emulation: %v", err)
 	}
 }

@@ -33,12 +33,38 @@ func hostVariant() string {
 
 // predefinedArgs are BuildKit's platform arguments: in scope for FROM,
 // and inside a stage once declared with ARG.
-func predefinedArgs() []kv {
-	p := hostPlatform()
+func predefinedArgs(target v1.Platform) []kv {
 	return []kv{
-		{"BUILDPLATFORM", p}, {"BUILDOS", "linux"}, {"BUILDARCH", goruntime.GOARCH}, {"BUILDVARIANT", hostVariant()},
-		{"TARGETPLATFORM", p}, {"TARGETOS", "linux"}, {"TARGETARCH", goruntime.GOARCH}, {"TARGETVARIANT", hostVariant()},
+		{"BUILDPLATFORM", hostPlatform()}, {"BUILDOS", "linux"}, {"BUILDARCH", goruntime.GOARCH}, {"BUILDVARIANT", hostVariant()},
+		{"TARGETPLATFORM", platformName(target)}, {"TARGETOS", target.OS}, {"TARGETARCH", target.Architecture}, {"TARGETVARIANT", target.Variant},
 	}
+}
+
+// platformName is "os/arch", and "/variant" when there is one.
+func platformName(p v1.Platform) string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// parsePlatform reads "linux/arm64" (or "arm64"); "" is this machine's.
+func parsePlatform(s string) (v1.Platform, error) {
+	if s == "" {
+		return v1.Platform{OS: "linux", Architecture: goruntime.GOARCH, Variant: hostVariant()}, nil
+	}
+	if !strings.Contains(s, "/") {
+		s = "linux/" + s
+	}
+	p, err := v1.ParsePlatform(s)
+	if err != nil || p.OS != "linux" || p.Architecture == "" {
+		return v1.Platform{}, fmt.Errorf("platform %q: Berth builds for linux/ARCH (linux/amd64, linux/arm64): %w", s, engine.ErrInvalidArgument)
+	}
+	if p.Architecture == "arm64" && p.Variant == "" {
+		p.Variant = "v8"
+	}
+	return *p, nil
 }
 
 type kv struct{ key, value string }

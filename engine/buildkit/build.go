@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -246,9 +245,10 @@ func buildOptions(opts map[string]string) (engine.BuildOptions, error) {
 		case strings.HasPrefix(k, "context:"):
 			return bo, fmt.Errorf("Berth's builder does not take named contexts (--build-context %s) yet", strings.TrimPrefix(k, "context:"))
 		case k == "platform":
-			if v != "" && v != "linux/"+runtime.GOARCH && v != runtime.GOARCH {
-				return bo, fmt.Errorf("Berth's builder builds for this machine (linux/%s), not %s, yet", runtime.GOARCH, v)
+			if strings.Contains(v, ",") {
+				return bo, fmt.Errorf("Berth's builder builds one platform at a time, not %s, yet", v)
 			}
+			bo.Platform = v
 		case k == "network":
 			if v != "" && v != "default" {
 				return bo, fmt.Errorf("Berth's builder runs RUN steps on its own network; --network %s is not supported yet", v)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/engine/starter"
@@ -34,6 +35,35 @@ func BusyboxImage() (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	return busyboxImage(rootfs, hostArch())
+}
+
+// BusyboxArm64 is the busybox image for linux/arm64, from the arm64
+// busybox of Debian's busybox-static at $BERTH_TEST_BUSYBOX_ARM64
+// (packaging/dev/setup.sh test fetches it); the test skips, saying so,
+// without it.
+func BusyboxArm64(t testing.TB) v1.Image {
+	t.Helper()
+	path := os.Getenv("BERTH_TEST_BUSYBOX_ARM64")
+	if path == "" {
+		t.Skip("no arm64 busybox (packaging/dev/setup.sh test fetches Debian's into /var/tmp/berth-test-tools and sets BERTH_TEST_BUSYBOX_ARM64)")
+	}
+	bin, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootfs, err := starter.RootfsOf(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := busyboxImage(rootfs, "arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func busyboxImage(rootfs []byte, arch string) (v1.Image, error) {
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(rootfs)), nil
 	}, tarball.WithMediaType(types.DockerLayer))
@@ -56,7 +86,10 @@ func BusyboxImage() (v1.Image, error) {
 		return nil, err
 	}
 	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture = "linux", hostArch()
+	cfg.OS, cfg.Architecture = "linux", arch
+	if arch == "arm64" {
+		cfg.Variant = "v8"
+	}
 	cfg.Created = v1.Time{Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
 	cfg.Config.Cmd = []string{"sh"}
 	cfg.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}

@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -155,6 +157,28 @@ func (r *Registry) Push(t testing.TB, img v1.Image, repoTag string) string {
 		t.Fatalf("push %s: %v", repoTag, err)
 	}
 	if err := remote.Write(ref, img); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	return ref.String()
+}
+
+// PushIndex uploads a multi-platform image as repo:tag: an index of the
+// images, by platform ("linux/arm64"), and returns the full reference.
+func (r *Registry) PushIndex(t testing.TB, images map[string]v1.Image, repoTag string) string {
+	t.Helper()
+	ref, err := name.ParseReference(r.Host + "/" + repoTag)
+	if err != nil {
+		t.Fatalf("push %s: %v", repoTag, err)
+	}
+	var adds []mutate.IndexAddendum
+	for platform, img := range images {
+		p, err := v1.ParsePlatform(platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: p}})
+	}
+	if err := remote.WriteIndex(ref, mutate.AppendManifests(empty.Index, adds...)); err != nil {
 		t.Fatalf("push %s: %v", ref, err)
 	}
 	return ref.String()

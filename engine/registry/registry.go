@@ -154,13 +154,29 @@ func (r *Registry) publish(action, id string, attrs map[string]string) {
 // Pull fetches ref for the host's platform into the store and returns the
 // image ID. Progress reports the manifest lookup, then every layer.
 func (r *Registry) Pull(ctx context.Context, refStr string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error) {
+	return r.pull(ctx, refStr, r.opts.platform, true, auth, progress)
+}
+
+// PullPlatform fetches ref for platform ("linux/arm64"), a build's base
+// for another CPU. Unless platform is the host's, the image is stored
+// without ref's name, which stays on the host's image.
+func (r *Registry) PullPlatform(ctx context.Context, refStr, platform string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error) {
+	p, err := v1.ParsePlatform(platform)
+	if err != nil {
+		return "", fmt.Errorf("pull %s: platform %q: %w: %w", refStr, platform, err, engine.ErrInvalidArgument)
+	}
+	host := r.opts.platform
+	return r.pull(ctx, refStr, *p, p.OS == host.OS && p.Architecture == host.Architecture, auth, progress)
+}
+
+func (r *Registry) pull(ctx context.Context, refStr string, platform v1.Platform, named bool, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error) {
 	ref, err := r.parse(refStr)
 	if err != nil {
 		return "", fmt.Errorf("pull: %w", err)
 	}
 	familiar := reference.Familiar(reference.Canonical(ref))
 	progress.Report(engine.Progress{Status: engine.ProgressResolving, Message: "Pulling from " + ref.Context().RepositoryStr(), ID: ref.Identifier()})
-	opts := append(r.remoteOptions(ctx, ref.Context(), auth), remote.WithPlatform(r.opts.platform))
+	opts := append(r.remoteOptions(ctx, ref.Context(), auth), remote.WithPlatform(platform))
 	desc, err := remote.Get(ref, opts...)
 	if err != nil {
 		return "", fmt.Errorf("pull %s: %w", familiar, classify(err))
@@ -168,7 +184,7 @@ func (r *Registry) Pull(ctx context.Context, refStr string, auth *engine.AuthCon
 	img, err := desc.Image() // for an index, the child for the platform given above
 	if err != nil {
 		if desc.MediaType.IsIndex() {
-			return "", fmt.Errorf("pull %s: no image for %s in this multi-platform image: %w: %w", familiar, platformString(r.opts.platform), engine.ErrNotFound, classify(err))
+			return "", fmt.Errorf("pull %s: no image for %s in this multi-platform image: %w: %w", familiar, platformString(platform), engine.ErrNotFound, classify(err))
 		}
 		return "", fmt.Errorf("pull %s: %w", familiar, classify(err))
 	}
@@ -178,11 +194,14 @@ func (r *Registry) Pull(ctx context.Context, refStr string, auth *engine.AuthCon
 	}
 	repoDigest := reference.Canonical(ref.Context().Digest(manifestDigest.String()))
 	var names []string
-	if tag, ok := ref.(name.Tag); ok {
+	if tag, ok := ref.(name.Tag); ok && named {
 		names = []string{reference.Canonical(tag)}
 	}
 	msg := "Image is up to date for " + familiar
 	id, stored, err := r.store.Resolve(refStr)
+	if !named {
+		id, stored, err = r.store.Resolve(repoDigest) // stored unnamed, found by its repository digest
+	}
 	if err != nil || stored != manifestDigest.String() {
 		msg = "Downloaded newer image for " + familiar
 		id, err = r.store.Put(ctx, img, store.PutOptions{Names: names, RepoDigest: repoDigest, Progress: progress})

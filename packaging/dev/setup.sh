@@ -100,7 +100,9 @@ test)
   # docker-compose (v1, on docker-py) runs a two-service project on it.
   # openssh-client (and libwrap0, for sshd): remote engines are reached
   # through a real sshd on loopback.
-  apt_install "${base_packages[@]}" "${gui_packages[@]}" busybox-static python3 python3-docker xvfb xauth xdotool imagemagick xz-utils cpio qemu-system-x86 gcc-mingw-w64-x86-64 desktop-file-utils docker-compose openssh-client libwrap0
+  # qemu-user-static: builds for another CPU (--platform linux/arm64) run
+  # their RUN steps under its emulation.
+  apt_install "${base_packages[@]}" "${gui_packages[@]}" busybox-static python3 python3-docker xvfb xauth xdotool imagemagick xz-utils cpio qemu-system-x86 gcc-mingw-w64-x86-64 desktop-file-utils docker-compose openssh-client libwrap0 qemu-user-static curl
   command -v docker >/dev/null || apt_install docker.io
   # sshd is unpacked from Debian's openssh-server into a cache, once per
   # version, rather than installed: installing it would start and enable
@@ -141,6 +143,20 @@ test)
   buildx_bin=/var/tmp/berth-test-tools/docker-buildx-$buildx_version
   go_tool "$buildx_bin" "github.com/docker/buildx@$buildx_version" ./cmd/buildx "-X github.com/docker/buildx/version.Version=$buildx_version -X github.com/docker/buildx/version.Package=github.com/docker/buildx"
   if [ -x "$buildx_bin" ]; then export BERTH_TEST_BUILDX=$buildx_bin; fi
+  # Debian's arm64 busybox, the base image of the test that builds for
+  # arm64: the amd64 package's file in the archive, for arm64.
+  bb_uri=$(apt-get download --print-uris busybox-static 2>/dev/null | awk -F"'" '{print $2}' | sed 's/_amd64\.deb$/_arm64.deb/')
+  bb_arm64=/var/tmp/berth-test-tools/$(basename "$bb_uri" .deb | sed "s/%2b/+/g")
+  if [ ! -x "$bb_arm64" ] && [ -n "$bb_uri" ]; then
+    bb_tmp=$(mktemp -d)
+    if curl -fsSL -o "$bb_tmp/bb.deb" "$bb_uri" && dpkg-deb -x "$bb_tmp/bb.deb" "$bb_tmp/x"; then
+      mkdir -p "$(dirname "$bb_arm64")" && cp "$bb_tmp/x/bin/busybox" "$bb_arm64"
+    else
+      echo "no arm64 busybox from $bb_uri: the build-for-arm64 test will skip" >&2
+    fi
+    rm -rf "$bb_tmp"
+  fi
+  if [ -x "$bb_arm64" ]; then export BERTH_TEST_BUSYBOX_ARM64=$bb_arm64; fi
   # pasta opens /dev/net/tun as the ordinary user the rootless tests
   # create; Debian makes it 0666, some containers CI runs in make it 0600.
   if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then chmod 0666 /dev/net/tun; fi
