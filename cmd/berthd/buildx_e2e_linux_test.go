@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/berth-dev/berth/engine/enginetest"
@@ -342,5 +345,37 @@ func TestBuildxBuildsForAnotherCPU(t *testing.T) {
 	if got := c.ok("image", "inspect", "-f", "{{.Architecture}}", base); got != "amd64\n" {
 		t.Errorf("the base image's name moved to the %q image", got)
 	}
-	c.fails("one platform at a time", "build", "--platform", "linux/amd64,linux/arm64", dir)
+
+	// Both at once: pushed as one multi-platform image; kept in the
+	// engine they cannot be (one image per name), and it says what to do.
+	multi := reg.Host + "/me/multi:1"
+	out = c.ok("build", "--progress=plain", "--platform", "linux/amd64,linux/arm64", "--push", "-t", multi, dir)
+	mustContain(t, "a multi-platform build", out, "[linux/arm64 3/3] RUN", "[linux/amd64 3/3] RUN", "pushing "+multi+" for 2 platforms")
+	idx, err := remote.Index(mustRef(t, multi))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := idx.IndexManifest()
+	var platforms []string
+	for _, d := range m.Manifests {
+		platforms = append(platforms, d.Platform.Architecture)
+	}
+	slices.Sort(platforms)
+	if !slices.Equal(platforms, []string{"amd64", "arm64"}) {
+		t.Errorf("the pushed index holds %v, want amd64 and arm64", platforms)
+	}
+	c.ok("pull", "-q", multi)
+	if got := c.ok("run", "--rm", multi, "cat", "/machine"); got != "x86_64\n" {
+		t.Errorf("the pulled multi-platform image is for %q, want this machine's", got)
+	}
+	c.fails("add --push", "build", "--platform", "linux/amd64,linux/arm64", "-t", "me/multi", dir)
+}
+
+func mustRef(t *testing.T, s string) name.Reference {
+	t.Helper()
+	ref, err := name.ParseReference(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
 }

@@ -69,8 +69,11 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 	setUsage(rt.ImageUsers)
 	b.Containers, b.ContainerViews, b.ContainerControls, b.ContainerIO, b.ContainerFiles, b.ContainerInsight, b.Volumes, b.Networks = rt, rt, rt, rt, rt, rt, rt, rt
 	puller, ok := b.Registry.(build.Puller)
-	if !ok {
-		return nil, fmt.Errorf("the registry client cannot pull base images for other platforms")
+	indexPusher, ok2 := b.Registry.(interface {
+		PushIndex(ctx context.Context, ref string, images map[string]string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error)
+	})
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("the registry client cannot pull or push other platforms' images")
 	}
 	bld, err := build.New(filepath.Join(n.dataRoot, "build"), st, puller, rt)
 	if err != nil {
@@ -81,7 +84,8 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 	b.Committer = committer{st, rt}
 	b.Builder, b.BuildContextDir = bld, bld.ContextDir
 	if b.BuildKit, err = buildkit.New(buildkit.Backend{Builder: bld, ContextDir: bld.ContextDir, Push: b.Registry.Push, Pull: b.Registry.Pull, Save: st.Save, Image: st.Image,
-		Remove: func(ctx context.Context, name string) error { _, err := st.Remove(ctx, name, false); return err }}, version); err != nil {
+		Remove:    func(ctx context.Context, name string) error { _, err := st.Remove(ctx, name, false); return err },
+		PushIndex: indexPusher.PushIndex}, version); err != nil {
 		return nil, err
 	}
 	return rt.Shutdown, nil

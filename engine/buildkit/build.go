@@ -33,17 +33,18 @@ import (
 // solve runs the Dockerfile frontend for job j with Berth's builder: the
 // Dockerfile and the context come from the client's session, the image
 // goes into the engine's store under the names the job's exporters give.
-// It returns the result's ref, which the client hands back on Return.
-func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[string]string) (string, error) {
+// It returns the result's ref by platform (one, keyed "" or its platform,
+// unless several were asked for), which the client hands back on Return.
+func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[string]string) (map[string]string, error) {
 	if frontend != "dockerfile.v0" {
-		return "", status.Errorf(codes.Unimplemented, "Berth builds Dockerfiles with its own builder: the %q frontend is not supported", frontend)
+		return nil, status.Errorf(codes.Unimplemented, "Berth builds Dockerfiles with its own builder: the %q frontend is not supported", frontend)
 	}
 	if id := opts["requestid"]; id != "" {
-		return "", status.Errorf(codes.Unimplemented, "Berth's builder does not answer %s (docker build --call, --check or --print) yet", id)
+		return nil, status.Errorf(codes.Unimplemented, "Berth's builder does not answer %s (docker build --call, --check or --print) yet", id)
 	}
 	bo, err := buildOptions(opts)
 	if err != nil {
-		return "", status.Error(codes.InvalidArgument, err.Error())
+		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	j.mu.Lock()
 	sessionID := j.solve.Session
@@ -51,14 +52,14 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 	j.mu.Unlock()
 	caller, err := s.sessions.Get(ctx, sessionID, false)
 	if err != nil {
-		return "", fmt.Errorf("the client's session %s: %w", sessionID, err)
+		return nil, fmt.Errorf("the client's session %s: %w", sessionID, err)
 	}
 
 	bo.Secret, bo.SSH = sessionSecret(caller), sessionSSH(caller)
 	v := newVertices(j.progress, j.ref)
 	filename := cmp.Or(opts["filename"], "Dockerfile")
 	if filepath.Base(filename) != filename {
-		return "", status.Errorf(codes.InvalidArgument, "the Dockerfile's name %q is not a file name", filename)
+		return nil, status.Errorf(codes.InvalidArgument, "the Dockerfile's name %q is not a file name", filename)
 	}
 	var ignoreBeside []byte // <Dockerfile>.dockerignore, read beside the Dockerfile
 	definition := v.digest("dockerfile")
@@ -82,13 +83,13 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 			return nil
 		})
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 
 	bo.ContextDir, err = s.b.ContextDir()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer os.RemoveAll(bo.ContextDir)
 	bo.Dockerfile = filename
@@ -133,26 +134,42 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 
 	s.importCache(ctx, j, caller, v)
-	res, err := s.b.Builder.Build(ctx, bo, func(ev engine.BuildEvent) { v.event(ev, definition) })
-	if err != nil {
-		return "", err
+	// One build per platform; several (--platform a,b) make images that
+	// only an index holds together, so none is named in the store.
+	platforms := strings.Split(opts["platform"], ",")
+	if len(platforms) > 1 {
+		bo.Tags = nil
 	}
-	v.run("export", "exporting to image", func(d string) error {
-		v.log(d, 1, "writing image "+res.ImageID+" done\n")
-		for _, t := range res.Tags {
-			v.log(d, 1, "naming to "+t+" done\n")
+	refs := map[string]string{}
+	for _, p := range platforms {
+		pv := newVertices(j.progress, j.ref)
+		if len(platforms) > 1 {
+			pv.platform = p
 		}
-		return nil
-	})
-	ref := newRef()
-	j.mu.Lock()
-	j.images[ref] = res
-	j.mu.Unlock()
-	return ref, nil
+		po := bo
+		po.Platform = p
+		res, err := s.b.Builder.Build(ctx, po, func(ev engine.BuildEvent) { pv.event(ev, definition) })
+		if err != nil {
+			return nil, err
+		}
+		pv.run("export "+p, "exporting to image", func(d string) error {
+			v.log(d, 1, "writing image "+res.ImageID+" done\n")
+			for _, t := range res.Tags {
+				v.log(d, 1, "naming to "+t+" done\n")
+			}
+			return nil
+		})
+		ref := newRef()
+		j.mu.Lock()
+		j.images[ref] = built{BuildResult: res, platform: p}
+		j.mu.Unlock()
+		refs[p] = ref
+	}
+	return refs, nil
 }
 
 // sessionSecret reads build secrets (docker build --secret) from the
@@ -244,11 +261,7 @@ func buildOptions(opts map[string]string) (engine.BuildOptions, error) {
 			bo.Labels[strings.TrimPrefix(k, "label:")] = v
 		case strings.HasPrefix(k, "context:"):
 			return bo, fmt.Errorf("Berth's builder does not take named contexts (--build-context %s) yet", strings.TrimPrefix(k, "context:"))
-		case k == "platform":
-			if strings.Contains(v, ",") {
-				return bo, fmt.Errorf("Berth's builder builds one platform at a time, not %s, yet", v)
-			}
-			bo.Platform = v
+		case k == "platform": // solve builds each
 		case k == "network":
 			if v != "" && v != "default" {
 				return bo, fmt.Errorf("Berth's builder runs RUN steps on its own network; --network %s is not supported yet", v)

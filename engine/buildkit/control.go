@@ -3,7 +3,9 @@ package buildkit
 import (
 	"context"
 	"fmt"
+	"maps"
 	"runtime"
+	"slices"
 	"strings"
 
 	controlapi "github.com/moby/buildkit/api/services/control"
@@ -63,31 +65,36 @@ func (c control) Solve(ctx context.Context, req *controlapi.SolveRequest) (*cont
 		return nil, err
 	}
 
-	var resultRef string
+	var resultRefs []string
 	if req.Frontend != "" {
-		ref, err := c.s.solve(ctx, j, req.Frontend, req.FrontendAttrs)
+		refs, err := c.s.solve(ctx, j, req.Frontend, req.FrontendAttrs)
 		if err != nil {
 			return nil, toStatus(err)
 		}
-		resultRef = ref
+		resultRefs = slices.Collect(maps.Values(refs))
 	} else {
 		select {
 		case ret := <-j.returned:
 			if ret.Error != nil {
 				return nil, status.ErrorProto(ret.Error)
 			}
-			resultRef = returnedRef(ret)
+			resultRefs = returnedRefs(ret)
 		case <-ctx.Done():
 			return nil, status.FromContextError(ctx.Err()).Err()
 		}
 	}
+	var images []built
 	j.mu.Lock()
-	res, ok := j.images[resultRef]
+	for _, ref := range resultRefs {
+		if b, ok := j.images[ref]; ok {
+			images = append(images, b)
+		}
+	}
 	j.mu.Unlock()
-	if !ok {
+	if len(images) == 0 {
 		return &controlapi.SolveResponse{ExporterResponse: map[string]string{}}, nil // nothing built (buildx's checks, --call)
 	}
-	out, err := c.s.export(ctx, j, req, res)
+	out, err := c.s.export(ctx, j, req, images)
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/reference"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	controlapi "github.com/moby/buildkit/api/services/control"
@@ -27,7 +28,11 @@ import (
 // its registry with the client's credentials, or to the client as files
 // (--output type=local), a filesystem tarball (tar), a docker-archive
 // (docker) or an OCI layout (oci). It returns what the client is told.
-func (s *Server) export(ctx context.Context, j *job, req *controlapi.SolveRequest, res engine.BuildResult) (map[string]string, error) {
+func (s *Server) export(ctx context.Context, j *job, req *controlapi.SolveRequest, images []built) (map[string]string, error) {
+	if len(images) > 1 {
+		return s.exportPlatforms(ctx, j, req, images)
+	}
+	res := images[0].BuildResult
 	out := map[string]string{
 		"containerimage.config.digest": res.ImageID,
 		"containerimage.digest":        res.ImageID,
@@ -115,6 +120,95 @@ func (s *Server) export(ctx context.Context, j *job, req *controlapi.SolveReques
 		}
 	}
 	return out, nil
+}
+
+// exportPlatforms exports the images of a multi-platform build: pushed
+// as one index (--push), or an OCI layout holding them (type=oci). The
+// engine's store keeps one image per name, so they are not loaded there.
+func (s *Server) exportPlatforms(ctx context.Context, j *job, req *controlapi.SolveRequest, images []built) (map[string]string, error) {
+	byPlatform := map[string]string{}
+	var keys []string
+	for _, b := range images {
+		byPlatform[b.platform] = b.ImageID
+		keys = append(keys, b.CacheKeys...)
+	}
+	out := map[string]string{"image.name": strings.Join(tagsOf(req), ",")}
+	v := newVertices(j.progress, j.ref)
+	caller, err := s.sessions.Get(ctx, req.Session, false)
+	if err != nil {
+		return nil, fmt.Errorf("the client's session: %w", err)
+	}
+	if err := s.exportCache(ctx, j, req, engine.BuildResult{CacheKeys: keys}, func() (session.Caller, error) { return caller, nil }); err != nil {
+		return nil, err
+	}
+	for i, e := range req.Exporters {
+		switch {
+		case (e.Type == "moby" || e.Type == "image") && e.Attrs["push"] == "true":
+			for _, tag := range tagsOf(req) {
+				err := v.run("push index "+tag, fmt.Sprintf("pushing %s for %d platforms", tag, len(images)), func(d string) error {
+					digest, err := s.b.PushIndex(ctx, tag, byPlatform, sessionAuth(ctx, caller, tag), nil)
+					if err != nil {
+						return err
+					}
+					out["containerimage.digest"] = digest
+					v.log(d, 1, "pushed "+tag+"@"+digest+"\n")
+					return nil
+				})
+				if err != nil {
+					return nil, err
+				}
+			}
+		case e.Type == "oci":
+			err := v.run("export "+strconv.Itoa(i), "exporting to oci tarball", func(d string) error {
+				w, err := filesync.CopyFileWriter(ctx, nil, i, caller)
+				if err != nil {
+					return err
+				}
+				err = s.writeOCIIndex(w, byPlatform, tagsOf(req))
+				if cerr := w.Close(); err == nil {
+					err = cerr
+				}
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("an image for %d platforms cannot be kept under one name in Berth's engine: add --push (a multi-platform image in the registry), use --output type=oci, or build one --platform: %w", len(images), engine.ErrNotSupported)
+		}
+	}
+	return out, nil
+}
+
+// writeOCIIndex writes an OCI layout of images by platform to w.
+func (s *Server) writeOCIIndex(w io.Writer, images map[string]string, names []string) error {
+	dir, err := os.MkdirTemp("", "berth-oci-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return err
+	}
+	for platform, id := range images {
+		img, err := s.b.Image(id)
+		if err != nil {
+			return err
+		}
+		pl, err := v1.ParsePlatform(platform)
+		if err != nil {
+			return err
+		}
+		opts := []layout.Option{layout.WithPlatform(*pl)}
+		if len(names) > 0 {
+			opts = append(opts, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": names[0]}))
+		}
+		if err := p.AppendImage(img, opts...); err != nil {
+			return fmt.Errorf("write the OCI layout: %w", err)
+		}
+	}
+	return tarDir(dir, w)
 }
 
 // namesOf are the names an exporter gives the image: its own, else the

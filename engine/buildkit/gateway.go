@@ -2,7 +2,11 @@ package buildkit
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
+	"slices"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	types "github.com/moby/buildkit/api/types"
 	"github.com/moby/buildkit/client/buildid"
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
@@ -31,11 +35,41 @@ func (g gateway) Solve(ctx context.Context, req *gwpb.SolveRequest) (*gwpb.Solve
 	if req.Definition != nil && len(req.Definition.Def) > 0 {
 		return nil, status.Error(codes.Unimplemented, "Berth builds Dockerfiles, not LLB definitions: use the Dockerfile frontend (docker build)")
 	}
-	ref, err := g.s.solve(ctx, j, req.Frontend, req.FrontendOpt)
+	refs, err := g.s.solve(ctx, j, req.Frontend, req.FrontendOpt)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &gwpb.SolveResponse{Result: &gwpb.Result{Result: &gwpb.Result_Ref{Ref: &gwpb.Ref{Id: ref}}}}, nil
+	if len(refs) == 1 {
+		for _, ref := range refs {
+			return &gwpb.SolveResponse{Result: &gwpb.Result{Result: &gwpb.Result_Ref{Ref: &gwpb.Ref{Id: ref}}}}, nil
+		}
+	}
+	// Several platforms: a ref each, and the list BuildKit's exporters
+	// read ("refs.platforms").
+	res := &gwpb.Result{Metadata: map[string][]byte{}}
+	m := &gwpb.RefMap{Refs: map[string]*gwpb.Ref{}}
+	var list platformList
+	for _, p := range slices.Sorted(maps.Keys(refs)) {
+		m.Refs[p] = &gwpb.Ref{Id: refs[p]}
+		pl, err := v1.ParsePlatform(p)
+		if err != nil {
+			return nil, status.Error(codes.InvalidArgument, err.Error())
+		}
+		list.Platforms = append(list.Platforms, platformEntry{ID: p, Platform: *pl})
+	}
+	res.Result = &gwpb.Result_Refs{Refs: m}
+	res.Metadata["refs.platforms"], _ = json.Marshal(list)
+	return &gwpb.SolveResponse{Result: res}, nil
+}
+
+// platformList is BuildKit's "refs.platforms" metadata.
+type platformList struct {
+	Platforms []platformEntry
+}
+
+type platformEntry struct {
+	ID       string
+	Platform v1.Platform
 }
 
 func (g gateway) Return(ctx context.Context, req *gwpb.ReturnRequest) (*gwpb.ReturnResponse, error) {
@@ -59,25 +93,25 @@ func (g gateway) Warn(ctx context.Context, req *gwpb.WarnRequest) (*gwpb.WarnRes
 	return &gwpb.WarnResponse{}, nil
 }
 
-// returnedRef is the result a Return hands back: one image (Berth builds
-// one platform).
-func returnedRef(ret *gwpb.ReturnRequest) string {
+// returnedRefs are the results a Return hands back: one ref, or one per
+// platform.
+func returnedRefs(ret *gwpb.ReturnRequest) []string {
 	if ret.Result == nil {
-		return ""
+		return nil
 	}
 	switch r := ret.Result.Result.(type) {
 	case *gwpb.Result_Ref:
-		return r.Ref.GetId()
+		return []string{r.Ref.GetId()}
 	case *gwpb.Result_RefDeprecated:
-		return r.RefDeprecated
+		return []string{r.RefDeprecated}
 	case *gwpb.Result_Refs:
+		var ids []string
 		for _, ref := range r.Refs.GetRefs() {
-			return ref.GetId()
+			ids = append(ids, ref.GetId())
 		}
+		return ids
 	case *gwpb.Result_RefsDeprecated:
-		for _, id := range r.RefsDeprecated.GetRefs() {
-			return id
-		}
+		return slices.Collect(maps.Values(r.RefsDeprecated.GetRefs()))
 	}
-	return ""
+	return nil
 }

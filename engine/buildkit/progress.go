@@ -74,11 +74,12 @@ func (p *progress) stream(ctx context.Context, fn func(*controlapi.StatusRespons
 // them ("[2/5] RUN pip install …"), and the work around them ("[internal]
 // load build context", "exporting to image").
 type vertices struct {
-	p    *progress
-	ref  string
-	mu   sync.Mutex
-	byID map[string]*controlapi.Vertex
-	step string // the vertex of the step under way: messages between steps go to it
+	p        *progress
+	ref      string
+	platform string // in a multi-platform build, the one these steps are for
+	mu       sync.Mutex
+	byID     map[string]*controlapi.Vertex
+	step     string // the vertex of the step under way: messages between steps go to it
 }
 
 func newVertices(p *progress, ref string) *vertices {
@@ -139,13 +140,20 @@ func (v *vertices) run(key, name string, fn func(d string) error) error {
 
 // event shows one of the builder's events.
 func (v *vertices) event(ev engine.BuildEvent, fallback string) {
-	key := "step " + strconv.Itoa(ev.Step)
+	key := v.platform + " step " + strconv.Itoa(ev.Step)
 	switch ev.Kind {
 	case engine.BuildStepStarted:
-		name := fmt.Sprintf("[%d/%d] %s", ev.Step, ev.Steps, ev.Instruction)
-		if _, err := strconv.Atoi(ev.Stage); err != nil && ev.Stage != "" {
-			name = fmt.Sprintf("[%s %d/%d] %s", ev.Stage, ev.Step, ev.Steps, ev.Instruction)
+		// As BuildKit names them: "[2/5] RUN …", "[builder 2/5] …",
+		// "[linux/arm64 builder 2/5] …".
+		var label []string
+		if v.platform != "" {
+			label = append(label, v.platform)
 		}
+		if _, err := strconv.Atoi(ev.Stage); err != nil && ev.Stage != "" {
+			label = append(label, ev.Stage)
+		}
+		label = append(label, fmt.Sprintf("%d/%d", ev.Step, ev.Steps))
+		name := "[" + strings.Join(label, " ") + "] " + ev.Instruction
 		d := v.start(key, name)
 		v.mu.Lock()
 		v.step = d

@@ -40,6 +40,9 @@ type Backend struct {
 	Push   func(ctx context.Context, ref string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error)
 	Pull   func(ctx context.Context, ref string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error)
 	Remove func(ctx context.Context, name string) error
+	// PushIndex uploads images (ID by platform) as one multi-platform
+	// image (--platform a,b --push).
+	PushIndex func(ctx context.Context, ref string, images map[string]string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error)
 	// Save writes images as docker save does (--output type=docker).
 	Save func(ctx context.Context, names []string, w io.Writer) error
 	// Image is a stored image (--output type=oci).
@@ -132,7 +135,14 @@ type job struct {
 	progress   *progress
 
 	mu     sync.Mutex
-	images map[string]engine.BuildResult // by the result ref handed to the client
+	images map[string]built // by the result ref handed to the client
+}
+
+// built is one image a job made, for a platform ("" : this machine's,
+// in a single-platform build).
+type built struct {
+	engine.BuildResult
+	platform string
 }
 
 // jobFor is the job of ref, made on the first call that names it: the
@@ -142,7 +152,7 @@ func (s *Server) jobFor(ref string) *job {
 	defer s.mu.Unlock()
 	j, ok := s.jobs[ref]
 	if !ok {
-		j = &job{ref: ref, registered: make(chan struct{}), returned: make(chan *gwpb.ReturnRequest, 1), progress: newProgress(), images: map[string]engine.BuildResult{}}
+		j = &job{ref: ref, registered: make(chan struct{}), returned: make(chan *gwpb.ReturnRequest, 1), progress: newProgress(), images: map[string]built{}}
 		s.jobs[ref] = j
 	}
 	return j

@@ -3,16 +3,21 @@ package registry
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/reference"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -129,4 +134,64 @@ func blobExists(ctx context.Context, client *http.Client, repo name.Repository, 
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK, nil
+}
+
+// PushIndex uploads stored images as one multi-platform image named ref:
+// each image (by ID, keyed by its platform, "linux/arm64") is pushed by
+// digest, then an OCI index of them under ref's tag. It returns the
+// index's digest.
+func (r *Registry) PushIndex(ctx context.Context, refStr string, images map[string]string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error) {
+	ref, err := r.parse(refStr)
+	if err != nil {
+		return "", fmt.Errorf("push: %w", err)
+	}
+	familiar := reference.Familiar(reference.Canonical(ref))
+	repo := ref.Context()
+	opts := r.remoteOptions(ctx, repo, auth)
+	client, err := r.blobClient(ctx, repo, auth)
+	if err != nil {
+		return "", fmt.Errorf("push %s: %w", familiar, classify(err))
+	}
+	var adds []mutate.IndexAddendum
+	for _, platform := range slices.Sorted(maps.Keys(images)) {
+		p, err := v1.ParsePlatform(platform)
+		if err != nil {
+			return "", fmt.Errorf("push %s: platform %q: %w", familiar, platform, err)
+		}
+		img, err := r.store.Image(images[platform])
+		if err != nil {
+			return "", fmt.Errorf("push %s for %s: %w", familiar, platform, err)
+		}
+		layers, err := img.Layers()
+		if err != nil {
+			return "", err
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(r.opts.jobs)
+		for _, layer := range layers {
+			g.Go(func() error { return r.pushLayer(gctx, client, repo, layer, opts, progress) })
+		}
+		if err := g.Wait(); err != nil {
+			return "", fmt.Errorf("push %s for %s: %w", familiar, platform, classify(err))
+		}
+		digest, err := img.Digest()
+		if err != nil {
+			return "", err
+		}
+		if err := remote.Write(repo.Digest(digest.String()), img, opts...); err != nil {
+			return "", fmt.Errorf("push %s for %s: %w", familiar, platform, classify(err))
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: p}})
+	}
+	idx := mutate.IndexMediaType(mutate.AppendManifests(empty.Index, adds...), types.OCIImageIndex)
+	if err := remote.WriteIndex(ref, idx, opts...); err != nil {
+		return "", fmt.Errorf("push %s: the index: %w", familiar, classify(err))
+	}
+	digest, err := idx.Digest()
+	if err != nil {
+		return "", err
+	}
+	progress.Report(engine.Progress{Status: engine.ProgressDone, Message: fmt.Sprintf("%s: digest: %s (%d platforms)", ref.Identifier(), digest, len(images))})
+	r.publish("push", familiar, map[string]string{"name": familiar})
+	return digest.String(), nil
 }
