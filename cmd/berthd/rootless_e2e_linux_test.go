@@ -67,6 +67,20 @@ func TestRootlessEngineForAnOrdinaryUser(t *testing.T) {
 	os.WriteFile(appPy, src, 0o644)
 	c.ok("build", "-t", "me/pyhello:v1", app)
 
+	// The same tutorial build with buildx beside the CLI, as every current
+	// Docker install has it: through BuildKit's API, rootless too.
+	if buildx := os.Getenv("BERTH_TEST_BUILDX"); buildx != "" {
+		plugins := p.Mkdir(t, filepath.Join(c.config, "cli-plugins"))
+		os.Symlink(buildx, filepath.Join(plugins, "docker-buildx"))
+		bx := c.with("DOCKER_BUILDKIT=1")
+		mustContain(t, "a rootless build through buildx", bx.ok("build", "--progress=plain", "-t", "me/pyhello:bx", app), "using docker driver", "naming to me/pyhello:bx done")
+		if out := bx.ok("run", "--rm", "me/pyhello:bx", "python3", "-c", "print(6*7)"); out != "42\n" {
+			t.Errorf("the image buildx built rootless: %q", out)
+		}
+	} else {
+		t.Log("no buildx plugin (BERTH_TEST_BUILDX): the rootless build through buildx is left out")
+	}
+
 	// run -d -p: the port answers on the host.
 	// run -d -p on loopback and on every address; UDP too.
 	port, anyPort, udpPort := strconv.Itoa(enginetest.FreePort(t)), strconv.Itoa(enginetest.FreePort(t)), enginetest.FreePort(t)
