@@ -282,9 +282,10 @@ func TestBuildRemoteContexts(t *testing.T) {
 	}
 }
 
-// --cache-to type=registry exports the build's steps; another engine
-// with --cache-from builds from them without rerunning any.
-func TestBuildxCacheThroughARegistry(t *testing.T) {
+// --cache-to type=registry (and type=local, a folder of the client's)
+// exports the build's steps; another engine with --cache-from builds
+// from them without rerunning any.
+func TestBuildxCacheExportAndImport(t *testing.T) {
 	reg := enginetest.StartRegistry(t)
 	reg.Push(t, enginetest.Python(t), "library/python:3.11-slim")
 	app := copyDir(t, filepath.Join("..", "..", "testdata", "apps", "pyhello"))
@@ -297,7 +298,11 @@ func TestBuildxCacheThroughARegistry(t *testing.T) {
 	}
 	cacheRef := reg.Host + "/me/pyhello:buildcache"
 	first := engine()
-	mustContain(t, "--cache-to", first.ok("build", "--progress=plain", "--cache-to", "type=registry,ref="+cacheRef, "-t", "me/pyhello", app), "exporting cache to "+cacheRef)
+	cacheDir := filepath.Join(t.TempDir(), "cache")
+	mustContain(t, "--cache-to", first.ok("build", "--progress=plain", "--cache-to", "type=registry,ref="+cacheRef, "--cache-to", "type=local,dest="+cacheDir, "-t", "me/pyhello", app), "exporting cache to "+cacheRef, "exporting cache to "+cacheDir)
+	if _, err := os.Stat(filepath.Join(cacheDir, "index.json")); err != nil {
+		t.Errorf("--cache-to type=local wrote no index.json: %v", err)
+	}
 	if out := first.ok("images", "--format", "{{.Repository}}:{{.Tag}}"); strings.Contains(out, "buildcache") {
 		t.Errorf("the exported cache stayed among the images:\n%s", out)
 	}
@@ -311,7 +316,13 @@ func TestBuildxCacheThroughARegistry(t *testing.T) {
 	if got := second.ok("run", "--rm", "me/pyhello", "ls", "/app"); !strings.Contains(got, "app.py") {
 		t.Errorf("the image built from the imported cache: /app holds %q", got)
 	}
-	second.fails("keeps its cache in a registry only", "build", "--cache-to", "type=local,dest="+t.TempDir(), app)
+	second.fails("keeps its cache in a registry or a folder", "build", "--cache-to", "type=inline", app)
+
+	third := engine()
+	out = third.ok("build", "--progress=plain", "--cache-from", "type=local,src="+cacheDir, "-t", "me/pyhello", app)
+	if n := strings.Count(out, "CACHED"); n != 6 {
+		t.Errorf("--cache-from type=local: %d of the 6 steps after FROM came from the folder's cache:\n%s", n, out)
+	}
 }
 
 // --platform linux/arm64 on this machine: the base image's arm64 variant,

@@ -85,7 +85,8 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 	b.Builder, b.BuildContextDir = bld, bld.ContextDir
 	if b.BuildKit, err = buildkit.New(buildkit.Backend{Builder: bld, ContextDir: bld.ContextDir, Push: b.Registry.Push, Pull: b.Registry.Pull, Save: st.Save, Image: st.Image,
 		Remove:    func(ctx context.Context, name string) error { _, err := st.Remove(ctx, name, false); return err },
-		PushIndex: indexPusher.PushIndex}, version); err != nil {
+		PushIndex: indexPusher.PushIndex,
+		Put:       func(ctx context.Context, img v1.Image) (string, error) { return st.Put(ctx, img, store.PutOptions{}) }}, version); err != nil {
 		return nil, err
 	}
 	return rt.Shutdown, nil

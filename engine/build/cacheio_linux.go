@@ -22,7 +22,7 @@ type cachedStep struct {
 	Config v1.ConfigFile `json:"config"`
 }
 
-// ExportCache records in the store, as an image named name, the cache
+// ExportCache records in the store, as an image named name ("": unnamed), the cache
 // entries of keys (a build's steps, BuildResult.CacheKeys): their layers
 // are its layers, and its CacheLabel maps each key to its step. The caller
 // pushes it (--cache-to type=registry) or writes it out (type=local), then
@@ -51,7 +51,11 @@ func (b *Builder) ExportCache(ctx context.Context, keys []string, name string) (
 		return "", err
 	}
 	cfg := v1.ConfigFile{OS: "linux", Architecture: runtime.GOARCH, Config: v1.Config{Labels: map[string]string{CacheLabel: string(label)}}}
-	id, err := b.store.Commit(ctx, cfg, layers, []string{name})
+	var names []string
+	if name != "" {
+		names = []string{name}
+	}
+	id, err := b.store.Commit(ctx, cfg, layers, names)
 	if err != nil {
 		return "", fmt.Errorf("export the build cache: %w", err)
 	}

@@ -49,7 +49,7 @@ func (s *Server) export(ctx context.Context, j *job, req *controlapi.SolveReques
 		}
 		return caller, nil
 	}
-	if err := s.exportCache(ctx, j, req, res, clientSide); err != nil {
+	if err := s.exportCache(ctx, j, req, res, clientSide, out); err != nil {
 		return nil, err
 	}
 	for i, e := range req.Exporters {
@@ -138,7 +138,7 @@ func (s *Server) exportPlatforms(ctx context.Context, j *job, req *controlapi.So
 	if err != nil {
 		return nil, fmt.Errorf("the client's session: %w", err)
 	}
-	if err := s.exportCache(ctx, j, req, engine.BuildResult{CacheKeys: keys}, func() (session.Caller, error) { return caller, nil }); err != nil {
+	if err := s.exportCache(ctx, j, req, engine.BuildResult{CacheKeys: keys}, func() (session.Caller, error) { return caller, nil }, out); err != nil {
 		return nil, err
 	}
 	for i, e := range req.Exporters {

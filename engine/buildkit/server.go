@@ -45,8 +45,10 @@ type Backend struct {
 	PushIndex func(ctx context.Context, ref string, images map[string]string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error)
 	// Save writes images as docker save does (--output type=docker).
 	Save func(ctx context.Context, names []string, w io.Writer) error
-	// Image is a stored image (--output type=oci).
+	// Image is a stored image (--output type=oci); Put stores one,
+	// unnamed (a --cache-from type=local folder's).
 	Image func(id string) (v1.Image, error)
+	Put   func(ctx context.Context, img v1.Image) (string, error)
 }
 
 // Server is BuildKit's API over a Builder. Its two handlers are the
