@@ -194,6 +194,13 @@ RUN --mount=type=ssh python3 -c "import os, socket, struct; s = socket.socket(so
 	}
 	mustContain(t, "docker load of --output type=docker", c.ok("load", "-i", filepath.Join(outDir, "docker.tar")), "me/out:docker")
 
+	// docker buildx du and prune read and empty Berth's build cache.
+	mustContain(t, "buildx du", c.ok("buildx", "du"), "Total:")
+	mustContain(t, "buildx prune", c.ok("buildx", "prune", "-f"), "Total:")
+	if out := c.ok("build", "--progress=plain", "-t", "me/pyhello:v1", app); strings.Contains(out, "CACHED") {
+		t.Errorf("a build after buildx prune found the cache:\n%s", out)
+	}
+
 	// Failures read as failures, with what failed.
 	bad := t.TempDir()
 	os.WriteFile(filepath.Join(bad, "Dockerfile"), []byte("FROM python:3.11-slim\nRUN echo about to fail && exit 3\n"), 0o644)

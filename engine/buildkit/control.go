@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // control is BuildKit's Control service.
@@ -128,6 +129,42 @@ func tagsOf(req *controlapi.SolveRequest) []string {
 		}
 	}
 	return tags
+}
+
+// DiskUsage is docker buildx du: the build cache's entries that hold
+// layers.
+func (c control) DiskUsage(context.Context, *controlapi.DiskUsageRequest) (*controlapi.DiskUsageResponse, error) {
+	var out controlapi.DiskUsageResponse
+	for _, u := range c.s.b.Builder.CacheUsage() {
+		out.Record = append(out.Record, &controlapi.UsageRecord{ID: u.ID, InUse: u.InUse, Size: u.Size, LastUsedAt: timestamppb.New(u.LastUsed),
+			Description: u.Description, RecordType: "regular", Shared: u.InUse})
+	}
+	return &out, nil
+}
+
+// Prune is docker buildx prune: every cached step goes (Berth's cache
+// keeps no per-entry age or filter), and each one reported.
+func (c control) Prune(req *controlapi.PruneRequest, stream grpc.ServerStreamingServer[controlapi.UsageRecord]) error {
+	before := map[string]int64{}
+	for _, u := range c.s.b.Builder.CacheUsage() {
+		before[u.ID] = u.Size
+	}
+	report, err := c.s.b.Builder.PruneCache(stream.Context(), req.All)
+	if err != nil {
+		return toStatus(err)
+	}
+	for _, id := range report.Deleted {
+		rec := &controlapi.UsageRecord{ID: id, RecordType: "regular"}
+		for full, size := range before {
+			if strings.HasPrefix(full, id) {
+				rec.Size = size
+			}
+		}
+		if err := stream.Send(rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c control) Status(req *controlapi.StatusRequest, stream grpc.ServerStreamingServer[controlapi.StatusResponse]) error {

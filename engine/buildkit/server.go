@@ -28,6 +28,8 @@ type Builder interface {
 	WithImageRoot(ctx context.Context, image string, fn func(root string) error) error
 	ExportCache(ctx context.Context, keys []string, name string) (string, error)
 	ImportCache(image string) (int, error)
+	CacheUsage() []engine.BuildCacheUsage
+	PruneCache(ctx context.Context, all bool) (engine.BuildCacheReport, error)
 }
 
 // Backend is what the server needs of the engine.

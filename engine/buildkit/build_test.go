@@ -1,0 +1,98 @@
+package buildkit
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/engine"
+	controlapi "github.com/moby/buildkit/api/services/control"
+)
+
+// What buildx sends for docker build's flags becomes the builder's
+// options, and what Berth cannot honour is refused by the flag's name.
+func TestBuildOptions(t *testing.T) {
+	dev, one := "dev", "1"
+	for _, tc := range []struct {
+		name    string
+		opts    map[string]string
+		want    engine.BuildOptions
+		wantErr string
+	}{
+		{name: "plain", opts: map[string]string{"filename": "Dockerfile"}, want: engine.BuildOptions{}},
+		{name: "flags", opts: map[string]string{"target": "base", "no-cache": "", "image-resolve-mode": "pull", "build-arg:MODE": "dev", "build-arg:N": "1", "label:team": "web"},
+			want: engine.BuildOptions{Target: "base", NoCache: true, Pull: true, BuildArgs: map[string]*string{"MODE": &dev, "N": &one}, Labels: map[string]string{"team": "web"}}},
+		{name: "prefer local", opts: map[string]string{"image-resolve-mode": "preferlocal"}, want: engine.BuildOptions{}},
+		{name: "named context", opts: map[string]string{"context:base": "docker-image://x"}, wantErr: "--build-context base"},
+		{name: "network", opts: map[string]string{"network": "host"}, wantErr: "--network host"},
+		{name: "default network", opts: map[string]string{"network": "default"}, want: engine.BuildOptions{}},
+		{name: "add-host", opts: map[string]string{"add-hosts": "a:1.2.3.4"}, wantErr: "--add-host"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := buildOptions(tc.opts)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one naming %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// Outputs and caches Berth does not make are refused before any work.
+func TestChecksRefuseWhatBerthDoesNotDo(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		req     *controlapi.SolveRequest
+		wantErr string
+	}{
+		{name: "store", req: &controlapi.SolveRequest{Exporters: []*controlapi.Exporter{{Type: "moby", Attrs: map[string]string{"name": "x"}}}}},
+		{name: "outputs", req: &controlapi.SolveRequest{Exporters: []*controlapi.Exporter{{Type: "local"}, {Type: "tar"}, {Type: "docker"}, {Type: "oci"}}}},
+		{name: "unknown output", req: &controlapi.SolveRequest{Exporters: []*controlapi.Exporter{{Type: "registry-cache"}}}, wantErr: "--output type=registry-cache"},
+		{name: "push by digest", req: &controlapi.SolveRequest{Exporters: []*controlapi.Exporter{{Type: "image", Attrs: map[string]string{"push-by-digest": "true"}}}}, wantErr: "by digest"},
+		{name: "caches", req: &controlapi.SolveRequest{Cache: &controlapi.CacheOptions{Imports: []*controlapi.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"src": "/c"}}}, Exports: []*controlapi.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{"ref": "r/c"}}}}}},
+		{name: "inline cache", req: &controlapi.SolveRequest{Cache: &controlapi.CacheOptions{Exports: []*controlapi.CacheOptionsEntry{{Type: "inline"}}}}, wantErr: "type=inline"},
+		{name: "registry cache without ref", req: &controlapi.SolveRequest{Cache: &controlapi.CacheOptions{Exports: []*controlapi.CacheOptionsEntry{{Type: "registry"}}}}, wantErr: "needs a ref"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkExporters(tc.req)
+			if err == nil {
+				err = checkCache(tc.req)
+			}
+			if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// Steps are named as BuildKit names them, so buildx draws Berth's builds
+// as it draws its own.
+func TestVertexNames(t *testing.T) {
+	for _, tc := range []struct {
+		platform string
+		ev       engine.BuildEvent
+		want     string
+	}{
+		{ev: engine.BuildEvent{Step: 2, Steps: 5, Stage: "0", Instruction: "RUN make"}, want: "[2/5] RUN make"},
+		{ev: engine.BuildEvent{Step: 2, Steps: 5, Stage: "builder", Instruction: "RUN make"}, want: "[builder 2/5] RUN make"},
+		{platform: "linux/arm64", ev: engine.BuildEvent{Step: 3, Steps: 3, Stage: "1", Instruction: "COPY . ."}, want: "[linux/arm64 3/3] COPY . ."},
+	} {
+		p := newProgress()
+		v := newVertices(p, "ref")
+		v.platform = tc.platform
+		tc.ev.Kind = engine.BuildStepStarted
+		v.event(tc.ev, "")
+		p.close()
+		if got := p.msgs[0].Vertexes[0].Name; got != tc.want {
+			t.Errorf("named %q, want %q", got, tc.want)
+		}
+	}
+}
