@@ -38,6 +38,8 @@ for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 berth="docker -H unix://$SOCK"
 $berth pull -q $PY >/dev/null
 docker pull -q $PY >/dev/null
+# dockerd starts from an empty build cache, as berthd does (a fresh data root).
+docker builder prune -af >/dev/null
 # shellcheck disable=SC1091
 (source "$PEERS/env.sh"; buildah pull -q --tls-verify=false $PY >/dev/null)
 
