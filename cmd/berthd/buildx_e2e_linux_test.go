@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
-	"net/http/cgi"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -221,34 +220,9 @@ func TestBuildRemoteContexts(t *testing.T) {
 	reg.Push(t, enginetest.Busybox(t), "library/busybox:latest")
 	c.ok("pull", "-q", reg.Host+"/library/busybox")
 	c.ok("tag", reg.Host+"/library/busybox", "busybox")
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed: the engine clones Git contexts with it")
-	}
-
 	// A repository with the app in a folder, on a branch.
-	work := t.TempDir()
-	app := filepath.Join(work, "src", "web")
-	os.MkdirAll(app, 0o755)
-	os.WriteFile(filepath.Join(app, "Dockerfile"), []byte("FROM busybox\nCOPY page.txt /page.txt\n"), 0o644)
-	os.WriteFile(filepath.Join(app, "page.txt"), []byte("from git\n"), 0o644)
-	git := func(dir string, args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v %s", args, err, out)
-		}
-	}
-	git(filepath.Join(work, "src"), "init", "-q", "-b", "release")
-	git(filepath.Join(work, "src"), "add", ".")
-	git(filepath.Join(work, "src"), "commit", "-q", "-m", "app")
-	repos := filepath.Join(work, "repos")
-	os.MkdirAll(repos, 0o755)
-	git(work, "clone", "-q", "--bare", filepath.Join(work, "src"), filepath.Join(repos, "app.git"))
-	gitServer := httptest.NewServer(&cgi.Handler{Path: "/usr/lib/git-core/git-http-backend", Env: []string{"GIT_PROJECT_ROOT=" + repos, "GIT_HTTP_EXPORT_ALL=1"}})
-	defer gitServer.Close()
-	c.ok("build", "-t", "me/fromgit", gitServer.URL+"/app.git#release:web")
+	repo := enginetest.GitRepo(t, map[string]string{"web/Dockerfile": "FROM busybox\nCOPY page.txt /page.txt\n", "web/page.txt": "from git\n"}, "release")
+	c.ok("build", "-t", "me/fromgit", repo+"#release:web")
 	if got := c.ok("run", "--rm", "me/fromgit", "cat", "/page.txt"); got != "from git\n" {
 		t.Errorf("a build from Git: /page.txt = %q", got)
 	}
@@ -283,7 +257,7 @@ func TestBuildRemoteContexts(t *testing.T) {
 	c.fails("404 Not Found", "build", files.URL+"/missing.tar.gz")
 
 	// The classic API's remote=, as docker-py sends it.
-	code, body := d.api(t, http.MethodPost, "/build?t=me/classicgit&remote="+url.QueryEscape(gitServer.URL+"/app.git#release:web"), nil)
+	code, body := d.api(t, http.MethodPost, "/build?t=me/classicgit&remote="+url.QueryEscape(repo+"#release:web"), nil)
 	if code != http.StatusOK || !strings.Contains(body, "Successfully tagged me/classicgit") {
 		t.Errorf("POST /build?remote=: %d %s", code, body)
 	}

@@ -167,6 +167,23 @@ func (e *env) mustBuild(t *testing.T, opts engine.BuildOptions) (engine.BuildRes
 	return res, rec
 }
 
+// buildOrFail builds; with wantErr set it checks instead that the build
+// failed saying so, and returns false.
+func (e *env) buildOrFail(t *testing.T, opts engine.BuildOptions, wantErr string) (engine.BuildResult, bool) {
+	t.Helper()
+	res, rec, err := e.build(t, opts)
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("err = %v, want one saying %q", err, wantErr)
+		}
+		return res, false
+	}
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, rec.output())
+	}
+	return res, true
+}
+
 // readFile reads path from an image's layers, top layer first, as the
 // container would see it.
 func (e *env) readFile(t *testing.T, image, path string) (string, bool) {

@@ -9,16 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/cgi"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/engine"
+	"github.com/berth-dev/berth/engine/enginetest"
 )
 
 func tarGz(t *testing.T, files map[string]string) []byte {
@@ -377,7 +376,7 @@ func TestModernCopyFlags(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("remote content\n")) }))
 	defer srv.Close()
 	sum := fmt.Sprintf("sha256:%x", sha256.Sum256([]byte("remote content\n")))
-	repo := gitRepo(t, map[string]string{"README": "from git\n", "sub/x.txt": "x\n"})
+	repo := enginetest.GitRepo(t, map[string]string{"README": "from git\n", "sub/x.txt": "x\n"}, "main")
 	for _, tc := range []struct {
 		name, dockerfile string
 		want             map[string]string // path in the image → content ("" : must be absent)
@@ -400,15 +399,9 @@ func TestModernCopyFlags(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\n" + tc.dockerfile + "\n", "a/one.txt": "1\n", "b/c/two.txt": "2\n"})
-			res, rec, err := e.build(t, engine.BuildOptions{ContextDir: ctx})
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one saying %q", err, tc.wantErr)
-				}
+			res, ok := e.buildOrFail(t, engine.BuildOptions{ContextDir: ctx}, tc.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatalf("build: %v\n%s", err, rec.output())
 			}
 			for p, want := range tc.want {
 				got, ok := e.readFile(t, res.ImageID, p)
@@ -425,30 +418,4 @@ func TestModernCopyFlags(t *testing.T) {
 			}
 		})
 	}
-}
-
-// gitRepo makes a Git repository of files, serves it over smart HTTP with
-// git's own http-backend (as GitHub serves them), and returns its URL.
-func gitRepo(t *testing.T, files map[string]string) string {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
-	src := writeContext(t, files)
-	run := func(dir string, args ...string) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v %s", args, err, out)
-		}
-	}
-	run(src, "init", "-q")
-	run(src, "add", ".")
-	run(src, "commit", "-q", "-m", "files")
-	repos := t.TempDir()
-	run(src, "clone", "-q", "--bare", src, filepath.Join(repos, "repo.git"))
-	srv := httptest.NewServer(&cgi.Handler{Path: "/usr/lib/git-core/git-http-backend", Env: []string{"GIT_PROJECT_ROOT=" + repos, "GIT_HTTP_EXPORT_ALL=1"}})
-	t.Cleanup(srv.Close)
-	return srv.URL + "/repo.git"
 }

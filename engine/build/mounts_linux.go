@@ -123,6 +123,25 @@ func fileInfo(m *instructions.Mount) string {
 	return show(m.UID) + ":" + show(m.GID) + ":" + show(m.Mode)
 }
 
+// setOwner gives p the owner and mode a mount's uid=, gid= and mode= ask
+// for: root's, and mode, when they say nothing.
+func setOwner(p string, m *instructions.Mount, mode os.FileMode) error {
+	uid, gid := 0, 0
+	if m.UID != nil {
+		uid = int(*m.UID)
+	}
+	if m.GID != nil {
+		gid = int(*m.GID)
+	}
+	if m.Mode != nil {
+		mode = os.FileMode(*m.Mode)
+	}
+	if err := os.Chown(p, uid, gid); err != nil {
+		return err
+	}
+	return os.Chmod(p, mode)
+}
+
 // then adds release to what rm ends, last made first ended.
 func (rm *runMounts) then(release func()) {
 	prev := rm.release
@@ -142,21 +161,7 @@ func (bd *build) cacheMount(rm *runMounts, m *instructions.Mount, id, target str
 		return err
 	}
 	if err := os.Mkdir(dir, 0o755); err == nil {
-		mode := os.FileMode(0o755)
-		if m.Mode != nil {
-			mode = os.FileMode(*m.Mode)
-		}
-		uid, gid := 0, 0
-		if m.UID != nil {
-			uid = int(*m.UID)
-		}
-		if m.GID != nil {
-			gid = int(*m.GID)
-		}
-		if err := os.Chown(dir, uid, gid); err != nil {
-			return fmt.Errorf("cache mount %s: %w", target, err)
-		}
-		if err := os.Chmod(dir, mode); err != nil {
+		if err := setOwner(dir, m, 0o755); err != nil {
 			return fmt.Errorf("cache mount %s: %w", target, err)
 		}
 	} else if !errors.Is(err, fs.ErrExist) {
@@ -300,24 +305,10 @@ func (bd *build) secretMount(rm *runMounts, m *instructions.Mount, id, target, e
 	}
 	rm.then(func() { os.RemoveAll(dir) })
 	file := filepath.Join(dir, "secret")
-	mode := os.FileMode(0o400)
-	if m.Mode != nil {
-		mode = os.FileMode(*m.Mode)
-	}
 	if err := os.WriteFile(file, data, 0o600); err != nil {
 		return err
 	}
-	uid, gid := 0, 0
-	if m.UID != nil {
-		uid = int(*m.UID)
-	}
-	if m.GID != nil {
-		gid = int(*m.GID)
-	}
-	if err := os.Chown(file, uid, gid); err != nil {
-		return err
-	}
-	if err := os.Chmod(file, mode); err != nil {
+	if err := setOwner(file, m, 0o400); err != nil {
 		return err
 	}
 	rm.mounts = append(rm.mounts, runtime.StepMount{Source: file, Target: target})

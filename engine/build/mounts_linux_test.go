@@ -87,15 +87,9 @@ func TestRunMounts(t *testing.T) {
 			for k, v := range tc.files {
 				files[k] = v
 			}
-			res, rec, err := e.build(t, engine.BuildOptions{ContextDir: writeContext(t, files), Secret: tc.secret})
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one saying %q", err, tc.wantErr)
-				}
+			res, ok := e.buildOrFail(t, engine.BuildOptions{ContextDir: writeContext(t, files), Secret: tc.secret}, tc.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatalf("build: %v\n%s", err, rec.output())
 			}
 			if got, _ := e.readFile(t, res.ImageID, "/out"); got != tc.want {
 				t.Errorf("/out = %q, want %q", got, tc.want)

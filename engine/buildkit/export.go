@@ -59,27 +59,19 @@ func (s *Server) export(ctx context.Context, j *job, req *controlapi.SolveReques
 			if e.Attrs["push"] != "true" {
 				continue
 			}
-			for _, tag := range res.Tags {
-				err := v.run(key+" "+tag, "pushing "+tag, func(d string) error {
-					c, err := clientSide()
-					if err != nil {
-						return err
+			c, err := clientSide()
+			if err != nil {
+				return nil, err
+			}
+			err = pushTags(v, key, res.Tags, "", out, func(tag string, d string) (string, error) {
+				return s.b.Push(ctx, tag, sessionAuth(ctx, c, tag), func(p engine.Progress) {
+					if p.ID == "" && p.Message != "" {
+						v.log(d, 1, p.Message+"\n")
 					}
-					digest, err := s.b.Push(ctx, tag, sessionAuth(ctx, c, tag), func(p engine.Progress) {
-						if p.ID == "" && p.Message != "" {
-							v.log(d, 1, p.Message+"\n")
-						}
-					})
-					if err != nil {
-						return err
-					}
-					out["containerimage.digest"] = digest
-					v.log(d, 1, "pushed "+tag+"@"+digest+"\n")
-					return nil
 				})
-				if err != nil {
-					return nil, err
-				}
+			})
+			if err != nil {
+				return nil, err
 			}
 		case "local":
 			err := v.run(key, "exporting the image's files to the client", func(d string) error {
@@ -104,15 +96,7 @@ func (s *Server) export(ctx context.Context, j *job, req *controlapi.SolveReques
 				if err != nil {
 					return err
 				}
-				w, err := filesync.CopyFileWriter(ctx, nil, i, c)
-				if err != nil {
-					return err
-				}
-				err = s.writeTarball(ctx, w, e.Type, res, namesOf(e, res))
-				if cerr := w.Close(); err == nil {
-					err = cerr
-				}
-				return err
+				return toClientFile(ctx, c, i, func(w io.Writer) error { return s.writeTarball(ctx, w, e.Type, res, namesOf(e, res)) })
 			})
 			if err != nil {
 				return nil, err
@@ -144,31 +128,15 @@ func (s *Server) exportPlatforms(ctx context.Context, j *job, req *controlapi.So
 	for i, e := range req.Exporters {
 		switch {
 		case (e.Type == "moby" || e.Type == "image") && e.Attrs["push"] == "true":
-			for _, tag := range tagsOf(req) {
-				err := v.run("push index "+tag, fmt.Sprintf("pushing %s for %d platforms", tag, len(images)), func(d string) error {
-					digest, err := s.b.PushIndex(ctx, tag, byPlatform, sessionAuth(ctx, caller, tag), nil)
-					if err != nil {
-						return err
-					}
-					out["containerimage.digest"] = digest
-					v.log(d, 1, "pushed "+tag+"@"+digest+"\n")
-					return nil
-				})
-				if err != nil {
-					return nil, err
-				}
+			err := pushTags(v, "push index", tagsOf(req), fmt.Sprintf(" for %d platforms", len(images)), out, func(tag string, _ string) (string, error) {
+				return s.b.PushIndex(ctx, tag, byPlatform, sessionAuth(ctx, caller, tag), nil)
+			})
+			if err != nil {
+				return nil, err
 			}
 		case e.Type == "oci":
 			err := v.run("export "+strconv.Itoa(i), "exporting to oci tarball", func(d string) error {
-				w, err := filesync.CopyFileWriter(ctx, nil, i, caller)
-				if err != nil {
-					return err
-				}
-				err = s.writeOCIIndex(w, byPlatform, tagsOf(req))
-				if cerr := w.Close(); err == nil {
-					err = cerr
-				}
-				return err
+				return toClientFile(ctx, caller, i, func(w io.Writer) error { return s.writeOCIIndex(w, byPlatform, tagsOf(req)) })
 			})
 			if err != nil {
 				return nil, err
@@ -209,6 +177,40 @@ func (s *Server) writeOCIIndex(w io.Writer, images map[string]string, names []st
 		}
 	}
 	return tarDir(dir, w)
+}
+
+// pushTags pushes under each tag, each as a step of its own, and tells
+// the client the (last) digest.
+func pushTags(v *vertices, key string, tags []string, what string, out map[string]string, push func(tag, vertex string) (string, error)) error {
+	for _, tag := range tags {
+		err := v.run(key+" "+tag, "pushing "+tag+what, func(d string) error {
+			digest, err := push(tag, d)
+			if err != nil {
+				return err
+			}
+			out["containerimage.digest"] = digest
+			v.log(d, 1, "pushed "+tag+"@"+digest+"\n")
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// toClientFile sends what write writes as the file exporter i sends to
+// the client (--output type=tar|docker|oci,dest=…).
+func toClientFile(ctx context.Context, c session.Caller, i int, write func(io.Writer) error) error {
+	w, err := filesync.CopyFileWriter(ctx, nil, i, c)
+	if err != nil {
+		return err
+	}
+	err = write(w)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // namesOf are the names an exporter gives the image: its own, else the
