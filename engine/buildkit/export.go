@@ -148,7 +148,8 @@ func (s *Server) exportPlatforms(ctx context.Context, j *job, req *controlapi.So
 	return out, nil
 }
 
-// writeOCIIndex writes an OCI layout of images by platform to w.
+// writeOCIIndex writes an OCI layout of images by platform ("" : no
+// platform given) to w, as a tar.
 func (s *Server) writeOCIIndex(w io.Writer, images map[string]string, names []string) error {
 	dir, err := os.MkdirTemp("", "berth-oci-")
 	if err != nil {
@@ -164,11 +165,14 @@ func (s *Server) writeOCIIndex(w io.Writer, images map[string]string, names []st
 		if err != nil {
 			return err
 		}
-		pl, err := v1.ParsePlatform(platform)
-		if err != nil {
-			return err
+		var opts []layout.Option
+		if platform != "" {
+			pl, err := v1.ParsePlatform(platform)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, layout.WithPlatform(*pl))
 		}
-		opts := []layout.Option{layout.WithPlatform(*pl)}
 		if len(names) > 0 {
 			opts = append(opts, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": names[0]}))
 		}
@@ -246,27 +250,10 @@ func (s *Server) writeTarball(ctx context.Context, w io.Writer, format string, r
 	case "docker":
 		return s.b.Save(ctx, names, w)
 	}
-	img, err := s.b.Image(res.ImageID)
-	if err != nil {
-		return err
+	if len(names) > 0 && names[0] == res.ImageID {
+		names = nil // no name to annotate it with
 	}
-	dir, err := os.MkdirTemp("", "berth-oci-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		return err
-	}
-	var opts []layout.Option
-	if len(names) > 0 && names[0] != res.ImageID {
-		opts = append(opts, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": names[0]}))
-	}
-	if err := p.AppendImage(img, opts...); err != nil {
-		return fmt.Errorf("write the OCI layout: %w", err)
-	}
-	return tarDir(dir, w)
+	return s.writeOCIIndex(w, map[string]string{"": res.ImageID}, names)
 }
 
 // tarDir writes the regular files and folders under dir to w as a tar.
