@@ -166,8 +166,12 @@ func (bd *build) cacheMount(rm *runMounts, m *instructions.Mount, id, target str
 		}
 	} else if !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("cache mount %s: %w", target, err)
-	} else if size, files := treeSize(dir); files > 0 {
-		bd.emit(engine.BuildEvent{Kind: engine.BuildMessage, Output: fmt.Sprintf("cache mount %s: %s in %d files from earlier builds", target, units.HumanSize(float64(size)), files)})
+	} else if size, files, all := treeSize(dir, maxCountedFiles); files > 0 {
+		atLeast := ""
+		if !all {
+			atLeast = "at least "
+		}
+		bd.emit(engine.BuildEvent{Kind: engine.BuildMessage, Output: fmt.Sprintf("cache mount %s: %s%s in %d files from earlier builds", target, atLeast, units.HumanSize(float64(size)), files)})
 	}
 	if m.CacheSharing == instructions.MountSharingLocked || m.CacheSharing == instructions.MountSharingPrivate {
 		mu, _ := cacheLocks.LoadOrStore(dir, &sync.Mutex{})
@@ -178,10 +182,20 @@ func (bd *build) cacheMount(rm *runMounts, m *instructions.Mount, id, target str
 	return nil
 }
 
-// treeSize is the bytes and the number of regular files under dir.
-func treeSize(dir string) (size int64, files int) {
+// maxCountedFiles bounds the walk that reports a cache mount's contents:
+// a big npm or pip cache is not walked whole before every step.
+const maxCountedFiles = 20000
+
+// treeSize is the bytes and the number of regular files under dir, up to
+// limit files; all says whether that was all of them.
+func treeSize(dir string, limit int) (size int64, files int, all bool) {
+	all = true
 	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
+			if files == limit {
+				all = false
+				return filepath.SkipAll
+			}
 			if fi, err := d.Info(); err == nil {
 				size += fi.Size()
 				files++
@@ -189,7 +203,7 @@ func treeSize(dir string) (size int64, files int) {
 		}
 		return nil
 	})
-	return size, files
+	return size, files, all
 }
 
 // planBind is RUN --mount=type=bind: a path of the context, of an earlier

@@ -134,3 +134,19 @@ func messages(r *recorder) string {
 	}
 	return b.String()
 }
+
+// The walk that reports a cache mount's contents stops at its limit and
+// says so.
+func TestTreeSize(t *testing.T) {
+	dir := writeContext(t, map[string]string{"a": "12", "b/c": "345", "b/d": "6"})
+	for _, tc := range []struct {
+		limit, files int
+		size         int64
+		all          bool
+	}{{10, 3, 6, true}, {3, 3, 6, true}, {2, 2, 0, false}} {
+		size, files, all := treeSize(dir, tc.limit)
+		if files != tc.files || all != tc.all || (tc.all && size != tc.size) {
+			t.Errorf("limit %d: %d bytes in %d files (all: %v), want %d files (all: %v)", tc.limit, size, files, all, tc.files, tc.all)
+		}
+	}
+}
