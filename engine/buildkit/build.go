@@ -61,41 +61,64 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 	if filepath.Base(filename) != filename {
 		return nil, status.Errorf(codes.InvalidArgument, "the Dockerfile's name %q is not a file name", filename)
 	}
-	var ignoreBeside []byte // <Dockerfile>.dockerignore, read beside the Dockerfile
 	definition := v.digest("dockerfile")
 	remote := opts["context"] // a URL (docker build URL), or a tarball on stdin
 	dockerfileFromClient := remote == "" || opts["dockerfilekey"] == "dockerfile"
+	var ignoreBeside []byte // <Dockerfile>.dockerignore, read beside the Dockerfile
 	if dockerfileFromClient {
-		err = v.run("dockerfile", "[internal] load build definition from "+filename, func(d string) error {
-			dir, err := os.MkdirTemp("", "berth-dockerfile-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			if err := filesync.FSSync(ctx, caller, filesync.FSSendRequestOpt{Name: "dockerfile", IncludePatterns: []string{filename, filename + ".dockerignore"}, DestDir: dir}); err != nil {
-				return fmt.Errorf("receive the Dockerfile: %w", err)
-			}
-			if bo.DockerfileData, err = os.ReadFile(filepath.Join(dir, filename)); err != nil {
-				return fmt.Errorf("the client sent no Dockerfile %s: %w", filename, engine.ErrInvalidArgument)
-			}
-			ignoreBeside, _ = os.ReadFile(filepath.Join(dir, filename+".dockerignore"))
-			v.log(d, 1, fmt.Sprintf("transferring dockerfile: %d B done\n", len(bo.DockerfileData)))
-			return nil
-		})
-		if err != nil {
+		if bo.DockerfileData, ignoreBeside, err = receiveDockerfile(ctx, caller, v, filename); err != nil {
 			return nil, err
 		}
 	}
-
 	bo.ContextDir, err = s.b.ContextDir()
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(bo.ContextDir)
 	bo.Dockerfile = filename
-	err = v.run("context", "[internal] load build context", func(d string) error {
+	got, err := s.receiveContext(ctx, caller, v, remote, bo.ContextDir, ignoreBeside)
+	if err != nil {
+		return nil, err
+	}
+	bo.ContextDir = got.Dir
+	if got.Dockerfile != nil && !dockerfileFromClient {
+		bo.DockerfileData = got.Dockerfile
+	}
+	s.importCache(ctx, j, caller, v)
+	return s.buildPlatforms(ctx, j, bo, strings.Split(opts["platform"], ","), definition)
+}
+
+// receiveDockerfile fetches the Dockerfile (and a <Dockerfile>.dockerignore
+// beside it) from the client's session.
+func receiveDockerfile(ctx context.Context, caller session.Caller, v *vertices, filename string) (dockerfile, ignoreBeside []byte, err error) {
+	err = v.run("dockerfile", "[internal] load build definition from "+filename, func(d string) error {
+		dir, err := os.MkdirTemp("", "berth-dockerfile-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if err := filesync.FSSync(ctx, caller, filesync.FSSendRequestOpt{Name: "dockerfile", IncludePatterns: []string{filename, filename + ".dockerignore"}, DestDir: dir}); err != nil {
+			return fmt.Errorf("receive the Dockerfile: %w", err)
+		}
+		if dockerfile, err = os.ReadFile(filepath.Join(dir, filename)); err != nil {
+			return fmt.Errorf("the client sent no Dockerfile %s: %w", filename, engine.ErrInvalidArgument)
+		}
+		ignoreBeside, _ = os.ReadFile(filepath.Join(dir, filename+".dockerignore"))
+		v.log(d, 1, fmt.Sprintf("transferring dockerfile: %d B done\n", len(dockerfile)))
+		return nil
+	})
+	return dockerfile, ignoreBeside, err
+}
+
+// receiveContext fills dir with the build context: the client's folder
+// through its session (what .dockerignore leaves out never travels), a
+// tarball it uploads (docker build - < context.tar), or a URL the engine
+// fetches (docker build URL).
+func (s *Server) receiveContext(ctx context.Context, caller session.Caller, v *vertices, remote, dir string, ignoreBeside []byte) (buildcontext.Remote, error) {
+	got := buildcontext.Remote{Dir: dir}
+	err := v.run("context", "[internal] load build context", func(d string) error {
 		switch {
-		case strings.HasPrefix(remote, "http://buildkit-session/"): // docker build - < context.tar
+		case strings.HasPrefix(remote, "http://buildkit-session/"):
 			u, err := url.Parse(remote)
 			if err != nil {
 				return err
@@ -106,20 +129,14 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 			}
 			pr, pw := io.Pipe()
 			go func() { _, err := up.WriteTo(pw); pw.CloseWithError(err) }()
-			err = buildcontext.Unpack(pr, bo.ContextDir)
+			err = buildcontext.Unpack(pr, dir)
 			pr.CloseWithError(err)
 			return err
 		case remote != "":
 			v.log(d, 1, "fetching "+remote+"\n")
-			got, err := buildcontext.Fetch(ctx, remote, bo.ContextDir)
-			if err != nil {
-				return err
-			}
-			bo.ContextDir = got.Dir
-			if got.Dockerfile != nil && !dockerfileFromClient {
-				bo.DockerfileData = got.Dockerfile
-			}
-			return nil
+			var err error
+			got, err = buildcontext.Fetch(ctx, remote, dir)
+			return err
 		}
 		excludes, err := s.ignorePatterns(ctx, caller, ignoreBeside)
 		if err != nil {
@@ -127,36 +144,36 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 		}
 		var sent int
 		progress := func(n int, last bool) { sent = n }
-		if err := filesync.FSSync(ctx, caller, filesync.FSSendRequestOpt{Name: "context", ExcludePatterns: excludes, DestDir: bo.ContextDir, ProgressCb: progress}); err != nil {
+		if err := filesync.FSSync(ctx, caller, filesync.FSSendRequestOpt{Name: "context", ExcludePatterns: excludes, DestDir: dir, ProgressCb: progress}); err != nil {
 			return fmt.Errorf("receive the build context: %w", err)
 		}
 		v.log(d, 1, fmt.Sprintf("transferring context: %s done\n", units.HumanSize(float64(sent))))
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
+	return got, err
+}
 
-	s.importCache(ctx, j, caller, v)
-	// One build per platform; several (--platform a,b) make images that
-	// only an index holds together, so none is named in the store.
-	platforms := strings.Split(opts["platform"], ",")
+// buildPlatforms builds once per platform ("" : this machine's) and
+// returns the result's ref by platform. Several platforms (--platform
+// a,b) make images only an index holds together, so none is named in the
+// store.
+func (s *Server) buildPlatforms(ctx context.Context, j *job, bo engine.BuildOptions, platforms []string, definition string) (map[string]string, error) {
 	if len(platforms) > 1 {
 		bo.Tags = nil
 	}
 	refs := map[string]string{}
 	for _, p := range platforms {
-		pv := newVertices(j.progress, j.ref)
+		v := newVertices(j.progress, j.ref)
 		if len(platforms) > 1 {
-			pv.platform = p
+			v.platform = p
 		}
 		po := bo
 		po.Platform = p
-		res, err := s.b.Builder.Build(ctx, po, func(ev engine.BuildEvent) { pv.event(ev, definition) })
+		res, err := s.b.Builder.Build(ctx, po, func(ev engine.BuildEvent) { v.event(ev, definition) })
 		if err != nil {
 			return nil, err
 		}
-		pv.run("export "+p, "exporting to image", func(d string) error {
+		v.run("export "+p, "exporting to image", func(d string) error {
 			v.log(d, 1, "writing image "+res.ImageID+" done\n")
 			for _, t := range res.Tags {
 				v.log(d, 1, "naming to "+t+" done\n")
