@@ -200,6 +200,18 @@ RUN --mount=type=ssh python3 -c "import os, socket, struct; s = socket.socket(so
 		t.Errorf("a build after buildx prune found the cache:\n%s", out)
 	}
 
+	// docker build --check answers with Berth's validator (the editor's),
+	// under BuildKit's rule names, and fails when it finds something.
+	checked := t.TempDir()
+	os.WriteFile(filepath.Join(checked, "Dockerfile"), []byte("FROM python:3.11-slim\nCMD python3 app.py\n"), 0o644)
+	out, ok := c.run("build", "--check", checked)
+	if ok {
+		t.Errorf("docker build --check of a Dockerfile with a warning succeeded:\n%s", out)
+	}
+	mustContain(t, "docker build --check", out, "Check complete, 1 warning has been found!", "JSONArgsRecommended")
+	os.WriteFile(filepath.Join(checked, "Dockerfile"), []byte("FROM python:3.11-slim\nCMD [\"python3\", \"app.py\"]\n"), 0o644)
+	mustContain(t, "docker build --check of a clean Dockerfile", c.ok("build", "--check", checked), "Check complete, no warnings found.")
+
 	// Failures read as failures, with what failed.
 	bad := t.TempDir()
 	os.WriteFile(filepath.Join(bad, "Dockerfile"), []byte("FROM python:3.11-slim\nRUN echo about to fail && exit 3\n"), 0o644)

@@ -40,7 +40,7 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 		return nil, status.Errorf(codes.Unimplemented, "Berth builds Dockerfiles with its own builder: the %q frontend is not supported", frontend)
 	}
 	if id := opts["requestid"]; id != "" {
-		return nil, status.Errorf(codes.Unimplemented, "Berth's builder does not answer %s (docker build --call, --check or --print) yet", id)
+		return nil, status.Errorf(codes.Unimplemented, "Berth's builder does not answer %s (docker build --call) yet; --check it does", id)
 	}
 	bo, err := buildOptions(opts)
 	if err != nil {

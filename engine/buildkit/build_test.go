@@ -1,6 +1,7 @@
 package buildkit
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -94,5 +95,36 @@ func TestVertexNames(t *testing.T) {
 		if got := p.msgs[0].Vertexes[0].Name; got != tc.want {
 			t.Errorf("named %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// The validator's errors and warnings become BuildKit's lint answer:
+// notes left out, positions 0-based in the character, the exit status 1
+// when anything was found.
+func TestLintAnswer(t *testing.T) {
+	diags := []engine.Diagnostic{
+		{Severity: engine.SeverityWarning, Rule: "JSONArgsRecommended", Message: "use JSON", Line: 2, Column: 1, EndLine: 2, EndColumn: 18},
+		{Severity: engine.SeverityInfo, Rule: "Note", Message: "fyi", Line: 1, Column: 1},
+		{Severity: engine.SeverityError, Rule: "CurlyQuotes", Message: "straight quotes", Line: 3, Column: 5},
+	}
+	md, err := lintAnswer("Dockerfile", []byte("FROM x\nCMD a\nRUN b\n"), diags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got lintResults
+	if err := json.Unmarshal(md["result.json"], &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Warnings) != 2 || got.Warnings[0].RuleName != "JSONArgsRecommended" || got.Warnings[1].RuleName != "CurlyQuotes" {
+		t.Fatalf("warnings %+v, want the warning and the error, not the note", got.Warnings)
+	}
+	if r := got.Warnings[1].Location.Ranges[0]; r.Start.Line != 3 || r.Start.Character != 4 || r.End.Character != 5 {
+		t.Errorf("the error's range is %v, want line 3 from character 4 to 5", r)
+	}
+	if string(md["result.statuscode"]) != "1" || string(md["version"]) != lintVersion || !strings.Contains(string(md["result.txt"]), "WARNING: CurlyQuotes") {
+		t.Errorf("metadata %q", md)
+	}
+	if md, _ := lintAnswer("Dockerfile", nil, nil); string(md["result.statuscode"]) != "0" {
+		t.Errorf("a clean Dockerfile's status is %s", md["result.statuscode"])
 	}
 }

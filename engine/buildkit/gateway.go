@@ -35,6 +35,13 @@ func (g gateway) Solve(ctx context.Context, req *gwpb.SolveRequest) (*gwpb.Solve
 	if req.Definition != nil && len(req.Definition.Def) > 0 {
 		return nil, status.Error(codes.Unimplemented, "Berth builds Dockerfiles, not LLB definitions: use the Dockerfile frontend (docker build)")
 	}
+	if req.FrontendOpt["requestid"] == lintRequest { // docker build --check
+		md, err := g.s.check(ctx, j, req.FrontendOpt)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		return &gwpb.SolveResponse{Result: &gwpb.Result{Metadata: md}}, nil
+	}
 	refs, err := g.s.solve(ctx, j, req.Frontend, req.FrontendOpt)
 	if err != nil {
 		return nil, toStatus(err)
