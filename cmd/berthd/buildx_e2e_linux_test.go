@@ -309,12 +309,22 @@ func TestBuildxCacheExportAndImport(t *testing.T) {
 	if got := second.ok("run", "--rm", "me/pyhello", "ls", "/app"); !strings.Contains(got, "app.py") {
 		t.Errorf("the image built from the imported cache: /app holds %q", got)
 	}
-	second.fails("keeps its cache in a registry or a folder", "build", "--cache-to", "type=inline", app)
+	second.fails("keeps its cache in a registry or a folder", "build", "--cache-to", "type=s3,region=x,bucket=y", app)
 
 	third := engine()
 	out = third.ok("build", "--progress=plain", "--cache-from", "type=local,src="+cacheDir, "-t", "me/pyhello", app)
 	if n := strings.Count(out, "CACHED"); n != 6 {
 		t.Errorf("--cache-from type=local: %d of the 6 steps after FROM came from the folder's cache:\n%s", n, out)
+	}
+
+	// type=inline: the pushed image carries its own cache, and another
+	// engine builds from the image's name.
+	inline := reg.Host + "/me/pyhello:inline"
+	third.ok("build", "--cache-to", "type=inline", "--push", "-t", inline, app)
+	fourth := engine()
+	out = fourth.ok("build", "--progress=plain", "--cache-from", "type=registry,ref="+inline, "-t", "me/pyhello", app)
+	if n := strings.Count(out, "CACHED"); n != 6 {
+		t.Errorf("--cache-from an image built with --cache-to type=inline: %d of the 6 steps after FROM came from its cache:\n%s", n, out)
 	}
 }
 

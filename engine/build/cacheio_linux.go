@@ -11,8 +11,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// CacheLabel is the label of a cache image (docker build --cache-to)
-// that holds its entries.
+// CacheLabel is the label of a cache image (docker build --cache-to), or
+// of an image carrying its own cache (type=inline), that holds the
+// entries.
 const CacheLabel = "dev.berth.build-cache.v1"
 
 // cachedStep is one cache entry as a cache image carries it: the step's
@@ -58,6 +59,45 @@ func (b *Builder) ExportCache(ctx context.Context, keys []string, name string) (
 	id, err := b.store.Commit(ctx, cfg, layers, names)
 	if err != nil {
 		return "", fmt.Errorf("export the build cache: %w", err)
+	}
+	return id, nil
+}
+
+// WithInlineCache records the image again with the cache entries of keys
+// whose layers it holds (a single stage's steps: BuildKit's mode=min) in
+// its CacheLabel, under names, for --cache-to type=inline: the image
+// carries its own cache, and --cache-from its name finds it. It returns
+// the new image's ID.
+func (b *Builder) WithInlineCache(ctx context.Context, image string, keys []string, names []string) (string, error) {
+	cfg, layers, err := b.store.ConfigFile(image)
+	if err != nil {
+		return "", err
+	}
+	has := map[string]bool{}
+	for _, l := range layers {
+		has[l.DiffID] = true
+	}
+	steps := map[string]cachedStep{}
+	for _, k := range keys {
+		e, ok := b.cache.get(k)
+		if !ok || e.Layer != nil && !has[e.Layer.DiffID] {
+			continue
+		}
+		step := cachedStep{Config: e.Config}
+		if e.Layer != nil {
+			step.Layer = e.Layer.DiffID
+		}
+		steps[k] = step
+	}
+	label, err := json.Marshal(steps)
+	if err != nil {
+		return "", err
+	}
+	withCache := *cfg.DeepCopy()
+	withCache.Config.Labels = mergeMap(withCache.Config.Labels, map[string]string{CacheLabel: string(label)})
+	id, err := b.store.Commit(ctx, withCache, layers, names)
+	if err != nil {
+		return "", fmt.Errorf("add the inline cache: %w", err)
 	}
 	return id, nil
 }

@@ -59,7 +59,8 @@ func TestChecksRefuseWhatBerthDoesNotDo(t *testing.T) {
 		{name: "unknown output", req: &controlapi.SolveRequest{Exporters: []*controlapi.Exporter{{Type: "registry-cache"}}}, wantErr: "--output type=registry-cache"},
 		{name: "push by digest", req: &controlapi.SolveRequest{Exporters: []*controlapi.Exporter{{Type: "image", Attrs: map[string]string{"push-by-digest": "true"}}}}, wantErr: "by digest"},
 		{name: "caches", req: &controlapi.SolveRequest{Cache: &controlapi.CacheOptions{Imports: []*controlapi.CacheOptionsEntry{{Type: "local", Attrs: map[string]string{"src": "/c"}}}, Exports: []*controlapi.CacheOptionsEntry{{Type: "registry", Attrs: map[string]string{"ref": "r/c"}}}}}},
-		{name: "inline cache", req: &controlapi.SolveRequest{Cache: &controlapi.CacheOptions{Exports: []*controlapi.CacheOptionsEntry{{Type: "inline"}}}}, wantErr: "type=inline"},
+		{name: "inline cache", req: &controlapi.SolveRequest{Cache: &controlapi.CacheOptions{Exports: []*controlapi.CacheOptionsEntry{{Type: "inline"}}}}},
+		{name: "gha cache", req: &controlapi.SolveRequest{Cache: &controlapi.CacheOptions{Exports: []*controlapi.CacheOptionsEntry{{Type: "gha"}}}}, wantErr: "type=gha"},
 		{name: "registry cache without ref", req: &controlapi.SolveRequest{Cache: &controlapi.CacheOptions{Exports: []*controlapi.CacheOptionsEntry{{Type: "registry"}}}}, wantErr: "needs a ref"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

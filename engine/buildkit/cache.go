@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/containerd/containerd/v2/core/content"
@@ -37,6 +38,7 @@ func checkCache(req *controlapi.SolveRequest) error {
 				return status.Errorf(codes.InvalidArgument, "a registry cache needs a ref: type=registry,ref=registry.example.com/app:buildcache")
 			}
 		case "local": // the client's folder, through its session
+		case "inline": // in the image itself (export)
 		default:
 			return status.Errorf(codes.Unimplemented, "Berth's builder keeps its cache in a registry or a folder: use --cache-to/--cache-from type=registry,ref=… or type=local,dest=…/src=… (not type=%s)", c.Type)
 		}
@@ -86,6 +88,9 @@ func (s *Server) exportCache(ctx context.Context, j *job, req *controlapi.SolveR
 	}
 	v := newVertices(j.progress, j.ref)
 	for _, c := range req.Cache.Exports {
+		if c.Type == "inline" {
+			continue // the image carries it: see inlineCache
+		}
 		ref := cmp.Or(c.Attrs["ref"], c.Attrs["dest"])
 		err := v.run("cache-to "+ref, "exporting cache to "+ref, func(d string) error {
 			cl, err := caller()
@@ -124,6 +129,21 @@ func (s *Server) exportCache(ctx context.Context, j *job, req *controlapi.SolveR
 		}
 	}
 	return nil
+}
+
+// inlineCache adds, for --cache-to type=inline, the build's cache to the
+// image itself (its names move to the new image), and returns the result
+// as it now is.
+func (s *Server) inlineCache(ctx context.Context, req *controlapi.SolveRequest, res engine.BuildResult) (engine.BuildResult, error) {
+	if req.Cache == nil || !slices.ContainsFunc(req.Cache.Exports, func(c *controlapi.CacheOptionsEntry) bool { return c.Type == "inline" }) {
+		return res, nil
+	}
+	id, err := s.b.Builder.WithInlineCache(ctx, res.ImageID, res.CacheKeys, res.Tags)
+	if err != nil {
+		return res, err
+	}
+	res.ImageID = id
+	return res, nil
 }
 
 // toClientStore writes a stored image's blobs (layers, config, manifest)

@@ -32,7 +32,10 @@ func (s *Server) export(ctx context.Context, j *job, req *controlapi.SolveReques
 	if len(images) > 1 {
 		return s.exportPlatforms(ctx, j, req, images)
 	}
-	res := images[0].BuildResult
+	res, err := s.inlineCache(ctx, req, images[0].BuildResult)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]string{
 		"containerimage.config.digest": res.ImageID,
 		"containerimage.digest":        res.ImageID,

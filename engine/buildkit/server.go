@@ -28,6 +28,7 @@ type Builder interface {
 	WithImageRoot(ctx context.Context, image string, fn func(root string) error) error
 	ExportCache(ctx context.Context, keys []string, name string) (string, error)
 	ImportCache(image string) (int, error)
+	WithInlineCache(ctx context.Context, image string, keys []string, names []string) (string, error)
 	CacheUsage() []engine.BuildCacheUsage
 	PruneCache(ctx context.Context, all bool) (engine.BuildCacheReport, error)
 }
