@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -198,6 +200,32 @@ RUN --mount=type=ssh python3 -c "import os, socket, struct; s = socket.socket(so
 	mustContain(t, "buildx prune", c.ok("buildx", "prune", "-f"), "Total:")
 	if out := c.ok("build", "--progress=plain", "-t", "me/pyhello:v1", app); strings.Contains(out, "CACHED") {
 		t.Errorf("a build after buildx prune found the cache:\n%s", out)
+	}
+
+	// The modern Dockerfile's COPY and ADD flags and heredocs, through buildx.
+	modern := t.TempDir()
+	page := "served by the test\n"
+	pages := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, page) }))
+	defer pages.Close()
+	for name, content := range map[string]string{"src/a/one.txt": "1\n", "src/b/two.txt": "2\n", "run.sh": "echo ran\n"} {
+		os.MkdirAll(filepath.Join(modern, filepath.Dir(name)), 0o755)
+		os.WriteFile(filepath.Join(modern, name), []byte(content), 0o644)
+	}
+	os.WriteFile(filepath.Join(modern, "Dockerfile"), []byte(fmt.Sprintf(`FROM python:3.11-slim
+COPY --parents src/*/one.txt /keep/
+COPY --chmod=755 --link run.sh /usr/local/bin/run
+ADD --checksum=sha256:%x %s/page.txt /page.txt
+COPY <<EOF /hello.txt
+from a heredoc
+EOF
+RUN <<EOF
+set -e
+run > /ran.txt
+EOF
+`, sha256.Sum256([]byte(page)), pages.URL)), 0o644)
+	c.ok("build", "-t", "me/modern", modern)
+	if got := c.ok("run", "--rm", "me/modern", "sh", "-c", "cat /keep/src/a/one.txt /page.txt /hello.txt /ran.txt; stat -c %a /usr/local/bin/run"); got != "1\n"+page+"from a heredoc\nran\n755\n" {
+		t.Errorf("the modern Dockerfile's image: %q", got)
 	}
 
 	// docker build --check answers with Berth's validator (the editor's),
