@@ -24,6 +24,10 @@ type BuildOptions struct {
 	NoCache   bool
 	Pull      bool // look for a newer base image even if one is stored
 	Labels    map[string]string
+	// NamedContexts are docker build --build-context's: a name that FROM,
+	// COPY --from and RUN --mount=from= take for an image or a folder in
+	// place of a stage or an image of that name.
+	NamedContexts map[string]NamedContext
 	// Platform is the platform to build for ("linux/arm64"); empty: this
 	// machine's. Another CPU's RUN steps run under QEMU's emulation.
 	Platform string
@@ -35,6 +39,13 @@ type BuildOptions struct {
 	// --mount=type=ssh: a socket on the engine's side, closed by release.
 	// nil, or an error wrapping ErrNotFound: the client forwards none.
 	SSH func(ctx context.Context, id string) (socket string, release func(), err error)
+}
+
+// NamedContext is what a --build-context name stands for: an image
+// reference, or a folder (a context of its own).
+type NamedContext struct {
+	Image string
+	Dir   string
 }
 
 // NoEarlierBuild begins a BuildStepRerun's reason when no earlier build

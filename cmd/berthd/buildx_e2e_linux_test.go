@@ -228,6 +228,17 @@ EOF
 		t.Errorf("the modern Dockerfile's image: %q", got)
 	}
 
+	// --build-context: an image for FROM, a folder for COPY --from and
+	// RUN --mount=from.
+	extra := t.TempDir()
+	os.WriteFile(filepath.Join(extra, "notes.txt"), []byte("from a named context\n"), 0o644)
+	namedDir := t.TempDir()
+	os.WriteFile(filepath.Join(namedDir, "Dockerfile"), []byte("FROM base\nCOPY --from=extra notes.txt /notes.txt\nRUN --mount=from=extra,target=/extra cp /extra/notes.txt /mounted.txt\n"), 0o644)
+	c.ok("build", "--build-context", "base=docker-image://python:3.11-slim", "--build-context", "extra="+extra, "-t", "me/named", namedDir)
+	if got := c.ok("run", "--rm", "me/named", "cat", "/notes.txt", "/mounted.txt"); got != "from a named context\nfrom a named context\n" {
+		t.Errorf("the named contexts' image: %q", got)
+	}
+
 	// docker build --check answers with Berth's validator (the editor's),
 	// under BuildKit's rule names, and fails when it finds something.
 	checked := t.TempDir()

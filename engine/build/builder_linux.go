@@ -373,9 +373,11 @@ func (bd *build) neededStages(target int) (map[int]bool, error) {
 		if err != nil {
 			return bd.stepErr(0, line(st.Location), st.SourceCode, err)
 		}
-		if j, ok := bd.df.stageIndex(base, i); ok {
-			if err := visit(j); err != nil {
-				return err
+		if _, named := bd.opts.NamedContexts[base]; !named {
+			if j, ok := bd.df.stageIndex(base, i); ok {
+				if err := visit(j); err != nil {
+					return err
+				}
 			}
 		}
 		for _, c := range st.Commands {
@@ -389,6 +391,9 @@ func (bd *build) neededStages(target int) (map[int]bool, error) {
 				}
 			}
 			for _, from := range froms {
+				if _, named := bd.opts.NamedContexts[from]; named {
+					continue
+				}
 				if j, ok := bd.df.stageIndex(from, i); ok && from != "" {
 					if err := visit(j); err != nil {
 						return err
@@ -489,12 +494,19 @@ func (bd *build) from(st *stage, def instructions.Stage) error {
 			return fail(err)
 		}
 	}
+	nc, named := bd.opts.NamedContexts[base]
+	if named && nc.Image == "" {
+		return fail(fmt.Errorf("FROM %s: that --build-context is a folder, and a base must be an image (docker-image://…): %w", base, engine.ErrInvalidArgument))
+	}
+	if named {
+		base = nc.Image // --build-context name=docker-image://ref: in place of the stage or image of that name
+	}
 	switch j, isStage := bd.df.stageIndex(base, st.index); {
-	case strings.EqualFold(base, "scratch"):
+	case !named && strings.EqualFold(base, "scratch"):
 		st.baseName, st.baseID = "scratch", "scratch"
 		st.key = keyOf("scratch", platformName(st.platform))
 		st.cfg = v1.ConfigFile{OS: "linux", Architecture: st.platform.Architecture, Variant: st.platform.Variant, Config: v1.Config{}}
-	case isStage:
+	case isStage && !named:
 		prev := bd.stages[j]
 		st.key, st.layers, st.cfg = prev.key, append([]store.Layer(nil), prev.layers...), cloneConfig(prev.cfg)
 		st.baseName, st.baseID, st.reran = "stage "+prev.name, prev.key, prev.reran

@@ -419,3 +419,26 @@ func TestModernCopyFlags(t *testing.T) {
 		})
 	}
 }
+
+// --build-context names stand in for stages and images: an image for
+// FROM, a folder for COPY --from and RUN --mount=from (its files in the
+// key), never a folder as a base.
+func TestNamedContexts(t *testing.T) {
+	e := newEnv(t)
+	extra := writeContext(t, map[string]string{"notes.txt": "one\n"})
+	named := map[string]engine.NamedContext{"base": {Image: "busybox"}, "extra": {Dir: extra}}
+	ctx := writeContext(t, map[string]string{"Dockerfile": "FROM base\nCOPY --from=extra notes.txt /notes.txt\nRUN --mount=from=extra,target=/x cp /x/notes.txt /mounted.txt\n"})
+	res, _ := e.mustBuild(t, engine.BuildOptions{ContextDir: ctx, Tags: []string{"named"}, NamedContexts: named})
+	for _, p := range []string{"/notes.txt", "/mounted.txt"} {
+		if got, _ := e.readFile(t, res.ImageID, p); got != "one\n" {
+			t.Errorf("%s = %q", p, got)
+		}
+	}
+	os.WriteFile(filepath.Join(extra, "notes.txt"), []byte("two\n"), 0o644)
+	res, rec := e.mustBuild(t, engine.BuildOptions{ContextDir: ctx, Tags: []string{"named"}, NamedContexts: named})
+	if got, _ := e.readFile(t, res.ImageID, "/notes.txt"); got != "two\n" || !strings.Contains(messages(rec), "Reran because notes.txt changed") {
+		t.Errorf("after editing the named folder: /notes.txt = %q, reasons:\n%s", got, messages(rec))
+	}
+	bad := writeContext(t, map[string]string{"Dockerfile": "FROM extra\n"})
+	e.buildOrFail(t, engine.BuildOptions{ContextDir: bad, NamedContexts: named}, "a base must be an image")
+}

@@ -278,33 +278,36 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 	o := &op{kind: kind, history: text}
 	key := []string{f.chown, f.chmod, strings.Join(f.exclude, "\x00"), fmt.Sprint(f.unpack), fmt.Sprint(f.parents), f.checksum, fmt.Sprint(f.keepGitDir)}
 
-	// Where the sources come from.
+	// Where the sources come from: the context, a named context's folder,
+	// or the layers of a stage or an image, mounted read-only.
 	srcRoot := bd.opts.ContextDir
 	ignore := bd.ignore
 	var fromLayers []store.Layer
+	layered := false
 	if f.from != "" {
 		ignore = nil
-		if j, ok := bd.df.stageIndex(f.from, st.index); ok {
-			src := bd.stages[j]
-			if src == nil || !src.done {
-				return nil, fmt.Errorf("COPY --from=%s: that stage is not built before this one", f.from)
-			}
-			fromLayers = src.layers
-			key = append(key, "stage", src.key)
-		} else {
-			if _, isLater := bd.df.stageIndex(f.from, len(bd.df.stages)); isLater {
-				return nil, fmt.Errorf("COPY --from=%s names a stage defined later in the Dockerfile; stages can only copy from earlier ones: %w", f.from, engine.ErrInvalidArgument)
-			}
-			id, err := bd.baseImage(f.from, st.name)
+		switch nc, named := bd.opts.NamedContexts[f.from]; {
+		case named && nc.Dir != "":
+			srcRoot = nc.Dir
+			key = append(key, "named context", f.from)
+		case named:
+			id, err := bd.baseImage(nc.Image, st.name)
 			if err != nil {
-				return nil, fmt.Errorf("COPY --from=%s: no stage has that name, and as an image: %w", f.from, err)
+				return nil, fmt.Errorf("COPY --from=%s (--build-context %s=docker-image://%s): %w", f.from, f.from, nc.Image, err)
 			}
 			_, layers, err := bd.b.store.ConfigFile(id)
 			if err != nil {
 				return nil, err
 			}
-			fromLayers = layers
+			fromLayers, layered = layers, true
 			key = append(key, "image", id)
+		default:
+			layers, k, err := bd.stageOrImageLayers(st, f.from)
+			if err != nil {
+				return nil, fmt.Errorf("COPY --from=%s: %w", f.from, err)
+			}
+			fromLayers, layered = layers, true
+			key = append(key, k...)
 		}
 	}
 
@@ -364,7 +367,7 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 				if f.add && f.unpack && !m.isDir {
 					s.archive = isArchive(filepath.Join(root, m.real))
 				}
-				if f.from == "" {
+				if !layered {
 					if o.inputFiles == nil {
 						o.inputFiles = map[string]string{}
 					}
@@ -383,7 +386,7 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 		return nil
 	}
 	var err error
-	if f.from != "" {
+	if layered {
 		err = bd.withReadOnly(fromLayers, resolve)
 	} else {
 		err = resolve(srcRoot)
@@ -429,12 +432,37 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 			}
 			return nil
 		}
-		if f.from != "" {
+		if layered {
 			return bd.withReadOnly(fromLayers, do)
 		}
 		return do(srcRoot)
 	}
 	return o, nil
+}
+
+// stageOrImageLayers are the layers COPY --from=name and RUN
+// --mount=from=name read: an earlier stage's, or an image's; and what of
+// them goes into the key.
+func (bd *build) stageOrImageLayers(st *stage, name string) ([]store.Layer, []string, error) {
+	if j, ok := bd.df.stageIndex(name, st.index); ok {
+		src := bd.stages[j]
+		if src == nil || !src.done {
+			return nil, nil, fmt.Errorf("that stage is not built before this one")
+		}
+		return src.layers, []string{"stage", src.key}, nil
+	}
+	if _, isLater := bd.df.stageIndex(name, len(bd.df.stages)); isLater {
+		return nil, nil, fmt.Errorf("that names a stage defined later in the Dockerfile; stages can only use earlier ones: %w", engine.ErrInvalidArgument)
+	}
+	id, err := bd.baseImage(name, st.name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("no stage has that name, and as an image: %w", err)
+	}
+	_, layers, err := bd.b.store.ConfigFile(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return layers, []string{"image", id}, nil
 }
 
 func chain(a, b func()) func() {

@@ -218,37 +218,26 @@ func (bd *build) planBind(st *stage, m *instructions.Mount, target string, o *op
 	o.key = append(o.key, "mount bind", src, target, strconv.FormatBool(m.ReadOnly))
 	var layers []store.Layer
 	if m.From == "" {
-		real, err := securejoin.SecureJoin(bd.opts.ContextDir, src)
-		if err != nil {
-			return nil, fmt.Errorf("RUN --mount=type=bind,source=%s: %w", src, err)
-		}
-		rel, _ := filepath.Rel(bd.opts.ContextDir, real)
-		if o.inputFiles == nil {
-			o.inputFiles = map[string]string{}
-		}
-		h, err := hashTree(bd.ctx, bd.opts.ContextDir, rel, filepath.ToSlash(rel), bd.ignore, nil, o.inputFiles)
-		if err != nil {
-			return nil, fmt.Errorf("RUN --mount=type=bind,source=%s: %w", src, err)
-		}
-		o.key = append(o.key, h)
-		return func(rm *runMounts) error { return bindInto(rm, bd, real, target, m.ReadOnly) }, nil
+		return bd.bindFolder(bd.opts.ContextDir, src, target, m.ReadOnly, o)
 	}
-	if j, ok := bd.df.stageIndex(m.From, st.index); ok {
-		from := bd.stages[j]
-		if from == nil || !from.done {
-			return nil, fmt.Errorf("RUN --mount=from=%s: that stage is not built before this one", m.From)
-		}
-		layers = from.layers
-		o.key = append(o.key, "stage", from.key)
-	} else {
-		id, err := bd.baseImage(m.From, st.name)
+	if nc, named := bd.opts.NamedContexts[m.From]; named && nc.Dir != "" {
+		return bd.bindFolder(nc.Dir, src, target, m.ReadOnly, o)
+	} else if named {
+		id, err := bd.baseImage(nc.Image, st.name)
 		if err != nil {
-			return nil, fmt.Errorf("RUN --mount=from=%s: no stage has that name, and as an image: %w", m.From, err)
+			return nil, fmt.Errorf("RUN --mount=from=%s: %w", m.From, err)
 		}
 		if _, layers, err = bd.b.store.ConfigFile(id); err != nil {
 			return nil, err
 		}
 		o.key = append(o.key, "image", id)
+	} else {
+		l, k, err := bd.stageOrImageLayers(st, m.From)
+		if err != nil {
+			return nil, fmt.Errorf("RUN --mount=from=%s: %w", m.From, err)
+		}
+		layers = l
+		o.key = append(o.key, k...)
 	}
 	return func(rm *runMounts) error {
 		mnt, err := os.MkdirTemp(filepath.Join(bd.b.dir, "mnt"), "bind-")
@@ -266,6 +255,29 @@ func (bd *build) planBind(st *stage, m *instructions.Mount, target string, o *op
 		}
 		return bindInto(rm, bd, real, target, m.ReadOnly)
 	}, nil
+}
+
+// bindFolder binds a path of a folder (the context, or a named one) at
+// target; what it holds goes into the key, as for COPY.
+func (bd *build) bindFolder(root, src, target string, readOnly bool, o *op) (func(*runMounts) error, error) {
+	real, err := securejoin.SecureJoin(root, src)
+	if err != nil {
+		return nil, fmt.Errorf("RUN --mount=type=bind,source=%s: %w", src, err)
+	}
+	rel, _ := filepath.Rel(root, real)
+	if o.inputFiles == nil {
+		o.inputFiles = map[string]string{}
+	}
+	ignore := bd.ignore
+	if root != bd.opts.ContextDir {
+		ignore = nil
+	}
+	h, err := hashTree(bd.ctx, root, rel, filepath.ToSlash(rel), ignore, nil, o.inputFiles)
+	if err != nil {
+		return nil, fmt.Errorf("RUN --mount=type=bind,source=%s: %w", src, err)
+	}
+	o.key = append(o.key, h)
+	return func(rm *runMounts) error { return bindInto(rm, bd, real, target, readOnly) }, nil
 }
 
 // bindInto binds real at target, or, for a writable bind, a copy of it.

@@ -84,6 +84,11 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 	if got.Dockerfile != nil && !dockerfileFromClient {
 		bo.DockerfileData = got.Dockerfile
 	}
+	release, err := s.receiveNamedContexts(ctx, caller, v, bo.NamedContexts)
+	defer release()
+	if err != nil {
+		return nil, err
+	}
 	s.importCache(ctx, j, caller, v)
 	return s.buildPlatforms(ctx, j, bo, strings.Split(opts["platform"], ","), definition)
 }
@@ -151,6 +156,43 @@ func (s *Server) receiveContext(ctx context.Context, caller session.Caller, v *v
 		return nil
 	})
 	return got, err
+}
+
+// receiveNamedContexts fetches the folders --build-context names: the
+// client's through its session ("local:name"), or a URL, each into a
+// folder of its own, which release removes. The map's Dir then holds
+// that folder.
+func (s *Server) receiveNamedContexts(ctx context.Context, caller session.Caller, v *vertices, named map[string]engine.NamedContext) (release func(), err error) {
+	var dirs []string
+	release = func() {
+		for _, d := range dirs {
+			os.RemoveAll(d)
+		}
+	}
+	for name, nc := range named {
+		if nc.Dir == "" {
+			continue
+		}
+		dir, err := s.b.ContextDir()
+		if err != nil {
+			return release, err
+		}
+		dirs = append(dirs, dir)
+		source := nc.Dir
+		err = v.run("context "+name, "[internal] load build context "+name, func(d string) error {
+			if local, ok := strings.CutPrefix(source, "local:"); ok {
+				return filesync.FSSync(ctx, caller, filesync.FSSendRequestOpt{Name: local, DestDir: dir})
+			}
+			got, err := buildcontext.Fetch(ctx, source, dir)
+			dir = got.Dir
+			return err
+		})
+		named[name] = engine.NamedContext{Dir: dir}
+		if err != nil {
+			return release, fmt.Errorf("--build-context %s: %w", name, err)
+		}
+	}
+	return release, nil
 }
 
 // buildPlatforms builds once per platform ("" : this machine's) and
@@ -276,8 +318,19 @@ func buildOptions(opts map[string]string) (engine.BuildOptions, error) {
 				bo.Labels = map[string]string{}
 			}
 			bo.Labels[strings.TrimPrefix(k, "label:")] = v
-		case strings.HasPrefix(k, "context:"):
-			return bo, fmt.Errorf("Berth's builder does not take named contexts (--build-context %s) yet", strings.TrimPrefix(k, "context:"))
+		case strings.HasPrefix(k, "context:"): // --build-context: solve fetches folders
+			name := strings.TrimPrefix(k, "context:")
+			if bo.NamedContexts == nil {
+				bo.NamedContexts = map[string]engine.NamedContext{}
+			}
+			switch {
+			case strings.HasPrefix(v, "docker-image://"):
+				bo.NamedContexts[name] = engine.NamedContext{Image: strings.TrimPrefix(v, "docker-image://")}
+			case strings.HasPrefix(v, "local:"), buildcontext.IsRemote(v):
+				bo.NamedContexts[name] = engine.NamedContext{Dir: v} // a folder to fetch
+			default:
+				return bo, fmt.Errorf("Berth's builder takes --build-context %s=%s only as docker-image://, a folder or a URL", name, v)
+			}
 		case k == "platform": // solve builds each
 		case k == "network":
 			if v != "" && v != "default" {
