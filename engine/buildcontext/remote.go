@@ -65,13 +65,20 @@ func FetchGit(ctx context.Context, url, dir string, keepGitDir bool) (Remote, er
 	if strings.HasPrefix(repo, "github.com/") {
 		repo = "https://" + repo
 	}
+	// What the client names reaches git's command line: nothing of it may
+	// read as an option.
+	if strings.HasPrefix(repo, "-") || strings.HasPrefix(ref, "-") {
+		return Remote{}, fmt.Errorf("the build context %s: a repository or ref may not begin with '-': %w", url, engine.ErrInvalidArgument)
+	}
 	if _, err := exec.LookPath("git"); err != nil {
 		return Remote{}, fmt.Errorf("building from a Git repository needs git on the engine's machine (sudo apt install git): %w", engine.ErrNotSupported)
 	}
 	git := func(args ...string) error {
 		cmd := exec.CommandContext(ctx, "git", args...)
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=true")
+		// Only network transports, for the repository and its submodules
+		// alike: never a file:// path on the engine's machine, nor ext::.
+		cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=true", "GIT_ALLOW_PROTOCOL=https:http:git:ssh")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("git %s: %s: %w", args[0], strings.TrimSpace(string(out)), engine.ErrInvalidArgument)
 		}
