@@ -474,9 +474,20 @@ func TestDockerNetworks(t *testing.T) {
 func TestDockerTopAndDiff(t *testing.T) {
 	_, c, bb := daemonWithBusybox(t)
 	c.ok("run", "-d", "--name", "busy", bb, "sh", "-c", "mkdir /made && echo x > /made/f && rm /bin/vi && echo y >> /etc/passwd && exec sleep 300")
+	// Wait for the sleep itself: the shell's own command line, which top
+	// lists while the shell still runs the commands before it, ends in
+	// "sleep 300" too.
+	sleeping := func(out string) bool {
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasSuffix(line, " sleep 300") && !strings.Contains(line, "sh -c") {
+				return true
+			}
+		}
+		return false
+	}
 	for i := 0; ; i++ {
 		out := c.ok("top", "busy")
-		if strings.Contains(out, "sleep 300") && strings.Contains(out, "PID") && strings.Contains(out, "CMD") {
+		if sleeping(out) && strings.Contains(out, "PID") && strings.Contains(out, "CMD") {
 			break
 		}
 		if i == 50 {
