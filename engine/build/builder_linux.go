@@ -538,8 +538,6 @@ func (bd *build) from(st *stage, def instructions.Stage) error {
 	return nil
 }
 
-// baseImage finds a FROM image in the store, pulling it when it is
-// missing or --pull asks to look for a newer one.
 // baseImageFor is baseImage for a platform: another CPU's image is
 // looked for among the stored ones by its name and architecture, and
 // pulled for that platform (unnamed) when missing.
@@ -565,6 +563,8 @@ func (bd *build) baseImageFor(ref, stageName string, p v1.Platform) (string, err
 	return id, nil
 }
 
+// baseImage finds a FROM image in the store, pulling it when it is
+// missing or --pull asks to look for a newer one.
 func (bd *build) baseImage(ref, stageName string) (string, error) {
 	if !bd.opts.Pull {
 		if id, _, err := bd.b.store.Resolve(ref); err == nil {
@@ -674,7 +674,6 @@ func (bd *build) dispatch(st *stage, cmd instructions.Command, trigger bool) err
 	if !bd.opts.NoCache {
 		if e, ok := bd.b.cache.get(key); ok && (e.Layer == nil || bd.b.store.HasLayer(*e.Layer)) {
 			bd.apply(st, key, e)
-			bd.keys = append(bd.keys, key)
 			st.reran = false
 			ev.Kind, ev.Duration, ev.ID = engine.BuildStepCached, time.Since(start), key[:12]
 			if e.Layer != nil {
@@ -735,7 +734,6 @@ func (bd *build) dispatch(st *stage, cmd instructions.Command, trigger bool) err
 	e := &cacheEntry{Layer: layer, Config: cfg}
 	bd.b.cache.put(key, e)
 	bd.apply(st, key, e)
-	bd.keys = append(bd.keys, key)
 	ev.Kind, ev.Duration, ev.ID = engine.BuildStepDone, time.Since(start), key[:12]
 	if layer != nil {
 		ev.LayerSize, ev.Biggest, ev.Layer = layer.Unpacked, layer.Biggest, layer.DiffID
@@ -744,7 +742,10 @@ func (bd *build) dispatch(st *stage, cmd instructions.Command, trigger bool) err
 	return nil
 }
 
+// apply makes a step's result (from the cache, or just made) the stage's
+// state, and records its key among the build's.
 func (bd *build) apply(st *stage, key string, e *cacheEntry) {
+	bd.keys = append(bd.keys, key)
 	st.key = key
 	st.cfg = cloneConfig(e.Config)
 	if e.Layer != nil {

@@ -29,29 +29,11 @@ type cachedStep struct {
 // pushes it (--cache-to type=registry) or writes it out (type=local), then
 // removes it; the layers stay, as the cache's.
 func (b *Builder) ExportCache(ctx context.Context, keys []string, name string) (string, error) {
-	steps := map[string]cachedStep{}
-	var layers []store.Layer
-	seen := map[string]bool{}
-	for _, k := range keys {
-		e, ok := b.cache.get(k)
-		if !ok {
-			continue
-		}
-		step := cachedStep{Config: e.Config}
-		if e.Layer != nil {
-			step.Layer = e.Layer.DiffID
-			if !seen[e.Layer.DiffID] {
-				seen[e.Layer.DiffID] = true
-				layers = append(layers, *e.Layer)
-			}
-		}
-		steps[k] = step
-	}
-	label, err := json.Marshal(steps)
+	label, layers, err := b.cacheLabel(keys, nil)
 	if err != nil {
 		return "", err
 	}
-	cfg := v1.ConfigFile{OS: "linux", Architecture: runtime.GOARCH, Config: v1.Config{Labels: map[string]string{CacheLabel: string(label)}}}
+	cfg := v1.ConfigFile{OS: "linux", Architecture: runtime.GOARCH, Config: v1.Config{Labels: map[string]string{CacheLabel: label}}}
 	var names []string
 	if name != "" {
 		names = []string{name}
@@ -77,29 +59,43 @@ func (b *Builder) WithInlineCache(ctx context.Context, image string, keys []stri
 	for _, l := range layers {
 		has[l.DiffID] = true
 	}
-	steps := map[string]cachedStep{}
-	for _, k := range keys {
-		e, ok := b.cache.get(k)
-		if !ok || e.Layer != nil && !has[e.Layer.DiffID] {
-			continue
-		}
-		step := cachedStep{Config: e.Config}
-		if e.Layer != nil {
-			step.Layer = e.Layer.DiffID
-		}
-		steps[k] = step
-	}
-	label, err := json.Marshal(steps)
+	label, _, err := b.cacheLabel(keys, has)
 	if err != nil {
 		return "", err
 	}
 	withCache := *cfg.DeepCopy()
-	withCache.Config.Labels = mergeMap(withCache.Config.Labels, map[string]string{CacheLabel: string(label)})
+	withCache.Config.Labels = mergeMap(withCache.Config.Labels, map[string]string{CacheLabel: label})
 	id, err := b.store.Commit(ctx, withCache, layers, names)
 	if err != nil {
 		return "", fmt.Errorf("add the inline cache: %w", err)
 	}
 	return id, nil
+}
+
+// cacheLabel is the CacheLabel value for the cache entries of keys, and
+// their layers (each once, in order). With only set, an entry whose layer
+// is not among it is left out.
+func (b *Builder) cacheLabel(keys []string, only map[string]bool) (string, []store.Layer, error) {
+	steps := map[string]cachedStep{}
+	var layers []store.Layer
+	seen := map[string]bool{}
+	for _, k := range keys {
+		e, ok := b.cache.get(k)
+		if !ok || e.Layer != nil && only != nil && !only[e.Layer.DiffID] {
+			continue
+		}
+		step := cachedStep{Config: e.Config}
+		if e.Layer != nil {
+			step.Layer = e.Layer.DiffID
+			if !seen[e.Layer.DiffID] {
+				seen[e.Layer.DiffID] = true
+				layers = append(layers, *e.Layer)
+			}
+		}
+		steps[k] = step
+	}
+	label, err := json.Marshal(steps)
+	return string(label), layers, err
 }
 
 // ImportCache takes the entries of a cache image in the store (pulled or

@@ -286,22 +286,10 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 	layered := false
 	if f.from != "" {
 		ignore = nil
-		switch nc, named := bd.opts.NamedContexts[f.from]; {
-		case named && nc.Dir != "":
+		if nc := bd.opts.NamedContexts[f.from]; nc.Dir != "" {
 			srcRoot = nc.Dir
 			key = append(key, "named context", f.from)
-		case named:
-			id, err := bd.baseImage(nc.Image, st.name)
-			if err != nil {
-				return nil, fmt.Errorf("COPY --from=%s (--build-context %s=docker-image://%s): %w", f.from, f.from, nc.Image, err)
-			}
-			_, layers, err := bd.b.store.ConfigFile(id)
-			if err != nil {
-				return nil, err
-			}
-			fromLayers, layered = layers, true
-			key = append(key, "image", id)
-		default:
+		} else {
 			layers, k, err := bd.stageOrImageLayers(st, f.from)
 			if err != nil {
 				return nil, fmt.Errorf("COPY --from=%s: %w", f.from, err)
@@ -441,21 +429,27 @@ func (bd *build) planCopy(st *stage, sd instructions.SourcesAndDest, f copyFlags
 }
 
 // stageOrImageLayers are the layers COPY --from=name and RUN
-// --mount=from=name read: an earlier stage's, or an image's; and what of
-// them goes into the key.
+// --mount=from=name read: a --build-context image's, an earlier stage's,
+// or an image's; and what of them goes into the key. (A --build-context
+// folder is not layers: the callers take it first.)
 func (bd *build) stageOrImageLayers(st *stage, name string) ([]store.Layer, []string, error) {
-	if j, ok := bd.df.stageIndex(name, st.index); ok {
+	ref := name
+	if nc, named := bd.opts.NamedContexts[name]; named {
+		ref = nc.Image
+	} else if j, ok := bd.df.stageIndex(name, st.index); ok {
 		src := bd.stages[j]
 		if src == nil || !src.done {
 			return nil, nil, fmt.Errorf("that stage is not built before this one")
 		}
 		return src.layers, []string{"stage", src.key}, nil
-	}
-	if _, isLater := bd.df.stageIndex(name, len(bd.df.stages)); isLater {
+	} else if _, isLater := bd.df.stageIndex(name, len(bd.df.stages)); isLater {
 		return nil, nil, fmt.Errorf("that names a stage defined later in the Dockerfile; stages can only use earlier ones: %w", engine.ErrInvalidArgument)
 	}
-	id, err := bd.baseImage(name, st.name)
+	id, err := bd.baseImage(ref, st.name)
 	if err != nil {
+		if ref != name {
+			return nil, nil, fmt.Errorf("--build-context %s=docker-image://%s: %w", name, ref, err)
+		}
 		return nil, nil, fmt.Errorf("no stage has that name, and as an image: %w", err)
 	}
 	_, layers, err := bd.b.store.ConfigFile(id)

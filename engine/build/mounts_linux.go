@@ -16,7 +16,6 @@ import (
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/overlayfs"
 	"github.com/berth-dev/berth/engine/runtime"
-	"github.com/berth-dev/berth/engine/store"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/docker/go-units"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -47,11 +46,11 @@ func (bd *build) planMounts(st *stage, c *instructions.RunCommand, o *op) (func(
 		if target != "" && !path.IsAbs(target) {
 			target = path.Join("/", st.cfg.Config.WorkingDir, target)
 		}
+		if target == "" && (m.Type == instructions.MountTypeCache || m.Type == instructions.MountTypeTmpfs || m.Type == instructions.MountTypeBind) {
+			return nil, fmt.Errorf("RUN --mount=type=%s needs a target: %w", m.Type, engine.ErrInvalidArgument)
+		}
 		switch m.Type {
 		case instructions.MountTypeCache:
-			if target == "" {
-				return nil, fmt.Errorf("RUN --mount=type=cache needs a target: %w", engine.ErrInvalidArgument)
-			}
 			if m.From != "" {
 				return nil, fmt.Errorf("RUN --mount=type=cache,from=%s (a cache seeded from a stage) is not supported by this builder: %w", m.From, engine.ErrNotSupported)
 			}
@@ -59,9 +58,6 @@ func (bd *build) planMounts(st *stage, c *instructions.RunCommand, o *op) (func(
 			o.key = append(o.key, "mount cache", id, target, strconv.FormatBool(m.ReadOnly), string(m.CacheSharing), fileInfo(m))
 			makers = append(makers, func(rm *runMounts) error { return bd.cacheMount(rm, m, id, target) })
 		case instructions.MountTypeTmpfs:
-			if target == "" {
-				return nil, fmt.Errorf("RUN --mount=type=tmpfs needs a target: %w", engine.ErrInvalidArgument)
-			}
 			o.key = append(o.key, "mount tmpfs", target, strconv.FormatInt(m.SizeLimit, 10))
 			makers = append(makers, func(rm *runMounts) error {
 				rm.mounts = append(rm.mounts, runtime.StepMount{Target: target, Tmpfs: true, TmpfsSize: m.SizeLimit})
@@ -212,33 +208,18 @@ func treeSize(dir string, limit int) (size int64, files int, all bool) {
 // the key, as for COPY.
 func (bd *build) planBind(st *stage, m *instructions.Mount, target string, o *op) (func(*runMounts) error, error) {
 	src := cmp.Or(m.Source, ".")
-	if target == "" {
-		return nil, fmt.Errorf("RUN --mount=type=bind needs a target: %w", engine.ErrInvalidArgument)
-	}
 	o.key = append(o.key, "mount bind", src, target, strconv.FormatBool(m.ReadOnly))
-	var layers []store.Layer
 	if m.From == "" {
 		return bd.bindFolder(bd.opts.ContextDir, src, target, m.ReadOnly, o)
 	}
-	if nc, named := bd.opts.NamedContexts[m.From]; named && nc.Dir != "" {
+	if nc := bd.opts.NamedContexts[m.From]; nc.Dir != "" {
 		return bd.bindFolder(nc.Dir, src, target, m.ReadOnly, o)
-	} else if named {
-		id, err := bd.baseImage(nc.Image, st.name)
-		if err != nil {
-			return nil, fmt.Errorf("RUN --mount=from=%s: %w", m.From, err)
-		}
-		if _, layers, err = bd.b.store.ConfigFile(id); err != nil {
-			return nil, err
-		}
-		o.key = append(o.key, "image", id)
-	} else {
-		l, k, err := bd.stageOrImageLayers(st, m.From)
-		if err != nil {
-			return nil, fmt.Errorf("RUN --mount=from=%s: %w", m.From, err)
-		}
-		layers = l
-		o.key = append(o.key, k...)
 	}
+	layers, k, err := bd.stageOrImageLayers(st, m.From)
+	if err != nil {
+		return nil, fmt.Errorf("RUN --mount=from=%s: %w", m.From, err)
+	}
+	o.key = append(o.key, k...)
 	return func(rm *runMounts) error {
 		mnt, err := os.MkdirTemp(filepath.Join(bd.b.dir, "mnt"), "bind-")
 		if err != nil {
