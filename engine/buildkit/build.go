@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/engine"
 	"github.com/berth-dev/berth/engine/buildcontext"
+	"github.com/berth-dev/berth/engine/dockerignore"
 	"github.com/docker/go-units"
 	controlapi "github.com/moby/buildkit/api/services/control"
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
@@ -25,7 +26,6 @@ import (
 	"github.com/moby/buildkit/session/secrets"
 	"github.com/moby/buildkit/session/sshforward"
 	"github.com/moby/buildkit/session/upload"
-	"github.com/moby/patternmatcher/ignorefile"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -76,7 +76,7 @@ func (s *Server) solve(ctx context.Context, j *job, frontend string, opts map[st
 	}
 	defer os.RemoveAll(bo.ContextDir)
 	bo.Dockerfile = filename
-	got, err := s.receiveContext(ctx, caller, v, remote, bo.ContextDir, ignoreBeside)
+	got, err := s.receiveContext(ctx, caller, v, remote, bo.ContextDir, filename, ignoreBeside)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +119,7 @@ func receiveDockerfile(ctx context.Context, caller session.Caller, v *vertices, 
 // through its session (what .dockerignore leaves out never travels), a
 // tarball it uploads (docker build - < context.tar), or a URL the engine
 // fetches (docker build URL).
-func (s *Server) receiveContext(ctx context.Context, caller session.Caller, v *vertices, remote, dir string, ignoreBeside []byte) (buildcontext.Remote, error) {
+func (s *Server) receiveContext(ctx context.Context, caller session.Caller, v *vertices, remote, dir, dockerfile string, ignoreBeside []byte) (buildcontext.Remote, error) {
 	got := buildcontext.Remote{Dir: dir}
 	err := v.run("context", "[internal] load build context", func(d string) error {
 		switch {
@@ -143,7 +143,7 @@ func (s *Server) receiveContext(ctx context.Context, caller session.Caller, v *v
 			got, err = buildcontext.Fetch(ctx, remote, dir)
 			return err
 		}
-		excludes, err := s.ignorePatterns(ctx, caller, ignoreBeside)
+		excludes, err := s.ignorePatterns(ctx, caller, dockerfile, ignoreBeside)
 		if err != nil {
 			return err
 		}
@@ -248,7 +248,7 @@ func sessionSecret(caller session.Caller) func(context.Context, string) ([]byte,
 func sessionSSH(caller session.Caller) func(context.Context, string) (string, func(), error) {
 	return func(ctx context.Context, id string) (string, func(), error) {
 		if err := sshforward.CheckSSHID(ctx, caller, id); err != nil {
-			if code := status.Code(errors.Unwrap(err)); code == codes.NotFound || code == codes.Unimplemented || status.Code(err) == codes.NotFound || status.Code(err) == codes.Unimplemented {
+			if code := status.Code(err); code == codes.NotFound || code == codes.Unimplemented { // status.Code looks through wrapping
 				return "", nil, fmt.Errorf("no SSH agent %q forwarded (docker build --ssh %s): %w", id, id, engine.ErrNotFound)
 			}
 			return "", nil, err
@@ -263,31 +263,23 @@ func sessionSSH(caller session.Caller) func(context.Context, string) (string, fu
 
 // ignorePatterns reads the context's ignore rules first, as BuildKit does,
 // so that what they leave out never travels: <Dockerfile>.dockerignore
-// beside the Dockerfile, else the context's .dockerignore.
-func (s *Server) ignorePatterns(ctx context.Context, caller session.Caller, beside []byte) ([]string, error) {
-	data := beside
-	if data == nil {
-		dir, err := os.MkdirTemp("", "berth-dockerignore-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		if err := filesync.FSSync(ctx, caller, filesync.FSSendRequestOpt{Name: "context", IncludePatterns: []string{".dockerignore"}, DestDir: dir}); err != nil {
-			return nil, fmt.Errorf("receive .dockerignore: %w", err)
-		}
-		data, err = os.ReadFile(filepath.Join(dir, ".dockerignore"))
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	patterns, err := ignorefile.ReadAll(strings.NewReader(string(data)))
+// beside the Dockerfile (beside, already received), else the context's
+// .dockerignore, found and checked as every other reader does
+// (dockerignore.Patterns).
+func (s *Server) ignorePatterns(ctx context.Context, caller session.Caller, filename string, beside []byte) ([]string, error) {
+	dir, err := os.MkdirTemp("", "berth-dockerignore-")
 	if err != nil {
-		return nil, fmt.Errorf("read .dockerignore: %w", err)
+		return nil, err
 	}
-	return patterns, nil
+	defer os.RemoveAll(dir)
+	if beside != nil {
+		if err := os.WriteFile(filepath.Join(dir, filename+".dockerignore"), beside, 0o600); err != nil {
+			return nil, err
+		}
+	} else if err := filesync.FSSync(ctx, caller, filesync.FSSendRequestOpt{Name: "context", IncludePatterns: []string{".dockerignore"}, DestDir: dir}); err != nil {
+		return nil, fmt.Errorf("receive .dockerignore: %w", err)
+	}
+	return dockerignore.Patterns(dir, filename)
 }
 
 // refusedOpts are the frontend options Berth's builder cannot honour yet:

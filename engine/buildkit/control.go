@@ -2,7 +2,6 @@ package buildkit
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"runtime"
 	"slices"
@@ -23,9 +22,8 @@ type control struct {
 	s *Server
 }
 
-// workerRecord is Berth's one worker: this machine's platform, no
-// containerd snapshotter (buildx then uses the docker driver's defaults:
-// the image lands in the engine's store).
+// workerRecord is Berth's one worker: this machine's platform (others it
+// builds for under emulation).
 func workerRecord() *types.WorkerRecord {
 	return &types.WorkerRecord{
 		ID: "berth",
@@ -122,13 +120,21 @@ func checkExporters(req *controlapi.SolveRequest) error {
 func tagsOf(req *controlapi.SolveRequest) []string {
 	var tags []string
 	for _, e := range req.Exporters {
-		for n := range strings.SplitSeq(e.Attrs["name"], ",") {
-			if n = strings.TrimSpace(n); n != "" {
-				tags = append(tags, n)
-			}
-		}
+		tags = append(tags, exporterNames(e)...)
 	}
 	return tags
+}
+
+// exporterNames are the names one exporter gives the image (its
+// comma-separated name attribute).
+func exporterNames(e *controlapi.Exporter) []string {
+	var names []string
+	for n := range strings.SplitSeq(e.Attrs["name"], ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 // DiskUsage is docker buildx du: the build cache's entries that hold
@@ -177,5 +183,5 @@ func toStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	return status.Error(codes.Unknown, fmt.Sprint(err))
+	return status.Error(codes.Unknown, err.Error())
 }

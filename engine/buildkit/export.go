@@ -42,16 +42,7 @@ func (s *Server) export(ctx context.Context, j *job, req *controlapi.SolveReques
 		"image.name":                   strings.Join(res.Tags, ","),
 	}
 	v := newVertices(j.progress, j.ref)
-	var caller session.Caller
-	clientSide := func() (session.Caller, error) {
-		if caller == nil {
-			var err error
-			if caller, err = s.sessions.Get(ctx, req.Session, false); err != nil {
-				return nil, fmt.Errorf("the client's session: %w", err)
-			}
-		}
-		return caller, nil
-	}
+	clientSide := s.lazyCaller(ctx, req.Session)
 	if err := s.exportCache(ctx, j, req, res, clientSide, out); err != nil {
 		return nil, err
 	}
@@ -121,11 +112,12 @@ func (s *Server) exportPlatforms(ctx context.Context, j *job, req *controlapi.So
 	}
 	out := map[string]string{"image.name": strings.Join(tagsOf(req), ",")}
 	v := newVertices(j.progress, j.ref)
-	caller, err := s.sessions.Get(ctx, req.Session, false)
-	if err != nil {
-		return nil, fmt.Errorf("the client's session: %w", err)
+	clientSide := s.lazyCaller(ctx, req.Session)
+	if err := s.exportCache(ctx, j, req, engine.BuildResult{CacheKeys: keys}, clientSide, out); err != nil {
+		return nil, err
 	}
-	if err := s.exportCache(ctx, j, req, engine.BuildResult{CacheKeys: keys}, func() (session.Caller, error) { return caller, nil }, out); err != nil {
+	caller, err := clientSide() // every multi-platform export is the client's
+	if err != nil {
 		return nil, err
 	}
 	for i, e := range req.Exporters {
@@ -186,6 +178,21 @@ func (s *Server) writeOCIIndex(w io.Writer, images map[string]string, names []st
 	return tarDir(dir, w)
 }
 
+// lazyCaller is the client's session, waited for only when an export
+// needs it (the engine's store does not).
+func (s *Server) lazyCaller(ctx context.Context, sessionID string) func() (session.Caller, error) {
+	var caller session.Caller
+	return func() (session.Caller, error) {
+		if caller == nil {
+			var err error
+			if caller, err = s.sessions.Get(ctx, sessionID, false); err != nil {
+				return nil, fmt.Errorf("the client's session: %w", err)
+			}
+		}
+		return caller, nil
+	}
+}
+
 // pushTags pushes under each tag, each as a step of its own, and tells
 // the client the (last) digest.
 func pushTags(v *vertices, key string, tags []string, what string, out map[string]string, push func(tag, vertex string) (string, error)) error {
@@ -223,12 +230,7 @@ func toClientFile(ctx context.Context, c session.Caller, i int, write func(io.Wr
 // namesOf are the names an exporter gives the image: its own, else the
 // build's tags, else its ID.
 func namesOf(e *controlapi.Exporter, res engine.BuildResult) []string {
-	var names []string
-	for n := range strings.SplitSeq(e.Attrs["name"], ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			names = append(names, n)
-		}
-	}
+	names := exporterNames(e)
 	if len(names) == 0 {
 		names = res.Tags
 	}

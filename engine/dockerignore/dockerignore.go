@@ -20,6 +20,18 @@ import (
 // patterns: nil, nil. A pattern that is no pattern wraps
 // engine.ErrInvalidArgument.
 func Read(dir, dockerfile string) (*patternmatcher.PatternMatcher, error) {
+	pm, _, err := read(dir, dockerfile)
+	return pm, err
+}
+
+// Patterns are Read's patterns as the file writes them, checked: what a
+// context's sender leaves out (BuildKit's exclude patterns).
+func Patterns(dir, dockerfile string) ([]string, error) {
+	_, patterns, err := read(dir, dockerfile)
+	return patterns, err
+}
+
+func read(dir, dockerfile string) (*patternmatcher.PatternMatcher, []string, error) {
 	names := []string{".dockerignore"}
 	if dockerfile != "" {
 		names = append([]string{dockerfile + ".dockerignore"}, names...)
@@ -28,25 +40,25 @@ func Read(dir, dockerfile string) (*patternmatcher.PatternMatcher, error) {
 		// Inside the context only (a symlink or ../ cannot lead out).
 		p, err := securejoin.SecureJoin(dir, name)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
+			return nil, nil, fmt.Errorf("read %s: %w", name, err)
 		}
 		f, err := os.Open(p)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
+			return nil, nil, fmt.Errorf("read %s: %w", name, err)
 		}
 		patterns, err := ignorefile.ReadAll(f)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
+			return nil, nil, fmt.Errorf("read %s: %w", name, err)
 		}
 		pm, err := patternmatcher.New(patterns)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w: %w", name, err, engine.ErrInvalidArgument)
+			return nil, nil, fmt.Errorf("%s: %w: %w", name, err, engine.ErrInvalidArgument)
 		}
-		return pm, nil
+		return pm, patterns, nil
 	}
-	return nil, nil
+	return nil, nil, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/berth-dev/berth/engine"
@@ -32,6 +33,26 @@ func TestRead(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("[\n"), 0o644)
 	if _, err := Read(dir, ""); !errors.Is(err, engine.ErrInvalidArgument) {
+		t.Errorf("a broken pattern: %v", err)
+	}
+}
+
+// Patterns finds the same file as Read and gives its patterns as written,
+// for a sender to leave out; a broken one is refused as by Read.
+func TestPatterns(t *testing.T) {
+	dir := t.TempDir()
+	if p, err := Patterns(dir, "Dockerfile"); p != nil || err != nil {
+		t.Fatalf("no file: %v %v", p, err)
+	}
+	os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("# comment\nsecret.env\n!logs/keep\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "Dockerfile.dev.dockerignore"), []byte("app.py\n"), 0o644)
+	for dockerfile, want := range map[string][]string{"Dockerfile": {"secret.env", "!logs/keep"}, "Dockerfile.dev": {"app.py"}} {
+		if got, err := Patterns(dir, dockerfile); err != nil || !slices.Equal(got, want) {
+			t.Errorf("Patterns(%s) = %q, %v; want %q", dockerfile, got, err, want)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("[\n"), 0o644)
+	if _, err := Patterns(dir, ""); !errors.Is(err, engine.ErrInvalidArgument) {
 		t.Errorf("a broken pattern: %v", err)
 	}
 }
