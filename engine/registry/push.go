@@ -39,22 +39,13 @@ func (r *Registry) Push(ctx context.Context, refStr string, auth *engine.AuthCon
 	}
 	repo := ref.Context()
 	progress.Report(engine.Progress{Status: engine.ProgressResolving, Message: "The push refers to repository [" + familiarRepo(ref) + "]"})
-	layers, err := img.Layers()
-	if err != nil {
-		return "", fmt.Errorf("push %s: %w", familiar, err)
-	}
 	opts := r.remoteOptions(ctx, repo, auth)
 	client, err := r.blobClient(ctx, repo, auth)
 	if err != nil {
 		return "", fmt.Errorf("push %s: %w", familiar, classify(err))
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.opts.jobs)
-	for _, layer := range layers {
-		g.Go(func() error { return r.pushLayer(gctx, client, repo, layer, opts, progress) })
-	}
-	if err := g.Wait(); err != nil {
-		return "", fmt.Errorf("push %s: %w", familiar, classify(err))
+	if err := r.pushLayers(ctx, client, repo, img, opts, progress); err != nil {
+		return "", fmt.Errorf("push %s: %w", familiar, err)
 	}
 	// Config and manifest; the layers are there now, so only HEADs for them.
 	if err := remote.Write(ref, img, opts...); err != nil {
@@ -71,6 +62,24 @@ func (r *Registry) Push(ctx context.Context, refStr string, auth *engine.AuthCon
 	}
 	r.publish("push", familiar, map[string]string{"name": familiar})
 	return digest.String(), nil
+}
+
+// pushLayers uploads an image's layers the registry lacks, several at
+// once.
+func (r *Registry) pushLayers(ctx context.Context, client *http.Client, repo name.Repository, img v1.Image, opts []remote.Option, progress engine.ProgressFunc) error {
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.jobs)
+	for _, layer := range layers {
+		g.Go(func() error { return r.pushLayer(gctx, client, repo, layer, opts, progress) })
+	}
+	if err := g.Wait(); err != nil {
+		return classify(err)
+	}
+	return nil
 }
 
 func (r *Registry) pushLayer(ctx context.Context, client *http.Client, repo name.Repository, layer v1.Layer, opts []remote.Option, progress engine.ProgressFunc) error {
@@ -162,17 +171,8 @@ func (r *Registry) PushIndex(ctx context.Context, refStr string, images map[stri
 		if err != nil {
 			return "", fmt.Errorf("push %s for %s: %w", familiar, platform, err)
 		}
-		layers, err := img.Layers()
-		if err != nil {
-			return "", err
-		}
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(r.opts.jobs)
-		for _, layer := range layers {
-			g.Go(func() error { return r.pushLayer(gctx, client, repo, layer, opts, progress) })
-		}
-		if err := g.Wait(); err != nil {
-			return "", fmt.Errorf("push %s for %s: %w", familiar, platform, classify(err))
+		if err := r.pushLayers(ctx, client, repo, img, opts, progress); err != nil {
+			return "", fmt.Errorf("push %s for %s: %w", familiar, platform, err)
 		}
 		digest, err := img.Digest()
 		if err != nil {
