@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/moby/sys/mountinfo"
 )
 
 // ordinaryUserName is the ordinary user the rootless tests run as, made when
@@ -223,14 +225,9 @@ func (p *Person) startBerthd(t testing.TB, cgroupDirs []string, binary string, a
 func (p *Person) DelegateCgroup(t testing.TB) (path string, dirs []string) {
 	t.Helper()
 	path = "/berth-e2e-" + strconv.Itoa(os.Getpid()) + "-" + strconv.Itoa(int(time.Now().UnixNano()%1e6))
-	mounts, _ := os.ReadFile("/proc/self/mountinfo")
-	for _, line := range strings.Split(string(mounts), "\n") {
-		f := strings.Fields(line)
-		i := slices.Index(f, "-")
-		if i < 0 || i+1 >= len(f) || (f[i+1] != "cgroup" && f[i+1] != "cgroup2") {
-			continue
-		}
-		dirs = append(dirs, filepath.Join(f[4], path))
+	mounts, _ := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+	for _, m := range mounts {
+		dirs = append(dirs, filepath.Join(m.Mountpoint, path))
 	}
 	if len(dirs) == 0 {
 		t.Skip("no cgroup file system is mounted here")

@@ -105,7 +105,7 @@ func delegateV2(ctx context.Context, mount string, pid int, askScope func(contex
 	if err := os.Mkdir(leaf, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return "", nil, fmt.Errorf("make the engine's cgroup: %w", err)
 	}
-	if err := writeCgroupFile(leaf, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+	if err := cgroups.WriteFile(leaf, "cgroup.procs", strconv.Itoa(pid)); err != nil {
 		return "", nil, fmt.Errorf("move the engine into its cgroup: %w", err)
 	}
 	available, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
@@ -115,7 +115,7 @@ func delegateV2(ctx context.Context, mount string, pid int, askScope func(contex
 	for _, c := range strings.Fields(string(available)) {
 		// One at a time: the system may refuse one (a controller kept
 		// for itself) and grant the rest.
-		writeCgroupFile(dir, "cgroup.subtree_control", "+"+c)
+		cgroups.WriteFile(dir, "cgroup.subtree_control", "+"+c)
 	}
 	enabled, err := os.ReadFile(filepath.Join(dir, "cgroup.subtree_control"))
 	if err != nil {
@@ -200,10 +200,6 @@ func delegatedV1(pid int) (string, []string, error) {
 	}
 	slices.Sort(controllers)
 	return path, controllers, nil
-}
-
-func writeCgroupFile(dir, name, value string) error {
-	return os.WriteFile(filepath.Join(dir, name), []byte(value), 0)
 }
 
 // askSystemdForScope asks this user's systemd to move the process into a

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/opencontainers/cgroups"
 )
 
 // cgroup2Mount is where this host's cgroup v2 hierarchy is mounted (the
@@ -27,8 +29,8 @@ func cgroup2Mount(t *testing.T) string {
 		}
 		enabled, _ := os.ReadFile(filepath.Join(m, "cgroup.subtree_control"))
 		for _, c := range strings.Fields(string(available)) {
-			if !slices.Contains(strings.Fields(string(enabled)), c) && writeCgroupFile(m, "cgroup.subtree_control", "+"+c) == nil {
-				t.Cleanup(func() { writeCgroupFile(m, "cgroup.subtree_control", "-"+c) })
+			if !slices.Contains(strings.Fields(string(enabled)), c) && cgroups.WriteFile(m, "cgroup.subtree_control", "+"+c) == nil {
+				t.Cleanup(func() { cgroups.WriteFile(m, "cgroup.subtree_control", "-"+c) })
 			}
 		}
 		return m
@@ -63,21 +65,21 @@ func TestDelegateV2(t *testing.T) {
 		made = append(made, dir)
 		return dir
 	}
-	writeCgroupFile(top, "cgroup.subtree_control", "+"+strings.Join(strings.Fields(readFile(t, top, "cgroup.controllers")), " +"))
+	cgroups.WriteFile(top, "cgroup.subtree_control", "+"+strings.Join(strings.Fields(readFile(t, top, "cgroup.controllers")), " +"))
 	start := func(dir string) int {
 		cmd := exec.Command("sleep", "60")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		if err := writeCgroupFile(dir, "cgroup.procs", strconv.Itoa(cmd.Process.Pid)); err != nil {
+		if err := cgroups.WriteFile(dir, "cgroup.procs", strconv.Itoa(cmd.Process.Pid)); err != nil {
 			t.Fatal(err)
 		}
 		return cmd.Process.Pid
 	}
 	systemdScope := func(ctx context.Context, pid int) error {
 		scope := mkcg("scope-" + strconv.Itoa(pid))
-		return writeCgroupFile(scope, "cgroup.procs", strconv.Itoa(pid))
+		return cgroups.WriteFile(scope, "cgroup.procs", strconv.Itoa(pid))
 	}
 	noSystemd := func(context.Context, int) error { return errors.New("no systemd here") }
 
