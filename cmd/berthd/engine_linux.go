@@ -18,6 +18,7 @@ import (
 	"github.com/berth-dev/berth/engine/client"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/overlayfs"
+	"github.com/berth-dev/berth/engine/registry"
 	"github.com/berth-dev/berth/engine/rootless"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
@@ -48,7 +49,7 @@ func claim(dataRoot, runDir string) (func(), error) {
 // containers adds the container runtime to the backend, and tells the
 // store which images containers use.
 // The returned func stops the containers when the engine shuts down.
-func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, setUsage func(func(string) int), setRoots func(func() []string)) (func(context.Context), error) {
+func containers(b *api.Backend, st *store.Store, reg *registry.Registry, n netFlags, evlog *events.Log, setUsage func(func(string) int), setRoots func(func() []string)) (func(context.Context), error) {
 	if err := overlayfs.SetDriver(n.storageDriver); err != nil {
 		return nil, err
 	}
@@ -68,14 +69,7 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 	}
 	setUsage(rt.ImageUsers)
 	b.Containers, b.ContainerViews, b.ContainerControls, b.ContainerIO, b.ContainerFiles, b.ContainerInsight, b.Volumes, b.Networks = rt, rt, rt, rt, rt, rt, rt, rt
-	puller, ok := b.Registry.(build.Puller)
-	indexPusher, ok2 := b.Registry.(interface {
-		PushIndex(ctx context.Context, ref string, images map[string]string, auth *engine.AuthConfig, progress engine.ProgressFunc) (string, error)
-	})
-	if !ok || !ok2 {
-		return nil, fmt.Errorf("the registry client cannot pull or push other platforms' images")
-	}
-	bld, err := build.New(filepath.Join(n.dataRoot, "build"), st, puller, rt)
+	bld, err := build.New(filepath.Join(n.dataRoot, "build"), st, reg, rt)
 	if err != nil {
 		return nil, err
 	}
@@ -83,9 +77,9 @@ func containers(b *api.Backend, st *store.Store, n netFlags, evlog *events.Log, 
 	b.DiskUsage = diskUsage{st, rt, bld}
 	b.Committer = committer{st, rt}
 	b.Builder, b.BuildContextDir = bld, bld.ContextDir
-	if b.BuildKit, err = buildkit.New(buildkit.Backend{Builder: bld, ContextDir: bld.ContextDir, Push: b.Registry.Push, Pull: b.Registry.Pull, Save: st.Save, Image: st.Image,
+	if b.BuildKit, err = buildkit.New(buildkit.Backend{Builder: bld, ContextDir: bld.ContextDir, Push: reg.Push, Pull: reg.Pull, Save: st.Save, Image: st.Image,
 		Remove:    func(ctx context.Context, name string) error { _, err := st.Remove(ctx, name, false); return err },
-		PushIndex: indexPusher.PushIndex,
+		PushIndex: reg.PushIndex,
 		Put:       func(ctx context.Context, img v1.Image) (string, error) { return st.Put(ctx, img, store.PutOptions{}) }}, version); err != nil {
 		return nil, err
 	}

@@ -148,7 +148,7 @@ func run(args []string) error {
 	if *inVM {
 		nf.sharedFolders = append([]string{}, shared...)
 	}
-	stopContainers, err := containers(&backend, st, nf, evlog, func(f func(string) int) { imageUsers = f }, func(f func() []string) { cacheRoots = f })
+	stopContainers, err := containers(&backend, st, reg, nf, evlog, func(f func(string) int) { imageUsers = f }, func(f func() []string) { cacheRoots = f })
 	if err != nil {
 		return err
 	}
