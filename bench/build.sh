@@ -17,24 +17,13 @@ RUNS=${RUNS:-10}
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 PEERS=/var/tmp/berth-peers
-if [ ! -d "$PEERS" ]; then cp -r "$ROOT/../shared/peers" "$PEERS" && chmod -R u+w "$PEERS"; fi
-curl -sf http://127.0.0.1:5000/v2/ >/dev/null || "$PEERS/start-daemons.sh" >/dev/null
-curl -sf http://127.0.0.1:5000/v2/python/tags/list | grep -q 3.11-slim || "$PEERS/mkbase.sh" >/dev/null
-[ -x "$PEERS/tools/docker-config/cli-plugins/docker-buildx" ] || "$PEERS/get-buildx.sh" >/dev/null
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+peers_for_builds
 PY=127.0.0.1:5000/python:3.11-slim
 
-go build -tags seccomp -o "$ROOT/bin/berthd" ./cmd/berthd
-SOCK=/run/berth-bench/berth.sock
-DATA=/var/lib/berth-bench-build
-# A berthd an earlier run left (cut off mid-run): ended by the PID it recorded.
-if [ -f /run/berth-bench/berthd.pid ]; then kill "$(cat /run/berth-bench/berthd.pid)" 2>/dev/null || true; sleep 0.5; fi
-sleep 0.5
-{ grep "$DATA" /proc/mounts || true; } | awk '{print $2}' | xargs -r umount -l
-rm -rf "$DATA"
-"$ROOT/bin/berthd" -H "unix://$SOCK" --data-root "$DATA" --exec-root /run/berth-bench -b berthbench0 --bip 10.233.0.1/24 >"$OUT/berthd-build.log" 2>&1 &
-BERTHD=$!
+start_berthd build -b berthbench0 --bip 10.233.0.1/24
 trap 'kill $BERTHD 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 berth="docker -H unix://$SOCK"
 $berth pull -q $PY >/dev/null
 docker pull -q $PY >/dev/null

@@ -18,25 +18,16 @@ SIZE=${SIZE:-1048576}
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 PEERS=/var/tmp/berth-peers
-if [ ! -d "$PEERS" ]; then cp -r "$ROOT/../shared/peers" "$PEERS" && chmod -R u+w "$PEERS"; fi
-pgrep -x dockerd >/dev/null && curl -sf http://127.0.0.1:5000/v2/ >/dev/null || "$PEERS/start-daemons.sh" >/dev/null
-curl -sf http://127.0.0.1:5000/v2/python/tags/list | grep -q 3.11-slim || "$PEERS/mkbase.sh" >/dev/null
-[ -x "$PEERS/tools/docker-config/cli-plugins/docker-buildx" ] || "$PEERS/get-buildx.sh" >/dev/null
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+peers_for_builds
 export DOCKER_CONFIG=$PEERS/tools/docker-config
 
-go build -tags seccomp -o "$ROOT/bin/berthd" ./cmd/berthd
-SOCK=/run/berth-bench-pip/berth.sock
-DATA=/var/lib/berth-bench-pip
-if [ -f /run/berth-bench-pip/berthd.pid ]; then kill "$(cat /run/berth-bench-pip/berthd.pid)" 2>/dev/null || true; sleep 0.5; fi
-{ grep "$DATA" /proc/mounts || true; } | awk '{print $2}' | xargs -r umount -l
-rm -rf "$DATA"
-"$ROOT/bin/berthd" -H "unix://$SOCK" --data-root "$DATA" --exec-root /run/berth-bench-pip -b berthpip0 --bip 10.234.0.1/24 >"$OUT/berthd-pip.log" 2>&1 &
-BERTHD=$!
+start_berthd pip -b berthpip0 --bip 10.236.0.1/24
 WORK=$(mktemp -d)
 python3 -m http.server 18765 --bind 0.0.0.0 --directory "$WORK/index" >/dev/null 2>&1 &
 INDEXD=$!
 trap 'kill $BERTHD $INDEXD 2>/dev/null || true; rm -rf "$WORK"' EXIT
-for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 
 # The base: the peers' python image with Debian's pip.
 PIPIMG=127.0.0.1:5000/python-pip:3.11
@@ -64,7 +55,7 @@ seq -f "bench-pkg-%02g" 0 $((PKGS - 2)) >"$CTX/requirements.txt"
 # build's step matches): pip's step reruns, its cache mount warm.
 FLIP="echo \"# \$(date +%s%N)\" >>$CTX/requirements.txt"
 
-build_berth="DOCKER_HOST=unix://$SOCK docker build --progress=quiet --build-arg HOST=10.234.0.1 -t bench/pip:berth $CTX"
+build_berth="DOCKER_HOST=unix://$SOCK docker build --progress=quiet --build-arg HOST=10.236.0.1 -t bench/pip:berth $CTX"
 build_docker="docker build --progress=quiet --build-arg HOST=172.17.0.1 -t bench/pip:buildkit $CTX"
 for b in "$build_berth" "$build_docker"; do bash -c "$b" >/dev/null; bash -c "$FLIP; $b" >/dev/null; done # both caches warm
 hyperfine --shell bash --warmup 1 --runs "$RUNS" --export-json "$OUT/pipcache.json" --export-markdown "$OUT/pipcache.md" \
